@@ -1,0 +1,1 @@
+"""SQL-side assets (catalog DDL, statement reference), installed as the package sqlml._assets."""

@@ -1,0 +1,237 @@
+"""The DuckDB backend: one ``duckdb.DuckDBPyConnection`` shared by a sqlml connection's cursors."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from sqlml.backends.base import Backend
+from sqlml.errors import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+)
+
+_SQL_TYPES = {
+    "DOUBLE": duckdb.sqltypes.DOUBLE,
+    "BIGINT": duckdb.sqltypes.BIGINT,
+    "VARCHAR": duckdb.sqltypes.VARCHAR,
+    "BOOLEAN": duckdb.sqltypes.BOOLEAN,
+}
+
+_ERRORS: list[tuple[type[BaseException], type[DatabaseError]]] = [
+    (duckdb.IntegrityError, IntegrityError),
+    (duckdb.DataError, DataError),
+    (duckdb.NotSupportedError, NotSupportedError),
+    (duckdb.InternalError, InternalError),
+    (duckdb.OperationalError, OperationalError),
+    (duckdb.ProgrammingError, ProgrammingError),
+    (duckdb.Error, DatabaseError),
+]
+
+
+def translate_error(exc: BaseException) -> DatabaseError:
+    """DuckDB's exception as the sqlml (PEP 249) exception of the same kind, message unchanged."""
+    for source, target in _ERRORS:
+        if isinstance(exc, source):
+            return target(str(exc))
+    return DatabaseError(str(exc))
+
+
+def sql_type(name: str) -> Any:
+    if name in _SQL_TYPES:
+        return _SQL_TYPES[name]
+    if name.startswith("PROBS:"):  # PROBS:<label type> -> STRUCT(label T, prob DOUBLE)[]
+        label = _SQL_TYPES[name.split(":", 1)[1]]
+        return duckdb.list_type(duckdb.struct_type({"label": label, "prob": duckdb.sqltypes.DOUBLE}))
+    raise ValueError(name)
+
+
+class DuckDBBackend(Backend):
+    name = "duckdb"
+    supports_scalar_udfs = True
+
+    _names = itertools.count(1)
+
+    def __init__(self, database: str = ":memory:", read_only: bool = False, config: dict[str, Any] | None = None) -> None:
+        try:
+            self.con = duckdb.connect(database, read_only=read_only, config=config or {})
+        except duckdb.Error as exc:
+            raise OperationalError(f"Cannot open DuckDB database {database!r}: {exc}") from exc
+        self.database = database
+        self.read_only = read_only
+        self.in_transaction = False
+
+    # --- SQL ------------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        try:
+            return self.con.execute(sql, params or []).fetchall()
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+
+    def execute_params(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        try:
+            self.con.execute(sql, params or [])
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+
+    def run_script(self, sql: str) -> None:
+        try:
+            self.con.execute(sql)
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        rows = self.query(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? "
+            "AND database_name = current_database()",
+            [schema, table],
+        )
+        return bool(rows[0][0])
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        try:
+            return self.con.sql(sql, params=params or None).to_arrow_table()
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+
+    def stream(
+        self, sql: str, params: Sequence[Any] | None = None, batch_size: int = 122_880
+    ) -> pa.RecordBatchReader:
+        """Stream through a second DuckDB connection to the same database.
+
+        The scoring generator is pulled by the statement running on the main connection, so the
+        input must be read on another one. That connection cannot see the main one's temporary
+        tables or uncommitted changes: then the input is read whole on the main connection instead.
+        """
+        if not self.in_transaction:
+            reader_connection = self.con.cursor()
+            try:
+                relation = reader_connection.sql(sql, params=params or None)
+                return relation.to_arrow_reader(batch_size)
+            except duckdb.CatalogException:
+                reader_connection.close()
+            except duckdb.Error as exc:
+                reader_connection.close()
+                raise translate_error(exc) from exc
+        table = self.arrow(sql, params)
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_size))
+
+    # --- Arrow sources and functions ----------------------------------------------------------------
+
+    def temp_name(self, kind: str) -> str:
+        return f"__sqlml_{kind}_{next(self._names)}"
+
+    def register_arrow(self, name: str, data: pa.Table | pa.RecordBatchReader) -> None:
+        self.con.register(name, data)
+
+    def unregister_arrow(self, name: str) -> None:
+        try:
+            self.con.unregister(name)
+        except duckdb.Error:
+            pass
+
+    def register_function(
+        self,
+        name: str,
+        function: Callable[..., pa.Array],
+        parameters: list[tuple[str, str]],
+        return_type: str,
+    ) -> None:
+        # DuckDB rejects *args UDFs: give the function a fixed signature with one parameter per feature.
+        function.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                inspect.Parameter(f"p{i}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                for i in range(len(parameters))
+            ]
+        )
+        try:
+            self.unregister_function(name)
+            self.con.create_function(
+                name,
+                function,
+                [sql_type(t) for _, t in parameters],
+                sql_type(return_type),
+                type="arrow",
+                null_handling="special",
+                side_effects=False,
+            )
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+
+    def unregister_function(self, name: str) -> None:
+        try:
+            self.con.remove_function(name)
+        except (duckdb.InvalidInputException, duckdb.CatalogException):
+            pass
+
+    # --- a user's statement and its rows --------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        return duckdb.__version__
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        """Run a user's statement; its rows stay pending on the connection for the fetch methods."""
+        try:
+            if params is None:
+                self.con.execute(sql)
+            else:
+                self.con.execute(sql, params)
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+
+    def description(self) -> list[tuple[Any, ...]] | None:
+        description = self.con.description
+        if description is None:
+            return None
+        return [(d[0], str(d[1]), *d[2:]) for d in description]
+
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        try:
+            return self.con.fetchmany(size)
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        try:
+            return self.con.fetchall()
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+
+    def fetch_arrow_table(self) -> pa.Table:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "extra copy" advice: the rows are already materialised
+            return self.con.to_arrow_table()
+
+    # --- transactions ---------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self.execute_params("BEGIN TRANSACTION")
+        self.in_transaction = True
+
+    def commit(self) -> None:
+        if self.in_transaction:
+            self.in_transaction = False
+            self.execute_params("COMMIT")
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self.in_transaction = False
+            self.execute_params("ROLLBACK")
+
+    def close(self) -> None:
+        self.con.close()
+

@@ -1,0 +1,469 @@
+"""PEP 249 (DB-API 2.0) over sqlml's session: ``sqlml.connect()``.
+
+Goes further than DuckDB's own module where the PEP asks for it: InterfaceError for use after close,
+the Date/Time/Binary constructors and type objects, ``description`` None after statements that return no
+rows, ``rowcount`` for DML, an error from fetch when there is no result set, and rollback() without a
+transaction as a no-op.
+
+All cursors of a connection share one engine connection (and so one transaction and its temporary
+tables, as the PEP intends). A cursor's unread rows are kept when another cursor executes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import re
+import time as _time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlml.errors import (
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    Warning,
+)
+
+log = logging.getLogger("sqlml")
+
+apilevel = "2.0"
+threadsafety = 1  # threads may share the module, not connections
+paramstyle = "qmark"  # '?' ; DuckDB's '$1' and '$name' (with a mapping) work too
+
+# --- type objects and constructors ----------------------------------------------------------------
+
+
+class DBAPITypeObject:
+    """Compares equal to every engine type name of its group (``cursor.description[i][1]``)."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = frozenset(names)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DBAPITypeObject):
+            return self.names == other.names
+        base = re.split(r"[(\[ ]", str(other).upper(), maxsplit=1)[0]
+        return base in self.names
+
+    def __hash__(self) -> int:
+        return hash(self.names)
+
+    def __repr__(self) -> str:
+        return f"DBAPITypeObject({', '.join(sorted(self.names))})"
+
+
+STRING = DBAPITypeObject("VARCHAR", "CHAR", "TEXT", "STRING", "UUID", "JSON", "ENUM")
+BINARY = DBAPITypeObject("BLOB", "BYTEA", "BINARY", "VARBINARY", "BIT", "BITSTRING")
+NUMBER = DBAPITypeObject(
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL", "BOOLEAN",
+)
+DATETIME = DBAPITypeObject(
+    "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMPTZ",
+    "INTERVAL", "TIME_NS",
+)
+ROWID = DBAPITypeObject("ROWID")
+
+Date = _dt.date
+Time = _dt.time
+Timestamp = _dt.datetime
+
+
+def DateFromTicks(ticks: float) -> _dt.date:  # noqa: N802 - names fixed by PEP 249
+    return Date(*_time.localtime(ticks)[:3])
+
+
+def TimeFromTicks(ticks: float) -> _dt.time:  # noqa: N802
+    return Time(*_time.localtime(ticks)[3:6])
+
+
+def TimestampFromTicks(ticks: float) -> _dt.datetime:  # noqa: N802
+    return Timestamp(*_time.localtime(ticks)[:6])
+
+
+def Binary(value: bytes | bytearray | memoryview | str) -> bytes:  # noqa: N802
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+# --- statement classification ---------------------------------------------------------------------
+
+_LEADING = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
+_ROWCOUNT_KEYWORDS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"})
+_NO_RESULT_KEYWORDS = _ROWCOUNT_KEYWORDS | frozenset(
+    {"CREATE", "DROP", "ALTER", "ATTACH", "DETACH", "USE", "SET", "RESET", "LOAD", "INSTALL",
+     "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "CHECKPOINT", "VACUUM", "ANALYZE",
+     "EXPORT", "IMPORT", "TRUNCATE", "COMMENT", "PREPARE", "DEALLOCATE", "GRANT", "REVOKE"}
+)
+
+
+def first_keyword(sql: str) -> str:
+    match = re.match(r"[A-Za-z_]+", sql[_LEADING.match(sql).end():])  # type: ignore[union-attr]
+    return match.group(0).upper() if match else ""
+
+
+# --- connection -------------------------------------------------------------------------------------
+
+
+def connect(
+    database: str = ":memory:",
+    *,
+    read_only: bool = False,
+    autocommit: bool = True,
+    config: Mapping[str, Any] | None = None,
+    engine: str = "duckdb",
+) -> Connection:
+    """Open a sqlml connection.
+
+    ``database`` is a DuckDB file path (created if missing) or ``":memory:"``. ``autocommit`` is on by
+    default, as in DuckDB and its CLI, so a statement's effect is saved when it succeeds; with
+    ``autocommit=False`` statements run in a transaction that ``commit()`` ends, as PEP 249 describes.
+    """
+    if engine != "duckdb":
+        raise NotSupportedError(
+            f"engine={engine!r} is not available yet; sqlml runs on the embedded DuckDB engine "
+            "(engine='duckdb')."
+        )
+    from sqlml.backends.duckdb import DuckDBBackend
+    from sqlml.session import Session
+
+    backend = DuckDBBackend(database, read_only=read_only, config=dict(config or {}))
+    return Connection(Session(backend), autocommit=autocommit)
+
+
+class Connection:
+    """A PEP 249 connection. Also a context manager: commits on success, rolls back on error."""
+
+    Warning = Warning
+    Error = Error
+    InterfaceError = InterfaceError
+    DatabaseError = DatabaseError
+    DataError = DataError
+    OperationalError = OperationalError
+    IntegrityError = IntegrityError
+    InternalError = InternalError
+    ProgrammingError = ProgrammingError
+    NotSupportedError = NotSupportedError
+
+    def __init__(self, session: Any, autocommit: bool = True) -> None:
+        self._session = session
+        self._backend = session.backend
+        self._autocommit = autocommit
+        self._closed = False
+        self._owner: Cursor | None = None  # the cursor whose rows the engine connection holds
+        self.messages: list[tuple[type, str]] = []
+
+    # PEP 249 -------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._check_open()
+        if self._backend.in_transaction:
+            self._backend.rollback()
+        self._backend.close()
+        self._closed = True
+
+    def commit(self) -> None:
+        self._check_open()
+        self._backend.commit()
+
+    def rollback(self) -> None:
+        self._check_open()
+        self._backend.rollback()
+
+    def cursor(self) -> Cursor:
+        self._check_open()
+        return Cursor(self)
+
+    # extensions ----------------------------------------------------------------------------------
+
+    @property
+    def autocommit(self) -> bool:
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self._check_open()
+        if value and self._backend.in_transaction:
+            self._backend.commit()
+        self._autocommit = bool(value)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def session(self) -> Any:
+        return self._session
+
+    def execute(self, operation: str, parameters: Any = None) -> Cursor:
+        """Shortcut as in sqlite3: a new cursor, executed."""
+        cursor = self.cursor()
+        return cursor.execute(operation, parameters)
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._closed:
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+        self.close()
+
+    # internals -----------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InterfaceError("The connection is closed.")
+
+    def _claim(self, cursor: Cursor) -> None:
+        """Before ``cursor`` runs a statement, let the previous owner keep its unread rows."""
+        owner = self._owner
+        if owner is not None and owner is not cursor:
+            owner._materialize()
+        self._owner = cursor
+
+
+class Cursor:
+    """A PEP 249 cursor."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.arraysize = 1
+        self.messages: list[tuple[type, str]] = []
+        self.statusmessage: str = ""
+        self._description: list[tuple[Any, ...]] | None = None
+        self._rowcount = -1
+        self._closed = False
+        self._live = False  # rows are pending on the engine connection
+        self._buffer: list[tuple[Any, ...]] | None = None
+        self._has_result = False
+
+    # PEP 249 attributes --------------------------------------------------------------------------
+
+    @property
+    def description(self) -> list[tuple[Any, ...]] | None:
+        return self._description
+
+    @property
+    def rowcount(self) -> int:
+        return self._rowcount
+
+    @property
+    def lastrowid(self) -> None:
+        return None
+
+    # PEP 249 methods -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._check_open(connection=False)
+        self._release()
+        self._closed = True
+
+    def execute(self, operation: str, parameters: Any = None) -> Cursor:
+        self._check_open()
+        from sqlml.plan import plan
+        from sqlml.sql import split_statements
+
+        if not isinstance(operation, str):
+            raise ProgrammingError(f"execute() takes SQL text; got {type(operation).__name__}.")
+        self._reset()
+        statements = split_statements(operation)
+        if not statements:
+            raise ProgrammingError("execute() got no statement (the text is empty or only comments).")
+        if parameters and len(statements) > 1:
+            raise ProgrammingError(
+                "Parameters can be given with one statement at a time; got "
+                f"{len(statements)} statements."
+            )
+        for statement in statements:
+            job = plan(statement)
+            self._run(job, statement.sql, parameters)
+        return self
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> Cursor:
+        self._check_open()
+        total = 0
+        counted = False
+        for parameters in seq_of_parameters:
+            self.execute(operation, parameters)
+            if self._rowcount >= 0:
+                total += self._rowcount
+                counted = True
+        self._discard_result()
+        self._rowcount = total if counted else -1
+        return self
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self._fetch(1)
+        return rows[0] if rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        return self._fetch(self.arraysize if size is None else size)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._fetch(None)
+
+    def nextset(self) -> None:
+        self._check_open()
+        raise NotSupportedError("Multiple result sets are not supported; nextset() has none.")
+
+    def callproc(self, procname: str, parameters: Sequence[Any] = ()) -> None:
+        self._check_open()
+        raise NotSupportedError("DuckDB has no stored procedures; call a table function with SELECT.")
+
+    def setinputsizes(self, sizes: Any) -> None:
+        self._check_open()
+
+    def setoutputsize(self, size: int, column: int | None = None) -> None:
+        self._check_open()
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while True:
+            row = self.fetchone()
+            if row is None:
+                return
+            yield row
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if not self._closed:
+            self.close()
+
+    # extensions ------------------------------------------------------------------------------------
+
+    def fetch_arrow_table(self) -> Any:
+        """The remaining rows as a ``pyarrow.Table`` (no Python objects per row)."""
+        import pyarrow as pa
+
+        self._check_result()
+        if self._live:
+            self._live = False
+            self.connection._owner = None
+            return self.connection._backend.fetch_arrow_table()
+        rows = self._buffer or []
+        self._buffer = []
+        names = [d[0] for d in self._description or []]
+        return pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows])
+
+    def fetchdf(self) -> Any:
+        """The remaining rows as a pandas DataFrame."""
+        return self.fetch_arrow_table().to_pandas()
+
+    # internals -----------------------------------------------------------------------------------
+
+    def _run(self, job: Any, sql: str, parameters: Any) -> None:
+        connection = self.connection
+        backend = connection._backend
+        connection._claim(self)
+        keyword = first_keyword(sql)
+        if not connection._autocommit and not backend.in_transaction and keyword not in (
+            "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"
+        ):
+            backend.begin()
+        try:
+            outcome = connection._session.run(job, parameters)
+        except Error:
+            raise
+        except Exception as exc:  # a bug or an unexpected library error: keep it a sqlml.Error
+            raise InternalError(f"Unexpected error running the statement: {exc!r}") from exc
+        finally:
+            self._track_transaction(keyword)
+        for notice in outcome.notices:
+            self.messages.append((Warning, notice))
+        self.statusmessage = outcome.status or keyword
+        if not outcome.has_result:
+            self._discard_result()
+            return
+        description = backend.description()
+        is_count = (
+            description is not None
+            and len(description) == 1
+            and description[0][0] == "Count"
+            and keyword in _NO_RESULT_KEYWORDS
+        )
+        if is_count or (description is None):
+            rows = backend.fetchall() if description is not None else []
+            if keyword in _ROWCOUNT_KEYWORDS and rows:
+                self._rowcount = int(rows[0][0])
+            self._discard_result()
+            return
+        self._description = [tuple(d) for d in description]
+        self._has_result = True
+        self._live = True
+
+    def _track_transaction(self, keyword: str) -> None:
+        backend = self.connection._backend
+        if keyword in ("BEGIN", "START"):
+            backend.in_transaction = True
+        elif keyword in ("COMMIT", "END", "ROLLBACK", "ABORT"):
+            backend.in_transaction = False
+
+    def _fetch(self, size: int | None) -> list[tuple[Any, ...]]:
+        self._check_result()
+        if size is not None and size < 0:
+            raise ProgrammingError(f"fetchmany() size must be ≥ 0; got {size}.")
+        if self._live:
+            backend = self.connection._backend
+            rows = backend.fetchall() if size is None else backend.fetchmany(size)
+            if size is None or len(rows) < size:
+                self._live = False
+                self.connection._owner = None
+            return rows
+        buffer = self._buffer or []
+        if size is None:
+            rows, self._buffer = buffer, []
+        else:
+            rows, self._buffer = buffer[:size], buffer[size:]
+        return rows
+
+    def _materialize(self) -> None:
+        if self._live:
+            self._buffer = self.connection._backend.fetchall()
+            self._live = False
+
+    def _reset(self) -> None:
+        self._release()
+        self.messages = []
+        self.statusmessage = ""
+
+    def _release(self) -> None:
+        if self._live and self.connection._owner is self:
+            self.connection._owner = None
+        self._live = False
+        self._buffer = None
+        self._description = None
+        self._rowcount = -1
+        self._has_result = False
+
+    def _discard_result(self) -> None:
+        if self.connection._owner is self:
+            self.connection._owner = None
+        self._live = False
+        self._buffer = None
+        self._description = None
+        self._has_result = False
+
+    def _check_open(self, connection: bool = True) -> None:
+        if self._closed:
+            raise InterfaceError("The cursor is closed.")
+        if self.connection._closed:
+            raise InterfaceError("The connection is closed.")
+
+    def _check_result(self) -> None:
+        self._check_open()
+        if not self._has_result:
+            raise ProgrammingError(
+                "No result set to fetch from: the last statement returned no rows "
+                "(or nothing was executed yet)."
+            )

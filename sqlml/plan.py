@@ -1,0 +1,371 @@
+"""Statements -> jobs. Pure and engine-free: no I/O happens here, so every rule is unit-testable.
+
+A job is a frozen dataclass saying what to do; :mod:`sqlml.session` carries it out on a backend.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SQLSyntaxError
+from sqlml.sql import Statement
+from sqlml.sql.nodes import CreateModel, DropModel, ExportModel, MLFunction, Option, ShowModel
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class PassThrough:
+    sql: str
+
+
+@dataclass(frozen=True)
+class MLCall:
+    """One ``ML.<FN>(MODEL m, ...)`` inside a statement, to be replaced by a registered Arrow source."""
+
+    function: str
+    model: str
+    input_sql: str | None
+    params: dict[str, Any]
+    span: tuple[int, int]
+    alias: str | None = None
+
+
+@dataclass(frozen=True)
+class MLQuery:
+    """A statement whose ML calls are computed first, then spliced into its text as table names."""
+
+    sql: str
+    calls: tuple[MLCall, ...]
+    placeholders: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    name: str
+    query_sql: str
+    options: dict[str, Any]
+    label: str | None
+    replace: bool = False
+    if_not_exists: bool = False
+    function_name: str | None = None
+    problem_type: str | None = None  # Redshift's PROBLEM_TYPE, or None to infer from the label
+    notices: tuple[str, ...] = ()
+    form: str = "bigquery"
+
+
+@dataclass(frozen=True)
+class DropModelJob:
+    name: str
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class ExportModelJob:
+    name: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class ShowModelJob:
+    name: str | None = None
+
+
+Job = PassThrough | MLQuery | TrainJob | DropModelJob | ExportModelJob | ShowModelJob
+
+# BigQuery options that only make sense in Google Cloud: accepted, ignored, and mentioned.
+CLOUD_OPTIONS = frozenset(
+    {
+        "kms_key_name",
+        "model_registry",
+        "vertex_ai_model_id",
+        "vertex_ai_model_version_aliases",
+        "enable_global_explain",
+        "calculate_p_values",
+        "warm_start",
+        "budget_hours",
+    }
+)
+
+# Redshift HYPERPARAMETERS -> sqlml options.
+REDSHIFT_HYPERPARAMETERS = {
+    "num_round": "max_iterations",
+    "max_depth": "max_tree_depth",
+    "eta": "learn_rate",
+    "subsample": "subsample",
+    "k": "num_clusters",
+    "epochs": "max_iterations",
+    "l1": "l1_reg",
+    "wd": "l2_reg",
+    "learning_rate": "learn_rate",
+    "mini_batch_size": "batch_size",
+}
+REDSHIFT_MODEL_TYPES = {
+    "XGBOOST": "boosted_tree",
+    "MLP": "dnn",
+    "LINEAR_LEARNER": "linear",
+    "KMEANS": "kmeans",
+}
+REDSHIFT_PROBLEM_TYPES = {
+    "REGRESSION": "regression",
+    "BINARY_CLASSIFICATION": "classification",
+    "MULTICLASS_CLASSIFICATION": "classification",
+}
+
+
+def plan(statement: Statement) -> Job:
+    node = statement.node
+    if node is None:
+        return PassThrough(statement.sql)
+    if isinstance(node, CreateModel):
+        return _plan_create(node, statement)
+    if isinstance(node, DropModel):
+        return DropModelJob(model_name(node.this), bool(node.args.get("exists")))
+    if isinstance(node, ExportModel):
+        options = _options(node.args.get("options") or [])
+        uri = options.pop("uri", None)
+        if not isinstance(uri, str) or not uri:
+            raise OptionError(
+                f"EXPORT MODEL {model_name(node.this)} needs OPTIONS (uri = 'path/to/model.onnx')."
+            )
+        if options:
+            raise OptionError(f"Unknown option(s) of EXPORT MODEL: {', '.join(options)}; only uri.")
+        return ExportModelJob(model_name(node.this), uri)
+    if isinstance(node, ShowModel):
+        this = node.this
+        return ShowModelJob(model_name(this) if this is not None else None)
+    if statement.ml_functions:
+        calls = tuple(_plan_call(f) for f in statement.ml_functions)
+        return MLQuery(statement.sql, calls, statement.placeholders)
+    raise SQLSyntaxError("Unsupported ML statement", statement.line, statement.col)
+
+
+def model_name(table: exp.Expression) -> str:
+    """A model's catalog name: lower-cased, ``schema.name`` when qualified; validated."""
+    if isinstance(table, exp.Table):
+        parts = [p.name for p in table.parts]
+    elif isinstance(table, (exp.Identifier, exp.Column, exp.Var)):
+        parts = [table.name]
+    else:
+        parts = [table.sql()]
+    for part in parts:
+        if not _NAME.match(part):
+            raise ProgrammingError(
+                f"Invalid model name {'.'.join(parts)!r}: use letters, digits and underscores, "
+                f"optionally qualified by one schema (schema.model)."
+            )
+    if len(parts) > 2:
+        raise ProgrammingError(
+            f"Invalid model name {'.'.join(parts)!r}: at most one qualifier (schema.model)."
+        )
+    return ".".join(parts).lower()
+
+
+def literal_value(node: exp.Expression | None) -> Any:
+    """An option or STRUCT field value as Python: str, int, float, bool, None, or list of those."""
+    if node is None or isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return node.this
+        text = node.this
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    if isinstance(node, exp.Neg):
+        value = literal_value(node.this)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value
+    if isinstance(node, exp.Array):
+        return [literal_value(e) for e in node.expressions]
+    if isinstance(node, exp.Paren):
+        return literal_value(node.this)
+    if isinstance(node, (exp.Var, exp.Identifier, exp.Column)) and not isinstance(node, exp.Star):
+        return node.name
+    if isinstance(node, (exp.Anonymous, exp.Func)):
+        name = node.name.upper() if isinstance(node, exp.Anonymous) else node.sql_name()
+        raise NotSupportedError(
+            f"{name}(...) in OPTIONS is not supported yet (hyperparameter tuning is planned); "
+            f"give a single value."
+        )
+    raise OptionError(f"Option values must be literals; got {node.sql()}.")
+
+
+def _options(items: list[exp.Expression]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for item in items:
+        key = item.this.name.lower() if isinstance(item, Option) else item.name.lower()
+        if key in values:
+            raise OptionError(f"Option '{key}' is given twice.")
+        values[key] = literal_value(item.args.get("expression"))
+    return values
+
+
+def _query_sql(query: exp.Expression | None) -> str:
+    if query is None:
+        raise ProgrammingError("CREATE MODEL needs a training query: ... AS SELECT ... FROM ...")
+    if isinstance(query, exp.Table):
+        return f"SELECT * FROM {query.sql(dialect='duckdb')}"
+    return query.meta.get("sql") or query.sql(dialect="duckdb")
+
+
+def _plan_create(node: CreateModel, statement: Statement) -> TrainJob:
+    name = model_name(node.this)
+    form = node.args["form"].name.lower()
+    replace = bool(node.args.get("replace"))
+    exists = bool(node.args.get("exists"))
+    if node.args.get("transform"):
+        raise NotSupportedError("The TRANSFORM clause of CREATE MODEL is not supported yet.")
+    if node.args.get("partition_by"):
+        raise NotSupportedError("PARTITION BY in CREATE MODEL is not supported yet.")
+    query_sql = _query_sql(node.args.get("query"))
+    if form == "redshift":
+        return _plan_redshift(node, name, query_sql, replace, exists)
+
+    options = _options(node.args.get("options") or [])
+    notices = []
+    for key in sorted(set(options) & CLOUD_OPTIONS):
+        notices.append(f"Option '{key}' applies only to BigQuery in Google Cloud; ignored.")
+        options.pop(key)
+    labels = options.pop("input_label_cols", None)
+    if isinstance(labels, str):
+        labels = [labels]
+    if labels is not None and (not isinstance(labels, list) or len(labels) != 1):
+        raise OptionError(
+            f"The 'input_label_cols' option of CREATE MODEL {name} must name exactly one column, "
+            f"as in ['churned']; got {labels!r}."
+        )
+    label = labels[0] if labels else None
+    return TrainJob(
+        name=name,
+        query_sql=query_sql,
+        options=options,
+        label=label,
+        replace=replace,
+        if_not_exists=exists,
+        notices=tuple(notices),
+    )
+
+
+def _plan_redshift(
+    node: CreateModel, name: str, query_sql: str, replace: bool, exists: bool
+) -> TrainJob:
+    clauses: dict[str, Any] = {}
+    for item in node.args.get("options") or []:
+        clauses[item.this.name.upper()] = item.args.get("expression")
+    notices: list[str] = []
+    for cloud in ("IAM_ROLE", "PREPROCESSORS"):
+        if cloud in clauses:
+            notices.append(f"{cloud} applies only to Amazon Redshift; ignored.")
+    options: dict[str, Any] = {}
+    settings = clauses.get("SETTINGS")
+    if settings is not None:
+        for item in settings.expressions:
+            notices.append(f"SETTINGS {item.this.name.upper()} applies only to Amazon Redshift; ignored.")
+    hyper = clauses.get("HYPERPARAMETERS")
+    if hyper is not None and isinstance(hyper, exp.Tuple):
+        for item in hyper.expressions:
+            key = item.this.name.lower()
+            if key not in REDSHIFT_HYPERPARAMETERS:
+                raise OptionError(
+                    f"Unknown hyperparameter {key.upper()} in CREATE MODEL {name}; supported: "
+                    + ", ".join(k.upper() for k in REDSHIFT_HYPERPARAMETERS)
+                    + "."
+                )
+            value = literal_value(item.args.get("expression"))
+            if isinstance(value, str):
+                value = _number(value)
+            options[REDSHIFT_HYPERPARAMETERS[key]] = value
+
+    model_type_word = clauses.get("MODEL_TYPE")
+    auto = clauses.get("AUTO")
+    problem_word = clauses.get("PROBLEM_TYPE")
+    problem = None
+    if problem_word is not None:
+        key = problem_word.name.upper()
+        if key not in REDSHIFT_PROBLEM_TYPES:
+            raise OptionError(
+                f"Unknown PROBLEM_TYPE {key} in CREATE MODEL {name}; supported: "
+                + ", ".join(REDSHIFT_PROBLEM_TYPES)
+                + "."
+            )
+        problem = REDSHIFT_PROBLEM_TYPES[key]
+    if model_type_word is not None:
+        key = model_type_word.name.upper()
+        if key not in REDSHIFT_MODEL_TYPES:
+            raise OptionError(
+                f"Unknown MODEL_TYPE {key} in CREATE MODEL {name}; supported: "
+                + ", ".join(REDSHIFT_MODEL_TYPES)
+                + "."
+            )
+        family = REDSHIFT_MODEL_TYPES[key]
+    else:
+        family = "boosted_tree"
+        if auto is None or auto.name.upper() == "ON":
+            notices.append(
+                "AUTO ON: sqlml trains a boosted tree (XGBOOST) model; model search is planned."
+            )
+    objective = clauses.get("OBJECTIVE")
+    if objective is not None and problem is None:
+        text = str(literal_value(objective)).lower()
+        if text in ("mse", "reg:squarederror", "reg:linear") or text.startswith("reg:"):
+            problem = "regression"
+        elif text in ("accuracy", "f1", "f1macro", "auc", "binary:logistic", "multi:softmax"):
+            problem = "classification"
+    options["model_type"] = family  # resolved with the label's type in the session
+    target = node.args.get("target")
+    function = node.args.get("function")
+    function_name = function.name if function is not None else None
+    if function_name and not _NAME.match(function_name):
+        raise ProgrammingError(f"Invalid FUNCTION name {function_name!r}.")
+    return TrainJob(
+        name=name,
+        query_sql=query_sql,
+        options=options,
+        label=target.name if target is not None else None,
+        replace=replace,
+        if_not_exists=exists,
+        function_name=function_name.lower() if function_name else None,
+        problem_type=problem,
+        notices=tuple(notices),
+        form="redshift",
+    )
+
+
+def _number(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+def _plan_call(node: MLFunction) -> MLCall:
+    function = node.function
+    model = model_name(node.args["model"])
+    source = node.args.get("input")
+    input_sql = None
+    if source is not None:
+        if isinstance(source, exp.Table):
+            input_sql = f"SELECT * FROM {source.sql(dialect='duckdb')}"
+        else:
+            input_sql = source.meta.get("sql") or source.sql(dialect="duckdb")
+    params: dict[str, Any] = {}
+    struct = node.args.get("params")
+    if struct is not None:
+        for item in struct.expressions:
+            if isinstance(item, exp.Alias):
+                params[item.alias.lower()] = literal_value(item.this)
+            elif isinstance(item, exp.PropertyEQ):
+                params[item.this.name.lower()] = literal_value(item.expression)
+            else:
+                raise OptionError(
+                    f"ML.{function} options must be written STRUCT(value AS name); got {item.sql()}."
+                )
+    return MLCall(function, model, input_sql, params, tuple(node.meta["span"]))

@@ -1,0 +1,545 @@
+"""Carry out jobs on a backend: train, score, evaluate, and keep the catalog and functions in step.
+
+Every ML table function becomes an Arrow source registered under a temporary name, spliced into the
+user's own SQL text in place of the ``ML.<FN>(...)`` call; the engine then runs the statement as
+ordinary SQL. ML.PREDICT's source is a stream: the input is read in record batches and scored by ONNX
+Runtime as the engine pulls them, so memory stays bounded and the engine never calls Python per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from sqlml import __version__
+from sqlml.catalog import Catalog, ModelRecord
+from sqlml.errors import (
+    IntegrityError,
+    ModelExistsError,
+    ModelNotFoundError,
+    NotSupportedError,
+    OperationalError,
+    OptionError,
+    ProgrammingError,
+    SchemaError,
+)
+from sqlml.plan import (
+    DropModelJob,
+    ExportModelJob,
+    Job,
+    MLCall,
+    MLQuery,
+    PassThrough,
+    ShowModelJob,
+    TrainJob,
+)
+
+log = logging.getLogger("sqlml")
+
+IMPLEMENTED_FUNCTIONS = ("PREDICT", "EVALUATE")
+PREDICT_OPTIONS = {"threshold"}
+EVALUATE_OPTIONS = {"threshold"}
+
+
+@dataclass
+class Outcome:
+    """What a job left for the cursor: a pending result on the engine, or a status."""
+
+    has_result: bool
+    status: str = ""
+    rowcount: int = -1
+    notices: list[str] = field(default_factory=list)
+
+
+class Session:
+    """The core that the DB-API connection, the CLI and the server all sit on."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.catalog = Catalog(backend)
+        self.register_model_functions()
+
+    # --- entry point ----------------------------------------------------------------------------
+
+    def run(self, job: Job, params: Sequence[Any] | None = None) -> Outcome:
+        if isinstance(job, PassThrough):
+            return self._execute(job.sql, params)
+        if isinstance(job, MLQuery):
+            return self._run_ml_query(job, params)
+        if params:
+            raise ProgrammingError(
+                "Parameters are not accepted by CREATE/DROP/EXPORT/SHOW MODEL statements; put the "
+                "values in the statement or in a table."
+            )
+        if isinstance(job, TrainJob):
+            return self._train(job)
+        if isinstance(job, DropModelJob):
+            return self._drop(job)
+        if isinstance(job, ExportModelJob):
+            return self._export(job)
+        if isinstance(job, ShowModelJob):
+            return self._show(job)
+        raise AssertionError(job)
+
+    def _execute(self, sql: str, params: Sequence[Any] | None) -> Outcome:
+        self.backend.execute(sql, params)
+        return Outcome(has_result=True)
+
+    def _result_table(self, table: pa.Table, status: str = "", notices: list[str] | None = None) -> Outcome:
+        name = self.backend.temp_name("result")
+        self.backend.register_arrow(name, table)
+        try:
+            self.backend.execute(f'SELECT * FROM "{name}"', None)
+        finally:
+            self.backend.unregister_arrow(name)
+        return Outcome(has_result=True, status=status, notices=notices or [])
+
+    # --- ML table functions ---------------------------------------------------------------------
+
+    def _run_ml_query(self, job: MLQuery, params: Sequence[Any] | None) -> Outcome:
+        params = list(params or [])
+        if len(params) != len(job.placeholders):
+            raise ProgrammingError(
+                f"The statement has {len(job.placeholders)} parameter placeholder(s) but "
+                f"{len(params)} value(s) were given."
+            )
+        registered: list[str] = []
+        pieces: list[tuple[tuple[int, int], str]] = []
+        outer_params: list[Any] = []
+        inner: dict[int, list[Any]] = {i: [] for i in range(len(job.calls))}
+        for (start, _end), value in zip(job.placeholders, params, strict=True):
+            owner = next(
+                (i for i, c in enumerate(job.calls) if c.span[0] <= start < c.span[1]), None
+            )
+            (outer_params if owner is None else inner[owner]).append(value)
+        try:
+            for index, call in enumerate(job.calls):
+                name = self.backend.temp_name(call.function.lower())
+                self.backend.register_arrow(name, self._call(call, inner[index]))
+                registered.append(name)
+                pieces.append((call.span, f'"{name}"'))
+            sql = job.sql
+            for (start, end), replacement in sorted(pieces, reverse=True):
+                sql = sql[:start] + replacement + sql[end:]
+            self.backend.execute(sql, outer_params)
+        finally:
+            # The engine materialises the statement's result before execute returns, so the
+            # sources are no longer needed.
+            for name in registered:
+                self.backend.unregister_arrow(name)
+        return Outcome(has_result=True)
+
+    def _call(self, call: MLCall, params: list[Any]) -> pa.Table | pa.RecordBatchReader:
+        function = call.function
+        if function not in IMPLEMENTED_FUNCTIONS:
+            raise NotSupportedError(
+                f"ML.{function} is not supported yet; available: "
+                + ", ".join(f"ML.{f}" for f in IMPLEMENTED_FUNCTIONS)
+                + "."
+            )
+        record = self.catalog.get(call.model, statement=f"ML.{function}")
+        if function == "PREDICT":
+            self._check_params(call, PREDICT_OPTIONS)
+            if call.input_sql is None:
+                raise ProgrammingError(
+                    f"ML.PREDICT(MODEL {call.model}, ...) needs input rows: TABLE t or (SELECT ...)."
+                )
+            return self.predict(record, call.input_sql, params, call.params.get("threshold"))
+        self._check_params(call, EVALUATE_OPTIONS)
+        return self.evaluate(record, call.input_sql, params, call.params.get("threshold"))
+
+    @staticmethod
+    def _check_params(call: MLCall, allowed: set[str]) -> None:
+        for key, value in call.params.items():
+            if key not in allowed:
+                raise OptionError(
+                    f"Unknown option '{key}' in ML.{call.function}; accepted: {', '.join(sorted(allowed))}."
+                )
+            if key == "threshold" and (
+                not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1
+            ):
+                raise OptionError(
+                    f"The 'threshold' option of ML.{call.function} must be a number in [0, 1]; "
+                    f"got {value!r}."
+                )
+
+    def scorer(self, record: ModelRecord) -> Any:
+        from sqlml_udfs import get_scorer
+
+        return get_scorer(record.cache_key, record.onnx, record.spec)
+
+    def predict(
+        self,
+        record: ModelRecord,
+        input_sql: str,
+        params: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> pa.RecordBatchReader:
+        if threshold is not None and len(record.spec.get("classes") or []) != 2:
+            raise OptionError(
+                f"The 'threshold' option of ML.PREDICT applies to binary classifiers; model "
+                f"{record.name} is a {record.model_type} model"
+                + (f" with {len(record.spec['classes'])} classes." if record.spec.get("classes") else ".")
+            )
+        scorer = self.scorer(record)
+        reader = self.backend.stream(input_sql, params)
+        check_columns(record, reader.schema, "ML.PREDICT")
+        added = scorer.output_schema()
+        clash = [f.name for f in added if f.name in reader.schema.names]
+        if clash:
+            raise SchemaError(
+                f"The input of ML.PREDICT already has column(s) {', '.join(clash)}, which the "
+                f"prediction adds; rename or drop them in the input query."
+            )
+        schema = pa.schema(list(reader.schema) + added)
+        names = [f["name"] for f in record.spec["features"]]
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for batch in reader:
+                if batch.num_rows == 0:
+                    continue
+                columns = {name: batch.column(name) for name in names}
+                scored = scorer.predict_columns(columns, threshold)
+                yield pa.RecordBatch.from_arrays(
+                    list(batch.columns) + [array for _, array in scored], schema=schema
+                )
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+    def evaluate(
+        self,
+        record: ModelRecord,
+        input_sql: str | None,
+        params: Sequence[Any] | None = None,
+        threshold: float | None = None,
+    ) -> pa.Table:
+        from sqlml import metrics
+
+        task = record.spec["task"]
+        if threshold is not None and len(record.spec.get("classes") or []) != 2:
+            raise OptionError(
+                f"The 'threshold' option of ML.EVALUATE applies to binary classifiers; model "
+                f"{record.name} is a {record.model_type} model."
+            )
+        if input_sql is None and threshold is None:
+            values = record.metrics
+        else:
+            if input_sql is None:
+                raise ProgrammingError(
+                    "ML.EVALUATE with a threshold needs evaluation rows: TABLE t or (SELECT ...)."
+                )
+            table = self.backend.arrow(input_sql, params)
+            check_columns(record, table.schema, "ML.EVALUATE")
+            if task != "clustering" and record.label not in table.column_names:
+                raise SchemaError(
+                    f"The input of ML.EVALUATE lacks the label column '{record.label}' of model "
+                    f"{record.name}; evaluation compares predictions with it."
+                )
+            values = metrics.evaluate(self.scorer(record), table, record.spec, threshold)
+        names = metrics.metric_names(task)
+        return pa.table({n: pa.array([values.get(n)], type=pa.float64()) for n in names})
+
+    # --- CREATE MODEL ---------------------------------------------------------------------------
+
+    def _train(self, job: TrainJob) -> Outcome:
+        from sqlml.training.fit import fit
+        from sqlml.training.options import validate
+
+        notices = list(job.notices)
+        existing = self.catalog.find(job.name)
+        if existing is not None and not job.replace:
+            if job.if_not_exists:
+                notices.append(f"Model {job.name} already exists; CREATE MODEL IF NOT EXISTS skipped.")
+                return self._status("CREATE MODEL", notices)
+            raise ModelExistsError(
+                f"Model '{job.name}' already exists; use CREATE OR REPLACE MODEL {job.name} to "
+                f"train a new version, or DROP MODEL {job.name} first."
+            )
+        raw = dict(job.options)
+        if job.form == "bigquery":
+            validate(raw, job.name)  # fail on a bad option before reading any data
+        if job.function_name:
+            owner = self.catalog.function_owner(job.function_name)
+            if owner is not None and owner != job.name:
+                raise IntegrityError(
+                    f"FUNCTION {job.function_name} already belongs to model {owner}; choose "
+                    f"another name or DROP MODEL {owner}."
+                )
+        table = self.backend.arrow(job.query_sql)
+        if job.form == "redshift":
+            raw["model_type"] = resolve_family(raw["model_type"], job, table)
+        options = validate(raw, job.name)
+        log.info("CREATE MODEL %s: training %s on %d rows", job.name, options.model_type, table.num_rows)
+        trained = fit(table, model=job.name, options=options, label=job.label)
+        record = self._record(job, options, trained, table)
+        self._store(record)
+        if record.function_name:
+            if existing is not None and existing.function_name not in (None, record.function_name):
+                self._unregister(existing)
+            self.register_model_function(record)
+        elif existing is not None and existing.function_name:
+            self._unregister(existing)
+        notices.extend(trained.training_info.get("notes", []))
+        return self._status("CREATE MODEL", notices)
+
+    def _record(self, job: TrainJob, options: Any, trained: Any, table: pa.Table) -> ModelRecord:
+        import onnx
+        import onnxruntime
+        import sklearn
+        import skl2onnx
+
+        fingerprint = hashlib.sha256(
+            json.dumps([str(table.schema), table.num_rows]).encode()
+            + b"".join(
+                hashlib.sha256(str(table.slice(0, 1000).to_pydict()).encode()).digest()
+                for _ in [0]
+            )
+        ).hexdigest()
+        versions = {
+            "sqlml": __version__,
+            "scikit-learn": sklearn.__version__,
+            "skl2onnx": skl2onnx.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "engine": f"{self.backend.name} {self.backend.version}",
+        }
+        info = dict(trained.training_info)
+        info["fidelity"] = trained.fidelity
+        record = ModelRecord(
+            name=job.name,
+            version=self.catalog.next_version(job.name),
+            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
+            model_type=options.model_type,
+            label=job.label,
+            features=trained.features,
+            options={k: v for k, v in options.values.items() if v is not None}
+            | {"model_type": options.model_type},
+            metrics=trained.metrics,
+            training_info=info,
+            training_sql=job.query_sql,
+            data_fingerprint=fingerprint,
+            library_versions=versions,
+            function_name=job.function_name,
+            spec=trained.spec,
+            onnx=b"",
+        )
+        proto = onnx.load_model_from_string(trained.onnx)
+        del proto.metadata_props[:]
+        for key, value in record.metadata().items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        proto.producer_name = "sqlml"
+        proto.producer_version = __version__
+        proto.doc_string = f"sqlml model {record.name} v{record.version} ({record.model_type})"
+        return ModelRecord(**{**record.__dict__, "onnx": proto.SerializeToString()})
+
+    def _store(self, record: ModelRecord) -> None:
+        """Write the new version in one transaction: until it commits, the old version is live."""
+        own_transaction = not self.backend.in_transaction
+        self.catalog.ensure()
+        if own_transaction:
+            self.backend.begin()
+        try:
+            self.catalog.insert(record)
+        except Exception:
+            if own_transaction:
+                self.backend.rollback()
+            raise
+        if own_transaction:
+            self.backend.commit()
+
+    # --- DROP / EXPORT / SHOW -----------------------------------------------------------------------
+
+    def _drop(self, job: DropModelJob) -> Outcome:
+        record = self.catalog.find(job.name)
+        if record is None:
+            if job.if_exists:
+                return self._status("DROP MODEL", [f"Model {job.name} does not exist; skipped."])
+            self.catalog.get(job.name, statement="DROP MODEL")
+        assert record is not None
+        self.catalog.delete(job.name)
+        self._unregister(record)
+        return self._status("DROP MODEL")
+
+    def _export(self, job: ExportModelJob) -> Outcome:
+        record = self.catalog.get(job.name, statement="EXPORT MODEL")
+        uri = job.uri
+        if uri.startswith("file://"):
+            uri = uri[len("file://") :]
+        if "://" in uri:
+            raise NotSupportedError(
+                f"EXPORT MODEL writes local files only; got {job.uri!r}. Export to a path, then copy "
+                f"it with your cloud's tools."
+            )
+        path = Path(uri).expanduser()
+        if path.is_dir():
+            path = path / f"{record.name}.onnx"
+        if not path.parent.exists():
+            raise OperationalError(f"EXPORT MODEL {job.name}: folder {str(path.parent)!r} does not exist.")
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_bytes(record.onnx)
+        os.replace(temporary, path)
+        return self._status(f"EXPORT MODEL {path}")
+
+    def _show(self, job: ShowModelJob) -> Outcome:
+        if job.name is None:
+            records = self.catalog.latest()
+            table = pa.table(
+                {
+                    "model_name": [r.name for r in records],
+                    "version": pa.array([r.version for r in records], pa.int32()),
+                    "model_type": [r.model_type for r in records],
+                    "label": pa.array([r.label for r in records], pa.string()),
+                    "function_name": pa.array([r.function_name for r in records], pa.string()),
+                    "created_at": pa.array([r.created_at for r in records], pa.timestamp("us")),
+                }
+            )
+            return self._result_table(table)
+        record = self.catalog.get(job.name, statement="SHOW MODEL")
+        rows = [
+            ("Model Name", record.name),
+            ("Version", str(record.version)),
+            ("Model State", "READY"),
+            ("Created", record.created_at.isoformat(sep=" ")),
+            ("Model Type", record.model_type),
+            ("Problem Type", record.spec["task"]),
+            ("Target Column", record.label or ""),
+            ("Function Name", record.function_name or ""),
+            ("Function Parameters", " ".join(f["name"] for f in record.features)),
+            ("Function Parameter Types", " ".join(f.get("type", "") for f in record.features)),
+            ("Training Rows", str(record.training_info.get("training_rows", ""))),
+            ("Training Duration (s)", str(record.training_info.get("duration_seconds", ""))),
+            ("Training Query", record.training_sql),
+        ]
+        rows += [(f"Metric: {k}", "" if v is None else f"{v:.6g}") for k, v in record.metrics.items()]
+        rows += [(f"Option: {k}", json.dumps(v)) for k, v in sorted(record.options.items())]
+        table = pa.table({"key": [k for k, _ in rows], "value": [v for _, v in rows]})
+        return self._result_table(table)
+
+    def _status(self, status: str, notices: list[str] | None = None) -> Outcome:
+        for notice in notices or []:
+            log.info("%s", notice)
+        return Outcome(has_result=False, status=status, notices=notices or [])
+
+    # --- Redshift functions ---------------------------------------------------------------------
+
+    def register_model_functions(self) -> None:
+        """Register every live model's FUNCTION on this connection (UDFs live per connection)."""
+        if not self.backend.supports_scalar_udfs:
+            return
+        try:
+            records = self.catalog.latest()
+        except ProgrammingError:  # a catalog from an incompatible version: leave it to the user
+            log.warning("sqlml catalog could not be read; model functions not registered")
+            return
+        for record in records:
+            if record.function_name:
+                self.register_model_function(record)
+
+    def register_model_function(self, record: ModelRecord) -> None:
+        from sqlml_udfs import get_scorer
+
+        features = record.spec["features"]
+        parameters = [
+            (f["name"], "DOUBLE" if f["kind"] == "numeric" else "VARCHAR") for f in features
+        ]
+        key, onnx_bytes, spec = record.cache_key, record.onnx, record.spec
+        task = spec["task"]
+        names = [f["name"] for f in features]
+
+        def scored(arrays: tuple[Any, ...]) -> list[tuple[str, pa.Array]]:
+            scorer = get_scorer(key, onnx_bytes, spec)
+            return scorer.predict_columns(dict(zip(names, arrays, strict=True)))
+
+        def predict(*arrays: Any) -> pa.Array:
+            return scored(arrays)[0][1]
+
+        return_type = {"classification": _LABEL_SQL[spec.get("label_type", "string")],
+                       "regression": "DOUBLE", "clustering": "BIGINT"}[task]
+        assert record.function_name is not None
+        self.backend.register_function(record.function_name, predict, parameters, return_type)
+        if task == "classification":
+
+            def probabilities(*arrays: Any) -> pa.Array:
+                return scored(arrays)[1][1]
+
+            self.backend.register_function(
+                f"{record.function_name}_probabilities",
+                probabilities,
+                parameters,
+                "PROBS:" + return_type,
+            )
+
+    def _unregister(self, record: ModelRecord) -> None:
+        if record.function_name and self.backend.supports_scalar_udfs:
+            self.backend.unregister_function(record.function_name)
+            self.backend.unregister_function(f"{record.function_name}_probabilities")
+
+
+_LABEL_SQL = {"string": "VARCHAR", "int64": "BIGINT", "bool": "BOOLEAN", "double": "DOUBLE"}
+
+
+def check_columns(record: ModelRecord, schema: pa.Schema, where: str) -> None:
+    """Every feature present, and of the kind it was trained with; else name the column."""
+    from sqlml.training.fit import sql_type
+
+    present = {name.lower(): name for name in schema.names}
+    for feature in record.features:
+        name = feature["name"]
+        if name not in schema.names:
+            hint = f" (the input has '{present[name.lower()]}': names must match exactly)" if name.lower() in present else ""
+            raise SchemaError(
+                f"The input of {where} lacks column '{name}', a feature of model {record.name}{hint}; "
+                f"its features are: {', '.join(f['name'] for f in record.features)}."
+            )
+        dtype = schema.field(name).type
+        now = sql_type(dtype)
+        before = feature.get("type", "")
+        numeric_now = pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype)
+        compatible = (
+            numeric_now if feature["kind"] == "numeric" else (now == before or (before == "VARCHAR" and pa.types.is_dictionary(dtype)))
+        )
+        if not compatible:
+            raise SchemaError(
+                f"Column '{name}' was {before} when model {record.name} was trained but is {now} in "
+                f"the input of {where}; CAST({name} AS {before}) in the input query, or retrain."
+            )
+
+
+def resolve_family(family: str, job: TrainJob, table: pa.Table) -> str:
+    """Redshift's MODEL_TYPE family plus PROBLEM_TYPE (or the label's type) -> a model_type."""
+    if family == "kmeans":
+        return "kmeans"
+    problem = job.problem_type
+    if problem is None:
+        if job.label is None or job.label not in table.column_names:
+            raise SchemaError(
+                f"TARGET column '{job.label}' of CREATE MODEL {job.name} is not in the FROM source; "
+                f"its columns are: {', '.join(table.column_names)}."
+            )
+        problem = infer_problem(table.column(job.label))
+    suffix = "classifier" if problem == "classification" else "regressor"
+    if family == "linear":
+        return "logistic_reg" if problem == "classification" else "linear_reg"
+    return f"{family}_{suffix}"
+
+
+def infer_problem(column: pa.ChunkedArray) -> str:
+    """As Redshift AUTO does: text and booleans are classes; integers with few values are too."""
+    dtype = column.type
+    if pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
+        return "regression"
+    if pa.types.is_integer(dtype):
+        import pyarrow.compute as pc
+
+        return "classification" if len(pc.unique(column.drop_null())) <= 20 else "regression"
+    return "classification"

@@ -1,0 +1,443 @@
+"""Fit a model on an Arrow table, convert it to ONNX, and prove the two agree.
+
+Engine-independent: the DuckDB backend hands in the training query's result as Arrow; the Spark backend
+(later) can hand in a collected sample the same way. Output is a :class:`TrainedModel` holding only
+ONNX bytes and JSON-able metadata: nothing here is ever pickled.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.errors import FidelityError, SchemaError, TrainingError
+from sqlml.training.models import CLASSIFIERS, TREES, make_estimator, task_of
+from sqlml.training.options import ModelOptions
+from sqlml_udfs.scoring import NULL_CATEGORY, Scorer, feature_array
+
+log = logging.getLogger("sqlml.training")
+
+FIDELITY_SAMPLE = 2000
+# Stated tolerances of the ONNX-vs-estimator check (see sql/reference.md, "Models as ONNX").
+PROB_TOLERANCE = 1e-3  # absolute, per class probability
+REGRESSION_TOLERANCE = 1e-4  # relative to the label's standard deviation (plus 1e-6 absolute)
+DISTANCE_TOLERANCE = 1e-4  # relative to the mean distance
+
+
+@dataclass
+class TrainedModel:
+    onnx: bytes
+    spec: dict[str, Any]
+    metrics: dict[str, float]
+    training_info: dict[str, Any]
+    fidelity: dict[str, Any]
+    features: list[dict[str, str]] = field(default_factory=list)
+
+
+def feature_kind(name: str, dtype: pa.DataType, model: str) -> str:
+    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
+        return "numeric"
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_boolean(dtype):
+        return "categorical"
+    if pa.types.is_dictionary(dtype):
+        return "categorical"
+    raise SchemaError(
+        f"Column '{name}' has type {sql_type(dtype)}, which CREATE MODEL {model} cannot use as a "
+        f"feature; cast it to a number or string in the query (e.g. epoch({name}) or "
+        f"CAST({name} AS VARCHAR)), or leave it out with SELECT * EXCLUDE ({name})."
+    )
+
+
+def sql_type(dtype: pa.DataType) -> str:
+    """A SQL-ish name of an Arrow type, for messages and the catalog."""
+    names = {
+        pa.int8(): "TINYINT",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.uint8(): "UTINYINT",
+        pa.uint16(): "USMALLINT",
+        pa.uint32(): "UINTEGER",
+        pa.uint64(): "UBIGINT",
+        pa.float32(): "FLOAT",
+        pa.float64(): "DOUBLE",
+        pa.string(): "VARCHAR",
+        pa.large_string(): "VARCHAR",
+        pa.bool_(): "BOOLEAN",
+        pa.date32(): "DATE",
+        pa.binary(): "BLOB",
+    }
+    if dtype in names:
+        return names[dtype]
+    if pa.types.is_decimal(dtype):
+        return f"DECIMAL({dtype.precision},{dtype.scale})"
+    if pa.types.is_timestamp(dtype):
+        return "TIMESTAMP WITH TIME ZONE" if dtype.tz else "TIMESTAMP"
+    if pa.types.is_dictionary(dtype):
+        return sql_type(dtype.value_type)
+    return str(dtype).upper()
+
+
+def label_type_name(dtype: pa.DataType) -> str:
+    if pa.types.is_boolean(dtype):
+        return "bool"
+    if pa.types.is_integer(dtype):
+        return "int64"
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return "string"
+    return "double"
+
+
+# --- data split ---------------------------------------------------------------------------------
+
+
+def split_rows(table: pa.Table, options: ModelOptions, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the training and evaluation parts, as BigQuery's data_split_method defines."""
+    n = table.num_rows
+    method = options.get("data_split_method", "AUTO_SPLIT")
+    fraction = options.get("data_split_eval_fraction", 0.2)
+    column = options.get("data_split_col")
+    rng = np.random.default_rng(options.get("random_seed", 42))
+    everything = np.arange(n)
+    if method in ("SEQ", "CUSTOM") and not column:
+        raise SchemaError(
+            f"data_split_method '{method}' of CREATE MODEL {model} needs data_split_col = '<column>'."
+        )
+    if column and column not in table.column_names:
+        raise SchemaError(
+            f"data_split_col '{column}' of CREATE MODEL {model} is not a column of the training "
+            f"query; its columns are: {', '.join(table.column_names)}."
+        )
+    if method == "AUTO_SPLIT":
+        if n < 500:
+            return everything, everything
+        eval_size = int(round(n * 0.2)) if n <= 50_000 else 10_000
+        shuffled = rng.permutation(n)
+        return np.sort(shuffled[eval_size:]), np.sort(shuffled[:eval_size])
+    if method == "NO_SPLIT":
+        return everything, everything
+    if method == "RANDOM":
+        eval_size = max(1, int(round(n * fraction)))
+        shuffled = rng.permutation(n)
+        return np.sort(shuffled[eval_size:]), np.sort(shuffled[:eval_size])
+    if method == "SEQ":
+        order = pc.sort_indices(table, sort_keys=[(column, "ascending")]).to_numpy()
+        eval_size = max(1, int(round(n * fraction)))
+        return np.sort(order[: n - eval_size]), np.sort(order[n - eval_size :])
+    # CUSTOM: a BOOLEAN column, TRUE for evaluation rows
+    flags = table.column(column)
+    if not pa.types.is_boolean(flags.type):
+        raise SchemaError(
+            f"data_split_col '{column}' must be BOOLEAN for data_split_method 'CUSTOM' "
+            f"(TRUE marks evaluation rows); it is {sql_type(flags.type)}."
+        )
+    is_eval = pc.fill_null(flags, False).to_numpy(zero_copy_only=False).astype(bool)
+    return np.flatnonzero(~is_eval), np.flatnonzero(is_eval)
+
+
+# --- fit ------------------------------------------------------------------------------------------
+
+
+def fit(
+    table: pa.Table,
+    *,
+    model: str,
+    options: ModelOptions,
+    label: str | None,
+) -> TrainedModel:
+    """Train ``options.model_type`` on ``table`` (features = every column but label and split col)."""
+    started = time.perf_counter()
+    model_type = options.model_type
+    task = task_of(model_type)
+    columns = table.column_names
+    if task != "clustering":
+        if label is None:
+            raise SchemaError(
+                f"CREATE MODEL {model} needs a label: OPTIONS (input_label_cols = ['<column>']) "
+                f"or TARGET <column>."
+            )
+        if label not in columns:
+            raise SchemaError(
+                f"Label column '{label}' of CREATE MODEL {model} is not in the training query; its "
+                f"columns are: {', '.join(columns)}."
+            )
+    if table.num_rows == 0:
+        raise TrainingError(f"The training query of CREATE MODEL {model} returned no rows.")
+
+    excluded = {label, options.get("data_split_col")}
+    features = [
+        {"name": name, "kind": feature_kind(name, table.schema.field(name).type, model),
+         "type": sql_type(table.schema.field(name).type)}
+        for name in columns
+        if name not in excluded
+    ]
+    if not features:
+        raise TrainingError(
+            f"CREATE MODEL {model} has no feature columns: the training query returns only "
+            f"{', '.join(columns)}."
+        )
+
+    if task != "clustering":
+        labels = table.column(label)
+        keep = pc.is_valid(labels)
+        if labels.null_count:
+            log.info("CREATE MODEL %s: %d rows with NULL label ignored", model, labels.null_count)
+            table = table.filter(keep)
+        if table.num_rows == 0:
+            raise TrainingError(f"Every row of the training query of {model} has a NULL label.")
+
+    train_idx, eval_idx = split_rows(table, options, model)
+    if len(train_idx) == 0:
+        raise TrainingError(f"The data split of CREATE MODEL {model} left no training rows.")
+    train, evaluation = table.take(train_idx), table.take(eval_idx)
+
+    spec: dict[str, Any] = {
+        "task": task,
+        "model_type": model_type,
+        "label": label,
+        "features": [{"name": f["name"], "kind": f["kind"]} for f in features],
+        "null_category": NULL_CATEGORY,
+    }
+    y = None
+    sample_weight = None
+    if task != "clustering":
+        label_dtype = table.schema.field(label).type
+        spec["label_type"] = label_type_name(label_dtype)
+        y = _label_values(train.column(label), task, model, label)
+        if task == "classification":
+            classes = sorted(set(np.unique(y).tolist()))
+            if len(classes) < 2:
+                raise TrainingError(
+                    f"Label '{label}' of CREATE MODEL {model} has only one class "
+                    f"({_json_label(classes[0], spec['label_type'])!r}) "
+                    f"in the training rows; a classifier needs at least two."
+                )
+            spec["classes"] = [_json_label(c, spec["label_type"]) for c in classes]
+            if len(classes) == 2:
+                spec["threshold"] = options.get("threshold", 0.5)
+            sample_weight = _sample_weights(y, classes, options, model)
+
+    frame = _frame(train, features)
+    plan = make_estimator(options, len(train_idx))
+    pipeline = _pipeline(features, plan)
+    fit_kwargs = {"model__sample_weight": sample_weight} if sample_weight is not None else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_started = time.perf_counter()
+        try:
+            if y is None:
+                pipeline.fit(frame, **fit_kwargs)
+            else:
+                pipeline.fit(frame, y, **fit_kwargs)
+        except ValueError as exc:
+            raise TrainingError(f"Training {model} ({model_type}) failed: {exc}") from exc
+        fit_seconds = time.perf_counter() - fit_started
+    notes = sorted({str(w.message).split("\n")[0] for w in caught if "onverge" in str(w.message)})
+
+    onnx_bytes = _to_onnx(pipeline, features, task)
+    scorer = Scorer(onnx_bytes, spec)
+    fidelity = _check_fidelity(pipeline, scorer, train, features, task, model, y)
+
+    estimator = pipeline.named_steps["model"]
+    if task == "clustering":
+        spec["centroid_distances"] = _centroid_distances(estimator)
+
+    from sqlml import metrics as metrics_mod
+
+    metrics = metrics_mod.evaluate(scorer, evaluation, spec)
+    info: dict[str, Any] = {
+        "training_rows": int(len(train_idx)),
+        "evaluation_rows": int(len(eval_idx)),
+        "fit_seconds": round(fit_seconds, 4),
+        "duration_seconds": round(time.perf_counter() - started, 4),
+        "iterations": _iterations(estimator),
+        "data_split_method": options.get("data_split_method"),
+        "notes": notes,
+    }
+    if hasattr(estimator, "loss_curve_"):
+        info["loss"] = [float(v) for v in estimator.loss_curve_]
+    elif hasattr(estimator, "train_score_"):
+        info["loss"] = [float(v) for v in estimator.train_score_]
+    return TrainedModel(onnx_bytes, spec, metrics, info, fidelity, features)
+
+
+def _label_values(column: pa.ChunkedArray, task: str, model: str, label: str) -> np.ndarray:
+    dtype = column.type
+    if task == "regression":
+        if not (pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype)):
+            raise SchemaError(
+                f"Label '{label}' of CREATE MODEL {model} is {sql_type(dtype)}, but a regression "
+                f"model needs a numeric label; use a classifier model_type for categories."
+            )
+        return pc.cast(column, pa.float64()).to_numpy()
+    if pa.types.is_boolean(dtype):
+        return pc.cast(column, pa.int64()).to_numpy()
+    if pa.types.is_integer(dtype):
+        return pc.cast(column, pa.int64()).to_numpy()
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return column.to_numpy().astype(str).astype(object)
+    raise SchemaError(
+        f"Label '{label}' of CREATE MODEL {model} is {sql_type(dtype)}; a classifier needs a "
+        f"BOOLEAN, integer or string label (CAST it, or use a regression model_type)."
+    )
+
+
+def _json_label(value: Any, label_type: str) -> Any:
+    if label_type == "bool":
+        return bool(value)
+    if label_type == "int64":
+        return int(value)
+    return str(value)
+
+
+def _sample_weights(
+    y: np.ndarray, classes: list[Any], options: ModelOptions, model: str
+) -> np.ndarray | None:
+    weights: dict[Any, float] | None = None
+    if options.get("auto_class_weights"):
+        counts = {c: int(np.sum(y == c)) for c in classes}
+        weights = {c: len(y) / (len(classes) * counts[c]) for c in classes}
+    explicit = options.get("class_weights")
+    if explicit:
+        by_text = {str(c).lower(): c for c in classes}
+        weights = {}
+        for key, weight in explicit.items():
+            if key.lower() not in by_text:
+                raise SchemaError(
+                    f"class_weights of CREATE MODEL {model} names label {key!r}, which is not a "
+                    f"class of the label; classes: {', '.join(map(str, classes))}."
+                )
+            weights[by_text[key.lower()]] = weight
+        for c in classes:
+            weights.setdefault(c, 1.0)
+    if weights is None:
+        return None
+    lookup = np.vectorize(lambda v: weights[v], otypes=[np.float64])
+    return lookup(y)
+
+
+def _frame(table: pa.Table, features: list[dict[str, str]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(
+        {f["name"]: feature_array(table.column(f["name"]), f["kind"], np.float64) for f in features}
+    )
+
+
+def _pipeline(features: list[dict[str, str]], plan: Any) -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = [f["name"] for f in features if f["kind"] == "numeric"]
+    categorical = [f["name"] for f in features if f["kind"] == "categorical"]
+    parts = []
+    if numeric:
+        steps: list[tuple[str, Any]] = [("impute", SimpleImputer(keep_empty_features=True))]
+        if plan.scale_numeric:
+            steps.append(("scale", StandardScaler()))
+        parts.append(("numeric", Pipeline(steps), numeric))
+    if categorical:
+        parts.append(
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                categorical,
+            )
+        )
+    return Pipeline(
+        [("preprocess", ColumnTransformer(parts, sparse_threshold=0.0)), ("model", plan.estimator)]
+    )
+
+
+def _to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    initial_types = [
+        (f["name"], FloatTensorType([None, 1]) if f["kind"] == "numeric" else StringTensorType([None, 1]))
+        for f in features
+    ]
+    estimator = pipeline.named_steps["model"]
+    options = {id(estimator): {"zipmap": False}} if task == "classification" else None
+    model = convert_sklearn(
+        pipeline,
+        initial_types=initial_types,
+        options=options,
+        target_opset={"": 18, "ai.onnx.ml": 3},
+    )
+    return model.SerializeToString()
+
+
+def _check_fidelity(
+    pipeline: Any,
+    scorer: Scorer,
+    train: pa.Table,
+    features: list[dict[str, str]],
+    task: str,
+    model: str,
+    y: np.ndarray | None,
+) -> dict[str, Any]:
+    """Compare ONNX Runtime with the fitted estimator on up to FIDELITY_SAMPLE training rows."""
+    n = train.num_rows
+    rows = np.linspace(0, n - 1, num=min(n, FIDELITY_SAMPLE)).astype(np.int64)
+    sample = train.take(rows)
+    frame = _frame(sample, features)
+    outputs = scorer.run({f["name"]: sample.column(f["name"]) for f in features})
+    report: dict[str, Any] = {"rows": int(len(rows))}
+    if task == "classification":
+        expected = pipeline.predict_proba(frame)
+        got = np.asarray(outputs[1], dtype=np.float64)
+        diff = float(np.max(np.abs(expected - got)))
+        report.update(max_probability_difference=diff, tolerance=PROB_TOLERANCE)
+        ok = diff <= PROB_TOLERANCE
+    elif task == "regression":
+        expected = pipeline.predict(frame).astype(np.float64)
+        got = np.asarray(outputs[0], dtype=np.float64).reshape(-1)
+        scale = float(np.std(y)) if y is not None else 1.0
+        diff = float(np.max(np.abs(expected - got)))
+        allowed = REGRESSION_TOLERANCE * scale + 1e-6
+        report.update(max_difference=diff, tolerance=allowed)
+        ok = diff <= allowed
+    else:
+        expected = pipeline.transform(frame)
+        got = np.asarray(outputs[1], dtype=np.float64)
+        diff = float(np.max(np.abs(expected - got)))
+        allowed = DISTANCE_TOLERANCE * max(float(np.mean(expected)), 1e-9) + 1e-6
+        report.update(max_distance_difference=diff, tolerance=allowed)
+        ok = diff <= allowed
+    if not ok:
+        raise FidelityError(
+            f"The ONNX graph of {model} disagrees with the trained estimator on {len(rows)} training "
+            f"rows (largest difference {diff:.3g}, tolerance {report['tolerance']:.3g}); the model "
+            f"was not stored. Features with huge magnitudes lose precision as float32: rescale them "
+            f"in the query (e.g. divide timestamps' epoch seconds), or try another model_type."
+        )
+    return report
+
+
+def _iterations(estimator: Any) -> int | None:
+    for attribute in ("n_iter_", "n_estimators_"):
+        value = getattr(estimator, attribute, None)
+        if value is not None:
+            return int(np.max(value))
+    if hasattr(estimator, "estimators_"):
+        return len(estimator.estimators_)
+    return None
+
+
+def _centroid_distances(estimator: Any) -> list[list[float]]:
+    centers = np.asarray(estimator.cluster_centers_, dtype=np.float64)
+    diff = centers[:, None, :] - centers[None, :, :]
+    return np.sqrt((diff**2).sum(axis=2)).tolist()
+
+
+__all__ = ["CLASSIFIERS", "TREES", "TrainedModel", "feature_kind", "fit", "sql_type"]

@@ -1,0 +1,166 @@
+"""model_type -> a scikit-learn estimator, with sqlml's validated options mapped onto its parameters.
+
+BigQuery ML's defaults are kept where scikit-learn has the same knob (100 trees for a random forest,
+20 boosting rounds at learning rate 0.3 and depth 6, 20 k-means iterations); the mapping of each
+option is in the statement reference (sql/reference.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlml.training.options import ModelOptions
+
+CLASSIFIERS = frozenset(
+    {"logistic_reg", "random_forest_classifier", "boosted_tree_classifier", "dnn_classifier"}
+)
+REGRESSORS = frozenset(
+    {"linear_reg", "random_forest_regressor", "boosted_tree_regressor", "dnn_regressor"}
+)
+CLUSTERING = frozenset({"kmeans"})
+TREES = frozenset(
+    {
+        "random_forest_classifier",
+        "random_forest_regressor",
+        "boosted_tree_classifier",
+        "boosted_tree_regressor",
+    }
+)
+
+
+def task_of(model_type: str) -> str:
+    if model_type in CLASSIFIERS:
+        return "classification"
+    if model_type in REGRESSORS:
+        return "regression"
+    return "clustering"
+
+
+@dataclass(frozen=True)
+class EstimatorPlan:
+    """What to fit: the estimator, whether numeric inputs get scaled, and fit-time keyword args."""
+
+    estimator: Any
+    scale_numeric: bool
+
+
+def make_estimator(options: ModelOptions, n_rows: int) -> EstimatorPlan:
+    model_type = options.model_type
+    seed = options.get("random_seed", 42)
+    maker = _MAKERS[model_type]
+    return maker(options, n_rows, seed)
+
+
+def _linear_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    from sklearn.linear_model import ElasticNet, LinearRegression, Ridge
+
+    l1, l2 = o.get("l1_reg", 0.0), o.get("l2_reg", 0.0)
+    if l1 > 0:
+        # BigQuery's penalties apply to the sum of squared errors; ElasticNet's to half the mean.
+        alpha = l1 / (2 * n) + l2 / n
+        est: Any = ElasticNet(
+            alpha=alpha,
+            l1_ratio=(l1 / (2 * n)) / alpha,
+            max_iter=o.get("max_iterations", 1000),
+            random_state=seed,
+        )
+    elif l2 > 0:
+        est = Ridge(alpha=l2)
+    else:
+        est = LinearRegression()
+    return EstimatorPlan(est, scale_numeric=True)
+
+
+def _logistic_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    from sklearn.linear_model import LogisticRegression
+
+    l1, l2 = o.get("l1_reg", 0.0), o.get("l2_reg", 0.0)
+    penalty = l1 + 2 * l2
+    kwargs: dict[str, Any] = {"max_iter": o.get("max_iterations", 1000), "random_state": seed}
+    if penalty == 0:
+        kwargs["C"] = math.inf
+    else:
+        kwargs["C"] = 1.0 / penalty
+        kwargs["l1_ratio"] = l1 / penalty
+        if l1 > 0:
+            kwargs["solver"] = "saga"
+    return EstimatorPlan(LogisticRegression(**kwargs), scale_numeric=True)
+
+
+def _forest(o: ModelOptions, n: int, seed: int, classifier: bool) -> EstimatorPlan:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    cls = RandomForestClassifier if classifier else RandomForestRegressor
+    subsample = o.get("subsample", 0.8)
+    est = cls(
+        n_estimators=o.get("num_parallel_tree", 100),
+        max_depth=o.get("max_tree_depth", 20),
+        max_samples=None if subsample >= 1.0 else subsample,
+        min_impurity_decrease=o.get("min_split_loss", 0.0),
+        n_jobs=-1,
+        random_state=seed,
+    )
+    return EstimatorPlan(est, scale_numeric=False)
+
+
+def _boosted(o: ModelOptions, n: int, seed: int, classifier: bool) -> EstimatorPlan:
+    # GradientBoosting rather than HistGradientBoosting: its ONNX graph matches scikit-learn to ~1e-6,
+    # where the histogram variant flips labels and hits a converter bug (see FACTS.md).
+    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+
+    cls = GradientBoostingClassifier if classifier else GradientBoostingRegressor
+    est = cls(
+        n_estimators=o.get("max_iterations", 20),
+        learning_rate=o.get("learn_rate", 0.3),
+        max_depth=o.get("max_tree_depth", 6),
+        subsample=o.get("subsample", 1.0),
+        min_impurity_decrease=o.get("min_split_loss", 0.0),
+        random_state=seed,
+    )
+    return EstimatorPlan(est, scale_numeric=False)
+
+
+def _dnn(o: ModelOptions, n: int, seed: int, classifier: bool) -> EstimatorPlan:
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    cls = MLPClassifier if classifier else MLPRegressor
+    est = cls(
+        hidden_layer_sizes=tuple(o.get("hidden_units", [128])),
+        alpha=o.get("l2_reg", 0.0) or 1e-4,
+        learning_rate_init=o.get("learn_rate", 0.001),
+        max_iter=o.get("max_iterations", 200),
+        batch_size=o.get("batch_size", "auto"),
+        early_stopping=False,
+        random_state=seed,
+    )
+    return EstimatorPlan(est, scale_numeric=True)
+
+
+def _kmeans(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    from sklearn.cluster import KMeans
+
+    default_k = max(2, min(10, round(math.log10(max(n, 10)))))
+    init = "k-means++" if o.get("kmeans_init_method") == "KMEANS++" else "random"
+    est = KMeans(
+        n_clusters=o.get("num_clusters", default_k),
+        init=init,
+        max_iter=o.get("max_iterations", 20),
+        n_init=3,
+        random_state=seed,
+    )
+    return EstimatorPlan(est, scale_numeric=bool(o.get("standardize_features", True)))
+
+
+_MAKERS = {
+    "linear_reg": _linear_reg,
+    "logistic_reg": _logistic_reg,
+    "random_forest_classifier": lambda o, n, s: _forest(o, n, s, True),
+    "random_forest_regressor": lambda o, n, s: _forest(o, n, s, False),
+    "boosted_tree_classifier": lambda o, n, s: _boosted(o, n, s, True),
+    "boosted_tree_regressor": lambda o, n, s: _boosted(o, n, s, False),
+    "dnn_classifier": lambda o, n, s: _dnn(o, n, s, True),
+    "dnn_regressor": lambda o, n, s: _dnn(o, n, s, False),
+    "kmeans": _kmeans,
+}
