@@ -182,6 +182,8 @@ def literal_value(node: exp.Expression | None) -> Any:
             return -value
     if isinstance(node, exp.Array):
         return [literal_value(e) for e in node.expressions]
+    if isinstance(node, exp.Struct):  # STRUCT('yes', 2.0) inside class_weights
+        return [literal_value(e.this if isinstance(e, exp.Alias) else e) for e in node.expressions]
     if isinstance(node, exp.Paren):
         return literal_value(node.this)
     if isinstance(node, (exp.Var, exp.Identifier, exp.Column)) and not isinstance(node, exp.Star):

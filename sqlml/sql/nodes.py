@@ -32,7 +32,7 @@ class CreateModel(exp.Expression):
     the remaining clauses as Option nodes keyed IAM_ROLE, AUTO, MODEL_TYPE, PROBLEM_TYPE, OBJECTIVE,
     PREPROCESSORS, HYPERPARAMETERS, SETTINGS, and RETURNS (an :class:`exp.DataType`, from
     ``FUNCTION f RETURNS type``).
-    ``query`` carries ``meta["sql"]``: the query's own text as written (without enclosing parens).
+    A query in ``query`` carries ``meta["sql"]``: its own text as written, without enclosing parens.
     """
 
     arg_types = {

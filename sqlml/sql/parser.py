@@ -23,6 +23,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.spark import Spark
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.helper import seq_get
 from sqlglot.tokens import Token, TokenType
 
 from sqlml.errors import NotSupportedError, SQLSyntaxError
@@ -242,14 +243,13 @@ class SqlmlParserMixin:
             self.raise_error(f"Expected {what}")
         return ident
 
-    def _sqlml_parse_wrapped_query(self: Any) -> exp.Expr | None:
+    def _sqlml_parse_wrapped_query(self: Any, what: str) -> exp.Expr:
         """``( query )`` with the query's own text as meta["sql"], the outer parens left out."""
-        if not self._match(TokenType.L_PAREN):
-            return None
+        self._sqlml_expect(self._match(TokenType.L_PAREN), what)
         first = self._index
         query = self._parse_ddl_select()
         if not isinstance(query, exp.Query):
-            return None
+            self.raise_error(f"Expected {what}", seq_get(self._tokens, first))
         last = self._index - 1
         self._match_r_paren()
         query.meta["sql"] = self._find_sql(self._tokens[first], self._tokens[last])
@@ -288,8 +288,9 @@ class SqlmlParserMixin:
             if self._sqlml_match_word("TABLE"):
                 source = self._sqlml_parse_name(f"<table name> after TABLE in {display}")
             elif self._match(TokenType.L_PAREN, advance=False):
-                source = self._sqlml_parse_wrapped_query()
-                self._sqlml_expect(source, f"a query inside the parentheses of {display}")
+                source = self._sqlml_parse_wrapped_query(
+                    f"a query inside the parentheses of {display}"
+                )
             elif not self._match(TokenType.STRUCT, advance=False):
                 self.raise_error(
                     f"Expected TABLE <name>, (<query>) or STRUCT(...) after the model in {display}"
@@ -382,11 +383,11 @@ class SqlmlParserMixin:
 
     def _sqlml_parse_redshift(self: Any, node: CreateModel, start: int) -> None:
         node.set("form", exp.Var(this="redshift"))
-        source = self._sqlml_parse_wrapped_query() if self._curr_is_l_paren() else None
-        if source is None:
-            if self._curr_is_l_paren():
-                self.raise_error("Expected a query inside FROM ( ... )")
-            source = self._sqlml_parse_name("<table> or (<query>) after FROM", _REDSHIFT_STOP)
+        if self._curr_is_l_paren():
+            source = self._sqlml_parse_wrapped_query("a query inside FROM ( ... )")
+        else:
+            what = "<table> or (<query>) after FROM"
+            source = self._sqlml_parse_name(what, _REDSHIFT_STOP | {"TARGET"})
         node.set("query", source)
         after_source = self._index
         options: list[Option] = []
@@ -546,16 +547,20 @@ _DIALECTS: dict[str, Callable[[], type[Dialect]]] = {
 }
 
 
-@cache
 def dialect_for(name: str) -> type[Dialect]:
     """sqlglot's dialect of that name with sqlml's grammar: "duckdb", "spark" or "bigquery"."""
-    try:
-        factory = _DIALECTS[name.lower()]
-    except KeyError:
+    key = name.lower()
+    if key not in _DIALECTS:
         raise NotSupportedError(
             f"Unsupported SQL dialect {name!r}; expected one of {', '.join(_DIALECTS)}"
-        ) from None
-    return factory()
+        )
+    return _build_dialect(key)
+
+
+@cache
+def _build_dialect(key: str) -> type[Dialect]:
+    """One class per dialect for the whole process (sqlglot registers each by name)."""
+    return _DIALECTS[key]()
 
 
 # --- splitting ----------------------------------------------------------------------------------
