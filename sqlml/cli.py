@@ -61,6 +61,9 @@ def _jsonable(value: Any) -> Any:
         return None
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        as_float = float(value)
+        return as_float if decimal.Decimal(repr(as_float)) == value else str(value)
     return value
 
 

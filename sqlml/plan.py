@@ -358,6 +358,8 @@ def _plan_call(node: MLFunction) -> MLCall:
             input_sql = f"SELECT * FROM {source.sql(dialect='duckdb')}"
         else:
             input_sql = source.meta.get("sql") or source.sql(dialect="duckdb")
+    if input_sql is not None and source is not None:
+        input_sql = _with_outer_ctes(node, source, input_sql)
     params: dict[str, Any] = {}
     struct = node.args.get("params")
     if struct is not None:
@@ -371,3 +373,27 @@ def _plan_call(node: MLFunction) -> MLCall:
                     f"ML.{function} options must be written STRUCT(value AS name); got {item.sql()}."
                 )
     return MLCall(function, model, input_sql, params, tuple(node.meta["span"]))
+
+
+def _with_outer_ctes(node: MLFunction, source: exp.Expression, input_sql: str) -> str:
+    """Let the input read CTEs of the statement around the call, as it could in BigQuery.
+
+    The input runs as a query of its own, so CTEs it names are carried over from the enclosing
+    WITH clauses (all of them, in order, as later CTEs may use earlier ones).
+    """
+    tables = [source] if isinstance(source, exp.Table) else list(source.find_all(exp.Table))
+    referenced = {t.name.lower() for t in tables if not t.args.get("db")}
+    ancestors = set()
+    parent = node.parent
+    ctes: list[exp.CTE] = []
+    while parent is not None:
+        ancestors.add(id(parent))
+        with_ = parent.args.get("with_") if isinstance(parent, exp.Query) else None
+        if with_ is not None:
+            ctes = [c for c in with_.expressions if id(c) not in ancestors] + ctes
+        parent = parent.parent
+    ctes = [c for c in ctes if not any(id(a) in ancestors for a in c.walk())]
+    if not ctes or not referenced & {c.alias_or_name.lower() for c in ctes}:
+        return input_sql
+    definitions = ", ".join(c.sql(dialect="duckdb") for c in ctes)
+    return f"WITH {definitions} SELECT * FROM ({input_sql}) AS __sqlml_input"

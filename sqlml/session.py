@@ -278,6 +278,11 @@ class Session:
         if job.form == "redshift":
             raw["model_type"] = resolve_family(raw["model_type"], job, table)
         options = validate(raw, job.name)
+        if options.get("engine") == "spark":
+            raise NotSupportedError(
+                f"OPTIONS (engine = 'spark') of CREATE MODEL {job.name}: the Spark engine is not "
+                f"available yet; use engine = 'duckdb' (the default)."
+            )
         log.info("CREATE MODEL %s: training %s on %d rows", job.name, options.model_type, table.num_rows)
         trained = fit(table, model=job.name, options=options, label=job.label)
         record = self._record(job, options, trained, table)

@@ -222,7 +222,7 @@ def fit(
             spec["classes"] = [_json_label(c, spec["label_type"]) for c in classes]
             if len(classes) == 2:
                 spec["threshold"] = options.get("threshold", 0.5)
-            sample_weight = _sample_weights(y, classes, options, model)
+            sample_weight = _sample_weights(y, classes, options, model, spec["label_type"])
 
     frame = _frame(train, features)
     plan = make_estimator(options, len(train_idx))
@@ -298,7 +298,7 @@ def _json_label(value: Any, label_type: str) -> Any:
 
 
 def _sample_weights(
-    y: np.ndarray, classes: list[Any], options: ModelOptions, model: str
+    y: np.ndarray, classes: list[Any], options: ModelOptions, model: str, label_type: str
 ) -> np.ndarray | None:
     weights: dict[Any, float] | None = None
     if options.get("auto_class_weights"):
@@ -306,13 +306,14 @@ def _sample_weights(
         weights = {c: len(y) / (len(classes) * counts[c]) for c in classes}
     explicit = options.get("class_weights")
     if explicit:
-        by_text = {str(c).lower(): c for c in classes}
+        by_text = {str(_json_label(c, label_type)).lower(): c for c in classes}
         weights = {}
         for key, weight in explicit.items():
             if key.lower() not in by_text:
                 raise SchemaError(
                     f"class_weights of CREATE MODEL {model} names label {key!r}, which is not a "
-                    f"class of the label; classes: {', '.join(map(str, classes))}."
+                    f"class of the label; classes: "
+                    f"{', '.join(str(_json_label(c, label_type)) for c in classes)}."
                 )
             weights[by_text[key.lower()]] = weight
         for c in classes:

@@ -56,6 +56,14 @@ def sql_type(name: str) -> Any:
     raise ValueError(name)
 
 
+def _closing(reader: pa.RecordBatchReader, connection: Any) -> Any:
+    """Yield the reader's batches, then close the connection that produced them."""
+    try:
+        yield from reader
+    finally:
+        connection.close()
+
+
 class DuckDBBackend(Backend):
     name = "duckdb"
     supports_scalar_udfs = True
@@ -117,13 +125,16 @@ class DuckDBBackend(Backend):
         if not self.in_transaction:
             reader_connection = self.con.cursor()
             try:
-                relation = reader_connection.sql(sql, params=params or None)
-                return relation.to_arrow_reader(batch_size)
+                reader = reader_connection.sql(sql, params=params or None).to_arrow_reader(batch_size)
             except duckdb.CatalogException:
                 reader_connection.close()
             except duckdb.Error as exc:
                 reader_connection.close()
                 raise translate_error(exc) from exc
+            else:
+                return pa.RecordBatchReader.from_batches(
+                    reader.schema, _closing(reader, reader_connection)
+                )
         table = self.arrow(sql, params)
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_size))
 
