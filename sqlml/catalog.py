@@ -140,7 +140,9 @@ class Catalog:
     def names(self) -> list[str]:
         if not self.exists():
             return []
-        return [r[0] for r in self.backend.query(f"SELECT DISTINCT name FROM {self.TABLE} ORDER BY 1")]
+        return [
+            r[0] for r in self.backend.query(f"SELECT DISTINCT name FROM {self.TABLE} ORDER BY 1")
+        ]
 
     def latest(self) -> list[ModelRecord]:
         """The live version of every model."""

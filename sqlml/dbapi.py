@@ -62,12 +62,32 @@ class DBAPITypeObject:
 STRING = DBAPITypeObject("VARCHAR", "CHAR", "TEXT", "STRING", "UUID", "JSON", "ENUM")
 BINARY = DBAPITypeObject("BLOB", "BYTEA", "BINARY", "VARBINARY", "BIT", "BITSTRING")
 NUMBER = DBAPITypeObject(
-    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL", "BOOLEAN",
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "REAL",
+    "BOOLEAN",
 )
 DATETIME = DBAPITypeObject(
-    "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMPTZ",
-    "INTERVAL", "TIME_NS",
+    "DATE",
+    "TIME",
+    "TIMESTAMP",
+    "TIMESTAMP_S",
+    "TIMESTAMP_MS",
+    "TIMESTAMP_NS",
+    "TIMESTAMPTZ",
+    "INTERVAL",
+    "TIME_NS",
 )
 ROWID = DBAPITypeObject("ROWID")
 
@@ -97,14 +117,40 @@ def Binary(value: bytes | bytearray | memoryview | str) -> bytes:  # noqa: N802
 _LEADING = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
 _ROWCOUNT_KEYWORDS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"})
 _NO_RESULT_KEYWORDS = _ROWCOUNT_KEYWORDS | frozenset(
-    {"CREATE", "DROP", "ALTER", "ATTACH", "DETACH", "USE", "SET", "RESET", "LOAD", "INSTALL",
-     "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "CHECKPOINT", "VACUUM", "ANALYZE",
-     "EXPORT", "IMPORT", "TRUNCATE", "COMMENT", "PREPARE", "DEALLOCATE", "GRANT", "REVOKE"}
+    {
+        "CREATE",
+        "DROP",
+        "ALTER",
+        "ATTACH",
+        "DETACH",
+        "USE",
+        "SET",
+        "RESET",
+        "LOAD",
+        "INSTALL",
+        "BEGIN",
+        "START",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "ABORT",
+        "CHECKPOINT",
+        "VACUUM",
+        "ANALYZE",
+        "EXPORT",
+        "IMPORT",
+        "TRUNCATE",
+        "COMMENT",
+        "PREPARE",
+        "DEALLOCATE",
+        "GRANT",
+        "REVOKE",
+    }
 )
 
 
 def first_keyword(sql: str) -> str:
-    match = re.match(r"[A-Za-z_]+", sql[_LEADING.match(sql).end():])  # type: ignore[union-attr]
+    match = re.match(r"[A-Za-z_]+", sql[_LEADING.match(sql).end() :])  # type: ignore[union-attr]
     return match.group(0).upper() if match else ""
 
 
@@ -278,7 +324,9 @@ class Cursor:
         self._reset()
         statements = split_statements(operation)
         if not statements:
-            raise ProgrammingError("execute() got no statement (the text is empty or only comments).")
+            raise ProgrammingError(
+                "execute() got no statement (the text is empty or only comments)."
+            )
         if parameters and len(statements) > 1:
             raise ProgrammingError(
                 "Parameters can be given with one statement at a time; got "
@@ -318,7 +366,9 @@ class Cursor:
 
     def callproc(self, procname: str, parameters: Sequence[Any] = ()) -> None:
         self._check_open()
-        raise NotSupportedError("DuckDB has no stored procedures; call a table function with SELECT.")
+        raise NotSupportedError(
+            "DuckDB has no stored procedures; call a table function with SELECT."
+        )
 
     def setinputsizes(self, sizes: Any) -> None:
         self._check_open()
@@ -367,8 +417,10 @@ class Cursor:
         backend = connection._backend
         connection._claim(self)
         keyword = first_keyword(sql)
-        if not connection._autocommit and not backend.in_transaction and keyword not in (
-            "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"
+        if (
+            not connection._autocommit
+            and not backend.in_transaction
+            and keyword not in ("BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT")
         ):
             backend.begin()
         try:

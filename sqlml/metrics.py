@@ -86,10 +86,16 @@ def _classification(
     binary = len(classes) == 2
     average = "binary" if binary else "macro"
     result: dict[str, float | None] = {
-        "precision": float(m.precision_score(y, predicted, labels=labels, average=average, zero_division=0)),
-        "recall": float(m.recall_score(y, predicted, labels=labels, average=average, zero_division=0)),
+        "precision": float(
+            m.precision_score(y, predicted, labels=labels, average=average, zero_division=0)
+        ),
+        "recall": float(
+            m.recall_score(y, predicted, labels=labels, average=average, zero_division=0)
+        ),
         "accuracy": float(m.accuracy_score(y, predicted)),
-        "f1_score": float(m.f1_score(y, predicted, labels=labels, average=average, zero_division=0)),
+        "f1_score": float(
+            m.f1_score(y, predicted, labels=labels, average=average, zero_division=0)
+        ),
         "log_loss": float(m.log_loss(y, np.clip(probs, 1e-15, 1.0), labels=labels)),
     }
     present = np.unique(y)
@@ -119,7 +125,9 @@ def _regression(y: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]
         else None,
         "median_absolute_error": float(m.median_absolute_error(y, predicted)),
         "r2_score": float(m.r2_score(y, predicted)) if len(y) > 1 else None,
-        "explained_variance": float(m.explained_variance_score(y, predicted)) if len(y) > 1 else None,
+        "explained_variance": float(m.explained_variance_score(y, predicted))
+        if len(y) > 1
+        else None,
     }
 
 

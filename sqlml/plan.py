@@ -6,7 +6,7 @@ A job is a frozen dataclass saying what to do; :mod:`sqlml.session` carries it o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlglot import exp
@@ -267,7 +267,9 @@ def _plan_redshift(
     settings = clauses.get("SETTINGS")
     if settings is not None:
         for item in settings.expressions:
-            notices.append(f"SETTINGS {item.this.name.upper()} applies only to Amazon Redshift; ignored.")
+            notices.append(
+                f"SETTINGS {item.this.name.upper()} applies only to Amazon Redshift; ignored."
+            )
     hyper = clauses.get("HYPERPARAMETERS")
     if hyper is not None and isinstance(hyper, exp.Tuple):
         for item in hyper.expressions:

@@ -25,7 +25,6 @@ from sqlml.catalog import Catalog, ModelRecord
 from sqlml.errors import (
     IntegrityError,
     ModelExistsError,
-    ModelNotFoundError,
     NotSupportedError,
     OperationalError,
     OptionError,
@@ -94,7 +93,9 @@ class Session:
         self.backend.execute(sql, params)
         return Outcome(has_result=True)
 
-    def _result_table(self, table: pa.Table, status: str = "", notices: list[str] | None = None) -> Outcome:
+    def _result_table(
+        self, table: pa.Table, status: str = "", notices: list[str] | None = None
+    ) -> Outcome:
         name = self.backend.temp_name("result")
         self.backend.register_arrow(name, table)
         try:
@@ -165,7 +166,9 @@ class Session:
                     f"Unknown option '{key}' in ML.{call.function}; accepted: {', '.join(sorted(allowed))}."
                 )
             if key == "threshold" and (
-                not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not 0 <= value <= 1
             ):
                 raise OptionError(
                     f"The 'threshold' option of ML.{call.function} must be a number in [0, 1]; "
@@ -188,7 +191,11 @@ class Session:
             raise OptionError(
                 f"The 'threshold' option of ML.PREDICT applies to binary classifiers; model "
                 f"{record.name} is a {record.model_type} model"
-                + (f" with {len(record.spec['classes'])} classes." if record.spec.get("classes") else ".")
+                + (
+                    f" with {len(record.spec['classes'])} classes."
+                    if record.spec.get("classes")
+                    else "."
+                )
             )
         scorer = self.scorer(record)
         reader = self.backend.stream(input_sql, params)
@@ -258,7 +265,9 @@ class Session:
         existing = self.catalog.find(job.name)
         if existing is not None and not job.replace:
             if job.if_not_exists:
-                notices.append(f"Model {job.name} already exists; CREATE MODEL IF NOT EXISTS skipped.")
+                notices.append(
+                    f"Model {job.name} already exists; CREATE MODEL IF NOT EXISTS skipped."
+                )
                 return self._status("CREATE MODEL", notices)
             raise ModelExistsError(
                 f"Model '{job.name}' already exists; use CREATE OR REPLACE MODEL {job.name} to "
@@ -283,7 +292,9 @@ class Session:
                 f"OPTIONS (engine = 'spark') of CREATE MODEL {job.name}: the Spark engine is not "
                 f"available yet; use engine = 'duckdb' (the default)."
             )
-        log.info("CREATE MODEL %s: training %s on %d rows", job.name, options.model_type, table.num_rows)
+        log.info(
+            "CREATE MODEL %s: training %s on %d rows", job.name, options.model_type, table.num_rows
+        )
         trained = fit(table, model=job.name, options=options, label=job.label)
         record = self._record(job, options, trained, table)
         self._store(record)
@@ -299,14 +310,13 @@ class Session:
     def _record(self, job: TrainJob, options: Any, trained: Any, table: pa.Table) -> ModelRecord:
         import onnx
         import onnxruntime
-        import sklearn
         import skl2onnx
+        import sklearn
 
         fingerprint = hashlib.sha256(
             json.dumps([str(table.schema), table.num_rows]).encode()
             + b"".join(
-                hashlib.sha256(str(table.slice(0, 1000).to_pydict()).encode()).digest()
-                for _ in [0]
+                hashlib.sha256(str(table.slice(0, 1000).to_pydict()).encode()).digest() for _ in [0]
             )
         ).hexdigest()
         versions = {
@@ -389,7 +399,9 @@ class Session:
         if path.is_dir():
             path = path / f"{record.name}.onnx"
         if not path.parent.exists():
-            raise OperationalError(f"EXPORT MODEL {job.name}: folder {str(path.parent)!r} does not exist.")
+            raise OperationalError(
+                f"EXPORT MODEL {job.name}: folder {str(path.parent)!r} does not exist."
+            )
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_bytes(record.onnx)
         os.replace(temporary, path)
@@ -425,7 +437,9 @@ class Session:
             ("Training Duration (s)", str(record.training_info.get("duration_seconds", ""))),
             ("Training Query", record.training_sql),
         ]
-        rows += [(f"Metric: {k}", "" if v is None else f"{v:.6g}") for k, v in record.metrics.items()]
+        rows += [
+            (f"Metric: {k}", "" if v is None else f"{v:.6g}") for k, v in record.metrics.items()
+        ]
         rows += [(f"Option: {k}", json.dumps(v)) for k, v in sorted(record.options.items())]
         table = pa.table({"key": [k for k, _ in rows], "value": [v for _, v in rows]})
         return self._result_table(table)
@@ -468,8 +482,11 @@ class Session:
         def predict(*arrays: Any) -> pa.Array:
             return scored(arrays)[0][1]
 
-        return_type = {"classification": _LABEL_SQL[spec.get("label_type", "string")],
-                       "regression": "DOUBLE", "clustering": "BIGINT"}[task]
+        return_type = {
+            "classification": _LABEL_SQL[spec.get("label_type", "string")],
+            "regression": "DOUBLE",
+            "clustering": "BIGINT",
+        }[task]
         assert record.function_name is not None
         self.backend.register_function(record.function_name, predict, parameters, return_type)
         if task == "classification":
@@ -501,7 +518,11 @@ def check_columns(record: ModelRecord, schema: pa.Schema, where: str) -> None:
     for feature in record.features:
         name = feature["name"]
         if name not in schema.names:
-            hint = f" (the input has '{present[name.lower()]}': names must match exactly)" if name.lower() in present else ""
+            hint = (
+                f" (the input has '{present[name.lower()]}': names must match exactly)"
+                if name.lower() in present
+                else ""
+            )
             raise SchemaError(
                 f"The input of {where} lacks column '{name}', a feature of model {record.name}{hint}; "
                 f"its features are: {', '.join(f['name'] for f in record.features)}."
@@ -509,9 +530,13 @@ def check_columns(record: ModelRecord, schema: pa.Schema, where: str) -> None:
         dtype = schema.field(name).type
         now = sql_type(dtype)
         before = feature.get("type", "")
-        numeric_now = pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype)
+        numeric_now = (
+            pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype)
+        )
         compatible = (
-            numeric_now if feature["kind"] == "numeric" else (now == before or (before == "VARCHAR" and pa.types.is_dictionary(dtype)))
+            numeric_now
+            if feature["kind"] == "numeric"
+            else (now == before or (before == "VARCHAR" and pa.types.is_dictionary(dtype)))
         )
         if not compatible:
             raise SchemaError(

@@ -36,7 +36,12 @@ def test_quickstart_runs_from_the_readme_command(tmp_path: Path) -> None:
 
 def test_quickstart_models_are_good_and_persist(tmp_path: Path) -> None:
     database = tmp_path / "warehouse.duckdb"
-    assert run_cli("-d", str(database), "-q", "-f", str(ROOT / "examples" / "quickstart.sql")).returncode == 0
+    assert (
+        run_cli(
+            "-d", str(database), "-q", "-f", str(ROOT / "examples" / "quickstart.sql")
+        ).returncode
+        == 0
+    )
     # a second process scores with the stored models, without retraining
     result = run_cli(
         "-d",

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlml_udfs.scoring import NULL_CATEGORY, Scorer, feature_array
 
 from sqlml.errors import FidelityError, SchemaError, TrainingError
 from sqlml.training.models import CLASSIFIERS, TREES, make_estimator, task_of
 from sqlml.training.options import ModelOptions
-from sqlml_udfs.scoring import NULL_CATEGORY, Scorer, feature_array
 
 log = logging.getLogger("sqlml.training")
 
@@ -173,8 +173,11 @@ def fit(
 
     excluded = {label, options.get("data_split_col")}
     features = [
-        {"name": name, "kind": feature_kind(name, table.schema.field(name).type, model),
-         "type": sql_type(table.schema.field(name).type)}
+        {
+            "name": name,
+            "kind": feature_kind(name, table.schema.field(name).type, model),
+            "type": sql_type(table.schema.field(name).type),
+        }
         for name in columns
         if name not in excluded
     ]
@@ -271,7 +274,9 @@ def fit(
 def _label_values(column: pa.ChunkedArray, task: str, model: str, label: str) -> np.ndarray:
     dtype = column.type
     if task == "regression":
-        if not (pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype)):
+        if not (
+            pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype)
+        ):
             raise SchemaError(
                 f"Label '{label}' of CREATE MODEL {model} is {sql_type(dtype)}, but a regression "
                 f"model needs a numeric label; use a classifier model_type for categories."
@@ -364,7 +369,10 @@ def _to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
     initial_types = [
-        (f["name"], FloatTensorType([None, 1]) if f["kind"] == "numeric" else StringTensorType([None, 1]))
+        (
+            f["name"],
+            FloatTensorType([None, 1]) if f["kind"] == "numeric" else StringTensorType([None, 1]),
+        )
         for f in features
     ]
     estimator = pipeline.named_steps["model"]

@@ -70,8 +70,10 @@ class Option:
         lo = "(" if self.low_open else "["
         low = "-inf" if self.low is None else _fmt(self.low)
         high = "inf" if self.high is None else _fmt(self.high)
-        return f"{noun} in {lo}{low}, {high}]" if self.high is not None else (
-            f"{noun} {'>' if self.low_open else '≥'} {low}"
+        return (
+            f"{noun} in {lo}{low}, {high}]"
+            if self.high is not None
+            else (f"{noun} {'>' if self.low_open else '≥'} {low}")
         )
 
 
@@ -106,7 +108,14 @@ OPTIONS: dict[str, Option] = {
         Option("data_split_col", "str"),
         Option("l1_reg", "float", 0.0, 0.0, applies_to=_LINEAR),
         Option("l2_reg", "float", 0.0, 0.0, applies_to=_LINEAR + _DNN),
-        Option("max_iterations", "int", None, 1, 100_000, applies_to=_LINEAR + _BOOSTED + _DNN + ("kmeans",)),
+        Option(
+            "max_iterations",
+            "int",
+            None,
+            1,
+            100_000,
+            applies_to=_LINEAR + _BOOSTED + _DNN + ("kmeans",),
+        ),
         Option("learn_rate", "float", None, 0.0, 10.0, low_open=True, applies_to=_BOOSTED + _DNN),
         Option("max_tree_depth", "int", None, 1, 100, applies_to=_TREES),
         Option("num_parallel_tree", "int", None, 1, 10_000, applies_to=_TREES),
@@ -115,13 +124,25 @@ OPTIONS: dict[str, Option] = {
         Option("hidden_units", "int_list", None, 1, 100_000, applies_to=_DNN),
         Option("batch_size", "int", None, 1, 10_000_000, applies_to=_DNN),
         Option("num_clusters", "int", None, 1, 10_000, applies_to=("kmeans",)),
-        Option("kmeans_init_method", "str", "KMEANS++", choices=("KMEANS++", "RANDOM"), applies_to=("kmeans",)),
+        Option(
+            "kmeans_init_method",
+            "str",
+            "KMEANS++",
+            choices=("KMEANS++", "RANDOM"),
+            applies_to=("kmeans",),
+        ),
         Option("standardize_features", "bool", True, applies_to=("kmeans",)),
         Option("auto_class_weights", "bool", False, applies_to=_CLASSIFIERS),
         Option("class_weights", "map", applies_to=_CLASSIFIERS),
         Option("early_stop", "bool", True),
         Option("min_rel_progress", "float", 0.01, 0.0),
-        Option("optimize_strategy", "str", "AUTO_STRATEGY", choices=("AUTO_STRATEGY", "BATCH_GRADIENT_DESCENT", "NORMAL_EQUATION"), applies_to=_LINEAR),
+        Option(
+            "optimize_strategy",
+            "str",
+            "AUTO_STRATEGY",
+            choices=("AUTO_STRATEGY", "BATCH_GRADIENT_DESCENT", "NORMAL_EQUATION"),
+            applies_to=_LINEAR,
+        ),
         Option("random_seed", "int", 42, 0, 2**31 - 1),
         Option("threshold", "float", None, 0.0, 1.0, applies_to=_CLASSIFIERS),
         Option("engine", "str", "duckdb", choices=("duckdb", "spark", "auto")),
@@ -187,9 +208,9 @@ def validate(raw: dict[str, Any], model: str) -> ModelOptions:
             )
         values[name] = _coerce(option, value, model)
     for name, option in OPTIONS.items():
-        if name not in values and name != "model_type":
-            if option.applies_to is None or model_type in option.applies_to:
-                values[name] = option.default
+        applies = option.applies_to is None or model_type in option.applies_to
+        if name not in values and name != "model_type" and applies:
+            values[name] = option.default
     return ModelOptions(model_type, values, frozenset(raw))
 
 

@@ -5,6 +5,6 @@ on its own. It knows nothing about SQL, catalogs or training: it gets ONNX bytes
 spec (plain JSON) and turns Arrow record batches into prediction columns.
 """
 
-from sqlml_udfs.scoring import Scorer, get_scorer, NULL_CATEGORY
+from sqlml_udfs.scoring import NULL_CATEGORY, Scorer, get_scorer
 
 __all__ = ["NULL_CATEGORY", "Scorer", "get_scorer"]

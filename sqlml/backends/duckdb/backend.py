@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
 from collections.abc import Callable, Sequence
@@ -52,7 +53,9 @@ def sql_type(name: str) -> Any:
         return _SQL_TYPES[name]
     if name.startswith("PROBS:"):  # PROBS:<label type> -> STRUCT(label T, prob DOUBLE)[]
         label = _SQL_TYPES[name.split(":", 1)[1]]
-        return duckdb.list_type(duckdb.struct_type({"label": label, "prob": duckdb.sqltypes.DOUBLE}))
+        return duckdb.list_type(
+            duckdb.struct_type({"label": label, "prob": duckdb.sqltypes.DOUBLE})
+        )
     raise ValueError(name)
 
 
@@ -70,7 +73,12 @@ class DuckDBBackend(Backend):
 
     _names = itertools.count(1)
 
-    def __init__(self, database: str = ":memory:", read_only: bool = False, config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        database: str = ":memory:",
+        read_only: bool = False,
+        config: dict[str, Any] | None = None,
+    ) -> None:
         try:
             self.con = duckdb.connect(database, read_only=read_only, config=config or {})
         except duckdb.Error as exc:
@@ -125,7 +133,9 @@ class DuckDBBackend(Backend):
         if not self.in_transaction:
             reader_connection = self.con.cursor()
             try:
-                reader = reader_connection.sql(sql, params=params or None).to_arrow_reader(batch_size)
+                reader = reader_connection.sql(sql, params=params or None).to_arrow_reader(
+                    batch_size
+                )
             except duckdb.CatalogException:
                 reader_connection.close()
             except duckdb.Error as exc:
@@ -147,10 +157,8 @@ class DuckDBBackend(Backend):
         self.con.register(name, data)
 
     def unregister_arrow(self, name: str) -> None:
-        try:
+        with contextlib.suppress(duckdb.Error):
             self.con.unregister(name)
-        except duckdb.Error:
-            pass
 
     def register_function(
         self,
@@ -181,10 +189,8 @@ class DuckDBBackend(Backend):
             raise translate_error(exc) from exc
 
     def unregister_function(self, name: str) -> None:
-        try:
+        with contextlib.suppress(duckdb.InvalidInputException, duckdb.CatalogException):
             self.con.remove_function(name)
-        except (duckdb.InvalidInputException, duckdb.CatalogException):
-            pass
 
     # --- a user's statement and its rows --------------------------------------------------------------
 
@@ -224,7 +230,9 @@ class DuckDBBackend(Backend):
         import warnings
 
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "extra copy" advice: the rows are already materialised
+            warnings.simplefilter(
+                "ignore"
+            )  # "extra copy" advice: the rows are already materialised
             return self.con.to_arrow_table()
 
     # --- transactions ---------------------------------------------------------------------------
@@ -245,4 +253,3 @@ class DuckDBBackend(Backend):
 
     def close(self) -> None:
         self.con.close()
-
