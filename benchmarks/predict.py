@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import sys
@@ -65,11 +66,27 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, value
 
 
-def median_of(reps: int, fn: Callable[[], dict[str, float]]) -> dict[str, Any]:
-    """Run ``fn`` ``reps`` times; each run returns named timings. Median per name, plus every run."""
-    runs = [fn() for _ in range(reps)]
-    out: dict[str, Any] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    out["runs"] = runs
+def cpu_seconds() -> float:
+    """CPU time of this process, every thread (DuckDB's and ONNX Runtime's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def interleaved(reps: int, paths: dict[str, Callable[[], dict[str, float]]]) -> dict[str, Any]:
+    """Run every path once per round, ``reps`` rounds, so that load from other processes on the
+    machine falls on all paths alike. Each run returns named timings; add its CPU seconds. Median
+    per name, plus every run."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in paths}
+    for _ in range(reps):
+        for name, fn in paths.items():
+            cpu = cpu_seconds()
+            run = fn()
+            run["cpu"] = cpu_seconds() - cpu
+            runs[name].append(run)
+    out: dict[str, Any] = {}
+    for name, rs in runs.items():
+        out[name] = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+        out[name]["runs"] = rs
     return out
 
 
@@ -114,6 +131,7 @@ def bench_model(
 
     # --- training: CREATE MODEL once ------------------------------------------------------------
     print(f"[{name}] CREATE MODEL ...", flush=True)
+    cpu = cpu_seconds()
     create_s, _ = timed(
         lambda: cur.execute(
             f"CREATE OR REPLACE MODEL {name} OPTIONS ({options_sql}, "
@@ -124,9 +142,11 @@ def bench_model(
         "SELECT training_info, onnx FROM sqlml.models WHERE name = ? ORDER BY version DESC LIMIT 1",
         [name],
     ).fetchall()[0]
+    create_cpu = cpu_seconds() - cpu
     info = json.loads(info_json) if isinstance(info_json, str) else info_json
     result["create_model"] = {
         "seconds": create_s,
+        "cpu": create_cpu,
         "training_rows": info["training_rows"],
         "fit_seconds_inside": info["fit_seconds"],
         "fit_convert_check_seconds_inside": info["duration_seconds"],
@@ -149,10 +169,13 @@ def bench_model(
 
     fetch_s, (x_train, y_train) = timed(fetch_train)
     pipeline = _pipeline(features, make_estimator(options, len(y_train)))
+    cpu = cpu_seconds()
     fit_s, _ = timed(lambda: pipeline.fit(x_train, y_train))
+    fit_cpu = cpu_seconds() - cpu
     del x_train, y_train
     result["sklearn_fit"] = {
         "seconds": fit_s,
+        "cpu": fit_cpu,
         "fetch_seconds": fetch_s,
         "fetch_plus_fit_seconds": fetch_s + fit_s,
         "create_model_over_fit": create_s / fit_s,
@@ -211,14 +234,13 @@ def bench_model(
             "predict": t3 - t2,
         }
 
-    for label, fn in (
-        ("limit", limit),
-        ("predict_fetch", predict_fetch),
-        ("predict_ctas", predict_ctas),
-        ("naive", naive),
-    ):
-        print(f"[{name}] {label} x{reps} ...", flush=True)
-        result[label] = median_of(reps, fn)
+    print(f"[{name}] scoring: {reps} rounds of limit, ML.PREDICT (fetch, CTAS), naive ...", flush=True)
+    result.update(
+        interleaved(
+            reps,
+            {"limit": limit, "predict_fetch": predict_fetch, "predict_ctas": predict_ctas, "naive": naive},
+        )
+    )
 
     limit_s = result["limit"]["seconds"]
     for key in ("predict_fetch", "predict_ctas", "naive"):
@@ -257,31 +279,31 @@ def machine() -> dict[str, Any]:
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    header = f"{'model':<26}{'measurement':<50}{'seconds':>9}{'ratio':>8}  "
+    header = f"{'model':<26}{'measurement':<48}{'wall s':>9}{'cpu s':>8}{'ratio':>8}"
     print(header)
-    print("-" * len(header))
+    print("-" * (len(header) + 9))
     for r in results:
-        m = r["model_type"]
         lim, pf, pc_, nv = r["limit"], r["predict_fetch"], r["predict_ctas"], r["naive"]
         cm, sk = r["create_model"], r["sklearn_fit"]
         rows = [
-            ("limit: Arrow fetch + float32 + ORT run", lim["seconds"], 1.0, "= 1"),
-            (f"  fetch {lim['fetch']:.3f} / convert {lim['convert']:.3f} / run {lim['run']:.3f}", None, None, ""),
-            ("ML.PREDICT + fetch_arrow_table", pf["seconds"], pf["over_limit"], "x limit"),
-            (f"  execute {pf['execute']:.3f} / fetch {pf['fetch']:.3f}", None, None, ""),
-            ("ML.PREDICT into CREATE TABLE (no fetch)", pc_["seconds"], pc_["over_limit"], "x limit"),
-            ("naive: .df() + sklearn predict_proba", nv["seconds"], nv["over_limit"], "x limit"),
-            ("naive: .df() + predict_proba + predict", nv["with_predict_seconds"], nv["with_predict_over_limit"], "x limit"),
-            (f"  df {nv['df']:.3f} / proba {nv['predict_proba']:.3f} / predict {nv['predict']:.3f}", None, None, ""),
-            (f"CREATE MODEL ({cm['training_rows']:,} training rows)", cm["seconds"], sk["create_model_over_fit"], "x fit"),
-            (f"  inside: fit {cm['fit_seconds_inside']:.3f} / fit+onnx+checks {cm['fit_convert_check_seconds_inside']:.3f}", None, None, ""),
-            ("sklearn fit, pandas already in memory", sk["seconds"], None, ""),
-            ("sklearn .df() fetch + fit", sk["fetch_plus_fit_seconds"], sk["create_model_over_fetch_plus_fit"], "CM/this"),
+            ("limit: Arrow fetch + float32 + ORT run", lim["seconds"], lim["cpu"], 1.0, "= 1"),
+            (f"  fetch {lim['fetch']:.3f} / convert {lim['convert']:.3f} / run {lim['run']:.3f}", None, None, None, ""),
+            ("ML.PREDICT + fetch_arrow_table", pf["seconds"], pf["cpu"], pf["over_limit"], "x limit"),
+            (f"  execute {pf['execute']:.3f} / fetch {pf['fetch']:.3f}", None, None, None, ""),
+            ("ML.PREDICT into CREATE TABLE (no fetch)", pc_["seconds"], pc_["cpu"], pc_["over_limit"], "x limit"),
+            ("naive: .df() + sklearn predict_proba", nv["seconds"], None, nv["over_limit"], "x limit"),
+            ("naive: .df() + predict_proba + predict", nv["with_predict_seconds"], nv["cpu"], nv["with_predict_over_limit"], "x limit"),
+            (f"  df {nv['df']:.3f} / proba {nv['predict_proba']:.3f} / predict {nv['predict']:.3f}", None, None, None, ""),
+            (f"CREATE MODEL ({cm['training_rows']:,} training rows)", cm["seconds"], cm["cpu"], sk["create_model_over_fit"], "x fit"),
+            (f"  inside: fit {cm['fit_seconds_inside']:.3f} / fit+onnx+checks {cm['fit_convert_check_seconds_inside']:.3f}", None, None, None, ""),
+            ("sklearn fit, pandas already in memory", sk["seconds"], sk["cpu"], None, ""),
+            ("sklearn .df() fetch + fit", sk["fetch_plus_fit_seconds"], None, sk["create_model_over_fetch_plus_fit"], "CM / this"),
         ]
-        for i, (what, seconds, ratio, unit) in enumerate(rows):
+        for i, (what, seconds, cpu, ratio, unit) in enumerate(rows):
             secs = f"{seconds:9.3f}" if seconds is not None else " " * 9
+            cpus = f"{cpu:8.2f}" if cpu is not None else " " * 8
             rat = f"{ratio:8.2f}" if ratio is not None else " " * 8
-            print(f"{(m if i == 0 else ''):<26}{what:<50}{secs}{rat}  {unit}")
+            print(f"{(r['model_type'] if i == 0 else ''):<26}{what:<48}{secs}{cpus}{rat} {unit}".rstrip())
         print(f"{'':<26}labels agreeing with sklearn refit (100k rows): {r['label_agreement_sqlml_vs_sklearn_100k']:.4f}")
         print()
 
@@ -301,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     print(f"machine: {info['cores']} cores, {info['processor']}, {info['platform']}, Python {info['python']}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
+    load_start = os.getloadavg()
 
     folder = tempfile.mkdtemp(prefix="sqlml-bench-")
     path = os.path.join(folder, "bench.duckdb")
@@ -330,13 +353,19 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
 
+    load_end = os.getloadavg()
     print()
     print(
         f"{args.rows:,} rows scored; logistic_reg trained on all rows, random_forest_classifier "
         f"(100 trees, depth 10) trained on the first {forest_rows:,} rows and scored on all. "
         f"CREATE MODEL and sklearn both hold out 10,000 rows (AUTO_SPLIT)."
     )
-    print(f"DuckDB threads = {duck_threads}, ORT intra-op threads = {os.cpu_count()}; scoring: median of {args.reps}.")
+    print(
+        f"DuckDB threads = {duck_threads}, ORT intra-op threads = {os.cpu_count()}; scoring: median of "
+        f"{args.reps} interleaved rounds. Load average (1 min) at start {load_start[0]:.2f}, at end "
+        f"{load_end[0]:.2f}: other processes on the machine inflate wall times; cpu s is this process's "
+        f"CPU time (all threads)."
+    )
     print()
     print_table(results)
 
@@ -348,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
             "reps": args.reps,
             "duckdb_threads": duck_threads,
             "generate_seconds": generate_s,
+            "load_average_start": load_start,
+            "load_average_end": load_end,
             "results": results,
         }
         with open(args.json, "w") as handle:

@@ -11,6 +11,7 @@ or bad usage. Errors print as one ``Error: ...`` message, never a traceback unle
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as _dt
 import decimal
@@ -325,10 +326,7 @@ class Shell:
 
     def feed(self, lines: Iterable[str]) -> bool:
         """Run each line; False once a line asks to quit."""
-        for line in lines:
-            if not self.run_line(line):
-                return False
-        return True
+        return all(self.run_line(line) for line in lines)
 
     def run_line(self, line: str) -> bool:
         """Take one line of input; run the statement it completes. False when the shell should end."""
@@ -439,18 +437,14 @@ class _history:  # noqa: N801 - used as a context manager like a function
         if self.readline is None or not self.path:
             return
         self.readline.set_history_length(1000)
-        try:
+        with contextlib.suppress(OSError):
             self.readline.read_history_file(os.path.expanduser(self.path))
-        except OSError:
-            pass
 
     def __exit__(self, *exc: Any) -> None:
         if self.readline is None or not self.path:
             return
-        try:
+        with contextlib.suppress(OSError):
             self.readline.write_history_file(os.path.expanduser(self.path))
-        except OSError:
-            pass
 
 
 # --- the command ------------------------------------------------------------------------------------
@@ -464,21 +458,36 @@ def build_parser() -> argparse.ArgumentParser:
         "script. Exit codes: 0 success, 1 SQL or user error, 2 internal error or bad usage.",
     )
     parser.add_argument(
-        "-d", "--database", default=":memory:",
+        "-d",
+        "--database",
+        default=":memory:",
         help="DuckDB database file, created if missing (default: :memory:)",
     )
     parser.add_argument(
-        "-c", "--command", dest="sources", action="append", type=lambda s: ("sql", s),
-        metavar="SQL", help="run SQL (one or more statements); may be repeated",
+        "-c",
+        "--command",
+        dest="sources",
+        action="append",
+        type=lambda s: ("sql", s),
+        metavar="SQL",
+        help="run SQL (one or more statements); may be repeated",
     )
     parser.add_argument(
-        "-f", "--file", dest="sources", action="append", type=lambda s: ("file", s),
-        metavar="FILE", help="run the SQL script in FILE ('-' for stdin); may be repeated",
+        "-f",
+        "--file",
+        dest="sources",
+        action="append",
+        type=lambda s: ("file", s),
+        metavar="FILE",
+        help="run the SQL script in FILE ('-' for stdin); may be repeated",
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
     parser.add_argument("--read-only", action="store_true", help="open the database read-only")
     parser.add_argument(
-        "--max-rows", type=int, default=1000, metavar="N",
+        "--max-rows",
+        type=int,
+        default=1000,
+        metavar="N",
         help="rows shown per result in table format (0: all; default 1000)",
     )
     parser.add_argument(

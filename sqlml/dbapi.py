@@ -49,7 +49,10 @@ class DBAPITypeObject:
     def __eq__(self, other: object) -> bool:
         if isinstance(other, DBAPITypeObject):
             return self.names == other.names
-        base = re.split(r"[(\[ ]", str(other).upper(), maxsplit=1)[0]
+        text = str(other).upper()
+        if "[" in text or text.startswith(("STRUCT", "MAP", "UNION")):
+            return False  # nested types belong to no PEP 249 group
+        base = re.split(r"[( ]", text, maxsplit=1)[0]
         return base in self.names
 
     def __hash__(self) -> int:
@@ -216,10 +219,12 @@ class Connection:
 
     def commit(self) -> None:
         self._check_open()
+        self._claim(None)
         self._backend.commit()
 
     def rollback(self) -> None:
         self._check_open()
+        self._claim(None)
         self._backend.rollback()
 
     def cursor(self) -> Cursor:
@@ -236,6 +241,7 @@ class Connection:
     def autocommit(self, value: bool) -> None:
         self._check_open()
         if value and self._backend.in_transaction:
+            self._claim(None)
             self._backend.commit()
         self._autocommit = bool(value)
 
@@ -270,7 +276,7 @@ class Connection:
         if self._closed:
             raise InterfaceError("The connection is closed.")
 
-    def _claim(self, cursor: Cursor) -> None:
+    def _claim(self, cursor: Cursor | None) -> None:
         """Before ``cursor`` runs a statement, let the previous owner keep its unread rows."""
         owner = self._owner
         if owner is not None and owner is not cursor:
@@ -290,7 +296,8 @@ class Cursor:
         self._rowcount = -1
         self._closed = False
         self._live = False  # rows are pending on the engine connection
-        self._buffer: list[tuple[Any, ...]] | None = None
+        self._buffer: Any = None  # pyarrow.Table of rows kept when another statement ran
+        self._schema: Any = None
         self._has_result = False
 
     # PEP 249 attributes --------------------------------------------------------------------------
@@ -400,11 +407,15 @@ class Cursor:
         if self._live:
             self._live = False
             self.connection._owner = None
-            return self.connection._backend.fetch_arrow_table()
-        rows = self._buffer or []
-        self._buffer = []
-        names = [d[0] for d in self._description or []]
-        return pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows])
+            table = self.connection._backend.fetch_arrow_table()
+            self._schema = table.schema
+            return table
+        if self._buffer is not None:
+            table, self._buffer = self._buffer, self._buffer.slice(0, 0)
+            return table
+        if self._schema is not None:
+            return self._schema.empty_table()
+        return pa.table({d[0]: pa.array([], pa.null()) for d in self._description or []})
 
     def fetchdf(self) -> Any:
         """The remaining rows as a pandas DataFrame."""
@@ -437,22 +448,30 @@ class Cursor:
         if not outcome.has_result:
             self._discard_result()
             return
-        description = backend.description()
+        table = outcome.table
+        description = outcome.description if table is not None else backend.description()
         is_count = (
             description is not None
             and len(description) == 1
-            and description[0][0] == "Count"
+            and (description[0][0], description[0][1]) in (("Count", "BIGINT"), ("Success", "BOOLEAN"))
             and keyword in _NO_RESULT_KEYWORDS
         )
         if is_count or (description is None):
-            rows = backend.fetchall() if description is not None else []
+            if table is not None:
+                rows = [tuple(r.values()) for r in table.to_pylist()]
+            else:
+                rows = backend.fetchall() if description is not None else []
             if keyword in _ROWCOUNT_KEYWORDS and rows:
                 self._rowcount = int(rows[0][0])
             self._discard_result()
             return
         self._description = [tuple(d) for d in description]
         self._has_result = True
-        self._live = True
+        if table is not None:
+            self._discard_owner()
+            self._buffer, self._schema = table, table.schema
+        else:
+            self._live = True
 
     def _track_transaction(self, keyword: str) -> None:
         backend = self.connection._backend
@@ -472,16 +491,18 @@ class Cursor:
                 self._live = False
                 self.connection._owner = None
             return rows
-        buffer = self._buffer or []
-        if size is None:
-            rows, self._buffer = buffer, []
-        else:
-            rows, self._buffer = buffer[:size], buffer[size:]
-        return rows
+        buffer = self._buffer
+        if buffer is None:
+            return []
+        size = buffer.num_rows if size is None else size
+        taken, self._buffer = buffer.slice(0, size), buffer.slice(size)
+        names = taken.column_names
+        return [tuple(row[n] for n in names) for row in taken.to_pylist()]
 
     def _materialize(self) -> None:
         if self._live:
-            self._buffer = self.connection._backend.fetchall()
+            self._buffer = self.connection._backend.fetch_arrow_table()
+            self._schema = self._buffer.schema
             self._live = False
 
     def _reset(self) -> None:
@@ -494,9 +515,14 @@ class Cursor:
             self.connection._owner = None
         self._live = False
         self._buffer = None
+        self._schema = None
         self._description = None
         self._rowcount = -1
         self._has_result = False
+
+    def _discard_owner(self) -> None:
+        if self.connection._owner is self:
+            self.connection._owner = None
 
     def _discard_result(self) -> None:
         if self.connection._owner is self:
@@ -509,7 +535,7 @@ class Cursor:
     def _check_open(self, connection: bool = True) -> None:
         if self._closed:
             raise InterfaceError("The cursor is closed.")
-        if self.connection._closed:
+        if connection and self.connection._closed:
             raise InterfaceError("The connection is closed.")
 
     def _check_result(self) -> None:

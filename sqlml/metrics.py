@@ -44,7 +44,7 @@ def evaluate(
     columns = {f["name"]: table.column(f["name"]) for f in spec["features"]}
     outputs = scorer.run(columns)
     if task == "clustering":
-        return _clustering(np.asarray(outputs[1], dtype=np.float64), spec)
+        return _clustering(scorer.distances(outputs), spec)
     label = spec["label"]
     truth = table.column(label)
     keep = pc.is_valid(truth)

@@ -55,6 +55,10 @@ class Outcome:
 
     has_result: bool
     status: str = ""
+    # Rows already read (statements over Arrow sources are read whole, so the sources can be
+    # dropped before the cursor returns), with the engine's description of them.
+    table: pa.Table | None = None
+    description: list[tuple[Any, ...]] | None = None
     rowcount: int = -1
     notices: list[str] = field(default_factory=list)
 
@@ -99,10 +103,24 @@ class Session:
         name = self.backend.temp_name("result")
         self.backend.register_arrow(name, table)
         try:
-            self.backend.execute(f'SELECT * FROM "{name}"', None)
+            return self._read_whole(f'SELECT * FROM "{name}"', None, status, notices or [])
         finally:
             self.backend.unregister_arrow(name)
-        return Outcome(has_result=True, status=status, notices=notices or [])
+
+    def _read_whole(
+        self, sql: str, params: Sequence[Any] | None, status: str = "", notices: list[str] | None = None
+    ) -> Outcome:
+        """Run ``sql`` and read its result whole, while the Arrow sources it reads still exist.
+
+        DuckDB keeps a result pending until it is fetched, and a registered source cannot be dropped
+        while a result is pending; reading the rows now lets the sources go at once.
+        """
+        self.backend.execute(sql, params)
+        description = self.backend.description()
+        table = self.backend.fetch_arrow_table() if description is not None else None
+        return Outcome(
+            has_result=True, status=status, notices=notices or [], table=table, description=description
+        )
 
     # --- ML table functions ---------------------------------------------------------------------
 
@@ -131,13 +149,10 @@ class Session:
             sql = job.sql
             for (start, end), replacement in sorted(pieces, reverse=True):
                 sql = sql[:start] + replacement + sql[end:]
-            self.backend.execute(sql, outer_params)
+            return self._read_whole(sql, outer_params)
         finally:
-            # The engine materialises the statement's result before execute returns, so the
-            # sources are no longer needed.
             for name in registered:
                 self.backend.unregister_arrow(name)
-        return Outcome(has_result=True)
 
     def _call(self, call: MLCall, params: list[Any]) -> pa.Table | pa.RecordBatchReader:
         function = call.function

@@ -763,6 +763,31 @@ def test_description_none_after_ddl_and_insert(con):
     assert cur.description is None
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CREATE TABLE u (i INTEGER)",
+        "CREATE VIEW v AS SELECT 1 AS one",
+        "CREATE TABLE c AS SELECT 1 AS one",
+        "ALTER TABLE t ADD COLUMN j INTEGER",
+        "DROP TABLE t",
+        "CREATE SEQUENCE seq",
+        "SET threads = 2",
+        "CHECKPOINT",
+        "BEGIN TRANSACTION",
+    ],
+)
+def test_statements_without_rows_have_no_description_nor_result(con, statement):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (i INTEGER)")
+    cur.execute("SELECT i FROM t")
+    cur.execute(statement)
+    assert cur.description is None
+    assert cur.rowcount == -1
+    with pytest.raises(sqlml.ProgrammingError):
+        cur.fetchall()
+
+
 def test_description_names_and_seven_tuples(typed):
     desc = typed.description
     assert [d[0] for d in desc] == ["s", "i", "d", "ts", "b", "dd", "tm", "bi", "dec", "bo"]

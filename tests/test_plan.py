@@ -72,7 +72,9 @@ def test_bigquery_if_not_exists_parenthesised_query_and_no_label() -> None:
 
 
 def test_bigquery_label_given_as_plain_string() -> None:
-    job = job_of("CREATE MODEL m OPTIONS(model_type='linear_reg', input_label_cols='y') AS SELECT 1")
+    job = job_of(
+        "CREATE MODEL m OPTIONS(model_type='linear_reg', input_label_cols='y') AS SELECT 1"
+    )
     assert job.label == "y"
     assert "input_label_cols" not in job.options
 
@@ -184,8 +186,11 @@ def test_redshift_create_model_fields() -> None:
     ("clauses", "family", "problem"),
     [
         ("MODEL_TYPE XGBOOST PROBLEM_TYPE REGRESSION", "boosted_tree", "regression"),
-        ("MODEL_TYPE LINEAR_LEARNER PROBLEM_TYPE MULTICLASS_CLASSIFICATION", "linear",
-         "classification"),
+        (
+            "MODEL_TYPE LINEAR_LEARNER PROBLEM_TYPE MULTICLASS_CLASSIFICATION",
+            "linear",
+            "classification",
+        ),
         ("MODEL_TYPE MLP", "dnn", None),
         ("MODEL_TYPE XGBOOST OBJECTIVE 'reg:squarederror'", "boosted_tree", "regression"),
         ("MODEL_TYPE XGBOOST OBJECTIVE 'binary:logistic'", "boosted_tree", "classification"),
@@ -203,7 +208,9 @@ def test_redshift_model_and_problem_types(clauses: str, family: str, problem: st
 
 
 def test_redshift_auto_default_is_boosted_tree_with_notice() -> None:
-    job = job_of("CREATE MODEL m FROM t TARGET y FUNCTION f IAM_ROLE default SETTINGS (S3_BUCKET 'b')")
+    job = job_of(
+        "CREATE MODEL m FROM t TARGET y FUNCTION f IAM_ROLE default SETTINGS (S3_BUCKET 'b')"
+    )
     assert job.options == {"model_type": "boosted_tree"}
     assert any("AUTO" in n for n in job.notices)
 

@@ -110,6 +110,12 @@ class Scorer:
     def probabilities(self, outputs: list[np.ndarray]) -> np.ndarray:
         return np.asarray(outputs[1], dtype=np.float64)
 
+    @staticmethod
+    def distances(outputs: list[np.ndarray]) -> np.ndarray:
+        """k-means distances to every centroid. The graph computes them as sqrt(|x|² - 2x·c + |c|²)
+        in float32, which can dip below zero for a row on a centroid: that is a distance of 0."""
+        return np.nan_to_num(np.asarray(outputs[1], dtype=np.float64), nan=0.0)
+
     def predict_columns(
         self, columns: dict[str, Any], threshold: float | None = None
     ) -> list[tuple[str, pa.Array]]:
@@ -128,7 +134,7 @@ class Scorer:
             values = np.asarray(outputs[0], dtype=np.float64).reshape(-1)
             return [(f"predicted_{label}", pa.array(values))]
         if self.task == "clustering":
-            distances = np.asarray(outputs[1], dtype=np.float64)
+            distances = self.distances(outputs)
             return [
                 ("centroid_id", pa.array(np.argmin(distances, axis=1) + 1, type=pa.int64())),
                 ("nearest_centroids_distance", self.distance_list(distances)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -12,6 +13,8 @@ import duckdb
 import pyarrow as pa
 
 from sqlml.backends.base import Backend
+
+log = logging.getLogger("sqlml")
 from sqlml.errors import (
     DatabaseError,
     DataError,
@@ -157,8 +160,10 @@ class DuckDBBackend(Backend):
         self.con.register(name, data)
 
     def unregister_arrow(self, name: str) -> None:
-        with contextlib.suppress(duckdb.Error):
+        try:
             self.con.unregister(name)
+        except duckdb.Error as exc:  # never expected: the statement reading it has finished
+            log.warning("could not drop sqlml's temporary source %s: %s", name, exc)
 
     def register_function(
         self,
