@@ -383,7 +383,27 @@ def _to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
         options=options,
         target_opset={"": 18, "ai.onnx.ml": 3},
     )
+    if task == "clustering":
+        _clamp_before_sqrt(model)
     return model.SerializeToString()
+
+
+def _clamp_before_sqrt(model: Any) -> None:
+    """Make k-means distances NaN-free in any runtime.
+
+    skl2onnx computes sqrt(|x|² - 2x·c + |c|²) in float32; for a row on a centroid the argument can
+    come out slightly negative. A Relu in front of each Sqrt turns that into the true distance, 0.
+    """
+    from onnx import helper
+
+    graph = model.graph
+    for index in reversed(range(len(graph.node))):
+        node = graph.node[index]
+        if node.op_type != "Sqrt":
+            continue
+        clamped = f"{node.input[0]}_sqlml_clamped"
+        graph.node.insert(index, helper.make_node("Relu", [node.input[0]], [clamped]))
+        node.input[0] = clamped
 
 
 def _check_fidelity(

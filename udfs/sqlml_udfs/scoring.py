@@ -112,9 +112,8 @@ class Scorer:
 
     @staticmethod
     def distances(outputs: list[np.ndarray]) -> np.ndarray:
-        """k-means distances to every centroid. The graph computes them as sqrt(|x|² - 2x·c + |c|²)
-        in float32, which can dip below zero for a row on a centroid: that is a distance of 0."""
-        return np.nan_to_num(np.asarray(outputs[1], dtype=np.float64), nan=0.0)
+        """k-means distances to every centroid, one column per centroid."""
+        return np.asarray(outputs[1], dtype=np.float64)
 
     def predict_columns(
         self, columns: dict[str, Any], threshold: float | None = None
