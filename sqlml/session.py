@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ from sqlml.errors import (
     ModelExistsError,
     NotSupportedError,
     OperationalError,
-    OptionError,
     ProgrammingError,
     SchemaError,
 )
@@ -43,10 +42,6 @@ from sqlml.plan import (
 )
 
 log = logging.getLogger("sqlml")
-
-IMPLEMENTED_FUNCTIONS = ("PREDICT", "EVALUATE")
-PREDICT_OPTIONS = {"threshold"}
-EVALUATE_OPTIONS = {"threshold"}
 
 
 @dataclass
@@ -108,7 +103,11 @@ class Session:
             self.backend.unregister_arrow(name)
 
     def _read_whole(
-        self, sql: str, params: Sequence[Any] | None, status: str = "", notices: list[str] | None = None
+        self,
+        sql: str,
+        params: Sequence[Any] | None,
+        status: str = "",
+        notices: list[str] | None = None,
     ) -> Outcome:
         """Run ``sql`` and read its result whole, while the Arrow sources it reads still exist.
 
@@ -119,7 +118,11 @@ class Session:
         description = self.backend.description()
         table = self.backend.fetch_arrow_table() if description is not None else None
         return Outcome(
-            has_result=True, status=status, notices=notices or [], table=table, description=description
+            has_result=True,
+            status=status,
+            notices=notices or [],
+            table=table,
+            description=description,
         )
 
     # --- ML table functions ---------------------------------------------------------------------
@@ -155,120 +158,14 @@ class Session:
                 self.backend.unregister_arrow(name)
 
     def _call(self, call: MLCall, params: list[Any]) -> pa.Table | pa.RecordBatchReader:
-        function = call.function
-        if function not in IMPLEMENTED_FUNCTIONS:
-            raise NotSupportedError(
-                f"ML.{function} is not supported yet; available: "
-                + ", ".join(f"ML.{f}" for f in IMPLEMENTED_FUNCTIONS)
-                + "."
-            )
-        record = self.catalog.get(call.model, statement=f"ML.{function}")
-        if function == "PREDICT":
-            self._check_params(call, PREDICT_OPTIONS)
-            if call.input_sql is None:
-                raise ProgrammingError(
-                    f"ML.PREDICT(MODEL {call.model}, ...) needs input rows: TABLE t or (SELECT ...)."
-                )
-            return self.predict(record, call.input_sql, params, call.params.get("threshold"))
-        self._check_params(call, EVALUATE_OPTIONS)
-        return self.evaluate(record, call.input_sql, params, call.params.get("threshold"))
+        from sqlml import functions
 
-    @staticmethod
-    def _check_params(call: MLCall, allowed: set[str]) -> None:
-        for key, value in call.params.items():
-            if key not in allowed:
-                raise OptionError(
-                    f"Unknown option '{key}' in ML.{call.function}; accepted: {', '.join(sorted(allowed))}."
-                )
-            if key == "threshold" and (
-                not isinstance(value, (int, float))
-                or isinstance(value, bool)
-                or not 0 <= value <= 1
-            ):
-                raise OptionError(
-                    f"The 'threshold' option of ML.{call.function} must be a number in [0, 1]; "
-                    f"got {value!r}."
-                )
+        return functions.call(self, call, params)
 
     def scorer(self, record: ModelRecord) -> Any:
         from sqlml_udfs import get_scorer
 
         return get_scorer(record.cache_key, record.onnx, record.spec)
-
-    def predict(
-        self,
-        record: ModelRecord,
-        input_sql: str,
-        params: Sequence[Any] | None = None,
-        threshold: float | None = None,
-    ) -> pa.RecordBatchReader:
-        if threshold is not None and len(record.spec.get("classes") or []) != 2:
-            raise OptionError(
-                f"The 'threshold' option of ML.PREDICT applies to binary classifiers; model "
-                f"{record.name} is a {record.model_type} model"
-                + (
-                    f" with {len(record.spec['classes'])} classes."
-                    if record.spec.get("classes")
-                    else "."
-                )
-            )
-        scorer = self.scorer(record)
-        reader = self.backend.stream(input_sql, params)
-        check_columns(record, reader.schema, "ML.PREDICT")
-        added = scorer.output_schema()
-        clash = [f.name for f in added if f.name in reader.schema.names]
-        if clash:
-            raise SchemaError(
-                f"The input of ML.PREDICT already has column(s) {', '.join(clash)}, which the "
-                f"prediction adds; rename or drop them in the input query."
-            )
-        schema = pa.schema(list(reader.schema) + added)
-        names = [f["name"] for f in record.spec["features"]]
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            for batch in reader:
-                if batch.num_rows == 0:
-                    continue
-                columns = {name: batch.column(name) for name in names}
-                scored = scorer.predict_columns(columns, threshold)
-                yield pa.RecordBatch.from_arrays(
-                    list(batch.columns) + [array for _, array in scored], schema=schema
-                )
-
-        return pa.RecordBatchReader.from_batches(schema, batches())
-
-    def evaluate(
-        self,
-        record: ModelRecord,
-        input_sql: str | None,
-        params: Sequence[Any] | None = None,
-        threshold: float | None = None,
-    ) -> pa.Table:
-        from sqlml import metrics
-
-        task = record.spec["task"]
-        if threshold is not None and len(record.spec.get("classes") or []) != 2:
-            raise OptionError(
-                f"The 'threshold' option of ML.EVALUATE applies to binary classifiers; model "
-                f"{record.name} is a {record.model_type} model."
-            )
-        if input_sql is None and threshold is None:
-            values = record.metrics
-        else:
-            if input_sql is None:
-                raise ProgrammingError(
-                    "ML.EVALUATE with a threshold needs evaluation rows: TABLE t or (SELECT ...)."
-                )
-            table = self.backend.arrow(input_sql, params)
-            check_columns(record, table.schema, "ML.EVALUATE")
-            if task != "clustering" and record.label not in table.column_names:
-                raise SchemaError(
-                    f"The input of ML.EVALUATE lacks the label column '{record.label}' of model "
-                    f"{record.name}; evaluation compares predictions with it."
-                )
-            values = metrics.evaluate(self.scorer(record), table, record.spec, threshold)
-        names = metrics.metric_names(task)
-        return pa.table({n: pa.array([values.get(n)], type=pa.float64()) for n in names})
 
     # --- CREATE MODEL ---------------------------------------------------------------------------
 
@@ -523,41 +420,6 @@ class Session:
 
 
 _LABEL_SQL = {"string": "VARCHAR", "int64": "BIGINT", "bool": "BOOLEAN", "double": "DOUBLE"}
-
-
-def check_columns(record: ModelRecord, schema: pa.Schema, where: str) -> None:
-    """Every feature present, and of the kind it was trained with; else name the column."""
-    from sqlml.training.fit import sql_type
-
-    present = {name.lower(): name for name in schema.names}
-    for feature in record.features:
-        name = feature["name"]
-        if name not in schema.names:
-            hint = (
-                f" (the input has '{present[name.lower()]}': names must match exactly)"
-                if name.lower() in present
-                else ""
-            )
-            raise SchemaError(
-                f"The input of {where} lacks column '{name}', a feature of model {record.name}{hint}; "
-                f"its features are: {', '.join(f['name'] for f in record.features)}."
-            )
-        dtype = schema.field(name).type
-        now = sql_type(dtype)
-        before = feature.get("type", "")
-        numeric_now = (
-            pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype)
-        )
-        compatible = (
-            numeric_now
-            if feature["kind"] == "numeric"
-            else (now == before or (before == "VARCHAR" and pa.types.is_dictionary(dtype)))
-        )
-        if not compatible:
-            raise SchemaError(
-                f"Column '{name}' was {before} when model {record.name} was trained but is {now} in "
-                f"the input of {where}; CAST({name} AS {before}) in the input query, or retrain."
-            )
 
 
 def resolve_family(family: str, job: TrainJob, table: pa.Table) -> str:

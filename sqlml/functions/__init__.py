@@ -1,0 +1,222 @@
+"""The ML table functions (``ML.PREDICT``, ``ML.EVALUATE``, ...): one module each, one registry.
+
+A function declares what it accepts (its STRUCT options, whether it takes input rows, which models it
+applies to); the session checks those declarations, so every function gets the same clear errors, and
+then calls the handler with a :class:`CallContext`. The handler returns an Arrow table or record-batch
+stream, which the session splices into the statement in place of the call.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SchemaError
+
+if TYPE_CHECKING:
+    from sqlml.catalog import ModelRecord
+    from sqlml.plan import MLCall
+    from sqlml.session import Session
+
+Handler = Callable[["CallContext"], pa.Table | pa.RecordBatchReader]
+# Returns None when the function applies to the model, else why not (completing "ML.X applies to ...").
+Applies = Callable[["ModelRecord"], str | None]
+
+# Modules that register built-in functions, imported on first use so `import sqlml` stays light.
+BUILTIN_MODULES = ("sqlml.functions.predict", "sqlml.functions.evaluate")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    handler: Handler
+    options: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    input: str = "optional"  # "required" | "optional" | "none"
+    applies: Applies | None = None
+
+
+@dataclass
+class CallContext:
+    """Everything a handler needs: the model, the call's options, and its input rows."""
+
+    session: Session
+    record: ModelRecord
+    call: MLCall
+    params: Sequence[Any]
+    options: dict[str, Any]
+
+    @property
+    def backend(self) -> Any:
+        return self.session.backend
+
+    @property
+    def has_input(self) -> bool:
+        return self.call.input_sql is not None
+
+    def input_table(self, *, need_label: bool = False) -> pa.Table:
+        """The input rows, read whole (for metrics and curves), checked against the model."""
+        assert self.call.input_sql is not None
+        table = self.backend.arrow(self.call.input_sql, self.params)
+        check_columns(self.record, table.schema, f"ML.{self.call.function}")
+        if need_label:
+            self.require_label(table.schema)
+        return table
+
+    def input_stream(self) -> pa.RecordBatchReader:
+        """The input rows as a stream of record batches, checked against the model."""
+        assert self.call.input_sql is not None
+        reader = self.backend.stream(self.call.input_sql, self.params)
+        check_columns(self.record, reader.schema, f"ML.{self.call.function}")
+        return reader
+
+    def require_label(self, schema: pa.Schema) -> None:
+        label = self.record.label
+        if label is not None and label not in schema.names:
+            raise SchemaError(
+                f"The input of ML.{self.call.function} lacks the label column '{label}' of model "
+                f"{self.record.name}; it compares predictions with it."
+            )
+
+    def scorer(self) -> Any:
+        return self.session.scorer(self.record)
+
+
+REGISTRY: dict[str, FunctionSpec] = {}
+_loaded = False
+
+
+def register(
+    name: str,
+    *,
+    options: dict[str, Callable[[Any], Any]] | None = None,
+    input: str = "optional",
+    applies: Applies | None = None,
+) -> Callable[[Handler], Handler]:
+    """Declare ``ML.<name>``; ``options`` maps each STRUCT option to a validator returning its value."""
+
+    def decorate(handler: Handler) -> Handler:
+        REGISTRY[name.upper()] = FunctionSpec(name.upper(), handler, options or {}, input, applies)
+        return handler
+
+    return decorate
+
+
+def lookup(name: str) -> FunctionSpec:
+    global _loaded
+    if not _loaded:
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+        _loaded = True
+    spec = REGISTRY.get(name.upper())
+    if spec is None:
+        raise NotSupportedError(
+            f"ML.{name.upper()} is not supported yet; available: "
+            + ", ".join(f"ML.{n}" for n in sorted(REGISTRY))
+            + "."
+        )
+    return spec
+
+
+def call(session: Session, call: MLCall, params: Sequence[Any]) -> pa.Table | pa.RecordBatchReader:
+    """Check a call against its function's declaration, then run it."""
+    spec = lookup(call.function)
+    where = f"ML.{spec.name}"
+    record = session.catalog.get(call.model, statement=where)
+    if spec.applies is not None:
+        reason = spec.applies(record)
+        if reason:
+            raise ProgrammingError(
+                f"{where} applies to {reason}; model {record.name} is a {describe(record)}."
+            )
+    if spec.input == "required" and call.input_sql is None:
+        raise ProgrammingError(
+            f"{where}(MODEL {call.model}, ...) needs input rows: TABLE t or (SELECT ...)."
+        )
+    if spec.input == "none" and call.input_sql is not None:
+        raise ProgrammingError(f"{where} takes no input rows: write {where}(MODEL {call.model}).")
+    options: dict[str, Any] = {}
+    for key, value in call.params.items():
+        validator = spec.options.get(key)
+        if validator is None:
+            accepted = ", ".join(sorted(spec.options)) or "none"
+            raise OptionError(f"Unknown option '{key}' in {where}; accepted: {accepted}.")
+        try:
+            options[key] = validator(value)
+        except (TypeError, ValueError) as exc:
+            raise OptionError(
+                f"The '{key}' option of {where} must be {exc}; got {value!r}."
+            ) from None
+    return spec.handler(CallContext(session, record, call, params, options))
+
+
+def describe(record: ModelRecord) -> str:
+    classes = record.spec.get("classes")
+    suffix = f" with {len(classes)} classes" if classes else ""
+    return f"{record.model_type} model{suffix}"
+
+
+# --- validators for STRUCT options ---------------------------------------------------------------
+
+
+def probability(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError("a number in [0, 1]")
+    return float(value)
+
+
+def positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("an integer ≥ 1")
+    return value
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("TRUE or FALSE")
+    return value
+
+
+def binary_classifier(record: ModelRecord) -> str | None:
+    return None if len(record.spec.get("classes") or []) == 2 else "binary classifiers"
+
+
+def classifier(record: ModelRecord) -> str | None:
+    return None if record.spec["task"] == "classification" else "classifiers"
+
+
+def check_columns(record: ModelRecord, schema: pa.Schema, where: str) -> None:
+    """Every feature present, and of the kind it was trained with; else name the column."""
+    from sqlml.training.fit import sql_type
+
+    present = {name.lower(): name for name in schema.names}
+    for feature in record.features:
+        name = feature["name"]
+        if name not in schema.names:
+            hint = (
+                f" (the input has '{present[name.lower()]}': names must match exactly)"
+                if name.lower() in present
+                else ""
+            )
+            raise SchemaError(
+                f"The input of {where} lacks column '{name}', a feature of model {record.name}{hint}; "
+                f"its features are: {', '.join(f['name'] for f in record.features)}."
+            )
+        dtype = schema.field(name).type
+        now = sql_type(dtype)
+        before = feature.get("type", "")
+        numeric_now = (
+            pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype)
+        )
+        if feature["kind"] == "numeric":
+            compatible = numeric_now
+        else:
+            compatible = now == before or (before == "VARCHAR" and pa.types.is_dictionary(dtype))
+        if not compatible:
+            raise SchemaError(
+                f"Column '{name}' was {before} when model {record.name} was trained but is {now} in "
+                f"the input of {where}; CAST({name} AS {before}) in the input query, or retrain."
+            )
