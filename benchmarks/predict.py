@@ -40,7 +40,8 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -48,12 +49,12 @@ import onnxruntime
 import pandas
 import pyarrow as pa
 import sklearn
+from sqlml_udfs.scoring import _ort_session
 
 import sqlml
-from sqlml.training.fit import _frame, _label_values, _pipeline, split_rows
+from sqlml.training.fit import _label_values, _pipeline, split_rows
 from sqlml.training.models import make_estimator
 from sqlml.training.options import validate
-from sqlml_udfs.scoring import _ort_session
 
 FEATURES = [f"f{i}" for i in range(1, 21)]
 LABEL = "label"
@@ -172,7 +173,6 @@ def bench_model(
     cpu = cpu_seconds()
     fit_s, _ = timed(lambda: pipeline.fit(x_train, y_train))
     fit_cpu = cpu_seconds() - cpu
-    del x_train, y_train
     result["sklearn_fit"] = {
         "seconds": fit_s,
         "cpu": fit_cpu,
@@ -208,9 +208,7 @@ def bench_model(
         t0 = time.perf_counter()
         table = duck.sql(f"SELECT {feature_list} FROM t").to_arrow_table()
         t1 = time.perf_counter()
-        feeds = {
-            f: table.column(f).to_numpy().astype(np.float32).reshape(-1, 1) for f in FEATURES
-        }
+        feeds = {f: table.column(f).to_numpy().astype(np.float32).reshape(-1, 1) for f in FEATURES}
         t2 = time.perf_counter()
         outputs = session.run(None, feeds)
         t3 = time.perf_counter()
@@ -234,11 +232,18 @@ def bench_model(
             "predict": t3 - t2,
         }
 
-    print(f"[{name}] scoring: {reps} rounds of limit, ML.PREDICT (fetch, CTAS), naive ...", flush=True)
+    print(
+        f"[{name}] scoring: {reps} rounds of limit, ML.PREDICT (fetch, CTAS), naive ...", flush=True
+    )
     result.update(
         interleaved(
             reps,
-            {"limit": limit, "predict_fetch": predict_fetch, "predict_ctas": predict_ctas, "naive": naive},
+            {
+                "limit": limit,
+                "predict_fetch": predict_fetch,
+                "predict_ctas": predict_ctas,
+                "naive": naive,
+            },
         )
     )
 
@@ -248,7 +253,9 @@ def bench_model(
     result["naive"]["with_predict_over_limit"] = result["naive"]["with_predict_seconds"] / limit_s
 
     # Sanity: ML.PREDICT and the refitted scikit-learn pipeline should mostly agree on labels.
-    cur.execute(f"SELECT predicted_{LABEL} FROM ML.PREDICT(MODEL {name}, (SELECT * FROM t LIMIT 100000))")
+    cur.execute(
+        f"SELECT predicted_{LABEL} FROM ML.PREDICT(MODEL {name}, (SELECT * FROM t LIMIT 100000))"
+    )
     sqlml_labels = cur.fetch_arrow_table().column(0).to_numpy()
     sk_labels = pipeline.predict(duck.sql(f"SELECT {feature_list} FROM t LIMIT 100000").df())
     result["label_agreement_sqlml_vs_sklearn_100k"] = float(np.mean(sqlml_labels == sk_labels))
@@ -287,41 +294,107 @@ def print_table(results: list[dict[str, Any]]) -> None:
         cm, sk = r["create_model"], r["sklearn_fit"]
         rows = [
             ("limit: Arrow fetch + float32 + ORT run", lim["seconds"], lim["cpu"], 1.0, "= 1"),
-            (f"  fetch {lim['fetch']:.3f} / convert {lim['convert']:.3f} / run {lim['run']:.3f}", None, None, None, ""),
-            ("ML.PREDICT + fetch_arrow_table", pf["seconds"], pf["cpu"], pf["over_limit"], "x limit"),
+            (
+                f"  fetch {lim['fetch']:.3f} / convert {lim['convert']:.3f} / run {lim['run']:.3f}",
+                None,
+                None,
+                None,
+                "",
+            ),
+            (
+                "ML.PREDICT + fetch_arrow_table",
+                pf["seconds"],
+                pf["cpu"],
+                pf["over_limit"],
+                "x limit",
+            ),
             (f"  execute {pf['execute']:.3f} / fetch {pf['fetch']:.3f}", None, None, None, ""),
-            ("ML.PREDICT into CREATE TABLE (no fetch)", pc_["seconds"], pc_["cpu"], pc_["over_limit"], "x limit"),
-            ("naive: .df() + sklearn predict_proba", nv["seconds"], None, nv["over_limit"], "x limit"),
-            ("naive: .df() + predict_proba + predict", nv["with_predict_seconds"], nv["cpu"], nv["with_predict_over_limit"], "x limit"),
-            (f"  df {nv['df']:.3f} / proba {nv['predict_proba']:.3f} / predict {nv['predict']:.3f}", None, None, None, ""),
-            (f"CREATE MODEL ({cm['training_rows']:,} training rows)", cm["seconds"], cm["cpu"], sk["create_model_over_fit"], "x fit"),
-            (f"  inside: fit {cm['fit_seconds_inside']:.3f} / fit+onnx+checks {cm['fit_convert_check_seconds_inside']:.3f}", None, None, None, ""),
+            (
+                "ML.PREDICT into CREATE TABLE (no fetch)",
+                pc_["seconds"],
+                pc_["cpu"],
+                pc_["over_limit"],
+                "x limit",
+            ),
+            (
+                "naive: .df() + sklearn predict_proba",
+                nv["seconds"],
+                None,
+                nv["over_limit"],
+                "x limit",
+            ),
+            (
+                "naive: .df() + predict_proba + predict",
+                nv["with_predict_seconds"],
+                nv["cpu"],
+                nv["with_predict_over_limit"],
+                "x limit",
+            ),
+            (
+                f"  df {nv['df']:.3f} / proba {nv['predict_proba']:.3f} / predict {nv['predict']:.3f}",
+                None,
+                None,
+                None,
+                "",
+            ),
+            (
+                f"CREATE MODEL ({cm['training_rows']:,} training rows)",
+                cm["seconds"],
+                cm["cpu"],
+                sk["create_model_over_fit"],
+                "x fit",
+            ),
+            (
+                f"  inside: fit {cm['fit_seconds_inside']:.3f} / fit+onnx+checks {cm['fit_convert_check_seconds_inside']:.3f}",
+                None,
+                None,
+                None,
+                "",
+            ),
             ("sklearn fit, pandas already in memory", sk["seconds"], sk["cpu"], None, ""),
-            ("sklearn .df() fetch + fit", sk["fetch_plus_fit_seconds"], None, sk["create_model_over_fetch_plus_fit"], "CM / this"),
+            (
+                "sklearn .df() fetch + fit",
+                sk["fetch_plus_fit_seconds"],
+                None,
+                sk["create_model_over_fetch_plus_fit"],
+                "CM / this",
+            ),
         ]
         for i, (what, seconds, cpu, ratio, unit) in enumerate(rows):
             secs = f"{seconds:9.3f}" if seconds is not None else " " * 9
             cpus = f"{cpu:8.2f}" if cpu is not None else " " * 8
             rat = f"{ratio:8.2f}" if ratio is not None else " " * 8
-            print(f"{(r['model_type'] if i == 0 else ''):<26}{what:<48}{secs}{cpus}{rat} {unit}".rstrip())
-        print(f"{'':<26}labels agreeing with sklearn refit (100k rows): {r['label_agreement_sqlml_vs_sklearn_100k']:.4f}")
+            print(
+                f"{(r['model_type'] if i == 0 else ''):<26}{what:<48}{secs}{cpus}{rat} {unit}".rstrip()
+            )
+        print(
+            f"{'':<26}labels agreeing with sklearn refit (100k rows): {r['label_agreement_sqlml_vs_sklearn_100k']:.4f}"
+        )
         print()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows to score (default 1,000,000)")
     parser.add_argument(
-        "--forest-train-rows", type=int, default=100_000,
+        "--rows", type=int, default=1_000_000, help="rows to score (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--forest-train-rows",
+        type=int,
+        default=100_000,
         help="rows the random forest is trained on (default 100,000; logistic_reg uses every row)",
     )
-    parser.add_argument("--reps", type=int, default=3, help="repetitions of each scoring measurement")
+    parser.add_argument(
+        "--reps", type=int, default=3, help="repetitions of each scoring measurement"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary DuckDB file")
     args = parser.parse_args(argv)
 
     info = machine()
-    print(f"machine: {info['cores']} cores, {info['processor']}, {info['platform']}, Python {info['python']}")
+    print(
+        f"machine: {info['cores']} cores, {info['processor']}, {info['platform']}, Python {info['python']}"
+    )
     print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
     load_start = os.getloadavg()
 
@@ -331,7 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cur = con.cursor()
         generate_s, _ = timed(lambda: generate(cur, args.rows))
-        duck_threads = con.session.backend.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        duck_threads = con.session.backend.con.execute(
+            "SELECT current_setting('threads')"
+        ).fetchall()[0][0]
         forest_rows = min(args.forest_train_rows, args.rows)
         print(
             f"data: {args.rows:,} rows x {len(FEATURES)} DOUBLE + BIGINT label in {path} "
@@ -340,12 +415,24 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         models = [
-            ("bench_logreg", "logistic_reg", "model_type = 'logistic_reg'",
-             {"model_type": "logistic_reg"}, "SELECT * FROM t"),
-            ("bench_forest", "random_forest_classifier",
-             "model_type = 'random_forest_classifier', num_parallel_tree = 100, max_tree_depth = 10",
-             {"model_type": "random_forest_classifier", "num_parallel_tree": 100, "max_tree_depth": 10},
-             f"SELECT * FROM t LIMIT {forest_rows}"),
+            (
+                "bench_logreg",
+                "logistic_reg",
+                "model_type = 'logistic_reg'",
+                {"model_type": "logistic_reg"},
+                "SELECT * FROM t",
+            ),
+            (
+                "bench_forest",
+                "random_forest_classifier",
+                "model_type = 'random_forest_classifier', num_parallel_tree = 100, max_tree_depth = 10",
+                {
+                    "model_type": "random_forest_classifier",
+                    "num_parallel_tree": 100,
+                    "max_tree_depth": 10,
+                },
+                f"SELECT * FROM t LIMIT {forest_rows}",
+            ),
         ]
         results = [bench_model(con, *m, reps=args.reps) for m in models]
     finally:

@@ -145,6 +145,39 @@ def split_rows(table: pa.Table, options: ModelOptions, model: str) -> tuple[np.n
 # --- fit ------------------------------------------------------------------------------------------
 
 
+@dataclass
+class Training:
+    """One CREATE MODEL in progress: the prepared data, and what each stage adds to it.
+
+    Stages run in order (see :func:`fit`); each reads what earlier ones left and records its own
+    results in ``spec`` (what scoring needs, stored as JSON) or ``info`` (training info for the
+    catalog and the inspection functions).
+    """
+
+    model: str
+    options: ModelOptions
+    task: str
+    label: str | None
+    features: list[dict[str, str]]
+    spec: dict[str, Any]
+    train: pa.Table
+    evaluation: pa.Table
+    y: np.ndarray | None = None
+    sample_weight: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    pipeline: Any = None
+    scorer: Scorer | None = None
+    onnx: bytes = b""
+
+    def frame(self, table: pa.Table | None = None) -> Any:
+        """Features of ``table`` (default: the training rows) as scikit-learn's input."""
+        return _frame(self.train if table is None else table, self.features)
+
+    def labels(self, table: pa.Table) -> np.ndarray:
+        assert self.label is not None
+        return _label_values(table.column(self.label), self.task, self.model, self.label)
+
+
 def fit(
     table: pa.Table,
     *,
@@ -154,6 +187,27 @@ def fit(
 ) -> TrainedModel:
     """Train ``options.model_type`` on ``table`` (features = every column but label and split col)."""
     started = time.perf_counter()
+    training = prepare(table, model=model, options=options, label=label)
+    fit_pipeline(training)
+    convert(training)
+    after_fit(training)
+    from sqlml import metrics as metrics_mod
+
+    assert training.scorer is not None
+    metrics = metrics_mod.evaluate(training.scorer, training.evaluation, training.spec)
+    training.info["duration_seconds"] = round(time.perf_counter() - started, 4)
+    return TrainedModel(
+        training.onnx,
+        training.spec,
+        metrics,
+        training.info,
+        training.info.pop("fidelity"),
+        training.features,
+    )
+
+
+def prepare(table: pa.Table, *, model: str, options: ModelOptions, label: str | None) -> Training:
+    """Check the training data, pick features, drop NULL labels, split, and encode the label."""
     model_type = options.model_type
     task = task_of(model_type)
     columns = table.column_names
@@ -189,18 +243,15 @@ def fit(
 
     if task != "clustering":
         labels = table.column(label)
-        keep = pc.is_valid(labels)
         if labels.null_count:
             log.info("CREATE MODEL %s: %d rows with NULL label ignored", model, labels.null_count)
-            table = table.filter(keep)
+            table = table.filter(pc.is_valid(labels))
         if table.num_rows == 0:
             raise TrainingError(f"Every row of the training query of {model} has a NULL label.")
 
     train_idx, eval_idx = split_rows(table, options, model)
     if len(train_idx) == 0:
         raise TrainingError(f"The data split of CREATE MODEL {model} left no training rows.")
-    train, evaluation = table.take(train_idx), table.take(eval_idx)
-
     spec: dict[str, Any] = {
         "task": task,
         "model_type": model_type,
@@ -208,67 +259,109 @@ def fit(
         "features": [{"name": f["name"], "kind": f["kind"]} for f in features],
         "null_category": NULL_CATEGORY,
     }
-    y = None
-    sample_weight = None
+    training = Training(
+        model=model,
+        options=options,
+        task=task,
+        label=label,
+        features=features,
+        spec=spec,
+        train=table.take(train_idx),
+        evaluation=table.take(eval_idx),
+        info={
+            "training_rows": int(len(train_idx)),
+            "evaluation_rows": int(len(eval_idx)),
+            "data_split_method": options.get("data_split_method"),
+        },
+    )
     if task != "clustering":
-        label_dtype = table.schema.field(label).type
-        spec["label_type"] = label_type_name(label_dtype)
-        y = _label_values(train.column(label), task, model, label)
-        if task == "classification":
-            classes = sorted(set(np.unique(y).tolist()))
-            if len(classes) < 2:
-                raise TrainingError(
-                    f"Label '{label}' of CREATE MODEL {model} has only one class "
-                    f"({_json_label(classes[0], spec['label_type'])!r}) "
-                    f"in the training rows; a classifier needs at least two."
-                )
-            spec["classes"] = [_json_label(c, spec["label_type"]) for c in classes]
-            if len(classes) == 2:
-                spec["threshold"] = options.get("threshold", 0.5)
-            sample_weight = _sample_weights(y, classes, options, model, spec["label_type"])
+        assert label is not None
+        spec["label_type"] = label_type_name(table.schema.field(label).type)
+        training.y = training.labels(training.train)
+    if task == "classification":
+        y = training.y
+        assert y is not None
+        classes = sorted(set(np.unique(y).tolist()))
+        if len(classes) < 2:
+            raise TrainingError(
+                f"Label '{label}' of CREATE MODEL {model} has only one class "
+                f"({_json_label(classes[0], spec['label_type'])!r}) "
+                f"in the training rows; a classifier needs at least two."
+            )
+        spec["classes"] = [_json_label(c, spec["label_type"]) for c in classes]
+        if len(classes) == 2:
+            spec["threshold"] = options.get("threshold", 0.5)
+        training.sample_weight = _sample_weights(y, classes, options, model, spec["label_type"])
+    return training
 
-    frame = _frame(train, features)
-    plan = make_estimator(options, len(train_idx))
-    pipeline = _pipeline(features, plan)
-    fit_kwargs = {"model__sample_weight": sample_weight} if sample_weight is not None else {}
+
+def fit_pipeline(training: Training) -> None:
+    """Fit the preprocessing + estimator pipeline on the training rows."""
+    pipeline, seconds, notes = fit_once(training, training.options)
+    training.pipeline = pipeline
+    training.info["fit_seconds"] = round(seconds, 4)
+    training.info["notes"] = notes
+
+
+def fit_once(
+    training: Training,
+    options: ModelOptions,
+    rows: np.ndarray | None = None,
+) -> tuple[Any, float, list[str]]:
+    """Fit a fresh pipeline with ``options`` on the training rows (or the subset ``rows``).
+
+    Returns the pipeline, the seconds the fit took, and scikit-learn's convergence warnings.
+    """
+    train = training.train if rows is None else training.train.take(rows)
+    y = training.y if rows is None or training.y is None else training.y[rows]
+    weight = training.sample_weight
+    if weight is not None and rows is not None:
+        weight = weight[rows]
+    frame = _frame(train, training.features)
+    pipeline = _pipeline(training.features, make_estimator(options, train.num_rows))
+    fit_kwargs = {"model__sample_weight": weight} if weight is not None else {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit_started = time.perf_counter()
+        started = time.perf_counter()
         try:
             if y is None:
                 pipeline.fit(frame, **fit_kwargs)
             else:
                 pipeline.fit(frame, y, **fit_kwargs)
         except ValueError as exc:
-            raise TrainingError(f"Training {model} ({model_type}) failed: {exc}") from exc
-        fit_seconds = time.perf_counter() - fit_started
+            raise TrainingError(
+                f"Training {training.model} ({options.model_type}) failed: {exc}"
+            ) from exc
+        seconds = time.perf_counter() - started
     notes = sorted({str(w.message).split("\n")[0] for w in caught if "onverge" in str(w.message)})
+    return pipeline, seconds, notes
 
-    onnx_bytes = _to_onnx(pipeline, features, task)
-    scorer = Scorer(onnx_bytes, spec)
-    fidelity = _check_fidelity(pipeline, scorer, train, features, task, model, y)
 
-    estimator = pipeline.named_steps["model"]
-    if task == "clustering":
-        spec["centroid_distances"] = _centroid_distances(estimator)
+def convert(training: Training) -> None:
+    """Convert the fitted pipeline to ONNX and prove the graph agrees with it."""
+    training.onnx = _to_onnx(training.pipeline, training.features, training.task)
+    training.scorer = Scorer(training.onnx, training.spec)
+    training.info["fidelity"] = _check_fidelity(
+        training.pipeline,
+        training.scorer,
+        training.train,
+        training.features,
+        training.task,
+        training.model,
+        training.y,
+    )
 
-    from sqlml import metrics as metrics_mod
 
-    metrics = metrics_mod.evaluate(scorer, evaluation, spec)
-    info: dict[str, Any] = {
-        "training_rows": int(len(train_idx)),
-        "evaluation_rows": int(len(eval_idx)),
-        "fit_seconds": round(fit_seconds, 4),
-        "duration_seconds": round(time.perf_counter() - started, 4),
-        "iterations": _iterations(estimator),
-        "data_split_method": options.get("data_split_method"),
-        "notes": notes,
-    }
+def after_fit(training: Training) -> None:
+    """Record what the estimator learned that scoring, evaluation and inspection need."""
+    estimator = training.pipeline.named_steps["model"]
+    training.info["iterations"] = _iterations(estimator)
+    if training.task == "clustering":
+        training.spec["centroid_distances"] = _centroid_distances(estimator)
     if hasattr(estimator, "loss_curve_"):
-        info["loss"] = [float(v) for v in estimator.loss_curve_]
+        training.info["loss"] = [float(v) for v in estimator.loss_curve_]
     elif hasattr(estimator, "train_score_"):
-        info["loss"] = [float(v) for v in estimator.train_score_]
-    return TrainedModel(onnx_bytes, spec, metrics, info, fidelity, features)
+        training.info["loss"] = [float(v) for v in estimator.train_score_]
 
 
 def _label_values(column: pa.ChunkedArray, task: str, model: str, label: str) -> np.ndarray:
