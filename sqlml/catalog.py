@@ -112,7 +112,7 @@ class Catalog:
     def ensure(self) -> None:
         """Create the catalog schema and table on first write (read-only files stay untouched)."""
         if not self._ready:
-            self.backend.run_script(catalog_ddl())
+            self.backend.run_script(self.backend.catalog_ddl())
             self._ready = True
 
     def exists(self) -> bool:
@@ -174,9 +174,7 @@ class Catalog:
         )
 
     def delete(self, name: str) -> None:
-        self.backend.execute_params(
-            f"DELETE FROM {self.TABLE} WHERE name = ?", [normalize_name(name)]
-        )
+        self.backend.delete_model(self.TABLE, normalize_name(name))
 
     def function_owner(self, function_name: str) -> str | None:
         """The model whose live version registered ``function_name``, if any."""

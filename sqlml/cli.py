@@ -3,6 +3,7 @@
     sqlml -d shop.db -c "SELECT * FROM ML.PREDICT(MODEL churn, TABLE customers)"
     sqlml -d shop.db -f train.sql --format csv > out.csv
     sqlml -d shop.db                  # interactive shell when stdin is a terminal
+    sqlml run my_project -d shop.db   # build a folder of dbt-style model files (sqlml.project)
 
 Exit codes: 0 success, 1 an SQL or user error (the first one stops a script), 2 an internal error
 or bad usage. Errors print as one ``Error: ...`` message, never a traceback unless ``SQLML_DEBUG=1``.
@@ -16,12 +17,14 @@ import csv
 import datetime as _dt
 import decimal
 import json
+import logging
 import math
 import os
+import shutil
 import sys
 import traceback
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TextIO
 
 import sqlml
@@ -175,6 +178,61 @@ def write_json(cursor: sqlml.Cursor, out: TextIO) -> None:
 # --- running SQL ------------------------------------------------------------------------------------
 
 
+class ProgressLine(logging.Handler):
+    """Training progress (the ``sqlml.progress`` log) as one terminal line, rewritten with ``\r``.
+
+    A record with ``progress=(done, total)`` gets a bar; :meth:`clear` blanks the line, so what the
+    statement prints next starts on a clean line.
+    """
+
+    BAR = 20
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.stream = stream
+        self.width = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            done_total = getattr(record, "progress", None)
+            if done_total:
+                done, total = done_total
+                filled = min(self.BAR, round(self.BAR * done / total)) if total else self.BAR
+                text = f"[{'#' * filled}{'.' * (self.BAR - filled)}] {text}"
+            text = text[: max(20, shutil.get_terminal_size().columns - 1)]
+            self.stream.write("\r" + text + " " * max(0, self.width - len(text)))
+            self.stream.flush()
+            self.width = len(text)
+        except Exception:
+            self.handleError(record)
+
+    def clear(self) -> None:
+        if self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+            self.width = 0
+
+
+@contextlib.contextmanager
+def progress_on(stream: TextIO) -> Iterator[None]:
+    """Show training progress on ``stream`` while the block runs, if it is a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    if isatty is None or not isatty():
+        yield
+        return
+    logger = logging.getLogger("sqlml.progress")
+    handler, level = ProgressLine(stream), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.clear()
+
+
 class Runner:
     """Runs scripts on one connection and prints what each statement returns."""
 
@@ -214,7 +272,8 @@ class Runner:
 
     def run_statement(self, sql: str) -> None:
         cursor = self.cursor
-        cursor.execute(sql)
+        with progress_on(self.err):
+            cursor.execute(sql)
         for _kind, text in cursor.messages:
             self.err.write(f"NOTICE: {text}\n")
         if cursor.description is not None:
@@ -455,7 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sqlml",
         description="Run SQL, with BigQuery ML and Redshift ML statements, on a DuckDB database.",
         epilog="With neither -c nor -f: a shell when stdin is a terminal, else stdin runs as a "
-        "script. Exit codes: 0 success, 1 SQL or user error, 2 internal error or bad usage.",
+        "script. Exit codes: 0 success, 1 SQL or user error, 2 internal error or bad usage. "
+        "'sqlml run PROJECT_DIR' builds a folder of dbt-style model files (see sqlml run --help).",
     )
     parser.add_argument(
         "-d",
@@ -522,6 +582,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:  # sqlml run PROJECT_DIR ...: a folder of dbt-style model files
+        from sqlml.project import main as run_project_command
+
+        return run_project_command(argv[1:])
+    if argv[:1] == ["serve"]:  # sqlml serve ...: the PostgreSQL wire-protocol server
+        from sqlml.server.command import main as serve_command
+
+        return serve_command(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

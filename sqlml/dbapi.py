@@ -166,24 +166,93 @@ def connect(
     read_only: bool = False,
     autocommit: bool = True,
     config: Mapping[str, Any] | None = None,
-    engine: str = "duckdb",
+    engine: str | None = None,
+    duckdb_connection: Any = None,
+    spark_master: str | None = None,
+    spark: Any = None,
+    local_training_rows: int | None = None,
 ) -> Connection:
     """Open a sqlml connection.
 
     ``database`` is a DuckDB file path (created if missing) or ``":memory:"``. ``autocommit`` is on by
     default, as in DuckDB and its CLI, so a statement's effect is saved when it succeeds; with
     ``autocommit=False`` statements run in a transaction that ``commit()`` ends, as PEP 249 describes.
+    ``duckdb_connection`` runs sqlml on a ``duckdb.connect()`` connection you already have (with no
+    transaction open); closing the sqlml connection then leaves yours open.
+
+    ``engine="spark"`` (implied by ``spark_master`` or ``spark``) runs on Apache Spark: a new
+    session on ``spark_master`` ("local[2]", "spark://host:7077") with ``config`` as its Spark
+    settings, or the SparkSession ``spark`` you already have (left running on close). Training
+    queries above ``local_training_rows`` rows (default 100,000) train on the executors; smaller
+    ones are collected and trained with scikit-learn. Spark has no transactions: autocommit only.
     """
+    if engine is None:
+        engine = "spark" if spark_master is not None or spark is not None else "duckdb"
+    if engine == "spark":
+        return _connect_spark(
+            database, read_only, autocommit, config, spark_master, spark, local_training_rows
+        )
+    if engine == "auto" or spark_master is not None or spark is not None:
+        raise NotSupportedError(
+            "engine='auto' (DuckDB and Spark together, each statement where its data is) is not "
+            "yet supported; connect to one engine: sqlml.connect(database) for DuckDB, or "
+            "sqlml.connect(engine='spark', spark_master=...) for Spark."
+        )
     if engine != "duckdb":
         raise NotSupportedError(
-            f"engine={engine!r} is not available yet; sqlml runs on the embedded DuckDB engine "
-            "(engine='duckdb')."
+            f"engine={engine!r} is not available; sqlml runs on 'duckdb' (embedded, the default) "
+            "or 'spark'."
+        )
+    if local_training_rows is not None:
+        raise InterfaceError(
+            "local_training_rows applies to the Spark engine (DuckDB always trains here); "
+            "leave it out, or connect with engine='spark'."
         )
     from sqlml.backends.duckdb import DuckDBBackend
     from sqlml.session import Session
 
-    backend = DuckDBBackend(database, read_only=read_only, config=dict(config or {}))
+    if duckdb_connection is not None:
+        backend = DuckDBBackend.from_connection(duckdb_connection)
+    else:
+        backend = DuckDBBackend(database, read_only=read_only, config=dict(config or {}))
     return Connection(Session(backend), autocommit=autocommit)
+
+
+def _connect_spark(
+    database: str,
+    read_only: bool,
+    autocommit: bool,
+    config: Mapping[str, Any] | None,
+    spark_master: str | None,
+    spark: Any,
+    local_training_rows: int | None,
+) -> Connection:
+    """``connect(engine="spark", ...)``: what Spark cannot do fails here, before a session starts."""
+    if database != ":memory:":
+        raise NotSupportedError(
+            f"A DuckDB database ({database!r}) together with Spark (engine='auto') is not yet "
+            "supported on the Spark engine; leave the database out."
+        )
+    if read_only or not autocommit:
+        what = "read_only=True" if read_only else "autocommit=False (transactions)"
+        raise NotSupportedError(f"{what} is not yet supported on the Spark engine.")
+    if spark is not None and (spark_master is not None or config):
+        raise InterfaceError(
+            "Pass either spark= (a SparkSession you already have) or spark_master= and config= "
+            "(for a new session), not both."
+        )
+    from sqlml.backends.spark import SparkBackend
+    from sqlml.session import Session
+
+    options: dict[str, Any] = {}
+    if local_training_rows is not None:
+        options["local_training_rows"] = local_training_rows
+    backend = SparkBackend(spark, master=spark_master, config=dict(config or {}), **options)
+    try:
+        return Connection(Session(backend), autocommit=True)
+    except BaseException:
+        backend.close()
+        raise
 
 
 class Connection:
@@ -240,6 +309,11 @@ class Connection:
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
         self._check_open()
+        if not value and not self._backend.supports_transactions:
+            raise NotSupportedError(
+                f"autocommit=False (transactions) is not yet supported on the "
+                f"{self._backend.display_name} engine."
+            )
         if value and self._backend.in_transaction:
             self._claim(None)
             self._backend.commit()
@@ -329,7 +403,7 @@ class Cursor:
         if not isinstance(operation, str):
             raise ProgrammingError(f"execute() takes SQL text; got {type(operation).__name__}.")
         self._reset()
-        statements = split_statements(operation)
+        statements = split_statements(operation, dialect=self.connection._backend.dialect)
         if not statements:
             raise ProgrammingError(
                 "execute() got no statement (the text is empty or only comments)."

@@ -14,7 +14,15 @@ import pyarrow.compute as pc
 
 from sqlml.errors import SchemaError
 
-CLASSIFICATION_METRICS = ("precision", "recall", "accuracy", "f1_score", "log_loss", "roc_auc")
+CLASSIFICATION_METRICS = (
+    "precision",
+    "recall",
+    "accuracy",
+    "f1_score",
+    "log_loss",
+    "roc_auc",
+    "average_precision",
+)
 REGRESSION_METRICS = (
     "mean_absolute_error",
     "mean_squared_error",
@@ -24,6 +32,7 @@ REGRESSION_METRICS = (
     "explained_variance",
 )
 CLUSTERING_METRICS = ("davies_bouldin_index", "mean_squared_distance")
+DIMENSIONALITY_REDUCTION_METRICS = ("total_explained_variance_ratio",)
 
 
 def metric_names(task: str) -> tuple[str, ...]:
@@ -31,6 +40,7 @@ def metric_names(task: str) -> tuple[str, ...]:
         "classification": CLASSIFICATION_METRICS,
         "regression": REGRESSION_METRICS,
         "clustering": CLUSTERING_METRICS,
+        "dimensionality_reduction": DIMENSIONALITY_REDUCTION_METRICS,
     }[task]
 
 
@@ -41,34 +51,45 @@ def evaluate(
     task = spec["task"]
     if table.num_rows == 0:
         return {name: None for name in metric_names(task)}
-    columns = {f["name"]: table.column(f["name"]) for f in spec["features"]}
-    outputs = scorer.run(columns)
     if task == "clustering":
-        return _clustering(scorer.distances(outputs), spec)
-    label = spec["label"]
-    truth = table.column(label)
-    keep = pc.is_valid(truth)
-    if truth.null_count:
-        mask = keep.to_numpy(zero_copy_only=False)
-        truth = truth.filter(keep)
-        outputs = [np.asarray(o)[mask] for o in outputs]
+        columns = {f["name"]: table.column(f["name"]) for f in spec["features"]}
+        return _clustering(scorer.distances(scorer.run(columns)), spec)
+    if task == "dimensionality_reduction":
+        columns = {f["name"]: table.column(f["name"]) for f in spec["features"]}
+        return _explained_variance(scorer.run(columns))
+    truth, outputs = _labelled_outputs(scorer, table, spec)
     if len(truth) == 0:
         return {name: None for name in metric_names(task)}
     if task == "regression":
         return _regression(
             pc.cast(truth, pa.float64()).to_numpy(), np.asarray(outputs[0], np.float64).reshape(-1)
         )
-    probs = np.asarray(outputs[1], dtype=np.float64)
+    raw = np.asarray(outputs[1], dtype=np.float64)
     # float32 graph outputs sum to 1 only within ~1e-7; log_loss wants them exact.
-    probs = probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-12, None)
-    return _classification(scorer, truth, probs, spec, threshold)
+    probs = raw / np.clip(raw.sum(axis=1, keepdims=True), 1e-12, None)
+    # Labels are decided on the probabilities ML.PREDICT reports, so that a threshold equal to one
+    # of them (as optimize_threshold picks) classifies that row the same way in both.
+    predicted = scorer.class_index(raw, threshold)
+    return _classification(class_indices(truth, spec), predicted, probs, len(spec["classes"]))
 
 
-def _classification(
-    scorer: Any, truth: Any, probs: np.ndarray, spec: dict[str, Any], threshold: float | None
-) -> dict[str, float | None]:
-    from sklearn import metrics as m
+def _labelled_outputs(
+    scorer: Any, table: pa.Table, spec: dict[str, Any]
+) -> tuple[pa.ChunkedArray, list[np.ndarray]]:
+    """The label column and the graph's outputs, for the rows of ``table`` whose label is set."""
+    columns = {f["name"]: table.column(f["name"]) for f in spec["features"]}
+    outputs = scorer.run(columns) if table.num_rows else []
+    truth = table.column(spec["label"])
+    if truth.null_count:
+        keep = pc.is_valid(truth)
+        mask = keep.to_numpy(zero_copy_only=False)
+        truth = truth.filter(keep)
+        outputs = [np.asarray(o)[mask] for o in outputs]
+    return truth, outputs
 
+
+def class_indices(truth: Any, spec: dict[str, Any]) -> np.ndarray:
+    """Each label value's position in the model's sorted classes; unseen values are an error."""
     classes = spec["classes"]
     index_of = {c: i for i, c in enumerate(classes)}
     values = truth.to_pylist()
@@ -80,10 +101,27 @@ def _classification(
             f"The evaluation data has label values the model never saw: {', '.join(unknown[:5])}; "
             f"the model's classes are {', '.join(map(str, classes))}."
         )
-    y = np.array([index_of[v] for v in values], dtype=np.int64)
-    predicted = scorer.class_index(probs, threshold)
-    labels = list(range(len(classes)))
-    binary = len(classes) == 2
+    return np.array([index_of[v] for v in values], dtype=np.int64)
+
+
+def class_scores(
+    scorer: Any, table: pa.Table, spec: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """True class indices and class probabilities, exactly as ML.PREDICT reports them, of the rows
+    of ``table`` whose label is set: what confusion matrices, ROC curves and threshold tuning use."""
+    truth, outputs = _labelled_outputs(scorer, table, spec)
+    if len(truth) == 0:
+        return np.zeros(0, np.int64), np.zeros((0, len(spec["classes"])), np.float64)
+    return class_indices(truth, spec), np.asarray(outputs[1], dtype=np.float64)
+
+
+def _classification(
+    y: np.ndarray, predicted: np.ndarray, probs: np.ndarray, n_classes: int
+) -> dict[str, float | None]:
+    from sklearn import metrics as m
+
+    labels = list(range(n_classes))
+    binary = n_classes == 2
     average = "binary" if binary else "macro"
     result: dict[str, float | None] = {
         "precision": float(
@@ -110,7 +148,22 @@ def _classification(
             )
         except ValueError:
             result["roc_auc"] = None
+    result["average_precision"] = _average_precision(y, probs, n_classes)
     return result
+
+
+def _average_precision(y: np.ndarray, probs: np.ndarray, n_classes: int) -> float | None:
+    """Area under the precision-recall curve (scikit-learn's step-wise sum): of the positive class
+    for binary models, else the macro mean over one-vs-rest; None when a class has no rows, as the
+    curve of a class without positives is undefined."""
+    from sklearn import metrics as m
+
+    if len(np.unique(y)) < n_classes:
+        return None
+    if n_classes == 2:
+        return float(m.average_precision_score(y, probs[:, 1]))
+    onehot = (y[:, None] == np.arange(n_classes)[None, :]).astype(np.int64)
+    return float(m.average_precision_score(onehot, probs, average="macro"))
 
 
 def _regression(y: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
@@ -129,6 +182,19 @@ def _regression(y: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]
         if len(y) > 1
         else None,
     }
+
+
+def _explained_variance(outputs: list[np.ndarray]) -> dict[str, float | None]:
+    """The share of the rows' total variance (after the model's preprocessing) that the principal
+    components keep: variance of the projections over variance of the centered rows (the graph's
+    two outputs). On the training rows this is the sum of the components' explained variance
+    ratios."""
+    projected = np.asarray(outputs[0], dtype=np.float64)
+    centered = np.asarray(outputs[1], dtype=np.float64)
+    total = float(np.var(centered, axis=0).sum()) if len(centered) > 1 else 0.0
+    if total <= 0:
+        return {"total_explained_variance_ratio": None}
+    return {"total_explained_variance_ratio": float(np.var(projected, axis=0).sum()) / total}
 
 
 def _clustering(distances: np.ndarray, spec: dict[str, Any]) -> dict[str, float | None]:
@@ -159,3 +225,73 @@ def _clustering(distances: np.ndarray, spec: dict[str, Any]) -> dict[str, float 
             )
         db = float(np.mean(worst))
     return {"davies_bouldin_index": db, "mean_squared_distance": float(np.mean(nearest**2))}
+
+
+# --- confusion matrices, ROC curves and threshold tuning (binary: P(second class) >= threshold) ---
+
+def confusion_matrix(y: np.ndarray, predicted: np.ndarray, n_classes: int) -> list[list[int]]:
+    """Counts of (true class, predicted class) pairs: rows are true classes, in sorted order."""
+    counts = np.bincount(y * n_classes + predicted, minlength=n_classes * n_classes)
+    return counts.reshape(n_classes, n_classes).astype(int).tolist()
+
+
+def threshold_counts(
+    y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray
+) -> dict[str, np.ndarray]:
+    """True/false positives at each threshold, a row being positive when its score is ≥ it."""
+    positive = np.sort(scores[y == 1])
+    negative = np.sort(scores[y == 0])
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    tp = len(positive) - np.searchsorted(positive, thresholds, side="left")
+    fp = len(negative) - np.searchsorted(negative, thresholds, side="left")
+    return {
+        "true_positives": tp.astype(np.int64),
+        "false_positives": fp.astype(np.int64),
+        "true_negatives": (len(negative) - fp).astype(np.int64),
+        "false_negatives": (len(positive) - tp).astype(np.int64),
+    }
+
+
+def curve_thresholds(scores: np.ndarray, max_points: int | None = None) -> np.ndarray:
+    """Every distinct score, highest first; or, past ``max_points``, the scores at evenly spaced
+    quantiles, so a stored curve stays small while each of its points is still exact."""
+    distinct = np.unique(scores)
+    if max_points is not None and len(distinct) > max_points:
+        quantiles = np.linspace(0.0, 1.0, max_points)
+        distinct = np.unique(np.quantile(scores, quantiles, method="inverted_cdf"))
+    return distinct[::-1]
+
+
+def roc_curve(
+    y: np.ndarray,
+    scores: np.ndarray,
+    thresholds: np.ndarray | None = None,
+    max_points: int | None = None,
+) -> dict[str, list[float] | list[int]]:
+    """ROC points as JSON-able lists: threshold and the four counts at it."""
+    if thresholds is None:
+        thresholds = curve_thresholds(scores, max_points)
+    counts = threshold_counts(y, scores, thresholds)
+    curve: dict[str, list[float] | list[int]] = {"threshold": [float(t) for t in thresholds]}
+    curve.update({name: values.tolist() for name, values in counts.items()})
+    return curve
+
+
+def best_threshold(y: np.ndarray, scores: np.ndarray, objective: str) -> tuple[float, float]:
+    """The distinct score that, used as the threshold, maximizes ``objective``; ties go to the
+    highest such threshold (the fewest positive predictions). Returns (threshold, objective)."""
+    candidates = curve_thresholds(scores)
+    counts = threshold_counts(y, scores, candidates)
+    tp, fp = counts["true_positives"], counts["false_positives"]
+    tn, fn = counts["true_negatives"], counts["false_negatives"]
+    if objective == "f1":
+        denominator = 2 * tp + fp + fn
+        values = np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+    elif objective == "accuracy":
+        values = (tp + tn) / len(y)
+    elif objective == "balanced_accuracy":
+        values = (tp / (tp + fn) + tn / (tn + fp)) / 2
+    else:
+        raise ValueError(f"unknown threshold objective {objective!r}")
+    best = int(np.argmax(values))
+    return float(candidates[best]), float(values[best])

@@ -14,6 +14,8 @@ from sqlglot import exp
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SQLSyntaxError
 from sqlml.sql import Statement
 from sqlml.sql.nodes import CreateModel, DropModel, ExportModel, MLFunction, Option, ShowModel
+from sqlml.training.options import HParamCandidates, HParamRange
+from sqlml.training.transform import Transform, parse_transform
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -33,6 +35,7 @@ class MLCall:
     params: dict[str, Any]
     span: tuple[int, int]
     alias: str | None = None
+    thresholds: tuple[float, ...] | None = None  # ML.ROC_CURVE's [..] or GENERATE_ARRAY(..)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class TrainJob:
     problem_type: str | None = None  # Redshift's PROBLEM_TYPE, or None to infer from the label
     notices: tuple[str, ...] = ()
     form: str = "bigquery"
+    transform: Transform | None = None  # BigQuery's TRANSFORM (...) clause, checked
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,6 @@ CLOUD_OPTIONS = frozenset(
         "model_registry",
         "vertex_ai_model_id",
         "vertex_ai_model_version_aliases",
-        "enable_global_explain",
         "calculate_p_values",
         "warm_start",
         "budget_hours",
@@ -111,6 +114,20 @@ REDSHIFT_MODEL_TYPES = {
     "MLP": "dnn",
     "LINEAR_LEARNER": "linear",
     "KMEANS": "kmeans",
+}
+# Redshift OBJECTIVE (lower-cased) -> the tuning objective of AUTO ON (other 'reg:…' -> MSE).
+REDSHIFT_OBJECTIVES = {
+    "auc": "roc_auc",
+    "accuracy": "accuracy",
+    "f1": "f1_score",
+    "f1macro": "f1_score",
+    "mse": "mean_squared_error",
+    "reg:squarederror": "mean_squared_error",
+    "reg:absoluteerror": "mean_absolute_error",
+    "binary:logistic": "log_loss",
+    "multi:softprob": "log_loss",
+    "multi:softmax": "accuracy",
+    "binary:hinge": "accuracy",
 }
 REDSHIFT_PROBLEM_TYPES = {
     "REGRESSION": "regression",
@@ -203,12 +220,29 @@ def literal_value(node: exp.Expression | None) -> Any:
     if isinstance(node, (exp.Var, exp.Identifier, exp.Column)) and not isinstance(node, exp.Star):
         return node.name
     if isinstance(node, (exp.Anonymous, exp.Func)):
-        name = node.name.upper() if isinstance(node, exp.Anonymous) else node.sql_name()
-        raise NotSupportedError(
-            f"{name}(...) in OPTIONS is not supported yet (hyperparameter tuning is planned); "
-            f"give a single value."
-        )
+        return _search_space(node)
     raise OptionError(f"Option values must be literals; got {node.sql()}.")
+
+
+def _search_space(node: exp.Expression) -> HParamRange | HParamCandidates:
+    """``HPARAM_RANGE(low, high)`` or ``HPARAM_CANDIDATES([...])``; options.validate checks them."""
+    name = node.name.upper() if isinstance(node, exp.Anonymous) else node.sql_name()
+    if name not in ("HPARAM_RANGE", "HPARAM_CANDIDATES"):
+        raise NotSupportedError(
+            f"{name}(...) is not supported in OPTIONS; give a single value, "
+            f"HPARAM_RANGE(low, high) or HPARAM_CANDIDATES([...])."
+        )
+    args = [literal_value(e) for e in node.expressions]
+    numbers = all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args)
+    if name == "HPARAM_RANGE" and len(args) == 2 and numbers:
+        return HParamRange(args[0], args[1])
+    if name == "HPARAM_CANDIDATES" and len(args) == 1 and isinstance(args[0], list):
+        return HParamCandidates(tuple(args[0]))
+    usage = {
+        "HPARAM_RANGE": "two numbers, HPARAM_RANGE(low, high)",
+        "HPARAM_CANDIDATES": "one array, HPARAM_CANDIDATES([value, ...])",
+    }[name]
+    raise OptionError(f"{name} takes {usage}; got {node.sql()}.")
 
 
 def _options(items: list[exp.Expression]) -> dict[str, Any]:
@@ -229,20 +263,37 @@ def _query_sql(query: exp.Expression | None) -> str:
     return query.meta.get("sql") or query.sql(dialect="duckdb")
 
 
+def _bigquery_query_sql(node: CreateModel, options: dict[str, Any], name: str) -> str:
+    """The training query; an import (model_type = 'onnx') has none, as in BigQuery ML."""
+    query = node.args.get("query")
+    model_type = options.get("model_type")
+    if not (isinstance(model_type, str) and model_type.strip().lower() == "onnx"):
+        return _query_sql(query)
+    if query is not None:
+        raise ProgrammingError(
+            f"CREATE MODEL {name} with model_type = 'onnx' imports the file named by model_path "
+            f"and takes no training query; remove the AS ... clause."
+        )
+    if node.args.get("transform"):
+        raise ProgrammingError(
+            f"TRANSFORM does not apply to model_type 'onnx' (CREATE MODEL {name}): the imported "
+            f"graph is the whole model; compute derived columns in the input of ML.PREDICT."
+        )
+    return ""
+
+
 def _plan_create(node: CreateModel, statement: Statement) -> TrainJob:
     name = model_name(node.this)
     form = node.args["form"].name.lower()
     replace = bool(node.args.get("replace"))
     exists = bool(node.args.get("exists"))
-    if node.args.get("transform"):
-        raise NotSupportedError("The TRANSFORM clause of CREATE MODEL is not supported yet.")
     if node.args.get("partition_by"):
         raise NotSupportedError("PARTITION BY in CREATE MODEL is not supported yet.")
-    query_sql = _query_sql(node.args.get("query"))
     if form == "redshift":
-        return _plan_redshift(node, name, query_sql, replace, exists)
+        return _plan_redshift(node, name, _query_sql(node.args.get("query")), replace, exists)
 
     options = _options(node.args.get("options") or [])
+    query_sql = _bigquery_query_sql(node, options, name)
     notices = []
     for key in sorted(set(options) & CLOUD_OPTIONS):
         notices.append(f"Option '{key}' applies only to BigQuery in Google Cloud; ignored.")
@@ -256,6 +307,7 @@ def _plan_create(node: CreateModel, statement: Statement) -> TrainJob:
             f"as in ['churned']; got {labels!r}."
         )
     label = labels[0] if labels else None
+    items = node.args.get("transform")
     return TrainJob(
         name=name,
         query_sql=query_sql,
@@ -264,6 +316,7 @@ def _plan_create(node: CreateModel, statement: Statement) -> TrainJob:
         replace=replace,
         if_not_exists=exists,
         notices=tuple(notices),
+        transform=parse_transform(items, name, label) if items else None,
     )
 
 
@@ -278,9 +331,14 @@ def _plan_redshift(
         if cloud in clauses:
             notices.append(f"{cloud} applies only to Amazon Redshift; ignored.")
     options: dict[str, Any] = {}
+    auto = clauses.get("AUTO")
+    automl = "MODEL_TYPE" not in clauses and (auto is None or auto.name.upper() == "ON")
     settings = clauses.get("SETTINGS")
     if settings is not None:
         for item in settings.expressions:
+            if automl and item.this.name.upper() == "MAX_RUNTIME":
+                options["budget_seconds"] = literal_value(item.args.get("expression"))
+                continue
             notices.append(
                 f"SETTINGS {item.this.name.upper()} applies only to Amazon Redshift; ignored."
             )
@@ -300,7 +358,6 @@ def _plan_redshift(
             options[REDSHIFT_HYPERPARAMETERS[key]] = value
 
     model_type_word = clauses.get("MODEL_TYPE")
-    auto = clauses.get("AUTO")
     problem_word = clauses.get("PROBLEM_TYPE")
     problem = None
     if problem_word is not None:
@@ -322,12 +379,10 @@ def _plan_redshift(
             )
         family = REDSHIFT_MODEL_TYPES[key]
     else:
-        family = "boosted_tree"
-        if auto is None or auto.name.upper() == "ON":
-            notices.append(
-                "AUTO ON: sqlml trains a boosted tree (XGBOOST) model; model search is planned."
-            )
+        family = "automl" if automl else "boosted_tree"  # AUTO ON: several types tried
     objective = clauses.get("OBJECTIVE")
+    if objective is not None and automl:
+        options["hparam_tuning_objectives"] = [_redshift_objective(objective, name)]
     if objective is not None and problem is None:
         text = str(literal_value(objective)).lower()
         if text in ("mse", "reg:squarederror", "reg:linear") or text.startswith("reg:"):
@@ -351,6 +406,20 @@ def _plan_redshift(
         problem_type=problem,
         notices=tuple(notices),
         form="redshift",
+    )
+
+
+def _redshift_objective(node: exp.Expression, name: str) -> str:
+    """Redshift's OBJECTIVE as the metric that AUTO ON's model search optimizes."""
+    text = str(literal_value(node)).lower()
+    if text in REDSHIFT_OBJECTIVES:
+        return REDSHIFT_OBJECTIVES[text]
+    if text.startswith("reg:"):
+        return "mean_squared_error"
+    raise OptionError(
+        f"Unknown OBJECTIVE {text!r} in CREATE MODEL {name}; with AUTO ON use one of "
+        + ", ".join(repr(k) for k in REDSHIFT_OBJECTIVES)
+        + "."
     )
 
 
@@ -388,7 +457,83 @@ def _plan_call(node: MLFunction) -> MLCall:
                 raise OptionError(
                     f"ML.{function} options must be written STRUCT(value AS name); got {item.sql()}."
                 )
-    return MLCall(function, model, input_sql, params, tuple(node.meta["span"]))
+    thresholds = node.args.get("thresholds")
+    return MLCall(
+        function,
+        model,
+        input_sql,
+        params,
+        tuple(node.meta["span"]),
+        thresholds=_thresholds(thresholds, function) if thresholds is not None else None,
+    )
+
+
+#: Most thresholds an ML.ROC_CURVE call may ask for (each is one output row).
+MAX_THRESHOLDS = 10_000
+
+
+def _thresholds(node: exp.Expression, function: str) -> tuple[float, ...]:
+    """ML.ROC_CURVE's thresholds: an array of numbers, or GENERATE_ARRAY(start, end, step) with
+    BigQuery's meaning (start, start + step, ... up to and including end)."""
+    where = f"ML.{function}"
+    if isinstance(node, exp.Array):
+        values = [_threshold_literal(e, where) for e in node.expressions]
+        if not values:
+            raise OptionError(
+                f"The thresholds of {where} are empty; give at least one, e.g. [0.5]."
+            )
+    else:
+        arguments = [_threshold_literal(e, where) for e in node.expressions]
+        if len(arguments) != 3 or not all(_is_number(v) for v in arguments):
+            raise OptionError(
+                f"GENERATE_ARRAY in {where} takes three numbers (start, end, step), e.g. "
+                f"GENERATE_ARRAY(0.0, 1.0, 0.01); got {node.sql()}."
+            )
+        values = _generate_array(*arguments, where=where)
+    if len(values) > MAX_THRESHOLDS:
+        raise OptionError(
+            f"{where} takes at most {MAX_THRESHOLDS:,} thresholds; got {len(values):,}. Use a "
+            f"larger GENERATE_ARRAY step."
+        )
+    bad = [v for v in values if not _is_number(v) or not 0 <= v <= 1]
+    if bad:
+        raise OptionError(
+            f"The thresholds of {where} must be probabilities, numbers in [0, 1]; got {bad[0]!r}."
+        )
+    return tuple(float(v) for v in values)
+
+
+def _threshold_literal(node: exp.Expression, where: str) -> Any:
+    if not isinstance(node, (exp.Literal, exp.Neg, exp.Paren, exp.Null)):
+        raise OptionError(f"The thresholds of {where} must be number literals; got {node.sql()}.")
+    return literal_value(node)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _generate_array(start: float, end: float, step: float, *, where: str) -> list[float]:
+    """BigQuery's GENERATE_ARRAY: inclusive of ``end``, empty when ``step`` points away from it.
+
+    Values are ``start + i * step`` rounded to 12 decimals, so 0.1 steps land on 0.3, not on
+    0.30000000000000004; the count is known before any value is made, so a tiny step fails fast.
+    """
+    if step == 0:
+        raise OptionError(f"GENERATE_ARRAY in {where} needs a step other than 0.")
+    span = (end - start) / step
+    if span < 0:
+        raise OptionError(
+            f"GENERATE_ARRAY({start}, {end}, {step}) in {where} is empty: the step goes away "
+            f"from the end; give start ≤ end with a positive step."
+        )
+    count = int(span + 1e-9) + 1
+    if count > MAX_THRESHOLDS:
+        raise OptionError(
+            f"{where} takes at most {MAX_THRESHOLDS:,} thresholds; GENERATE_ARRAY({start}, {end}, "
+            f"{step}) makes {count:,}. Use a larger step."
+        )
+    return [round(start + i * step, 12) for i in range(count)]
 
 
 def _with_outer_ctes(node: MLFunction, source: exp.Expression, input_sql: str) -> str:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import pyarrow as pa
 from sqlml import __version__
 from sqlml.catalog import Catalog, ModelRecord
 from sqlml.errors import (
+    Error,
     IntegrityError,
     ModelExistsError,
     NotSupportedError,
@@ -89,6 +90,8 @@ class Session:
         raise AssertionError(job)
 
     def _execute(self, sql: str, params: Sequence[Any] | None) -> Outcome:
+        if not self.backend.streams_results:  # e.g. Spark: the rows arrive whole, as Arrow
+            return self._read_whole(sql, params)
         self.backend.execute(sql, params)
         return Outcome(has_result=True)
 
@@ -98,7 +101,8 @@ class Session:
         name = self.backend.temp_name("result")
         self.backend.register_arrow(name, table)
         try:
-            return self._read_whole(f'SELECT * FROM "{name}"', None, status, notices or [])
+            sql = f"SELECT * FROM {self.backend.quote(name)}"
+            return self._read_whole(sql, None, status, notices or [])
         finally:
             self.backend.unregister_arrow(name)
 
@@ -145,16 +149,26 @@ class Session:
             (outer_params if owner is None else inner[owner]).append(value)
         if job.bare:
             return self._serve_directly(job.calls[0], inner[0])
+        failures: list[Exception] = []
         try:
             for index, call in enumerate(job.calls):
                 name = self.backend.temp_name(call.function.lower())
-                self.backend.register_arrow(name, self._call(call, inner[index]))
+                source = _reporting(self._call(call, inner[index]), failures)
+                self.backend.register_arrow(name, source)
                 registered.append(name)
-                pieces.append((call.span, f'"{name}"'))
+                pieces.append((call.span, self.backend.quote(name)))
             sql = job.sql
             for (start, end), replacement in sorted(pieces, reverse=True):
                 sql = sql[:start] + replacement + sql[end:]
-            return self._read_whole(sql, outer_params)
+            try:
+                return self._read_whole(sql, outer_params)
+            except Error:
+                # The engine wraps an error raised while it pulled a stream (a NULL the model
+                # cannot take, say) in its own message, with a Python traceback inside: report
+                # sqlml's error itself.
+                if failures and isinstance(failures[0], Error):
+                    raise failures[0] from None
+                raise
         finally:
             for name in registered:
                 self.backend.unregister_arrow(name)
@@ -165,12 +179,11 @@ class Session:
         Skipping the engine's round trip (registering the stream, scanning it, materialising the
         copy) saves about a third of ML.PREDICT's time on a cheap model.
         """
-        source = self._call(call, params)
-        table = source.read_all() if isinstance(source, pa.RecordBatchReader) else source
+        table = self.backend.materialize(self._call(call, params))
         name = self.backend.temp_name("schema")
         self.backend.register_arrow(name, table.schema.empty_table())
         try:
-            self.backend.execute(f'SELECT * FROM "{name}" LIMIT 0', None)
+            self.backend.execute(f"SELECT * FROM {self.backend.quote(name)} LIMIT 0", None)
             description = self.backend.description()
             self.backend.fetchall()
         finally:
@@ -207,7 +220,9 @@ class Session:
             )
         raw = dict(job.options)
         if job.form == "bigquery":
-            validate(raw, job.name)  # fail on a bad option before reading any data
+            checked = validate(raw, job.name)  # fail on a bad option before reading any data
+            if checked.model_type == "onnx":  # an import: a checked file, no training query
+                return self._import_onnx(job, checked, existing, notices)
         if job.function_name:
             owner = self.catalog.function_owner(job.function_name)
             if owner is not None and owner != job.name:
@@ -215,20 +230,47 @@ class Session:
                     f"FUNCTION {job.function_name} already belongs to model {owner}; choose "
                     f"another name or DROP MODEL {owner}."
                 )
-        table = self.backend.arrow(job.query_sql)
+        if job.transform is not None and not self.backend.supports_transform:
+            raise NotSupportedError(
+                f"TRANSFORM (...) in CREATE MODEL {job.name} is not yet supported on the "
+                f"{self.backend.display_name} engine; compute the columns in the training query."
+            )
+        # An engine that trains on its own workers keeps large tables there (None: read it here).
+        remote = self.backend.distributed_training(job.query_sql, raw)
+        if remote is None:
+            table = self.backend.arrow(job.query_sql)
+        else:  # Redshift's problem type reads the label: one row per label value is enough
+            table = remote.probe(job.label) if job.form == "redshift" else pa.table({})
+        if job.transform is not None:
+            from sqlml.training.transform import training_rows
+
+            table = training_rows(self.backend, table, job.transform, job.name)
         if job.form == "redshift":
             raw["model_type"] = resolve_family(raw["model_type"], job, table)
         options = validate(raw, job.name)
-        if options.get("engine") == "spark":
+        if options.get("engine") == "spark" and not self.backend.supports_distributed_training:
             raise NotSupportedError(
-                f"OPTIONS (engine = 'spark') of CREATE MODEL {job.name}: the Spark engine is not "
-                f"available yet; use engine = 'duckdb' (the default)."
+                f"OPTIONS (engine = 'spark') of CREATE MODEL {job.name}: this connection is to "
+                f"{self.backend.display_name}; connect with sqlml.connect(engine='spark', ...) to "
+                f"train on Spark, or use engine = 'duckdb' (the default)."
             )
-        log.info(
-            "CREATE MODEL %s: training %s on %d rows", job.name, options.model_type, table.num_rows
-        )
-        trained = fit(table, model=job.name, options=options, label=job.label)
-        record = self._record(job, options, trained, table)
+        if remote is not None:
+            log.info("CREATE MODEL %s: training %s on Spark", job.name, options.model_type)
+            trained = remote.fit(model=job.name, options=options, label=job.label)
+        else:
+            log.info(
+                "CREATE MODEL %s: training %s on %d rows",
+                job.name,
+                options.model_type,
+                table.num_rows,
+            )
+            trained = fit(
+                table, model=job.name, options=options, label=job.label, transform=job.transform
+            )
+            trained.training_info.setdefault("training_path", "scikit-learn")
+        # Tuning and automl store what they chose (the winning model_type and values).
+        fingerprint = None if remote is None else remote.fingerprint
+        record = self._record(job, trained.options or options, trained, table, fingerprint)
         self._store(record)
         if record.function_name:
             if existing is not None and existing.function_name not in (None, record.function_name):
@@ -239,18 +281,43 @@ class Session:
         notices.extend(trained.training_info.get("notes", []))
         return self._status("CREATE MODEL", notices)
 
-    def _record(self, job: TrainJob, options: Any, trained: Any, table: pa.Table) -> ModelRecord:
+    def _import_onnx(
+        self, job: TrainJob, options: Any, existing: ModelRecord | None, notices: list[str]
+    ) -> Outcome:
+        """CREATE MODEL m OPTIONS (model_type = 'onnx', model_path = '…'): store a checked file."""
+        import dataclasses
+
+        from sqlml.training.onnx_import import import_model
+
+        imported = import_model(options, model=job.name, label=job.label)
+        job = dataclasses.replace(job, label=imported.spec.get("label"))
+        sha256 = imported.training_info["sha256"]
+        self._store(self._record(job, imported.options, imported, pa.table({}), sha256))
+        if existing is not None and existing.function_name:
+            self._unregister(existing)
+        return self._status("CREATE MODEL", notices + imported.training_info.get("notes", []))
+
+    def _record(
+        self,
+        job: TrainJob,
+        options: Any,
+        trained: Any,
+        table: pa.Table,
+        fingerprint: str | None = None,
+    ) -> ModelRecord:
         import onnx
         import onnxruntime
         import skl2onnx
         import sklearn
 
-        fingerprint = hashlib.sha256(
-            json.dumps([str(table.schema), table.num_rows]).encode()
-            + b"".join(
-                hashlib.sha256(str(table.slice(0, 1000).to_pydict()).encode()).digest() for _ in [0]
-            )
-        ).hexdigest()
+        if fingerprint is None:  # an import passes its file's sha256
+            fingerprint = hashlib.sha256(
+                json.dumps([str(table.schema), table.num_rows]).encode()
+                + b"".join(
+                    hashlib.sha256(str(table.slice(0, 1000).to_pydict()).encode()).digest()
+                    for _ in [0]
+                )
+            ).hexdigest()
         versions = {
             "sqlml": __version__,
             "scikit-learn": sklearn.__version__,
@@ -284,6 +351,12 @@ class Session:
         for key, value in record.metadata().items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
+        if record.spec.get("transform_sql"):  # graph inputs an exported model needs precomputed
+            from sqlml.training.transform import metadata_sql
+
+            entry = proto.metadata_props.add()
+            entry.key = "sqlml.transform_sql"
+            entry.value = metadata_sql(record.spec["transform_sql"])
         proto.producer_name = "sqlml"
         proto.producer_version = __version__
         proto.doc_string = f"sqlml model {record.name} v{record.version} ({record.model_type})"
@@ -362,6 +435,7 @@ class Session:
             ("Model Type", record.model_type),
             ("Problem Type", record.spec["task"]),
             ("Target Column", record.label or ""),
+            ("Decision Threshold", _text(record.spec.get("threshold"))),
             ("Function Name", record.function_name or ""),
             ("Function Parameters", " ".join(f["name"] for f in record.features)),
             ("Function Parameter Types", " ".join(f.get("type", "") for f in record.features)),
@@ -397,6 +471,9 @@ class Session:
                 self.register_model_function(record)
 
     def register_model_function(self, record: ModelRecord) -> None:
+        if self.backend.scores_in_engine:  # e.g. Spark: UDFs that score on the executors
+            self.backend.register_model_function(record)
+            return
         from sqlml_udfs import get_scorer
 
         features = record.spec["features"]
@@ -440,6 +517,25 @@ class Session:
 
 
 _LABEL_SQL = {"string": "VARCHAR", "int64": "BIGINT", "bool": "BOOLEAN", "double": "DOUBLE"}
+
+
+def _reporting(source: Any, failures: list[Exception]) -> Any:
+    """``source``, noting in ``failures`` an exception raised while its batches are pulled."""
+    if not isinstance(source, pa.RecordBatchReader):
+        return source
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from source
+        except Exception as exc:
+            failures.append(exc)
+            raise
+
+    return pa.RecordBatchReader.from_batches(source.schema, batches())
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def resolve_family(family: str, job: TrainJob, table: pa.Table) -> str:

@@ -131,7 +131,7 @@ def test_failed_replace_keeps_version_one(con: sqlml.Connection, broken: str) ->
 
 REDSHIFT = (
     "CREATE MODEL rs FROM (SELECT a, b, c, y FROM t) TARGET y FUNCTION fn "
-    "IAM_ROLE default SETTINGS (S3_BUCKET 'b')"
+    "IAM_ROLE default MODEL_TYPE XGBOOST SETTINGS (S3_BUCKET 'b')"
 )
 
 

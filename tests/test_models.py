@@ -48,7 +48,15 @@ TABLES = {
         FROM range({N}) t(i)""",
 }
 
-CLASSIFICATION = ("precision", "recall", "accuracy", "f1_score", "log_loss", "roc_auc")
+CLASSIFICATION = (
+    "precision",
+    "recall",
+    "accuracy",
+    "f1_score",
+    "log_loss",
+    "roc_auc",
+    "average_precision",
+)
 REGRESSION = (
     "mean_absolute_error",
     "mean_squared_error",
@@ -289,6 +297,7 @@ def test_binary_metrics_match_sklearn(trained: sqlml.Connection) -> None:
         "f1_score": skm.f1_score(truth, predicted, pos_label=True),
         "log_loss": skm.log_loss(truth, p_true),
         "roc_auc": skm.roc_auc_score(truth, p_true),
+        "average_precision": skm.average_precision_score(truth, p_true),
     }
     assert got.keys() == expected.keys()
     for name, value in expected.items():

@@ -124,11 +124,8 @@ def test_option_literal_values() -> None:
 
 
 def test_option_function_call_not_supported() -> None:
-    with pytest.raises(NotSupportedError, match="HPARAM_RANGE"):
-        job_of(
-            "CREATE MODEL m OPTIONS(model_type='kmeans', num_clusters=HPARAM_RANGE(2, 5)) "
-            "AS SELECT 1"
-        )
+    with pytest.raises(NotSupportedError, match="SQRT"):
+        job_of("CREATE MODEL m OPTIONS(model_type='kmeans', num_clusters=SQRT(4)) AS SELECT 1")
 
 
 @pytest.mark.parametrize(
@@ -207,12 +204,11 @@ def test_redshift_model_and_problem_types(clauses: str, family: str, problem: st
     assert job.query_sql == "SELECT a, y FROM t"
 
 
-def test_redshift_auto_default_is_boosted_tree_with_notice() -> None:
+def test_redshift_auto_default_is_automl() -> None:
     job = job_of(
         "CREATE MODEL m FROM t TARGET y FUNCTION f IAM_ROLE default SETTINGS (S3_BUCKET 'b')"
     )
-    assert job.options == {"model_type": "boosted_tree"}
-    assert any("AUTO" in n for n in job.notices)
+    assert job.options == {"model_type": "automl"}
 
 
 def test_redshift_kmeans_hyperparameter_k() -> None:

@@ -18,8 +18,25 @@ class Backend(abc.ABC):
     """One engine connection as sqlml sees it."""
 
     name: str = "base"
+    #: The engine's name in messages ("… is not yet supported on the Spark engine").
+    display_name: str = "base"
+    #: The sqlml.sql dialect that parses the engine's own SQL (what users write to it).
+    dialect: str = "duckdb"
     #: The engine can run a Python function over Arrow batches as a SQL scalar function.
     supports_scalar_udfs: bool = False
+    #: BEGIN / COMMIT / ROLLBACK; without them autocommit is the only mode.
+    supports_transactions: bool = True
+    #: A statement's rows stay pending on the engine until fetched; False: the session reads
+    #: them whole into the cursor's buffer as it runs the statement.
+    streams_results: bool = True
+    #: TRANSFORM clauses, whose SQL parts are written in DuckDB's dialect.
+    supports_transform: bool = True
+    #: The engine scores models itself (ML.PREDICT and model functions; see
+    #: :meth:`predict_relation` and :meth:`register_model_function`) rather than through batches
+    #: that sqlml pulls into this process.
+    scores_in_engine: bool = False
+    #: The engine can train on its own workers (see :meth:`distributed_training`).
+    supports_distributed_training: bool = False
 
     # --- SQL ------------------------------------------------------------------------------------
 
@@ -69,6 +86,42 @@ class Backend(abc.ABC):
 
     def unregister_function(self, name: str) -> None:
         raise NotImplementedError(f"{self.name} cannot register scalar functions")
+
+    def quote(self, name: str) -> str:
+        """``name`` as a quoted identifier in the engine's SQL."""
+        return '"' + name.replace('"', '""') + '"'
+
+    def materialize(self, source: Any) -> pa.Table:
+        """An ML function's result (Arrow table or stream, or an engine relation) read whole."""
+        return source.read_all() if isinstance(source, pa.RecordBatchReader) else source
+
+    # --- the catalog ----------------------------------------------------------------------------
+
+    def catalog_ddl(self) -> str:
+        """The statements that create sqlml's catalog (``sqlml.models``) if it is missing."""
+        from sqlml.catalog import catalog_ddl
+
+        return catalog_ddl()
+
+    def delete_model(self, table: str, name: str) -> None:
+        """Remove every version of model ``name`` from the catalog table."""
+        self.execute_params(f"DELETE FROM {table} WHERE name = ?", [name])
+
+    # --- engines that train and score themselves --------------------------------------------------
+
+    def distributed_training(self, sql: str, options: dict[str, Any]) -> Any | None:
+        """An engine-side trainer for the rows of ``sql`` when they should be trained on the
+        engine's workers (see sqlml.backends.spark.training.DistributedTraining); None to read
+        them here and train with scikit-learn."""
+        return None
+
+    def predict_relation(self, record: Any, sql: str, params: Any, threshold: Any) -> Any:
+        """ML.PREDICT over the rows of ``sql`` as an engine relation (``scores_in_engine``)."""
+        raise NotImplementedError(f"{self.name} does not score inside the engine")
+
+    def register_model_function(self, record: Any) -> None:
+        """Register a model's Redshift FUNCTION(s) (``scores_in_engine``)."""
+        raise NotImplementedError(f"{self.name} does not score inside the engine")
 
     # --- transactions ---------------------------------------------------------------------------
 

@@ -16,6 +16,13 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SchemaError
+from sqlml.training.transform import (
+    check_inputs,
+    input_fields,
+    model_schema,
+    model_view,
+    select_sql,
+)
 
 if TYPE_CHECKING:
     from sqlml.catalog import ModelRecord
@@ -27,7 +34,16 @@ Handler = Callable[["CallContext"], pa.Table | pa.RecordBatchReader]
 Applies = Callable[["ModelRecord"], str | None]
 
 # Modules that register built-in functions, imported on first use so `import sqlml` stays light.
-BUILTIN_MODULES = ("sqlml.functions.predict", "sqlml.functions.evaluate")
+BUILTIN_MODULES = (
+    "sqlml.functions.predict",
+    "sqlml.functions.evaluate",
+    "sqlml.functions.confusion_matrix",
+    "sqlml.functions.roc_curve",
+    "sqlml.functions.inspect",
+    "sqlml.functions.explain",
+    "sqlml.functions.trial_info",
+    "sqlml.functions.detect_anomalies",
+)
 
 
 @dataclass(frozen=True)
@@ -59,19 +75,52 @@ class CallContext:
 
     def input_table(self, *, need_label: bool = False) -> pa.Table:
         """The input rows, read whole (for metrics and curves), checked against the model."""
-        assert self.call.input_sql is not None
-        table = self.backend.arrow(self.call.input_sql, self.params)
+        table = self.model_view(self.backend.arrow(self._source(), self.params))
         check_columns(self.record, table.schema, f"ML.{self.call.function}")
         if need_label:
             self.require_label(table.schema)
         return table
 
-    def input_stream(self) -> pa.RecordBatchReader:
-        """The input rows as a stream of record batches, checked against the model."""
-        assert self.call.input_sql is not None
-        reader = self.backend.stream(self.call.input_sql, self.params)
-        check_columns(self.record, reader.schema, f"ML.{self.call.function}")
-        return reader
+    def input_stream(self, *, keep_input: bool = False) -> pa.RecordBatchReader:
+        """The input rows as a stream of record batches, checked against the model.
+
+        With ``keep_input``, batches hold the input's own columns plus the model's TRANSFORM
+        outputs computed in SQL (if any) under hidden names: read features through
+        :meth:`model_view`, and the input's columns through :meth:`input_fields`.
+        """
+        reader = self.backend.stream(self._source(), self.params)
+        transform_sql = self.record.spec.get("transform_sql")
+        schema = model_schema(reader.schema, transform_sql)
+        check_columns(self.record, schema, f"ML.{self.call.function}")
+        if keep_input or not transform_sql:
+            return reader
+        return pa.RecordBatchReader.from_batches(schema, map(self.model_view, reader))
+
+    def _source(self) -> str:
+        """The input query; for a model with a TRANSFORM clause, its SQL outputs added."""
+        sql = self.call.input_sql
+        assert sql is not None
+        spec = self.record.spec
+        if not spec.get("transform_inputs"):
+            return sql
+        if spec.get("transform_sql") and not self.backend.supports_transform:
+            raise NotSupportedError(
+                f"ML.{self.call.function} of model {self.record.name}, whose TRANSFORM computes "
+                f"columns in SQL, is not yet supported on the {self.backend.display_name} engine."
+            )
+        probe = self.backend.arrow(f"SELECT * FROM (\n{sql}\n) LIMIT 0", self.params)
+        where = f"ML.{self.call.function}"
+        check_inputs(spec, self.record.name, probe.schema.names, where)
+        return select_sql(spec["transform_sql"], sql) if spec.get("transform_sql") else sql
+
+    def model_view(self, data: Any) -> Any:
+        """A batch or table with the model's feature columns under their names (see transform)."""
+        return model_view(data, self.record.spec.get("transform_sql"))
+
+    @staticmethod
+    def input_fields(schema: pa.Schema) -> list[pa.Field]:
+        """The input's own columns of a ``keep_input`` stream's schema."""
+        return input_fields(schema)
 
     def require_label(self, schema: pa.Schema) -> None:
         label = self.record.label

@@ -74,12 +74,23 @@ class MLFunction(exp.Expression):
     ``model`` an :class:`exp.Table`, ``input`` an :class:`exp.Table` or a query (or None), ``params`` an
     :class:`exp.Struct` (or None), ``alias`` the :class:`exp.TableAlias` of ``FROM ML.FN(...) AS p``.
     A query input carries ``meta["sql"]``, its own text without the enclosing parens.
+    ``thresholds`` (ML.ROC_CURVE only, in place of the STRUCT) is the last argument when it is an
+    array literal (an :class:`exp.Array`) or a ``GENERATE_ARRAY(start, end, step)`` call (an
+    :class:`exp.Anonymous` named GENERATE_ARRAY, whichever dialect parsed it); its values are not
+    checked here.
     ``meta["span"]`` is ``(start, end)``: the character offsets, within
     the statement text, of the whole ``ML.NAME(...)`` call, end exclusive, so the planner can splice a
     replacement into the user's own SQL text.
     """
 
-    arg_types = {"this": True, "model": True, "input": False, "params": False, "alias": False}
+    arg_types = {
+        "this": True,
+        "model": True,
+        "input": False,
+        "params": False,
+        "thresholds": False,
+        "alias": False,
+    }
 
     @property
     def function(self) -> str:

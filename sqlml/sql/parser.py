@@ -284,6 +284,7 @@ class SqlmlParserMixin:
         model = self._sqlml_parse_name(f"<model name> after MODEL in {display}")
         source: exp.Expr | None = None
         params: exp.Expr | None = None
+        thresholds: exp.Expr | None = None
         if self._match(TokenType.COMMA):
             if self._sqlml_match_word("TABLE"):
                 source = self._sqlml_parse_name(f"<table name> after TABLE in {display}")
@@ -291,17 +292,69 @@ class SqlmlParserMixin:
                 source = self._sqlml_parse_wrapped_query(
                     f"a query inside the parentheses of {display}"
                 )
+            elif fn == "ROC_CURVE" and self._sqlml_at_thresholds():
+                pass
             elif not self._match(TokenType.STRUCT, advance=False):
                 self.raise_error(
                     f"Expected TABLE <name>, (<query>) or STRUCT(...) after the model in {display}"
                 )
             if source is None or self._match(TokenType.COMMA):
-                params = self._sqlml_parse_struct(display)
+                if fn == "ROC_CURVE" and self._sqlml_at_thresholds():
+                    thresholds = self._sqlml_parse_thresholds(display)
+                elif fn == "ROC_CURVE" and not self._match(TokenType.STRUCT, advance=False):
+                    self.raise_error(
+                        f"Expected [threshold, ...], GENERATE_ARRAY(start, end, step) or "
+                        f"STRUCT(<value> AS <name>, ...) as the last argument of {display}"
+                    )
+                else:
+                    params = self._sqlml_parse_struct(display)
+            if source is None and params is not None and self._match(TokenType.COMMA):
+                # BigQuery's order for ML.DETECT_ANOMALIES: the STRUCT, then the input rows
+                if self._sqlml_match_word("TABLE"):
+                    source = self._sqlml_parse_name(f"<table name> after TABLE in {display}")
+                else:
+                    self._sqlml_expect(
+                        self._match(TokenType.L_PAREN, advance=False),
+                        f"TABLE <name> or (<query>) after the STRUCT in {display}",
+                    )
+                    source = self._sqlml_parse_wrapped_query(
+                        f"a query inside the parentheses of {display}"
+                    )
         if not self._match(TokenType.R_PAREN):
             self.raise_error(f"Expected ) to close {display}(...)")
-        node = MLFunction(this=exp.Var(this=fn), model=model, input=source, params=params)
+        node = MLFunction(
+            this=exp.Var(this=fn),
+            model=model,
+            input=source,
+            params=params,
+            thresholds=thresholds,
+        )
         node.meta["span"] = (start_token.start, self._prev.end + 1)
         return self.expression(node)
+
+    def _sqlml_at_thresholds(self: Any) -> bool:
+        """At ``[`` or ``GENERATE_ARRAY(``: ML.ROC_CURVE's thresholds instead of a STRUCT."""
+        return self._match(TokenType.L_BRACKET, advance=False) or (
+            self._sqlml_at_words("GENERATE_ARRAY")
+            and self._index + 1 < len(self._tokens)
+            and self._tokens[self._index + 1].token_type == TokenType.L_PAREN
+        )
+
+    def _sqlml_parse_thresholds(self: Any, display: str) -> exp.Expr:
+        """``[v, ...]`` as an exp.Array, or ``GENERATE_ARRAY(a, b, c)`` as an exp.Anonymous: parsed
+        here rather than by the dialect, which would give each dialect's own node for the call."""
+        if self._match(TokenType.L_BRACKET):
+            values = self._parse_csv(self._parse_bitwise)
+            self._sqlml_expect(
+                self._match(TokenType.R_BRACKET), f"] to close the thresholds of {display}"
+            )
+            return exp.Array(expressions=values)
+        self._advance(2)  # GENERATE_ARRAY (
+        values = self._parse_csv(self._parse_bitwise)
+        self._sqlml_expect(
+            self._match(TokenType.R_PAREN), ") to close GENERATE_ARRAY(start, end, step)"
+        )
+        return exp.Anonymous(this="GENERATE_ARRAY", expressions=values)
 
     def _sqlml_parse_struct(self: Any, display: str) -> exp.Struct:
         what = f"STRUCT(<value> AS <name>, ...) as the last argument of {display}"

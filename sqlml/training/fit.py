@@ -18,9 +18,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlml_udfs.scoring import NULL_CATEGORY, Scorer, feature_array
 
-from sqlml.errors import FidelityError, SchemaError, TrainingError
-from sqlml.training.models import CLASSIFIERS, TREES, make_estimator, task_of
+from sqlml.errors import FidelityError, OptionError, SchemaError, TrainingError
+from sqlml.training.insights import record_insights
+from sqlml.training.models import CLASSIFIERS, TREES, make_estimator, size_pca, task_of
 from sqlml.training.options import ModelOptions
+from sqlml.training.transform import Transform
 
 log = logging.getLogger("sqlml.training")
 
@@ -39,6 +41,7 @@ class TrainedModel:
     training_info: dict[str, Any]
     fidelity: dict[str, Any]
     features: list[dict[str, str]] = field(default_factory=list)
+    options: ModelOptions | None = None  # as trained: tuning and automl fill in their choices
 
 
 def feature_kind(name: str, dtype: pa.DataType, model: str) -> str:
@@ -168,6 +171,7 @@ class Training:
     pipeline: Any = None
     scorer: Scorer | None = None
     onnx: bytes = b""
+    transform: Transform | None = None  # the TRANSFORM clause: features are its outputs
 
     def frame(self, table: pa.Table | None = None) -> Any:
         """Features of ``table`` (default: the training rows) as scikit-learn's input."""
@@ -184,13 +188,23 @@ def fit(
     model: str,
     options: ModelOptions,
     label: str | None,
+    transform: Transform | None = None,
 ) -> TrainedModel:
-    """Train ``options.model_type`` on ``table`` (features = every column but label and split col)."""
+    """Train ``options.model_type`` on ``table`` (features = every column but label and split col,
+    or with a TRANSFORM clause the inputs of its outputs)."""
+    from sqlml.training import tuning
+
     started = time.perf_counter()
-    training = prepare(table, model=model, options=options, label=label)
-    fit_pipeline(training)
+    concrete = tuning.concrete_options(options, table, label)  # automl: its first candidate type
+    training = prepare(table, model=model, options=concrete, label=label, transform=transform)
+    if tuning.requested(options):
+        tuning.search(training, options)
+    else:
+        fit_pipeline(training)
     convert(training)
     after_fit(training)
+    record_insights(training)  # what the inspection and explanation functions read
+    summarize_evaluation(training)  # may tune the threshold, so before the metrics
     from sqlml import metrics as metrics_mod
 
     assert training.scorer is not None
@@ -203,15 +217,24 @@ def fit(
         training.info,
         training.info.pop("fidelity"),
         training.features,
+        training.options,
     )
 
 
-def prepare(table: pa.Table, *, model: str, options: ModelOptions, label: str | None) -> Training:
+def prepare(
+    table: pa.Table,
+    *,
+    model: str,
+    options: ModelOptions,
+    label: str | None,
+    transform: Transform | None = None,
+) -> Training:
     """Check the training data, pick features, drop NULL labels, split, and encode the label."""
     model_type = options.model_type
     task = task_of(model_type)
+    supervised = task in ("classification", "regression")
     columns = table.column_names
-    if task != "clustering":
+    if supervised:
         if label is None:
             raise SchemaError(
                 f"CREATE MODEL {model} needs a label: OPTIONS (input_label_cols = ['<column>']) "
@@ -222,6 +245,11 @@ def prepare(table: pa.Table, *, model: str, options: ModelOptions, label: str | 
                 f"Label column '{label}' of CREATE MODEL {model} is not in the training query; its "
                 f"columns are: {', '.join(columns)}."
             )
+    if task == "dimensionality_reduction" and label is not None:
+        raise OptionError(
+            f"The 'input_label_cols' option does not apply to model_type '{model_type}' (CREATE "
+            f"MODEL {model}): a PCA model has no label; leave the option out."
+        )
     if table.num_rows == 0:
         raise TrainingError(f"The training query of CREATE MODEL {model} returned no rows.")
 
@@ -232,8 +260,8 @@ def prepare(table: pa.Table, *, model: str, options: ModelOptions, label: str | 
             "kind": feature_kind(name, table.schema.field(name).type, model),
             "type": sql_type(table.schema.field(name).type),
         }
-        for name in columns
-        if name not in excluded
+        for name in (transform.graph_inputs if transform else columns)
+        if transform or name not in excluded
     ]
     if not features:
         raise TrainingError(
@@ -241,7 +269,7 @@ def prepare(table: pa.Table, *, model: str, options: ModelOptions, label: str | 
             f"{', '.join(columns)}."
         )
 
-    if task != "clustering":
+    if supervised:
         labels = table.column(label)
         if labels.null_count:
             log.info("CREATE MODEL %s: %d rows with NULL label ignored", model, labels.null_count)
@@ -258,6 +286,7 @@ def prepare(table: pa.Table, *, model: str, options: ModelOptions, label: str | 
         "label": label,
         "features": [{"name": f["name"], "kind": f["kind"]} for f in features],
         "null_category": NULL_CATEGORY,
+        **(transform.spec() if transform else {}),
     }
     training = Training(
         model=model,
@@ -273,8 +302,9 @@ def prepare(table: pa.Table, *, model: str, options: ModelOptions, label: str | 
             "evaluation_rows": int(len(eval_idx)),
             "data_split_method": options.get("data_split_method"),
         },
+        transform=transform,
     )
-    if task != "clustering":
+    if supervised:
         assert label is not None
         spec["label_type"] = label_type_name(table.schema.field(label).type)
         training.y = training.labels(training.train)
@@ -291,6 +321,11 @@ def prepare(table: pa.Table, *, model: str, options: ModelOptions, label: str | 
         spec["classes"] = [_json_label(c, spec["label_type"]) for c in classes]
         if len(classes) == 2:
             spec["threshold"] = options.get("threshold", 0.5)
+        elif options.get("optimize_threshold"):
+            raise OptionError(
+                f"The 'optimize_threshold' option of CREATE MODEL {model} applies to binary "
+                f"classifiers; label '{label}' has {len(classes)} classes in the training rows."
+            )
         training.sample_weight = _sample_weights(y, classes, options, model, spec["label_type"])
     return training
 
@@ -318,7 +353,15 @@ def fit_once(
     if weight is not None and rows is not None:
         weight = weight[rows]
     frame = _frame(train, training.features)
-    pipeline = _pipeline(training.features, make_estimator(options, train.num_rows))
+    pipeline = _pipeline(
+        training.features,
+        make_estimator(options, train.num_rows),
+        training.transform,
+        frame,
+        training.model,
+    )
+    if options.model_type == "pca":
+        size_pca(pipeline, frame, options, training.model)
     fit_kwargs = {"model__sample_weight": weight} if weight is not None else {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -358,10 +401,83 @@ def after_fit(training: Training) -> None:
     training.info["iterations"] = _iterations(estimator)
     if training.task == "clustering":
         training.spec["centroid_distances"] = _centroid_distances(estimator)
+    if training.task == "dimensionality_reduction":
+        training.spec["num_principal_components"] = int(estimator.n_components_)
+        training.info["explained_variance_ratio"] = [
+            float(v) for v in estimator.explained_variance_ratio_
+        ]
+    if training.task in ("clustering", "dimensionality_reduction"):  # for ML.DETECT_ANOMALIES
+        from sqlml.functions import detect_anomalies
+
+        assert training.scorer is not None
+        training.spec[detect_anomalies.SPEC_KEY] = detect_anomalies.record_distribution(
+            training.scorer, training.train, training.spec
+        )
+    if training.transform is not None:
+        from sqlml.training.transform import summary
+
+        preprocess = training.pipeline.named_steps["preprocess"]
+        training.info["transform"] = summary(preprocess, training.transform)
     if hasattr(estimator, "loss_curve_"):
         training.info["loss"] = [float(v) for v in estimator.loss_curve_]
     elif hasattr(estimator, "train_score_"):
         training.info["loss"] = [float(v) for v in estimator.train_score_]
+
+
+#: Most points of the ROC curve stored at training (ML.ROC_CURVE without input rows).
+STORED_ROC_POINTS = 1000
+
+
+def summarize_evaluation(training: Training) -> None:
+    """Score a classifier's evaluation split once, through the ONNX graph, for what is kept of it:
+    the tuned threshold (optimize_threshold), and the confusion matrix and ROC curve that
+    ML.CONFUSION_MATRIX and ML.ROC_CURVE return without input rows."""
+    if training.task != "classification":
+        return
+    from sqlml import metrics
+
+    assert training.scorer is not None
+    y, probs = metrics.class_scores(training.scorer, training.evaluation, training.spec)
+    binary = len(training.spec["classes"]) == 2
+    objective = training.options.get("optimize_threshold")
+    if objective is not None and binary:
+        _optimize_threshold(training, objective, y, probs[:, 1])
+    if len(y) == 0:
+        return
+    predicted = training.scorer.class_index(probs)
+    classes = len(training.spec["classes"])
+    training.info["confusion_matrix"] = metrics.confusion_matrix(y, predicted, classes)
+    if binary:
+        training.info["roc_curve"] = metrics.roc_curve(y, probs[:, 1], max_points=STORED_ROC_POINTS)
+
+
+def _optimize_threshold(
+    training: Training, objective: str, y: np.ndarray, scores: np.ndarray
+) -> None:
+    """Store as the model's threshold the evaluation score that maximizes ``objective``."""
+    from sqlml import metrics
+
+    if len(np.unique(y)) < 2:
+        raise TrainingError(
+            f"optimize_threshold = '{objective}' of CREATE MODEL {training.model} needs both "
+            f"classes among the evaluation rows; it has {len(y)} evaluation row(s) of "
+            f"{len(np.unique(y))} class(es). Choose another data_split_method or data split."
+        )
+    threshold, value = metrics.best_threshold(y, scores, objective)
+    training.spec["threshold"] = threshold
+    training.info["threshold_optimization"] = {
+        "objective": objective,
+        "threshold": threshold,
+        "value": value,
+    }
+    if training.info.get("evaluation_rows") == training.info.get("training_rows") and (
+        training.options.get("data_split_method") in ("NO_SPLIT", "AUTO_SPLIT")
+    ):
+        training.info.setdefault("notes", []).append(
+            f"optimize_threshold tuned the threshold ({threshold:.6g}) on the training rows, as "
+            f"the data was not split; its {objective} is optimistic. Use data_split_method = "
+            f"'RANDOM' or 'CUSTOM' to tune on held-out rows."
+        )
 
 
 def _label_values(column: pa.ChunkedArray, task: str, model: str, label: str) -> np.ndarray:
@@ -430,7 +546,13 @@ def _frame(table: pa.Table, features: list[dict[str, str]]) -> Any:
     )
 
 
-def _pipeline(features: list[dict[str, str]], plan: Any) -> Any:
+def _pipeline(
+    features: list[dict[str, str]],
+    plan: Any,
+    transform: Transform | None = None,
+    frame: Any = None,
+    model: str = "",
+) -> Any:
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
@@ -452,9 +574,12 @@ def _pipeline(features: list[dict[str, str]], plan: Any) -> Any:
                 categorical,
             )
         )
-    return Pipeline(
-        [("preprocess", ColumnTransformer(parts, sparse_threshold=0.0)), ("model", plan.estimator)]
-    )
+    preprocess = ColumnTransformer(parts, sparse_threshold=0.0)
+    if transform is not None:  # one branch per TRANSFORM output instead
+        from sqlml.training.transform import column_transformer
+
+        preprocess = column_transformer(transform, features, plan.scale_numeric, frame, model)
+    return Pipeline([("preprocess", preprocess), ("model", plan.estimator)])
 
 
 def _to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
@@ -478,7 +603,31 @@ def _to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
     )
     if task == "clustering":
         _clamp_before_sqrt(model)
+    if task == "dimensionality_reduction":
+        _expose_centered(model)
     return model.SerializeToString()
+
+
+def _expose_centered(model: Any) -> None:
+    """Add the PCA's centered input as a second graph output, ``centered``.
+
+    skl2onnx computes a PCA as (x - mean) @ components.T; with the centered rows beside the
+    projections, reconstruction errors (ML.DETECT_ANOMALIES) and the explained variance of new rows
+    (ML.EVALUATE) need nothing but the graph's outputs.
+    """
+    from onnx import TensorProto, helper
+
+    graph = model.graph
+    producer = {name: node for node in graph.node for name in node.output}
+    node = producer.get(graph.output[0].name)
+    while node is not None and node.op_type in ("Identity", "Cast"):
+        node = producer.get(node.input[0])
+    if node is None or node.op_type != "MatMul":
+        raise TrainingError("sqlml could not find the PCA projection in its ONNX graph.")
+    weights = {i.name: i for i in graph.initializer}
+    width = weights[node.input[1]].dims[0] if node.input[1] in weights else None
+    graph.node.append(helper.make_node("Identity", [node.input[0]], ["centered"]))
+    graph.output.append(helper.make_tensor_value_info("centered", TensorProto.FLOAT, [None, width]))
 
 
 def _clamp_before_sqrt(model: Any) -> None:
@@ -527,6 +676,13 @@ def _check_fidelity(
         scale = float(np.std(y)) if y is not None else 1.0
         diff = float(np.max(np.abs(expected - got)))
         allowed = REGRESSION_TOLERANCE * scale + 1e-6
+        report.update(max_difference=diff, tolerance=allowed)
+        ok = diff <= allowed
+    elif task == "dimensionality_reduction":
+        expected = pipeline.transform(frame)
+        got = np.asarray(outputs[0], dtype=np.float64)
+        diff = float(np.max(np.abs(expected - got)))
+        allowed = REGRESSION_TOLERANCE * float(np.sqrt(np.mean(expected**2))) + 1e-6
         report.update(max_difference=diff, tolerance=allowed)
         ok = diff <= allowed
     else:

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from sqlml.errors import OptionError
 from sqlml.training.options import ModelOptions
 
 CLASSIFIERS = frozenset(
@@ -20,6 +21,7 @@ REGRESSORS = frozenset(
     {"linear_reg", "random_forest_regressor", "boosted_tree_regressor", "dnn_regressor"}
 )
 CLUSTERING = frozenset({"kmeans"})
+DIMENSIONALITY_REDUCTION = frozenset({"pca"})
 TREES = frozenset(
     {
         "random_forest_classifier",
@@ -35,6 +37,8 @@ def task_of(model_type: str) -> str:
         return "classification"
     if model_type in REGRESSORS:
         return "regression"
+    if model_type in DIMENSIONALITY_REDUCTION:
+        return "dimensionality_reduction"
     return "clustering"
 
 
@@ -153,6 +157,48 @@ def _kmeans(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     return EstimatorPlan(est, scale_numeric=bool(o.get("standardize_features", True)))
 
 
+def _pca(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    """BigQuery's PCA: numbers centered, and scaled to unit variance unless scale_features=FALSE.
+
+    With neither num_principal_components nor pca_explained_variance_ratio, the number of
+    components is set by :func:`size_pca` once the preprocessed width is known.
+    """
+    from sklearn.decomposition import PCA
+
+    ratio = o.get("pca_explained_variance_ratio")
+    solver = {"FULL": "full", "RANDOMIZED": "randomized", "AUTO": "auto"}[o.get("pca_solver")]
+    if ratio is not None:  # a share of variance: scikit-learn needs the full decomposition
+        components: Any = ratio if ratio < 1 else None
+        solver = "full"
+    else:
+        components = o.get("num_principal_components")
+    est = PCA(n_components=components, svd_solver=solver, random_state=seed)
+    return EstimatorPlan(est, scale_numeric=bool(o.get("scale_features", True)))
+
+
+DEFAULT_PRINCIPAL_COMPONENTS = 10
+
+
+def size_pca(pipeline: Any, frame: Any, options: ModelOptions, model: str) -> None:
+    """Check num_principal_components against the preprocessed width (numeric columns plus one
+    per category), or pick the default: min(10, width, rows)."""
+    from sklearn.base import clone
+
+    if options.get("pca_explained_variance_ratio") is not None:
+        return
+    width = clone(pipeline.named_steps["preprocess"]).fit_transform(frame).shape[1]
+    limit = min(width, len(frame))
+    given = options.get("num_principal_components")
+    if given is None:
+        pipeline.set_params(model__n_components=min(DEFAULT_PRINCIPAL_COMPONENTS, limit))
+    elif given > limit:
+        raise OptionError(
+            f"The 'num_principal_components' option of CREATE MODEL {model} must be at most "
+            f"{limit}: the training rows have {width} column(s) after preprocessing (numeric "
+            f"columns plus one per category) and {len(frame)} row(s); got {given}."
+        )
+
+
 _MAKERS = {
     "linear_reg": _linear_reg,
     "logistic_reg": _logistic_reg,
@@ -163,4 +209,5 @@ _MAKERS = {
     "dnn_classifier": lambda o, n, s: _dnn(o, n, s, True),
     "dnn_regressor": lambda o, n, s: _dnn(o, n, s, False),
     "kmeans": _kmeans,
+    "pca": _pca,
 }

@@ -22,7 +22,15 @@ MODEL_TYPES = (
     "dnn_classifier",
     "dnn_regressor",
     "kmeans",
+    "pca",
+    "onnx",  # imported from an ONNX file (sqlml.training.onnx_import), not trained
+    # Several model types tried, the best kept (sqlml.training.tuning); BigQuery's AutoML Tables
+    # names the task in the type, plain 'automl' infers it from the label.
+    "automl",
+    "automl_classifier",
+    "automl_regressor",
 )
+AUTOML_TYPES = ("automl", "automl_classifier", "automl_regressor")
 
 # Other products' names for the same models (BigQuery aliases, Redshift MODEL_TYPE values).
 MODEL_TYPE_ALIASES = {
@@ -37,6 +45,50 @@ MODEL_TYPE_ALIASES = {
 }
 
 SPLIT_METHODS = ("AUTO_SPLIT", "RANDOM", "SEQ", "NO_SPLIT", "CUSTOM")
+
+
+@dataclass(frozen=True)
+class HParamRange:
+    """``HPARAM_RANGE(low, high)`` in OPTIONS: a search space for hyperparameter tuning."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class HParamCandidates:
+    """``HPARAM_CANDIDATES([...])`` in OPTIONS: the values tuning may choose from."""
+
+    values: tuple[Any, ...]
+
+
+# Options that take a search space (HPARAM_RANGE / HPARAM_CANDIDATES); hidden_units by candidates.
+TUNABLE = (
+    "max_tree_depth",
+    "num_parallel_tree",
+    "learn_rate",
+    "l1_reg",
+    "l2_reg",
+    "subsample",
+    "max_iterations",
+    "min_split_loss",
+    "num_clusters",
+    "hidden_units",
+)
+# Tuning objectives by task, each with whether greater is better.
+OBJECTIVES: dict[str, dict[str, bool]] = {
+    "classification": {
+        "roc_auc": True,
+        "average_precision": True,
+        "accuracy": True,
+        "f1_score": True,
+        "precision": True,
+        "recall": True,
+        "log_loss": False,
+    },
+    "regression": {"r2_score": True, "mean_squared_error": False, "mean_absolute_error": False},
+    "clustering": {"davies_bouldin_index": False},
+}
 
 
 @dataclass(frozen=True)
@@ -96,7 +148,7 @@ _TREES = (
 _BOOSTED = ("boosted_tree_classifier", "boosted_tree_regressor")
 _DNN = ("dnn_classifier", "dnn_regressor")
 _LINEAR = ("linear_reg", "logistic_reg")
-_SUPERVISED = tuple(m for m in MODEL_TYPES if m != "kmeans")
+_SUPERVISED = tuple(m for m in MODEL_TYPES if m not in ("kmeans", "pca", "onnx"))
 
 OPTIONS: dict[str, Option] = {
     o.name: o
@@ -132,6 +184,20 @@ OPTIONS: dict[str, Option] = {
             applies_to=("kmeans",),
         ),
         Option("standardize_features", "bool", True, applies_to=("kmeans",)),
+        Option("num_principal_components", "int", None, 1, 10_000, applies_to=("pca",)),
+        Option(
+            "pca_explained_variance_ratio",
+            "float",
+            None,
+            0.0,
+            1.0,
+            low_open=True,
+            applies_to=("pca",),
+        ),
+        Option("scale_features", "bool", True, applies_to=("pca",)),
+        Option(
+            "pca_solver", "str", "AUTO", choices=("FULL", "RANDOMIZED", "AUTO"), applies_to=("pca",)
+        ),
         Option("auto_class_weights", "bool", False, applies_to=_CLASSIFIERS),
         Option("class_weights", "map", applies_to=_CLASSIFIERS),
         Option("early_stop", "bool", True),
@@ -145,7 +211,50 @@ OPTIONS: dict[str, Option] = {
         ),
         Option("random_seed", "int", 42, 0, 2**31 - 1),
         Option("threshold", "float", None, 0.0, 1.0, applies_to=_CLASSIFIERS),
+        Option(
+            "optimize_threshold",
+            "str",
+            None,
+            choices=("f1", "accuracy", "balanced_accuracy"),
+            applies_to=_CLASSIFIERS,
+            doc="binary classifiers: tune the stored threshold on the evaluation split",
+        ),
+        Option(
+            "enable_global_explain",
+            "bool",
+            False,
+            applies_to=_SUPERVISED,
+            doc="record mean |attribution| per feature at training, for ML.GLOBAL_EXPLAIN",
+        ),
         Option("engine", "str", "duckdb", choices=("duckdb", "spark", "auto")),
+        # model_type = 'onnx': import a file instead of training (sqlml.training.onnx_import).
+        Option("model_path", "str", applies_to=("onnx",), doc="the .onnx file to import"),
+        Option(
+            "input_columns",
+            "str_list",
+            applies_to=("onnx",),
+            doc="columns fed, in order, to the graph's one [N, k] input",
+        ),
+        Option("class_labels", "str_list", applies_to=("onnx",), doc="labels of the k classes"),
+        Option(
+            "task",
+            "str",
+            choices=("classification", "regression", "clustering"),
+            applies_to=("onnx",),
+            doc="what the imported graph predicts, when its outputs do not say",
+        ),
+        # Hyperparameter tuning and automl (sqlml.training.tuning); None means the documented default.
+        Option("num_trials", "int", None, 1, 10_000),
+        Option("max_parallel_trials", "int", None, 1, 10_000),
+        Option(
+            "hparam_tuning_algorithm",
+            "str",
+            None,
+            choices=("RANDOM_SEARCH", "GRID_SEARCH", "VIZIER_DEFAULT"),
+        ),
+        Option("hparam_tuning_objectives", "str_list", None),
+        Option("num_folds", "int", None, 2, 100),
+        Option("budget_seconds", "float", 60.0, 0.0, low_open=True, applies_to=AUTOML_TYPES),
     ]
 }
 
@@ -211,7 +320,82 @@ def validate(raw: dict[str, Any], model: str) -> ModelOptions:
         applies = option.applies_to is None or model_type in option.applies_to
         if name not in values and name != "model_type" and applies:
             values[name] = option.default
+    if values.get("threshold") is not None and values.get("optimize_threshold") is not None:
+        raise OptionError(
+            f"CREATE MODEL {model} sets both 'threshold' and 'optimize_threshold': the threshold "
+            f"is either given or tuned on the evaluation split; drop one of the two options."
+        )
+    if values.get("num_principal_components") and values.get("pca_explained_variance_ratio"):
+        raise OptionError(
+            f"CREATE MODEL {model} sets both 'num_principal_components' and "
+            f"'pca_explained_variance_ratio'; give one: a number of components, or the share of "
+            f"variance they must explain."
+        )
+    _check_objectives(values, model_type, model)
     return ModelOptions(model_type, values, frozenset(raw))
+
+
+def tuning_task(model_type: str) -> str | None:
+    """The task whose tuning objectives apply; None for 'automl', whose label decides it."""
+    if model_type in _CLASSIFIERS or model_type == "automl_classifier":
+        return "classification"
+    if model_type == "kmeans":
+        return "clustering"
+    if model_type == "pca":
+        return None
+    return None if model_type == "automl" else "regression"
+
+
+def _check_objectives(values: dict[str, Any], model_type: str, model: str) -> None:
+    objectives = values.get("hparam_tuning_objectives")
+    if objectives is None:
+        return
+    task = tuning_task(model_type)
+    allowed = OBJECTIVES[task] if task else OBJECTIVES["classification"] | OBJECTIVES["regression"]
+    names = [o.lower() for o in objectives]
+    if len(names) != 1 or names[0] not in allowed:
+        raise OptionError(
+            f"The 'hparam_tuning_objectives' option of CREATE MODEL {model} must be an array of one "
+            f"metric of {task or 'classification or regression'}, one of "
+            f"{', '.join(repr(n) for n in allowed)}; got {objectives!r}."
+        )
+    values["hparam_tuning_objectives"] = names
+
+
+def _coerce_space(option: Option, space: HParamRange | HParamCandidates, model: str) -> Any:
+    """Check every bound or candidate of a search space as the option's own value is checked."""
+    if option.name not in TUNABLE:
+        raise OptionError(
+            f"The '{option.name}' option of CREATE MODEL {model} cannot be tuned: HPARAM_RANGE and "
+            f"HPARAM_CANDIDATES apply to {', '.join(TUNABLE)}; give '{option.name}' one value."
+        )
+    if isinstance(space, HParamCandidates):
+        if not space.values or any(v is None for v in space.values):
+            raise OptionError(
+                f"HPARAM_CANDIDATES of the '{option.name}' option of CREATE MODEL {model} needs "
+                f"at least one value and no NULL, as in HPARAM_CANDIDATES([1, 2]); got "
+                f"{list(space.values)!r}."
+            )
+        unique: list[Any] = []
+        for value in space.values:
+            coerced = _coerce(option, value, model)
+            if coerced not in unique:
+                unique.append(coerced)
+        return HParamCandidates(tuple(unique))
+    if option.kind not in ("int", "float"):
+        raise OptionError(
+            f"HPARAM_RANGE does not apply to the '{option.name}' option of CREATE MODEL {model}, "
+            f"which is {option.describe()}; list the choices with HPARAM_CANDIDATES, as in "
+            f"HPARAM_CANDIDATES([[64], [128, 64]])."
+        )
+    low, high = _coerce(option, space.low, model), _coerce(option, space.high, model)
+    if low is None or high is None or low >= high:
+        raise OptionError(
+            f"HPARAM_RANGE of the '{option.name}' option of CREATE MODEL {model} needs two "
+            f"numbers, low < high, as in HPARAM_RANGE(1, 10); got HPARAM_RANGE({space.low!r}, "
+            f"{space.high!r})."
+        )
+    return HParamRange(low, high)
 
 
 def _bad(option: Option, value: Any, model: str) -> OptionError:
@@ -232,6 +416,8 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
 def _coerce(option: Option, value: Any, model: str) -> Any:
     if value is None:
         return None
+    if isinstance(value, HParamRange | HParamCandidates):
+        return _coerce_space(option, value, model)
     if option.kind == "float" and isinstance(value, str):
         try:
             value = float(value)

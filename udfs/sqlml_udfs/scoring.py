@@ -3,17 +3,28 @@
 The spec is the JSON document stored with every model (catalog column ``spec`` and ONNX metadata key
 ``sqlml.spec``)::
 
-    {"task": "classification" | "regression" | "clustering",
+    {"task": "classification" | "regression" | "clustering" | "dimensionality_reduction",
      "label": "churned",                      # None for clustering
      "label_type": "string" | "int64" | "bool" | "double",
      "classes": [...],                        # classifiers: order of the probability columns
      "threshold": 0.5,                        # binary classifiers: P(classes[1]) >= threshold -> classes[1]
      "features": [{"name": "age", "kind": "numeric" | "categorical"}, ...],
-     "outputs": {"label": "label", "scores": "probabilities"|"variable"|"scores"}}
+     "outputs": {"label": "label", "scores": "probabilities"|"variable"|"scores"},
+                                              # graph output names (imported models); absent:
+                                              # outputs in the graph's order [label, scores] or
+                                              # [prediction]; a regressor's prediction is "scores"
+     "inputs": {"X": ["a", "b"]},             # a graph input fed several columns (imported
+                                              # models); absent: one input per feature, by name
+     "num_principal_components": 3,           # PCA: graph outputs projections, then centered rows
+     "transform_sql": [{"name": "b2", "sql": "b * 2", "columns": ["b"]}]}  # TRANSFORM outputs
+                                              # computed in SQL before scoring (graph inputs too)
 
 Numeric features enter the graph as float32 ``[N, 1]`` tensors (NULL becomes NaN, which the graph's
 imputer fills); categorical ones as string ``[N, 1]`` tensors with NULL mapped to ``NULL_CATEGORY`` so
-that NULL is a category of its own, and booleans spelled ``true``/``false`` as SQL casts them.
+that NULL is a category of its own, and booleans spelled ``true``/``false`` as SQL casts them. An
+imported graph may declare other inputs: double, int64 or int32 tensors, rank 1 ``[N]``, or one
+``[N, k]`` tensor fed k columns (``inputs``); the scorer reads each input's type and rank from the
+session and converts to them (integers refuse NULL).
 """
 
 from __future__ import annotations
@@ -75,6 +86,51 @@ def feature_array(
     return pc.fill_null(column, NULL_CATEGORY).to_numpy(zero_copy_only=False).astype(object)
 
 
+_NUMERIC_INPUTS = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+}
+
+
+def _input_array(
+    column: pa.Array | pa.ChunkedArray, feature: str, onnx_type: str, input_name: str
+) -> np.ndarray:
+    """One column as a graph input of another type than sqlml's own float32 / string."""
+    if onnx_type == "tensor(string)":
+        return feature_array(column, "categorical")
+    dtype = _NUMERIC_INPUTS[onnx_type]
+    if dtype in (np.float32, np.float64):
+        return feature_array(column, "numeric", dtype)
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if column.null_count:
+        raise ValueError(
+            f"column {feature!r} has NULL values, which the model's integer input "
+            f"{input_name!r} cannot hold; filter them out or COALESCE them in the input query"
+        )
+    try:
+        values = pc.cast(column, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ValueError(
+            f"column {feature!r} does not fit the model's integer input {input_name!r} ({exc}); "
+            f"CAST it to an integer in the input query"
+        ) from None
+    return np.asarray(values.to_numpy(zero_copy_only=False)).astype(dtype, copy=False)
+
+
+def _output_order(outputs: Any, task: str) -> list[str] | None:
+    """Graph output names in the order the scorer reads them, from the spec's ``outputs``."""
+    if not outputs:
+        return None
+    if isinstance(outputs, list):
+        return [str(name) for name in outputs]
+    if task == "regression":
+        return [outputs.get("prediction") or outputs["scores"]]
+    return [outputs.get("label") or outputs["scores"], outputs["scores"]]
+
+
 class Scorer:
     """One model, ready to score: an ONNX Runtime session plus its spec.
 
@@ -92,18 +148,59 @@ class Scorer:
         self._input_names = {i.name for i in self.session.get_inputs()}
         if self.task == "classification":
             self.classes = pa.array(spec["classes"], type=label_arrow_type(spec))
+        self._fetch = _output_order(spec.get("outputs"), self.task)
+        self._plan = self._feed_plan()
 
     # --- feeding ------------------------------------------------------------------------------
 
+    def _feed_plan(self) -> list[tuple[str, list[str], str, int]] | None:
+        """How each graph input is fed: (input, feature names, ONNX type, rank); None when every
+        input is its feature's own float32 or string ``[N, 1]`` tensor (every graph sqlml trains),
+        which :meth:`feeds` serves on its fastest path."""
+        kinds = {f["name"]: f["kind"] for f in self.features}
+        grouped: dict[str, list[str]] = self.spec.get("inputs") or {}
+        plan = []
+        simple = not grouped
+        for graph_input in self.session.get_inputs():
+            names = grouped.get(graph_input.name, [graph_input.name])
+            missing = [n for n in names if n not in kinds]
+            if missing:
+                raise ValueError(
+                    f"graph input {graph_input.name!r} needs column(s) {missing} that the model's "
+                    f"spec does not list as features"
+                )
+            if graph_input.type != "tensor(string)" and graph_input.type not in _NUMERIC_INPUTS:
+                raise ValueError(
+                    f"graph input {graph_input.name!r} is {graph_input.type}; sqlml feeds float, "
+                    f"double, int64, int32 and string tensors"
+                )
+            rank = len(graph_input.shape) if graph_input.shape is not None else 2
+            plan.append((graph_input.name, names, graph_input.type, rank))
+            own = "tensor(float)" if kinds[names[0]] == "numeric" else "tensor(string)"
+            simple = simple and rank == 2 and graph_input.type == own
+        return None if simple else plan
+
     def feeds(self, columns: dict[str, pa.Array | pa.ChunkedArray]) -> dict[str, np.ndarray]:
         """Turn Arrow columns (by feature name) into the graph's named input tensors."""
-        return {
-            f["name"]: feature_array(columns[f["name"]], f["kind"], np.float32).reshape(-1, 1)
-            for f in self.features
-        }
+        if self._plan is None:
+            return {
+                f["name"]: feature_array(columns[f["name"]], f["kind"], np.float32).reshape(-1, 1)
+                for f in self.features
+            }
+        feeds = {}
+        for name, features, onnx_type, rank in self._plan:
+            parts = [_input_array(columns[f], f, onnx_type, name) for f in features]
+            array = parts[0].reshape(-1, 1) if len(parts) == 1 else np.column_stack(parts)
+            feeds[name] = array.reshape(-1) if rank == 1 else array
+        return feeds
 
     def run(self, columns: dict[str, Any]) -> list[np.ndarray]:
-        return self.session.run(None, self.feeds(columns))
+        """The graph's outputs: [label, probabilities | distances] or [prediction, ...]."""
+        if self._fetch is None:
+            return self.session.run(None, self.feeds(columns))
+        unique = list(dict.fromkeys(self._fetch))
+        values = dict(zip(unique, self.session.run(unique, self.feeds(columns)), strict=True))
+        return [values[name] for name in self._fetch]
 
     # --- outputs ------------------------------------------------------------------------------
 
@@ -137,6 +234,12 @@ class Scorer:
             return [
                 ("centroid_id", pa.array(np.argmin(distances, axis=1) + 1, type=pa.int64())),
                 ("nearest_centroids_distance", self.distance_list(distances)),
+            ]
+        if self.task == "dimensionality_reduction":
+            projected = np.asarray(outputs[0], dtype=np.float64)
+            return [
+                (f"principal_component_{i + 1}", pa.array(projected[:, i]))
+                for i in range(projected.shape[1])
             ]
         raise ValueError(f"unknown task {self.task!r}")
 
@@ -180,6 +283,9 @@ class Scorer:
             ]
         if self.task == "regression":
             return [pa.field(f"predicted_{label}", pa.float64())]
+        if self.task == "dimensionality_reduction":
+            count = self.spec["num_principal_components"]
+            return [pa.field(f"principal_component_{i + 1}", pa.float64()) for i in range(count)]
         distance = pa.struct([("centroid_id", pa.int64()), ("distance", pa.float64())])
         return [
             pa.field("centroid_id", pa.int64()),

@@ -19,6 +19,7 @@ from sqlml.errors import (
     DatabaseError,
     DataError,
     IntegrityError,
+    InterfaceError,
     InternalError,
     NotSupportedError,
     OperationalError,
@@ -70,8 +71,32 @@ def _closing(reader: pa.RecordBatchReader, connection: Any) -> Any:
         connection.close()
 
 
+# DuckDB keeps a Python function per database *instance* (every connection to one file in this
+# process shares it), lets only the connection that registered it remove it, and drops its reference
+# when that connection closes although others may still call it. So, for files, sqlml registers a
+# trampoline into this table: every sqlml connection to the file updates the entry (the newest
+# CREATE MODEL wins everywhere) and the table keeps the callables alive. Keyed by (path, name);
+# values are (DuckDB signature, the function, the trampoline DuckDB holds).
+_SHARED_FUNCTIONS: dict[tuple[str, str], tuple[Any, Callable[..., Any], Any]] = {}
+
+
+def _trampoline(key: tuple[str, str]) -> Callable[..., Any]:
+    def call(*arrays: Any) -> Any:
+        return _SHARED_FUNCTIONS[key][1](*arrays)
+
+    return call
+
+
+def _dropped(name: str) -> Callable[..., Any]:
+    def call(*arrays: Any) -> Any:
+        raise ProgrammingError(f"Function {name} belongs to a model that was dropped.")
+
+    return call
+
+
 class DuckDBBackend(Backend):
     name = "duckdb"
+    display_name = "DuckDB"
     supports_scalar_udfs = True
 
     _names = itertools.count(1)
@@ -89,6 +114,28 @@ class DuckDBBackend(Backend):
         self.database = database
         self.read_only = read_only
         self.in_transaction = False
+
+    owns_connection = True  # False when wrapping someone else's connection: close() leaves it open
+
+    @classmethod
+    def from_connection(cls, con: Any, in_transaction: bool = False) -> DuckDBBackend:
+        """Run on a DuckDB connection another tool opened (dbt's), without ever closing it.
+
+        ``in_transaction`` says whether that connection has a transaction open, so sqlml joins it
+        rather than starting its own.
+        """
+        if not isinstance(con, duckdb.DuckDBPyConnection):
+            raise InterfaceError(
+                f"Expected a duckdb.DuckDBPyConnection (from duckdb.connect()); got "
+                f"{type(con).__name__}."
+            )
+        backend = cls.__new__(cls)
+        backend.con = con
+        backend.database = "<existing connection>"
+        backend.read_only = False
+        backend.in_transaction = in_transaction
+        backend.owns_connection = False
+        return backend
 
     # --- SQL ------------------------------------------------------------------------------------
 
@@ -172,19 +219,30 @@ class DuckDBBackend(Backend):
         parameters: list[tuple[str, str]],
         return_type: str,
     ) -> None:
+        arg_types = [sql_type(t) for _, t in parameters]
+        signature = (tuple(str(t) for t in arg_types), str(sql_type(return_type)))
+        key = self._function_key(name)
+        target = function if key is None else _trampoline(key)
         # DuckDB rejects *args UDFs: give the function a fixed signature with one parameter per feature.
-        function.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        target.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [
                 inspect.Parameter(f"p{i}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
                 for i in range(len(parameters))
             ]
         )
+        self.unregister_function(name)
+        # Checked rather than caught: a failed create_function aborts an open transaction.
+        exists = self.query(
+            "SELECT count(*) FROM duckdb_functions() WHERE lower(function_name) = lower(?)", [name]
+        )[0][0]
+        if exists:
+            self._share_function(key, name, signature, function)
+            return
         try:
-            self.unregister_function(name)
             self.con.create_function(
                 name,
-                function,
-                [sql_type(t) for _, t in parameters],
+                target,
+                arg_types,
                 sql_type(return_type),
                 type="arrow",
                 null_handling="special",
@@ -192,10 +250,47 @@ class DuckDBBackend(Backend):
             )
         except duckdb.Error as exc:
             raise translate_error(exc) from exc
+        if key is not None:
+            _SHARED_FUNCTIONS[key] = (signature, function, target)
 
     def unregister_function(self, name: str) -> None:
         with contextlib.suppress(duckdb.InvalidInputException, duckdb.CatalogException):
             self.con.remove_function(name)
+        key = self._function_key(name)
+        if key in _SHARED_FUNCTIONS:  # another connection may hold it: make it fail clearly
+            signature, _function, target = _SHARED_FUNCTIONS[key]
+            _SHARED_FUNCTIONS[key] = (signature, _dropped(name), target)
+
+    def _function_key(self, name: str) -> tuple[str, str] | None:
+        """Which database file (in this process) and function; None for in-memory databases."""
+        if not hasattr(self, "_database_path"):
+            try:
+                rows = self.con.execute(
+                    "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                ).fetchall()
+            except duckdb.Error:
+                rows = []
+            self._database_path = rows[0][0] if rows and rows[0][0] else None
+        return None if self._database_path is None else (self._database_path, name.lower())
+
+    @staticmethod
+    def _share_function(
+        key: tuple[str, str] | None, name: str, signature: Any, function: Callable[..., Any]
+    ) -> None:
+        """Another connection to this database registered ``name``: point it at ``function``."""
+        registered = None if key is None else _SHARED_FUNCTIONS.get(key)
+        if key is None or registered is None:
+            raise ProgrammingError(
+                f"A function named {name} already exists in DuckDB (built in, or registered "
+                f"outside sqlml); give the model another FUNCTION name."
+            )
+        if registered[0] != signature:
+            raise OperationalError(
+                f"Function {name} is registered with other parameters by another connection to "
+                f"{key[0]} in this process; close the other connections to the database and "
+                f"reconnect."
+            )
+        _SHARED_FUNCTIONS[key] = (signature, function, registered[2])
 
     # --- a user's statement and its rows --------------------------------------------------------------
 
@@ -257,4 +352,5 @@ class DuckDBBackend(Backend):
             self.execute_params("ROLLBACK")
 
     def close(self) -> None:
-        self.con.close()
+        if self.owns_connection:
+            self.con.close()

@@ -1,0 +1,558 @@
+"""The Spark backend: a SparkSession (local, or a standalone cluster) behind sqlml's Backend.
+
+Users write Spark SQL; every result comes back as Arrow (``DataFrame.toArrow``) and is read whole
+into the cursor's buffer. ML sources are temporary views. ML.PREDICT and model functions score on
+the executors (:mod:`sqlml_udfs.spark`), with the ONNX bytes broadcast once per model version.
+The catalog is the table ``sqlml.models`` in the session's catalog (``sql/catalog_spark.sql``).
+
+Spark has no multi-statement transactions, so sqlml runs it in autocommit mode only; a new model
+version is one INSERT of one row after training succeeded, which Spark commits atomically (the
+row's file appears whole or not at all), so a failed CREATE OR REPLACE leaves the old version live.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import itertools
+import json
+import logging
+import os
+import sys
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+
+from sqlml.backends.base import Backend
+from sqlml.errors import (
+    DatabaseError,
+    DataError,
+    InterfaceError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    SchemaError,
+)
+
+log = logging.getLogger("sqlml")
+
+#: Training queries with more rows than this are trained on the executors (Spark MLlib); smaller
+#: ones are collected and trained with scikit-learn, as on DuckDB. ``connect(local_training_rows=)``.
+LOCAL_TRAINING_ROWS = 100_000
+
+# Sessions sqlml started, with how many sqlml connections use each: the last close() stops it.
+_OWNED: dict[int, int] = {}
+_OWNED_LOCK = threading.Lock()
+# pyspark warns on every import that pandas >= 3 is not fully supported; sqlml never hands Spark
+# pandas objects (Arrow only), so the warning says nothing about sqlml's use.
+_PANDAS_WARNING = "PySpark does not yet fully support pandas"
+
+
+def require_pyspark() -> Any:
+    try:
+        import pyspark
+    except ImportError as exc:
+        raise InterfaceError(
+            "The Spark engine needs pyspark: pip install 'sqlml[spark]' (pyspark 4.1 to 4.3, with "
+            "Java 17 or 21 on the PATH)."
+        ) from exc
+    return pyspark
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_PANDAS_WARNING, category=FutureWarning)
+        yield
+
+
+def build_session(master: str, config: dict[str, Any] | None = None) -> Any:
+    """A SparkSession for ``master`` ("local[2]", "spark://host:7077"), Python workers on this
+    interpreter unless PYSPARK_PYTHON says otherwise."""
+    require_pyspark()
+    if master.startswith("sc://"):
+        raise NotSupportedError(
+            "Spark Connect (sc://…) is not yet supported on the Spark engine: sqlml broadcasts "
+            "models through the SparkContext, which Connect sessions lack. Use a spark:// or "
+            "local[...] master."
+        )
+    # Executors start `PYSPARK_PYTHON` (default `python3` on the PATH), which must have numpy,
+    # pyarrow and onnxruntime; for a local master this interpreter has them.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(master).appName("sqlml")
+    # Spark logs every failed statement at ERROR with its JVM stack; sqlml raises it as an error
+    # already. {"spark.log.level": "WARN"} in config brings Spark's logs back.
+    settings = {
+        "spark.ui.showConsoleProgress": "false",
+        "spark.log.level": "FATAL",
+        **(config or {}),
+    }
+    for key, value in settings.items():
+        builder = builder.config(key, str(value))
+    with _quiet():
+        return builder.getOrCreate()
+
+
+_SHIPPED: set[int] = set()
+
+
+def ship_udfs(spark: Any) -> None:
+    """Send the worker-side package (``sqlml_udfs``: numpy, pyarrow and onnxruntime only) to a
+    cluster's executors, once per SparkContext, so they need no sqlml installed. A local master's
+    workers import it from this environment already."""
+    context = spark.sparkContext
+    if context.master.startswith("local") or id(context) in _SHIPPED:
+        return
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    import sqlml_udfs
+
+    package = Path(sqlml_udfs.__file__).parent
+    archive = Path(tempfile.mkdtemp(prefix="sqlml_udfs_")) / "sqlml_udfs.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for source in sorted(package.glob("*.py")):
+            zipped.write(source, f"sqlml_udfs/{source.name}")
+    context.addPyFile(str(archive))
+    _SHIPPED.add(id(context))
+
+
+def _spark_errors() -> tuple[type[BaseException], ...]:
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JError)
+
+
+def translate_error(exc: BaseException) -> DatabaseError:
+    """Spark's exception as the sqlml (PEP 249) exception of the same kind, without the JVM trace."""
+    from pyspark.errors import (
+        AnalysisException,
+        ArithmeticException,
+        IllegalArgumentException,
+        NumberFormatException,
+        PythonException,
+        SparkRuntimeException,
+    )
+
+    message = str(exc).split("\n\nJVM stacktrace:")[0].strip()
+    if isinstance(exc, PythonException):  # a Python worker failed: its last line says why
+        lines = [line for line in message.splitlines() if line.strip()]
+        message = lines[-1] if lines else message
+        return DataError(f"A Spark Python worker failed: {message}")
+    if isinstance(exc, AnalysisException):
+        return ProgrammingError(message)
+    if isinstance(exc, (ArithmeticException, NumberFormatException)):
+        return DataError(message)
+    if isinstance(exc, (IllegalArgumentException, SparkRuntimeException)):
+        return DataError(message) if "CAST" in message.upper() else OperationalError(message)
+    return OperationalError(message.splitlines()[0] if message else repr(exc))
+
+
+class SparkBackend(Backend):
+    name = "spark"
+    display_name = "Spark"
+    dialect = "spark"
+    supports_scalar_udfs = True
+    supports_transactions = False
+    streams_results = False
+    supports_transform = False
+    scores_in_engine = True
+    supports_distributed_training = True
+
+    _names = itertools.count(1)
+
+    def __init__(
+        self,
+        spark: Any = None,
+        *,
+        master: str | None = None,
+        config: dict[str, Any] | None = None,
+        local_training_rows: int = LOCAL_TRAINING_ROWS,
+    ) -> None:
+        require_pyspark()
+        if spark is None:
+            from pyspark.sql import SparkSession
+
+            active = SparkSession.getActiveSession()
+            spark = build_session(master or "local[*]", config)
+            # getOrCreate returns a session already running in this process: sqlml stops only
+            # sessions it started itself, when its last connection to them closes.
+            self.owns_session = active is None or id(active) in _OWNED
+            if self.owns_session:
+                with _OWNED_LOCK:
+                    _OWNED[id(spark)] = _OWNED.get(id(spark), 0) + 1
+        else:
+            self._check_session(spark)
+            self.owns_session = False
+        if isinstance(local_training_rows, bool) or not isinstance(local_training_rows, int):
+            raise InterfaceError(
+                f"local_training_rows must be an integer ≥ 0; got {local_training_rows!r}."
+            )
+        self.spark = spark
+        self.local_training_rows = local_training_rows
+        ship_udfs(spark)
+        self.in_transaction = False
+        self._pending: pa.Table | None = None
+        self._broadcasts: OrderedDict[str, Any] = OrderedDict()
+        self._closed = False
+
+    @staticmethod
+    def _check_session(spark: Any) -> None:
+        from pyspark.sql import SparkSession
+
+        if not isinstance(spark, SparkSession):
+            raise InterfaceError(
+                f"spark= takes a pyspark.sql.SparkSession; got {type(spark).__name__}."
+            )
+        if getattr(spark, "_sc", None) is None:  # a Spark Connect session
+            raise NotSupportedError(
+                "Spark Connect sessions are not yet supported on the Spark engine: sqlml "
+                "broadcasts models through the SparkContext, which Connect sessions lack."
+            )
+
+    # --- running Spark SQL ----------------------------------------------------------------------
+
+    def sql(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        """``spark.sql`` with positional (``?``) or named (``:name``) parameters, errors translated."""
+        try:
+            with _quiet():
+                if params:
+                    args = dict(params) if isinstance(params, dict) else list(params)
+                    return self.spark.sql(sql, args=args)
+                return self.spark.sql(sql)
+        except _spark_errors() as exc:
+            raise translate_error(exc) from exc
+
+    def to_arrow(self, frame: Any) -> pa.Table:
+        try:
+            with _quiet():
+                return frame.toArrow()
+        except _spark_errors() as exc:
+            raise translate_error(exc) from exc
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        frame = self.sql(sql, params)
+        try:
+            return [tuple(row) for row in frame.collect()]
+        except _spark_errors() as exc:
+            raise translate_error(exc) from exc
+
+    def execute_params(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        frame = self.sql(sql, params)
+        if frame.columns:  # a query rather than a command: run it for its effect
+            self.to_arrow(frame)
+
+    def run_script(self, sql: str) -> None:
+        """sqlml's own DDL (the catalog): statements split at ``;``, comment lines dropped."""
+        lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+        for statement in "\n".join(lines).split(";"):
+            if not statement.strip():
+                continue
+            try:
+                self.execute_params(statement)
+            except OperationalError as exc:
+                if "LOCATION_ALREADY_EXISTS" not in str(exc):
+                    raise
+                raise OperationalError(
+                    f"{exc} The warehouse holds a sqlml catalog from an earlier Spark session that "
+                    f"this session's catalog does not know (Spark's in-memory catalog forgets "
+                    f"tables when the session stops). Give the session a persistent metastore "
+                    f"(spark.sql.catalogImplementation=hive, see README 'Spark'), or another "
+                    f"spark.sql.warehouse.dir."
+                ) from exc
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        try:
+            return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))
+        except _spark_errors() as exc:
+            raise translate_error(exc) from exc
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        return self.to_arrow(self.sql(sql, params))
+
+    def stream(
+        self, sql: str, params: Sequence[Any] | None = None, batch_size: int = 122_880
+    ) -> pa.RecordBatchReader:
+        """The rows collected to the driver, then served in batches (ML.PREDICT does not come
+        here: it scores on the executors, see :meth:`predict_relation`)."""
+        table = self.arrow(sql, params)
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_size))
+
+    def schema(self, sql: str, params: Sequence[Any] | None = None) -> pa.Schema:
+        """The Arrow schema of a query's result, without running it."""
+        return arrow_schema(self.sql(sql, params).schema)
+
+    # --- Arrow sources and functions --------------------------------------------------------------
+
+    def temp_name(self, kind: str) -> str:
+        return f"__sqlml_{kind}_{next(self._names)}"
+
+    def quote(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def register_arrow(self, name: str, data: Any) -> None:
+        """A temporary view: of a DataFrame as it is (scored on the executors when read), or of
+        Arrow data sent from the driver (ML function results, which are small)."""
+        if isinstance(data, pa.RecordBatchReader):
+            data = data.read_all()
+        try:
+            with _quiet():
+                frame = data if not isinstance(data, pa.Table) else self._from_arrow(data)
+                frame.createOrReplaceTempView(name)
+        except _spark_errors() as exc:
+            raise translate_error(exc) from exc
+
+    def _from_arrow(self, table: pa.Table) -> Any:
+        from pyspark.sql.pandas.types import from_arrow_type
+        from pyspark.sql.types import StructField, StructType
+
+        schema = StructType(
+            [StructField(f.name, from_arrow_type(f.type), True) for f in table.schema]
+        )
+        return self.spark.createDataFrame(table, schema=schema)
+
+    def unregister_arrow(self, name: str) -> None:
+        try:
+            self.spark.catalog.dropTempView(name)
+        except _spark_errors() as exc:  # never expected: the statement reading it has finished
+            log.warning("could not drop sqlml's temporary view %s: %s", name, exc)
+
+    def materialize(self, source: Any) -> pa.Table:
+        if isinstance(source, (pa.Table, pa.RecordBatchReader)):
+            return super().materialize(source)
+        return self.to_arrow(source)
+
+    def register_function(
+        self,
+        name: str,
+        function: Callable[..., pa.Array],
+        parameters: list[tuple[str, str]],
+        return_type: str,
+    ) -> None:
+        self._register_udf(name, function, spark_type(return_type))
+
+    def _register_udf(self, name: str, function: Callable[..., pa.Array], return_type: Any) -> None:
+        from pyspark.sql.functions import ArrowUDFType, arrow_udf
+
+        try:
+            with warnings.catch_warnings():  # "prefer type hints": *args cannot carry them
+                warnings.simplefilter("ignore", UserWarning)
+                udf = arrow_udf(function, return_type, ArrowUDFType.SCALAR)
+            self.spark.udf.register(name, udf)
+        except _spark_errors() as exc:
+            raise translate_error(exc) from exc
+
+    def unregister_function(self, name: str) -> None:
+        self.execute_params(f"DROP TEMPORARY FUNCTION IF EXISTS {self.quote(name)}")
+
+    # --- scoring on the executors -------------------------------------------------------------------
+
+    def broadcast(self, key: str, onnx: bytes) -> Any:
+        """The model's ONNX bytes as a broadcast, made once per model version for this backend."""
+        handle = self._broadcasts.get(key)
+        if handle is None:
+            handle = self.spark.sparkContext.broadcast(onnx)
+            self._broadcasts[key] = handle
+            while len(self._broadcasts) > 16:
+                _, old = self._broadcasts.popitem(last=False)
+                old.unpersist()
+        else:
+            self._broadcasts.move_to_end(key)
+        return handle
+
+    def predict_relation(self, record: Any, sql: str, params: Any, threshold: Any) -> Any:
+        """ML.PREDICT as a DataFrame: the input's rows through ``mapInArrow`` on the executors,
+        its columns then BigQuery's prediction columns (Spark types of the same Arrow types)."""
+        from pyspark.sql.pandas.types import from_arrow_type
+        from pyspark.sql.types import StructField, StructType
+        from sqlml_udfs.scoring import Scorer
+        from sqlml_udfs.spark import predict_batches
+
+        from sqlml.functions import check_columns
+
+        if record.spec.get("transform_sql"):
+            raise NotSupportedError(
+                f"ML.PREDICT of model {record.name}, whose TRANSFORM computes columns in SQL, is "
+                f"not yet supported on the Spark engine."
+            )
+        frame = self.sql(sql, params)
+        check_columns(record, arrow_schema(frame.schema), "ML.PREDICT")
+        added = Scorer.output_schema(_SpecOnly(record.spec))  # no ORT session on the driver
+        kept = list(frame.columns)
+        clash = [f.name for f in added if f.name in kept]
+        if clash:
+            raise SchemaError(
+                f"The input of ML.PREDICT already has column(s) {', '.join(clash)}, which the "
+                f"prediction adds; rename or drop them in the input query."
+            )
+        schema = StructType(
+            list(frame.schema.fields)
+            + [StructField(f.name, from_arrow_type(f.type), True) for f in added]
+        )
+        score = predict_batches(
+            record.cache_key,
+            self.broadcast(record.cache_key, record.onnx),
+            json.dumps(record.spec),
+            threshold,
+            kept,
+            [f.name for f in added],
+        )
+        try:
+            return frame.mapInArrow(score, schema)
+        except _spark_errors() as exc:
+            raise translate_error(exc) from exc
+
+    def register_model_function(self, record: Any) -> None:
+        """The model's FUNCTION (and ``<FUNCTION>_probabilities`` for classifiers) as Arrow UDFs."""
+        from sqlml_udfs.scoring import Scorer
+        from sqlml_udfs.spark import scalar_function
+
+        handle = self.broadcast(record.cache_key, record.onnx)
+        spec = json.dumps(record.spec)
+        fields = Scorer.output_schema(_SpecOnly(record.spec))
+        names = [record.function_name]
+        if record.spec["task"] == "classification":
+            names.append(f"{record.function_name}_probabilities")
+        elif record.spec["task"] == "clustering":
+            fields = [pa.field("centroid_id", pa.int64())]
+        for output, name in enumerate(names):
+            function = scalar_function(record.cache_key, handle, spec, output)
+            self._register_udf(name, function, _from_arrow_type(fields[output].type))
+
+    # --- the catalog ----------------------------------------------------------------------------------
+
+    def catalog_ddl(self) -> str:
+        return importlib.resources.files("sqlml._assets").joinpath("catalog_spark.sql").read_text()
+
+    def delete_model(self, table: str, name: str) -> None:
+        """Spark's Parquet tables have no DELETE: the catalog is partitioned by name instead."""
+        literal = "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        self.execute_params(f"ALTER TABLE {table} DROP IF EXISTS PARTITION (name = {literal})")
+
+    # --- training on the executors ---------------------------------------------------------------------
+
+    def distributed_training(self, sql: str, options: dict[str, Any]) -> Any | None:
+        """Train on the executors when OPTIONS (engine = 'spark') says so, or when the query has
+        more rows than ``local_training_rows``; engine = 'duckdb' collects the rows whatever their
+        number and trains with scikit-learn here, as the DuckDB engine does."""
+        from sqlml.backends.spark.training import DistributedTraining
+
+        engine = options.get("engine")
+        if engine == "duckdb":
+            return None
+        if engine != "spark":
+            rows = self.query(f"SELECT count(*) FROM ({sql}) AS __sqlml_count")[0][0]
+            if rows <= self.local_training_rows:
+                return None
+        return DistributedTraining(self, sql)
+
+    # --- a user's statement and its rows ----------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        return str(self.spark.version)
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        """Run a user's statement and read its rows whole (Arrow) for the fetch methods."""
+        frame = self.sql(sql, params)
+        self._pending = self.to_arrow(frame) if frame.columns else None
+
+    def description(self) -> list[tuple[Any, ...]] | None:
+        if self._pending is None:
+            return None
+        from sqlml.training.fit import sql_type
+
+        return [
+            (f.name, sql_type(f.type), None, None, None, None, f.nullable)
+            for f in self._pending.schema
+        ]
+
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        table = self._take(size)
+        names = table.column_names
+        return [tuple(row[n] for n in names) for row in table.to_pylist()]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.fetchmany(-1)
+
+    def fetch_arrow_table(self) -> pa.Table:
+        return self._take(-1)
+
+    def _take(self, size: int) -> pa.Table:
+        pending = self._pending
+        if pending is None:
+            return pa.table({})
+        if size < 0:
+            size = pending.num_rows
+        taken, self._pending = pending.slice(0, size), pending.slice(size)
+        return taken
+
+    # --- transactions: none -------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Nothing to begin: every statement commits (see the module docstring)."""
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for handle in self._broadcasts.values():
+            try:
+                handle.unpersist()
+            except _spark_errors():  # the session may already be stopped
+                pass
+        self._broadcasts.clear()
+        if not self.owns_session:
+            return
+        with _OWNED_LOCK:
+            users = _OWNED.get(id(self.spark), 1) - 1
+            if users > 0:
+                _OWNED[id(self.spark)] = users
+                return
+            _OWNED.pop(id(self.spark), None)
+        self.spark.stop()
+
+
+class _SpecOnly:
+    """Enough of a Scorer for :meth:`Scorer.output_schema`, which reads only the spec."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.task = spec["task"]
+
+
+def arrow_schema(schema: Any) -> pa.Schema:
+    """A Spark StructType as the Arrow schema its rows arrive in (timestamps in UTC)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(schema, timezone="UTC")
+
+
+def _from_arrow_type(dtype: pa.DataType) -> Any:
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    return from_arrow_type(dtype)
+
+
+_SPARK_TYPES = {"DOUBLE": "double", "BIGINT": "bigint", "VARCHAR": "string", "BOOLEAN": "boolean"}
+
+
+def spark_type(name: str) -> str:
+    """A sqlml function type name (as DuckDB's backend takes them) as a Spark DDL type."""
+    if name.startswith("PROBS:"):
+        return f"array<struct<label:{_SPARK_TYPES[name.split(':', 1)[1]]},prob:double>>"
+    return _SPARK_TYPES[name]

@@ -1,0 +1,142 @@
+"""ML.FEATURE_INFO, ML.TRAINING_INFO, ML.WEIGHTS, ML.FEATURE_IMPORTANCE: what a model learned.
+
+Each reads what CREATE MODEL recorded in the model's training info (see
+:mod:`sqlml.training.insights`); none takes input rows. Output columns are BigQuery ML's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlml_udfs.scoring import NULL_CATEGORY, label_arrow_type
+
+from sqlml.errors import NotSupportedError, ProgrammingError
+from sqlml.functions import CallContext, boolean, register
+from sqlml.training.insights import (
+    FEATURE_IMPORTANCE,
+    FEATURE_INFO,
+    ITERATIONS,
+    LINEAR_TYPES,
+    LINEAR_WEIGHTS,
+    UNAVAILABLE,
+)
+from sqlml.training.models import TREES
+
+if TYPE_CHECKING:
+    from sqlml.catalog import ModelRecord
+
+INTERCEPT = "__INTERCEPT__"
+CATEGORY_WEIGHT = pa.struct([("category", pa.string()), ("weight", pa.float64())])
+
+
+def recorded(record: ModelRecord, key: str, function: str) -> Any:
+    """What CREATE MODEL recorded under ``key``; models from before it did get a clear error."""
+    value = record.training_info.get(key)
+    reason = record.training_info.get(UNAVAILABLE, {}).get(key)
+    if value is None and reason:
+        raise NotSupportedError(
+            f"ML.{function} is not available for model {record.name}: {reason}."
+        )
+    if value is None:
+        raise ProgrammingError(
+            f"Model {record.name} was trained by an earlier sqlml that did not record what "
+            f"ML.{function} needs; retrain it with CREATE OR REPLACE MODEL {record.name}."
+        )
+    return value
+
+
+def linear_model(record: ModelRecord) -> str | None:
+    return None if record.model_type in LINEAR_TYPES else "linear_reg and logistic_reg models"
+
+
+def tree_model(record: ModelRecord) -> str | None:
+    return None if record.model_type in TREES else "random forest and boosted tree models"
+
+
+@register("FEATURE_INFO", input="none")
+def feature_info(ctx: CallContext) -> pa.Table:
+    """Statistics of each feature over the training rows."""
+    rows = recorded(ctx.record, FEATURE_INFO, "FEATURE_INFO")
+    doubles = ("min", "max", "mean", "median", "stddev")
+    columns: dict[str, pa.Array] = {"input": pa.array([r["input"] for r in rows], pa.string())}
+    for name in doubles:
+        columns[name] = pa.array([r[name] for r in rows], pa.float64())
+    for name in ("category_count", "null_count"):
+        columns[name] = pa.array([r[name] for r in rows], pa.int64())
+    return pa.table(columns)
+
+
+@register("TRAINING_INFO", input="none")
+def training_info(ctx: CallContext) -> pa.Table:
+    """One row per training iteration (boosting round, DNN epoch), else one for the final model."""
+    rows = recorded(ctx.record, ITERATIONS, "TRAINING_INFO")
+    types = {
+        "training_run": pa.int64(),
+        "iteration": pa.int64(),
+        "loss": pa.float64(),
+        "eval_loss": pa.float64(),
+        "learning_rate": pa.float64(),
+        "duration_ms": pa.int64(),
+    }
+    return pa.table({name: pa.array([r[name] for r in rows], t) for name, t in types.items()})
+
+
+@register("WEIGHTS", options={"standardize": boolean}, input="none", applies=linear_model)
+def weights(ctx: CallContext) -> pa.Table:
+    """The coefficients, on the original scale of the features unless standardize = TRUE.
+
+    The model standardizes numeric features itself, so its fitted weights are on the standardized
+    scale: w_std for a feature with training mean μ and standard deviation σ is w_std / σ on the
+    original scale, and the intercept absorbs −Σ w_std·μ/σ. One-hot category weights are the same
+    on both scales.
+    """
+    record = ctx.record
+    fitted = recorded(record, LINEAR_WEIGHTS, "WEIGHTS")
+    standardize = ctx.options.get("standardize", False)
+    classes = fitted["classes"]
+    out: dict[str, list[Any]] = {"processed_input": [], "weight": [], "category_weights": []}
+    labels: list[Any] = []
+    for k, intercept in enumerate(fitted["intercept"]):
+        for feature in fitted["features"]:
+            out["processed_input"].append(feature["name"])
+            if feature["kind"] == "numeric":
+                weight = feature["weights"][k]
+                out["weight"].append(weight if standardize else weight / feature["scale"])
+                out["category_weights"].append([])
+                if not standardize:
+                    intercept -= weight * feature["mean"] / feature["scale"]
+            else:
+                out["weight"].append(None)
+                out["category_weights"].append(
+                    [
+                        {"category": None if c == NULL_CATEGORY else c, "weight": w}
+                        for c, w in zip(feature["categories"], feature["weights"][k], strict=True)
+                    ]
+                )
+        out["processed_input"].append(INTERCEPT)
+        out["weight"].append(intercept)
+        out["category_weights"].append([])
+        if classes is not None:
+            labels += [classes[k]] * (len(fitted["features"]) + 1)
+    columns: dict[str, pa.Array] = {}
+    if classes is not None:
+        columns["class_label"] = pa.array(labels, label_arrow_type(record.spec))
+    columns["processed_input"] = pa.array(out["processed_input"], pa.string())
+    columns["weight"] = pa.array(out["weight"], pa.float64())
+    columns["category_weights"] = pa.array(out["category_weights"], pa.list_(CATEGORY_WEIGHT))
+    return pa.table(columns)
+
+
+@register("FEATURE_IMPORTANCE", input="none", applies=tree_model)
+def feature_importance(ctx: CallContext) -> pa.Table:
+    """Split counts, impurity importance and cover per feature, by importance_gain descending."""
+    rows = recorded(ctx.record, FEATURE_IMPORTANCE, "FEATURE_IMPORTANCE")
+    return pa.table(
+        {
+            "feature": pa.array([r["feature"] for r in rows], pa.string()),
+            "importance_weight": pa.array([r["importance_weight"] for r in rows], pa.float64()),
+            "importance_gain": pa.array([r["importance_gain"] for r in rows], pa.float64()),
+            "importance_cover": pa.array([r["importance_cover"] for r in rows], pa.float64()),
+        }
+    )

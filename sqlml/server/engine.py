@@ -1,0 +1,230 @@
+"""One sqlml connection shared by every client: statements run one at a time on one worker thread.
+
+DuckDB allows one writer per database file, and a sqlml connection (with its registered model
+functions and catalog) is one DuckDB connection; so the server keeps exactly one, and a
+single-thread executor serializes every statement onto it. Each client has its own sqlml cursor.
+
+Transactions: a client's ``BEGIN`` opens the shared connection's transaction and makes that client
+its owner until ``COMMIT`` or ``ROLLBACK`` (or its disconnect, which rolls back). While one client
+owns it, another client's statements wait — up to its lock timeout — and then fail with SQLSTATE
+``55P03`` and a message saying why, rather than running inside someone else's transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import sqlml
+from sqlml.server.errors import ServerError
+
+log = logging.getLogger("sqlml.server")
+
+T = TypeVar("T")
+
+
+class _Busy(Exception):
+    """Another client owns the open transaction (raised in the worker, handled by the caller)."""
+
+
+@dataclass
+class Job:
+    """One unit of work for the worker, so it can be cancelled before or while it runs."""
+
+    owner: int
+    id: int = field(default_factory=itertools.count(1).__next__)
+    cancelled: str = ""  # why it was cancelled: "" while it may run
+    started: bool = False
+
+
+class Engine:
+    """The shared connection, its worker thread, and the transaction-owner bookkeeping."""
+
+    def __init__(self, connection: sqlml.Connection) -> None:
+        self.connection = connection
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlml-server-db")
+        self.owner: int | None = None  # the session id whose transaction is open
+        self.owner_since = 0.0
+        self.owner_label = ""
+        self._running: Job | None = None
+        self._current: dict[int, Job] = {}  # each session's queued or running job
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._released: asyncio.Event | None = None
+
+    # --- running work ---------------------------------------------------------------------------
+
+    async def call(
+        self,
+        session: int,
+        label: str,
+        fn: Callable[[], T],
+        lock_timeout: float | None,
+        statement_timeout: float | None = None,
+        gone: Callable[[], bool] = lambda: False,
+    ) -> T:
+        """Run ``fn`` on the worker for ``session``, honouring transaction ownership and timeouts.
+
+        ``gone`` tells whether the client has disconnected: then the statement is interrupted
+        rather than left running for nobody.
+        """
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        started = time.monotonic()
+        while True:
+            released = self._release_event()
+            job = Job(session)
+            self._current[session] = job
+            future = loop.run_in_executor(self.executor, self._run, job, label, fn)
+            try:
+                return await self._wait(job, future, started, statement_timeout, gone)
+            except _Busy:
+                if lock_timeout is None:  # lock_timeout = 0: wait as long as it takes
+                    await released.wait()
+                    continue
+                remaining = lock_timeout - (time.monotonic() - started)
+                if remaining <= 0 or not await _wait_event(released, remaining):
+                    raise self._lock_error(lock_timeout) from None
+            finally:
+                if self._current.get(session) is job:
+                    del self._current[session]
+
+    async def _wait(
+        self,
+        job: Job,
+        future: asyncio.Future[T],
+        started: float,
+        statement_timeout: float | None,
+        gone: Callable[[], bool],
+    ) -> T:
+        while True:
+            try:
+                done, _ = await asyncio.wait({future}, timeout=0.2)
+            except asyncio.CancelledError:  # the server is stopping: the job's outcome is moot
+                future.add_done_callback(_consume)
+                raise
+            if done:
+                return future.result()
+            reason = ""
+            if statement_timeout and time.monotonic() - started > statement_timeout:
+                reason = "canceling statement due to statement timeout"
+            elif gone():
+                reason = "canceling statement: the client disconnected"
+            if reason and self._cancel_job(job, reason) and not job.started:
+                # Still queued: the worker will skip it; stop waiting behind other statements.
+                future.add_done_callback(_consume)
+                raise ServerError(reason, "57014")
+
+    def _run(self, job: Job, label: str, fn: Callable[[], T]) -> T:
+        with self._lock:
+            if job.cancelled:
+                raise ServerError(job.cancelled, "57014")
+            if self.owner is not None and self.owner != job.owner:
+                raise _Busy
+            job.started = True
+            self._running = job
+        try:
+            return fn()
+        except sqlml.Error as exc:
+            if job.cancelled:
+                raise ServerError(job.cancelled, "57014") from exc
+            raise
+        finally:
+            with self._lock:
+                self._running = None
+            self._track_owner(job.owner, label)
+            if job.cancelled:
+                log.info("session %d: %s", job.owner, job.cancelled)
+
+    def _track_owner(self, session: int, label: str) -> None:
+        open_now = bool(self.connection._backend.in_transaction)  # noqa: SLF001 - sqlml's own state
+        if open_now and self.owner is None:
+            self.owner, self.owner_since, self.owner_label = session, time.monotonic(), label
+        elif not open_now and self.owner == session:
+            self.owner = None
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._notify_released)
+
+    def cancel(self, session: int, reason: str = "canceling statement due to user request") -> bool:
+        """Cancel ``session``'s statement: skipped if still queued, interrupted if running."""
+        job = self._current.get(session)
+        return job is not None and self._cancel_job(job, reason)
+
+    def _cancel_job(self, job: Job, reason: str) -> bool:
+        with self._lock:
+            if job.cancelled:
+                return False
+            job.cancelled = reason
+            if self._running is job:
+                # DuckDB stops the statement at its next check
+                self.connection._backend.con.interrupt()  # noqa: SLF001
+        return True
+
+    async def end_session(self, session: int) -> None:
+        """A client left: roll back the transaction it still holds, so others can go on."""
+        if self.owner != session:
+            return
+
+        def rollback() -> None:
+            with contextlib.suppress(sqlml.Error):
+                self.connection.rollback()
+
+        log.info("session %d ended inside a transaction; rolling it back", session)
+        with contextlib.suppress(Exception):
+            await self.call(session, "", rollback, lock_timeout=0)
+
+    def in_transaction(self, session: int) -> bool:
+        return self.owner == session
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _release_event(self) -> asyncio.Event:
+        if self._released is None:
+            self._released = asyncio.Event()
+        return self._released
+
+    def _notify_released(self) -> None:
+        event, self._released = self._released, asyncio.Event()
+        if event is not None:
+            event.set()
+
+    def _lock_error(self, lock_timeout: float) -> ServerError:
+        held = time.monotonic() - self.owner_since if self.owner is not None else 0.0
+        who = f" ({self.owner_label})" if self.owner_label else ""
+        return ServerError(
+            f"could not run the statement: another client{who} has had a transaction open for "
+            f"{held:.1f} s, and sqlml serve runs one transaction at a time on its single DuckDB "
+            f"connection (waited {lock_timeout:g} s). Retry after that client commits or rolls "
+            f"back; use autocommit (no BEGIN) to keep transactions short.",
+            "55P03",
+        )
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve a skipped job's exception, so asyncio does not report it as never retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
+async def _wait_event(event: asyncio.Event, timeout: float) -> bool:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+        return True
+    except TimeoutError:
+        return False
+
+
+def run_blocking(engine: Engine, fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on the worker from outside the event loop (server start-up and shutdown)."""
+    return engine.executor.submit(fn).result()

@@ -1,0 +1,407 @@
+"""What CREATE MODEL records for the inspection and explanation functions.
+
+A stored model is ONNX + JSON: once CREATE MODEL returns, the fitted scikit-learn estimator is gone.
+So everything ML.FEATURE_INFO, ML.TRAINING_INFO, ML.WEIGHTS, ML.FEATURE_IMPORTANCE, ML.EXPLAIN_PREDICT
+and ML.GLOBAL_EXPLAIN need is computed here, from the estimator and the training rows, and kept in
+the model's training info (``Training.info``) under the keys below.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlml_udfs.scoring import feature_array
+
+from sqlml.training.models import TREES
+
+if TYPE_CHECKING:
+    from sqlml.training.fit import Training
+
+FEATURE_INFO = "feature_info"
+ITERATIONS = "iteration_results"
+LINEAR_WEIGHTS = "linear_weights"
+FEATURE_IMPORTANCE = "feature_importance"
+EXPLAIN_BASELINE = "explain_baseline"
+GLOBAL_EXPLAIN = "global_explain"
+# key -> why it could not be recorded for this model (the function then says so)
+UNAVAILABLE = "insights_unavailable"
+
+LINEAR_TYPES = frozenset({"linear_reg", "logistic_reg"})
+BOOSTED_TYPES = frozenset({"boosted_tree_classifier", "boosted_tree_regressor"})
+GLOBAL_EXPLAIN_ROWS = 1000
+GLOBAL_EXPLAIN_PATHS = 10
+
+
+class UnsupportedLayout(Exception):
+    """The preprocessing is not the per-feature imputation / scaling / one-hot encoding that
+    weights and split importances are mapped back through (e.g. a TRANSFORM clause's branches)."""
+
+
+def record_insights(training: Training) -> None:
+    """The training stage that fills the keys above (see :func:`sqlml.training.fit.fit`)."""
+    info = training.info
+    model_type = training.options.model_type
+    info[FEATURE_INFO] = feature_statistics(training.train, training.features)
+    info[ITERATIONS] = iteration_results(training)
+    if model_type in LINEAR_TYPES:
+        _record(info, LINEAR_WEIGHTS, lambda: linear_weights(training))
+    if model_type in TREES:
+        _record(info, FEATURE_IMPORTANCE, lambda: tree_importance(training))
+    if training.task in ("classification", "regression"):
+        # the sampled Shapley baseline; linear models use it only without LINEAR_WEIGHTS
+        info[EXPLAIN_BASELINE] = baseline_row(training.train, training.features)
+        if training.options.get("enable_global_explain"):
+            info[GLOBAL_EXPLAIN] = global_attributions(training)
+
+
+def _record(info: dict[str, Any], key: str, compute: Callable[[], Any]) -> None:
+    try:
+        info[key] = compute()
+    except UnsupportedLayout as exc:
+        info.setdefault(UNAVAILABLE, {})[key] = str(exc)
+
+
+def _number(value: Any) -> float | None:
+    """A JSON-safe float: NaN and infinities (which JSON cannot hold) become None."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+# --- ML.FEATURE_INFO -------------------------------------------------------------------------------
+
+
+def feature_statistics(table: pa.Table, features: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """BigQuery's per-feature statistics over the training rows.
+
+    NaN counts as NULL, as it does for the model (the imputer fills both); stddev is the sample
+    standard deviation (BigQuery's STDDEV); category_count counts distinct non-NULL values.
+    """
+    rows = []
+    for feature in features:
+        column = table.column(feature["name"])
+        row: dict[str, Any] = {
+            "input": feature["name"],
+            "min": None,
+            "max": None,
+            "mean": None,
+            "median": None,
+            "stddev": None,
+            "category_count": None,
+        }
+        if feature["kind"] == "numeric":
+            if pa.types.is_boolean(column.type):
+                column = pc.cast(column, pa.int8())
+            values = pc.cast(column, pa.float64())
+            values = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
+            valid = len(values) - values.null_count
+            if valid:
+                extremes = pc.min_max(values)
+                row["min"] = _number(extremes["min"].as_py())
+                row["max"] = _number(extremes["max"].as_py())
+                row["mean"] = _number(pc.mean(values).as_py())
+                row["median"] = _number(pc.quantile(values, q=0.5)[0].as_py())
+            if valid > 1:
+                row["stddev"] = _number(pc.stddev(values, ddof=1).as_py())
+            row["null_count"] = int(values.null_count)
+        else:
+            if pa.types.is_dictionary(column.type):
+                column = pc.cast(column, column.type.value_type)
+            row["category_count"] = int(pc.count_distinct(column, mode="only_valid").as_py())
+            row["null_count"] = int(column.null_count)
+        rows.append(row)
+    return rows
+
+
+# --- ML.TRAINING_INFO ------------------------------------------------------------------------------
+
+
+def iteration_results(training: Training) -> list[dict[str, Any]]:
+    """One row per boosting round or DNN epoch, else one row for the final model.
+
+    Boosted trees: the loss of the model after each round, on the training rows and on the
+    evaluation split (log loss for classifiers, mean squared error for regressors), from staged
+    predictions, so both columns use the same, unweighted definition. DNN: scikit-learn's loss
+    curve (the optimizer's objective, including the L2 penalty; half the squared error for
+    regressors), without an evaluation loss. Other models: one row, with the training loss (log
+    loss, mean squared error, or mean squared distance to the nearest centroid) and the same on
+    the evaluation split. eval_loss is NULL without a separate evaluation split (NO_SPLIT, or
+    AUTO_SPLIT under 500 rows), as in BigQuery. The total fit time is on the last row only.
+    """
+    estimator = training.pipeline.named_steps["model"]
+    preprocess = training.pipeline.named_steps["preprocess"]
+    model_type = training.options.model_type
+    evaluation = training.evaluation if _has_eval_split(training) else None
+    if model_type in BOOSTED_TYPES:
+        train_losses = _staged_losses(training, preprocess, estimator, training.train)
+        eval_losses = (
+            _staged_losses(training, preprocess, estimator, evaluation)
+            if evaluation is not None
+            else [None] * len(train_losses)
+        )
+        rate = float(estimator.learning_rate)
+    elif hasattr(estimator, "loss_curve_"):
+        train_losses = [float(v) for v in estimator.loss_curve_]
+        eval_losses = [None] * len(train_losses)
+        rate = float(estimator.learning_rate_init)
+    else:
+        train_losses = [_final_loss(training, training.train)]
+        eval_losses = [_final_loss(training, evaluation) if evaluation is not None else None]
+        rate = None
+    seconds = training.info.get("fit_seconds")
+    last = len(train_losses) - 1
+    return [
+        {
+            "training_run": 0,
+            "iteration": i,
+            "loss": _number(loss),
+            "eval_loss": _number(eval_loss),
+            "learning_rate": rate,
+            "duration_ms": int(round(seconds * 1000))
+            if i == last and seconds is not None
+            else None,
+        }
+        for i, (loss, eval_loss) in enumerate(zip(train_losses, eval_losses, strict=True))
+    ]
+
+
+def _has_eval_split(training: Training) -> bool:
+    """False when the evaluation rows are the training rows (no split) or there are none."""
+    if training.evaluation.num_rows == 0:
+        return False
+    method = training.options.get("data_split_method", "AUTO_SPLIT")
+    if method == "NO_SPLIT":
+        return False
+    same = training.info.get("training_rows") == training.info.get("evaluation_rows")
+    return not (method == "AUTO_SPLIT" and same)
+
+
+def _staged_losses(training: Training, preprocess: Any, estimator: Any, table: pa.Table) -> list:
+    x = preprocess.transform(training.frame(table))
+    y = training.labels(table)
+    if training.task == "classification":
+        return [_log_loss(estimator.classes_, y, p) for p in estimator.staged_predict_proba(x)]
+    return [_squared_error(y, p) for p in estimator.staged_predict(x)]
+
+
+def _final_loss(training: Training, table: pa.Table) -> float | None:
+    frame = training.frame(table)
+    pipeline = training.pipeline
+    if training.task == "classification":
+        classes = pipeline.named_steps["model"].classes_
+        return _log_loss(classes, training.labels(table), pipeline.predict_proba(frame))
+    if training.task == "regression":
+        return _squared_error(training.labels(table), pipeline.predict(frame))
+    distances = np.asarray(pipeline.transform(frame), dtype=np.float64)
+    return float(np.mean(np.min(distances, axis=1) ** 2))
+
+
+def _log_loss(classes: np.ndarray, y: np.ndarray, probs: np.ndarray) -> float | None:
+    """Mean negative log probability of the true class; rows of classes never trained are skipped."""
+    index = np.searchsorted(classes, y)
+    index = np.clip(index, 0, len(classes) - 1)
+    known = classes[index] == y
+    if not np.any(known):
+        return None
+    chosen = np.asarray(probs, dtype=np.float64)[np.flatnonzero(known), index[known]]
+    return float(-np.mean(np.log(np.clip(chosen, 1e-15, 1.0))))
+
+
+def _squared_error(y: np.ndarray, predicted: np.ndarray) -> float:
+    diff = np.asarray(y, dtype=np.float64) - np.asarray(predicted, dtype=np.float64).reshape(-1)
+    return float(np.mean(diff**2))
+
+
+# --- the preprocessing layout ------------------------------------------------------------------------
+
+
+def column_layout(preprocess: Any, features: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Per raw feature, which columns of the preprocessed matrix it became, and how.
+
+    Numeric features: one column, with the imputer's fill value and the scaler's mean and scale
+    (mean 0 / scale 1 when the model does not scale). Categorical ones: one column per category of
+    the one-hot encoder, in its order.
+    """
+    by_name: dict[str, dict[str, Any]] = {}
+    for name, transformer, columns in preprocess.transformers_:
+        if name == "remainder" or transformer == "drop":
+            continue
+        if name not in ("numeric", "categorical"):
+            raise UnsupportedLayout(
+                "its features are preprocessed by a TRANSFORM clause, which maps columns to model "
+                "inputs in ways sqlml does not trace back yet"
+            )
+        offsets = preprocess.output_indices_[name]
+        start = offsets.start
+        if name == "numeric":
+            impute = transformer.named_steps["impute"]
+            scale = transformer.named_steps.get("scale")
+            for i, column in enumerate(columns):
+                by_name[column] = {
+                    "columns": [start + i],
+                    "impute": _number(impute.statistics_[i]),
+                    "mean": float(scale.mean_[i]) if scale is not None else 0.0,
+                    "scale": float(scale.scale_[i]) if scale is not None else 1.0,
+                }
+        else:
+            for column, categories in zip(columns, transformer.categories_, strict=True):
+                count = len(categories)
+                by_name[column] = {
+                    "columns": list(range(start, start + count)),
+                    "categories": [str(c) for c in categories],
+                }
+                start += count
+    missing = [f["name"] for f in features if f["name"] not in by_name]
+    if missing:
+        raise UnsupportedLayout(f"feature(s) {', '.join(missing)} are not plain model inputs")
+    return [{"name": f["name"], "kind": f["kind"], **by_name[f["name"]]} for f in features]
+
+
+# --- ML.WEIGHTS and the exact explanation of linear models -------------------------------------------
+
+
+def linear_weights(training: Training) -> dict[str, Any]:
+    """The fitted coefficients on the standardized scale, with what undoes the scaling.
+
+    One row of coefficients per explained output: linear_reg and binary logistic_reg have one (the
+    logit of the second class), multiclass logistic_reg one per class in sorted order. Category
+    frequencies over the training rows are the baseline of ML.EXPLAIN_PREDICT's attributions.
+    """
+    estimator = training.pipeline.named_steps["model"]
+    preprocess = training.pipeline.named_steps["preprocess"]
+    coef = np.atleast_2d(np.asarray(estimator.coef_, dtype=np.float64))
+    intercept = np.atleast_1d(np.asarray(estimator.intercept_, dtype=np.float64))
+    if len(intercept) != coef.shape[0]:
+        intercept = np.broadcast_to(intercept, (coef.shape[0],))
+    layout = column_layout(preprocess, training.features)
+    encoded = None
+    if any(f["kind"] == "categorical" for f in layout):
+        encoded = preprocess.transform(training.frame())
+    features = []
+    for item in layout:
+        columns = item["columns"]
+        if item["kind"] == "numeric":
+            features.append(
+                {
+                    "name": item["name"],
+                    "kind": "numeric",
+                    "impute": item["impute"],
+                    "mean": item["mean"],
+                    "scale": item["scale"],
+                    "weights": [float(coef[k, columns[0]]) for k in range(coef.shape[0])],
+                }
+            )
+        else:
+            assert encoded is not None
+            frequencies = np.asarray(encoded[:, columns], dtype=np.float64).mean(axis=0)
+            features.append(
+                {
+                    "name": item["name"],
+                    "kind": "categorical",
+                    "categories": item["categories"],
+                    "frequencies": [float(v) for v in frequencies],
+                    "weights": [[float(v) for v in coef[k, columns]] for k in range(coef.shape[0])],
+                }
+            )
+    classes = training.spec.get("classes")
+    return {
+        "classes": classes if classes and coef.shape[0] > 1 else None,
+        "intercept": [float(v) for v in intercept],
+        "features": features,
+    }
+
+
+# --- ML.FEATURE_IMPORTANCE -------------------------------------------------------------------------
+
+
+def tree_importance(training: Training) -> list[dict[str, Any]]:
+    """Per raw feature: splits using it, scikit-learn's impurity importance, and mean cover.
+
+    A categorical feature's one-hot columns count as the feature itself. Cover is the mean number
+    of training rows reaching the feature's splits (NULL for a feature no tree splits on).
+    """
+    estimator = training.pipeline.named_steps["model"]
+    preprocess = training.pipeline.named_steps["preprocess"]
+    layout = column_layout(preprocess, training.features)
+    owner = np.zeros(sum(len(item["columns"]) for item in layout), dtype=np.int64)
+    for index, item in enumerate(layout):
+        owner[item["columns"]] = index
+    splits = np.zeros(len(layout))
+    covered = np.zeros(len(layout))
+    for tree in np.ravel(np.asarray(estimator.estimators_, dtype=object)):
+        structure = tree.tree_
+        internal = structure.children_left != -1
+        used = owner[structure.feature[internal]]
+        np.add.at(splits, used, 1.0)
+        np.add.at(covered, used, structure.n_node_samples[internal].astype(np.float64))
+    gain = np.zeros(len(layout))
+    np.add.at(gain, owner, np.asarray(estimator.feature_importances_, dtype=np.float64))
+    rows = [
+        {
+            "feature": item["name"],
+            "importance_weight": float(splits[i]),
+            "importance_gain": float(gain[i]),
+            "importance_cover": float(covered[i] / splits[i]) if splits[i] else None,
+        }
+        for i, item in enumerate(layout)
+    ]
+    return sorted(rows, key=lambda r: -r["importance_gain"])
+
+
+# --- explanations ----------------------------------------------------------------------------------
+
+
+def baseline_row(table: pa.Table, features: list[dict[str, str]]) -> dict[str, Any]:
+    """The row sampled Shapley attributions start from: medians of numbers, modes of categories.
+
+    Values are stored as the model sees them (categorical ones encoded by ``feature_array``, so NULL
+    is the NULL category and booleans are 'true'/'false'); a numeric column with no values has
+    None, which the model imputes.
+    """
+    values: dict[str, Any] = {}
+    for feature in features:
+        column = table.column(feature["name"])
+        if feature["kind"] == "numeric":
+            array = feature_array(column, "numeric", np.float64)
+            present = array[~np.isnan(array)]
+            values[feature["name"]] = _number(np.median(present)) if len(present) else None
+        else:
+            array = feature_array(column, "categorical")
+            categories, counts = np.unique(array.astype(str), return_counts=True)
+            values[feature["name"]] = str(categories[int(np.argmax(counts))])
+    return {"values": values}
+
+
+def global_attributions(training: Training) -> list[dict[str, Any]]:
+    """Mean |attribution| per feature over up to GLOBAL_EXPLAIN_ROWS training rows, largest first.
+
+    Uses the same methods as ML.EXPLAIN_PREDICT, on the ONNX graph that is stored.
+    """
+    from sqlml.functions.explain import explain_rows
+
+    seed = int(training.options.get("random_seed", 42))
+    n = training.train.num_rows
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, size=min(n, GLOBAL_EXPLAIN_ROWS), replace=False))
+    sample = training.train.take(rows)
+    columns = {f["name"]: sample.column(f["name"]) for f in training.features}
+    assert training.scorer is not None
+    explanation = explain_rows(
+        training.scorer,
+        training.spec,
+        training.info,
+        columns,
+        num_paths=GLOBAL_EXPLAIN_PATHS,
+        seed=seed,
+    )
+    means = np.mean(np.abs(explanation.attributions), axis=0)
+    ranked = sorted(
+        zip((f["name"] for f in training.features), means, strict=True), key=lambda p: -p[1]
+    )
+    return [{"feature": name, "attribution": float(value)} for name, value in ranked]

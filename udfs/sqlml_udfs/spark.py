@@ -1,0 +1,86 @@
+"""Scoring inside Spark's Python workers: ``mapInArrow`` for ML.PREDICT, Arrow UDFs for functions.
+
+Spark ships the functions built here to its executors (by cloudpickle, as it does every Python
+function it runs); the model itself travels once per executor as a broadcast of its ONNX bytes, and
+each Python worker keeps one ONNX Runtime session per model version in :data:`_SCORERS`, so no batch
+ever rebuilds a session. Needs numpy, pyarrow and onnxruntime on the executors, nothing else: no
+pyspark import happens here (the broadcast arrives as an object with a ``value``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from sqlml_udfs.scoring import Scorer
+
+# One ORT thread per Spark task: each task already holds one executor core.
+WORKER_THREADS = 1
+_SCORERS: OrderedDict[str, Scorer] = OrderedDict()
+_LOCK = threading.Lock()
+_SIZE = 8
+
+
+def worker_scorer(key: str, onnx: Any, spec: dict[str, Any] | str) -> Scorer:
+    """This worker's scorer for model version ``key``; ``onnx`` is a broadcast (or plain bytes),
+    read only on a miss, so a warm worker never touches the bytes again."""
+    with _LOCK:
+        scorer = _SCORERS.get(key)
+        if scorer is not None:
+            _SCORERS.move_to_end(key)
+            return scorer
+    data = onnx.value if hasattr(onnx, "value") else onnx
+    scorer = Scorer(data, json.loads(spec) if isinstance(spec, str) else spec, WORKER_THREADS)
+    with _LOCK:
+        _SCORERS[key] = scorer
+        while len(_SCORERS) > _SIZE:
+            _SCORERS.popitem(last=False)
+    return scorer
+
+
+def predict_batches(
+    key: str,
+    onnx: Any,
+    spec: str,
+    threshold: float | None,
+    kept: list[str],
+    output_names: list[str],
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The function ``DataFrame.mapInArrow`` runs for ML.PREDICT: each batch's ``kept`` columns,
+    then the prediction columns (``output_names``, as :meth:`Scorer.output_schema` names them)."""
+
+    def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        scorer = worker_scorer(key, onnx, spec)
+        names = [f["name"] for f in scorer.features]
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            columns = {name: batch.column(name) for name in names}
+            scored = scorer.predict_columns(columns, threshold)
+            arrays = [batch.column(name) for name in kept] + [array for _, array in scored]
+            yield pa.RecordBatch.from_arrays(arrays, names=kept + output_names)
+
+    return score
+
+
+def scalar_function(key: str, onnx: Any, spec: str, output: int) -> Callable[..., pa.Array]:
+    """A Redshift-style scoring function over Arrow arrays (one per feature, in feature order):
+    ``output`` 0 is the prediction, 1 a classifier's probabilities."""
+
+    def call(*arrays: pa.Array) -> pa.Array:
+        scorer = worker_scorer(key, onnx, spec)
+        if len(arrays) != len(scorer.features):  # Spark does not check a Python UDF's arity
+            names = ", ".join(f["name"] for f in scorer.features)
+            raise ValueError(
+                f"the model's function takes {len(scorer.features)} argument(s) ({names}); "
+                f"got {len(arrays)}"
+            )
+        columns = {f["name"]: array for f, array in zip(scorer.features, arrays, strict=True)}
+        return scorer.predict_columns(columns)[output][1]
+
+    return call
