@@ -515,7 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run SQL, with BigQuery ML and Redshift ML statements, on a DuckDB database.",
         epilog="With neither -c nor -f: a shell when stdin is a terminal, else stdin runs as a "
         "script. Exit codes: 0 success, 1 SQL or user error, 2 internal error or bad usage. "
-        "'sqlml run PROJECT_DIR' builds a folder of dbt-style model files (see sqlml run --help).",
+        "'sqlml run PROJECT_DIR' builds a folder of dbt-style model files (see sqlml run --help); "
+        "'sqlml serve' answers PostgreSQL clients such as psql (see sqlml serve --help).",
     )
     parser.add_argument(
         "-d",

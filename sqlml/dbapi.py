@@ -414,7 +414,7 @@ class Cursor:
                 f"{len(statements)} statements."
             )
         for statement in statements:
-            job = plan(statement)
+            job = plan(statement, self.connection._backend.dialect)
             self._run(job, statement.sql, parameters)
         return self
 

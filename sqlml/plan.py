@@ -14,6 +14,7 @@ from sqlglot import exp
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SQLSyntaxError
 from sqlml.sql import Statement
 from sqlml.sql.nodes import CreateModel, DropModel, ExportModel, MLFunction, Option, ShowModel
+from sqlml.sql.values import literal
 from sqlml.training.options import HParamCandidates, HParamRange
 from sqlml.training.transform import Transform, parse_transform
 
@@ -136,12 +137,13 @@ REDSHIFT_PROBLEM_TYPES = {
 }
 
 
-def plan(statement: Statement) -> Job:
+def plan(statement: Statement, dialect: str = "duckdb") -> Job:
+    """The job for one statement; ``dialect`` (the engine's) writes the SQL that jobs run."""
     node = statement.node
     if node is None:
         return PassThrough(statement.sql)
     if isinstance(node, CreateModel):
-        return _plan_create(node, statement)
+        return _plan_create(node, statement, dialect)
     if isinstance(node, DropModel):
         return DropModelJob(model_name(node.this), bool(node.args.get("exists")))
     if isinstance(node, ExportModel):
@@ -158,7 +160,7 @@ def plan(statement: Statement) -> Job:
         this = node.this
         return ShowModelJob(model_name(this) if this is not None else None)
     if statement.ml_functions:
-        calls = tuple(_plan_call(f) for f in statement.ml_functions)
+        calls = tuple(_plan_call(f, dialect) for f in statement.ml_functions)
         return MLQuery(statement.sql, calls, statement.placeholders, _is_bare(node))
     raise SQLSyntaxError("Unsupported ML statement", statement.line, statement.col)
 
@@ -198,25 +200,13 @@ def model_name(table: exp.Expression) -> str:
 
 def literal_value(node: exp.Expression | None) -> Any:
     """An option or STRUCT field value as Python: str, int, float, bool, None, or list of those."""
-    if node is None or isinstance(node, exp.Null):
-        return None
-    if isinstance(node, exp.Boolean):
-        return bool(node.this)
-    if isinstance(node, exp.Literal):
-        if node.is_string:
-            return node.this
-        text = node.this
-        return float(text) if any(c in text for c in ".eE") else int(text)
-    if isinstance(node, exp.Neg):
-        value = literal_value(node.this)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return -value
-    if isinstance(node, exp.Array):
-        return [literal_value(e) for e in node.expressions]
+    return literal(node, _option_value)
+
+
+def _option_value(node: exp.Expression) -> Any:
+    """The option values beyond constants: bare words, STRUCT pairs, and search spaces."""
     if isinstance(node, exp.Struct):  # STRUCT('yes', 2.0) inside class_weights
         return [literal_value(e.this if isinstance(e, exp.Alias) else e) for e in node.expressions]
-    if isinstance(node, exp.Paren):
-        return literal_value(node.this)
     if isinstance(node, (exp.Var, exp.Identifier, exp.Column)) and not isinstance(node, exp.Star):
         return node.name
     if isinstance(node, (exp.Anonymous, exp.Func)):
@@ -255,20 +245,22 @@ def _options(items: list[exp.Expression]) -> dict[str, Any]:
     return values
 
 
-def _query_sql(query: exp.Expression | None) -> str:
+def _query_sql(query: exp.Expression | None, dialect: str = "duckdb") -> str:
     if query is None:
         raise ProgrammingError("CREATE MODEL needs a training query: ... AS SELECT ... FROM ...")
     if isinstance(query, exp.Table):
-        return f"SELECT * FROM {query.sql(dialect='duckdb')}"
-    return query.meta.get("sql") or query.sql(dialect="duckdb")
+        return f"SELECT * FROM {query.sql(dialect=dialect)}"
+    return query.meta.get("sql") or query.sql(dialect=dialect)
 
 
-def _bigquery_query_sql(node: CreateModel, options: dict[str, Any], name: str) -> str:
+def _bigquery_query_sql(
+    node: CreateModel, options: dict[str, Any], name: str, dialect: str = "duckdb"
+) -> str:
     """The training query; an import (model_type = 'onnx') has none, as in BigQuery ML."""
     query = node.args.get("query")
     model_type = options.get("model_type")
     if not (isinstance(model_type, str) and model_type.strip().lower() == "onnx"):
-        return _query_sql(query)
+        return _query_sql(query, dialect)
     if query is not None:
         raise ProgrammingError(
             f"CREATE MODEL {name} with model_type = 'onnx' imports the file named by model_path "
@@ -282,7 +274,7 @@ def _bigquery_query_sql(node: CreateModel, options: dict[str, Any], name: str) -
     return ""
 
 
-def _plan_create(node: CreateModel, statement: Statement) -> TrainJob:
+def _plan_create(node: CreateModel, statement: Statement, dialect: str = "duckdb") -> TrainJob:
     name = model_name(node.this)
     form = node.args["form"].name.lower()
     replace = bool(node.args.get("replace"))
@@ -290,10 +282,11 @@ def _plan_create(node: CreateModel, statement: Statement) -> TrainJob:
     if node.args.get("partition_by"):
         raise NotSupportedError("PARTITION BY in CREATE MODEL is not supported yet.")
     if form == "redshift":
-        return _plan_redshift(node, name, _query_sql(node.args.get("query")), replace, exists)
+        query_sql = _query_sql(node.args.get("query"), dialect)
+        return _plan_redshift(node, name, query_sql, replace, exists)
 
     options = _options(node.args.get("options") or [])
-    query_sql = _bigquery_query_sql(node, options, name)
+    query_sql = _bigquery_query_sql(node, options, name, dialect)
     notices = []
     for key in sorted(set(options) & CLOUD_OPTIONS):
         notices.append(f"Option '{key}' applies only to BigQuery in Google Cloud; ignored.")
@@ -433,18 +426,18 @@ def _number(text: str) -> Any:
             return text
 
 
-def _plan_call(node: MLFunction) -> MLCall:
+def _plan_call(node: MLFunction, dialect: str = "duckdb") -> MLCall:
     function = node.function
     model = model_name(node.args["model"])
     source = node.args.get("input")
     input_sql = None
     if source is not None:
         if isinstance(source, exp.Table):
-            input_sql = f"SELECT * FROM {source.sql(dialect='duckdb')}"
+            input_sql = f"SELECT * FROM {source.sql(dialect=dialect)}"
         else:
-            input_sql = source.meta.get("sql") or source.sql(dialect="duckdb")
+            input_sql = source.meta.get("sql") or source.sql(dialect=dialect)
     if input_sql is not None and source is not None:
-        input_sql = _with_outer_ctes(node, source, input_sql)
+        input_sql = _with_outer_ctes(node, source, input_sql, dialect)
     params: dict[str, Any] = {}
     struct = node.args.get("params")
     if struct is not None:
@@ -536,7 +529,9 @@ def _generate_array(start: float, end: float, step: float, *, where: str) -> lis
     return [round(start + i * step, 12) for i in range(count)]
 
 
-def _with_outer_ctes(node: MLFunction, source: exp.Expression, input_sql: str) -> str:
+def _with_outer_ctes(
+    node: MLFunction, source: exp.Expression, input_sql: str, dialect: str = "duckdb"
+) -> str:
     """Let the input read CTEs of the statement around the call, as it could in BigQuery.
 
     The input runs as a query of its own, so CTEs it names are carried over from the enclosing
@@ -556,5 +551,5 @@ def _with_outer_ctes(node: MLFunction, source: exp.Expression, input_sql: str) -
     ctes = [c for c in ctes if not any(id(a) in ancestors for a in c.walk())]
     if not ctes or not referenced & {c.alias_or_name.lower() for c in ctes}:
         return input_sql
-    definitions = ", ".join(c.sql(dialect="duckdb") for c in ctes)
+    definitions = ", ".join(c.sql(dialect=dialect) for c in ctes)
     return f"WITH {definitions} SELECT * FROM ({input_sql}) AS __sqlml_input"

@@ -8,12 +8,14 @@ Runtime as the engine pulls them, so memory stays bounded and the engine never c
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,8 +133,8 @@ class Session:
 
     # --- ML table functions ---------------------------------------------------------------------
 
-    def _run_ml_query(self, job: MLQuery, params: Sequence[Any] | None) -> Outcome:
-        params = list(params or [])
+    def _run_ml_query(self, job: MLQuery, params: Any) -> Outcome:
+        job, params = _positional(job, params)
         if len(params) != len(job.placeholders):
             raise ProgrammingError(
                 f"The statement has {len(job.placeholders)} parameter placeholder(s) but "
@@ -517,6 +519,49 @@ class Session:
 
 
 _LABEL_SQL = {"string": "VARCHAR", "int64": "BIGINT", "bool": "BOOLEAN", "double": "DOUBLE"}
+
+
+def _positional(job: MLQuery, params: Any) -> tuple[MLQuery, list[Any]]:
+    """Rewrite ``$1`` / ``$name`` placeholders as ``?`` with the values in textual order.
+
+    An ML statement runs as several queries (each call's input, then the statement around the
+    calls), each taking the values of the placeholders in its own part of the text; numbered and
+    named placeholders would lose their meaning when split. The ``?`` is padded with spaces to the
+    placeholder's length, so every offset in the job stays valid.
+    """
+    if params is None:
+        return job, []
+    texts = [job.sql[start:end] for start, end in job.placeholders]
+    if not any(t.startswith(("$", ":")) for t in texts):
+        if isinstance(params, Mapping):
+            raise ProgrammingError("Named parameters need $name placeholders in the statement.")
+        return job, list(params)
+    values: list[Any] = []
+    for text in texts:
+        key = text[1:]
+        if isinstance(params, Mapping):
+            if key not in params:
+                raise ProgrammingError(f"No value was given for parameter {text}.")
+            values.append(params[key])
+        elif key.isdigit() and 1 <= int(key) <= len(params):
+            values.append(params[int(key) - 1])
+        else:
+            raise ProgrammingError(
+                f"Parameter {text} has no value: {len(params)} value(s) were given."
+            )
+    sql = job.sql
+    for start, end in sorted(job.placeholders, reverse=True):
+        sql = sql[:start] + "?".ljust(end - start) + sql[end:]
+    calls = []
+    for call in job.calls:
+        text = call.input_sql
+        at = job.sql.find(text, call.span[0], call.span[1]) if text else -1
+        if text and at >= 0:
+            text = sql[at : at + len(text)]
+        elif text:  # regenerated text (outer CTEs carried in): placeholders by their spelling
+            text = re.sub(r"\$\w+", "?", text)
+        calls.append(dataclasses.replace(call, input_sql=text))
+    return dataclasses.replace(job, sql=sql, calls=tuple(calls)), values
 
 
 def _reporting(source: Any, failures: list[Exception]) -> Any:

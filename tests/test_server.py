@@ -196,8 +196,10 @@ def test_psycopg_parameters_use_extended_protocol(pg: psycopg.Connection) -> Non
         assert cur.fetchone() == (value * 2,)
 
 
-def test_result_types_round_trip(pg: psycopg.Connection) -> None:
-    cur = pg.execute(
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_result_types_round_trip(pg: psycopg.Connection, binary: bool) -> None:
+    cur = pg.cursor(binary=binary)
+    cur.execute(
         "SELECT 7::SMALLINT AS i2, 70000 AS i4, 9000000000 AS i8, 1.25::DOUBLE AS f8, "
         "0.5::REAL AS f4, 12.345::DECIMAL(10, 3) AS num, 'héllo' AS txt, true AS flag, "
         "TIMESTAMP '2024-02-29 12:34:56.789' AS ts, DATE '2024-02-29' AS d, "

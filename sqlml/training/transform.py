@@ -30,6 +30,7 @@ import numpy as np
 from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, ProgrammingError, SchemaError, TrainingError
+from sqlml.sql.values import literal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -355,27 +356,14 @@ def _quote(name: str) -> str:
 
 def _literal(node: exp.Expression, function: str, usage: str, where: str) -> Any:
     """A constant argument as Python: number, string, bool, NULL, or a list of those."""
-    if isinstance(node, exp.Null):
-        return None
-    if isinstance(node, exp.Boolean):
-        return bool(node.this)
-    if isinstance(node, exp.Literal):
-        if node.is_string:
-            return node.this
-        text = node.this
-        return float(text) if any(c in text for c in ".eE") else int(text)
-    if isinstance(node, exp.Neg):
-        value = _literal(node.this, function, usage, where)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return -value
-    if isinstance(node, exp.Paren):
-        return _literal(node.this, function, usage, where)
-    if isinstance(node, exp.Array):
-        return [_literal(e, function, usage, where) for e in node.expressions]
-    raise ProgrammingError(
-        f"{where}: the arguments of ML.{function} after the column must be constants ({usage}); "
-        f"got {node.sql(dialect='duckdb')}."
-    )
+
+    def not_constant(other: exp.Expression) -> Any:
+        raise ProgrammingError(
+            f"{where}: the arguments of ML.{function} after the column must be constants "
+            f"({usage}); got {other.sql(dialect='duckdb')}."
+        )
+
+    return literal(node, not_constant)
 
 
 def _int_arg(value: Any, what: str, low: int, high: int, function: str, where: str) -> int:

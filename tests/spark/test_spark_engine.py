@@ -172,7 +172,7 @@ def test_boosted_tree_classifier_on_the_executors(
     assert counted == [(60, 60)]  # ids 60..119 have x1 > 0
     # the whole result of one call, with a threshold
     cur = con.cursor()
-    cur.execute("SELECT * FROM ML.PREDICT(MODEL gbt, TABLE bin, STRUCT(0.9 AS threshold))")
+    cur.execute("SELECT * FROM ML.PREDICT(MODEL gbt, TABLE `bin`, STRUCT(0.9 AS threshold))")
     assert [d[0] for d in cur.description][-2:] == ["predicted_y", "predicted_y_probs"]
     strict = sorted(cur.fetchall())
     assert [r[-2] for r in strict] == [probs_of(r[-1], True) >= 0.9 for r in strict]
@@ -362,7 +362,8 @@ def test_what_is_not_yet_supported_says_so(con: sqlml.Connection, spark: Any) ->
         )
     assert str(info.value) == (
         "model_type 'pca' (CREATE MODEL p) is not yet supported for training on the Spark "
-        "engine's executors; OPTIONS (engine = 'duckdb') collects the rows and trains with "
+        "engine's executors; OPTIONS (engine = 'duckdb'), or a connection whose "
+        "local_training_rows is above the row count, collects the rows and trains with "
         "scikit-learn on the driver instead (fine below a few million rows)."
     )
     with pytest.raises(sqlml.NotSupportedError) as info:

@@ -124,7 +124,7 @@ def ship_udfs(spark: Any) -> None:
     _SHIPPED.add(id(context))
 
 
-def _spark_errors() -> tuple[type[BaseException], ...]:
+def spark_errors() -> tuple[type[BaseException], ...]:
     from py4j.protocol import Py4JError
     from pyspark.errors import PySparkException
 
@@ -228,21 +228,21 @@ class SparkBackend(Backend):
                     args = dict(params) if isinstance(params, dict) else list(params)
                     return self.spark.sql(sql, args=args)
                 return self.spark.sql(sql)
-        except _spark_errors() as exc:
+        except spark_errors() as exc:
             raise translate_error(exc) from exc
 
     def to_arrow(self, frame: Any) -> pa.Table:
         try:
             with _quiet():
                 return frame.toArrow()
-        except _spark_errors() as exc:
+        except spark_errors() as exc:
             raise translate_error(exc) from exc
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         frame = self.sql(sql, params)
         try:
             return [tuple(row) for row in frame.collect()]
-        except _spark_errors() as exc:
+        except spark_errors() as exc:
             raise translate_error(exc) from exc
 
     def execute_params(self, sql: str, params: Sequence[Any] | None = None) -> None:
@@ -272,7 +272,7 @@ class SparkBackend(Backend):
     def table_exists(self, schema: str, table: str) -> bool:
         try:
             return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))
-        except _spark_errors() as exc:
+        except spark_errors() as exc:
             raise translate_error(exc) from exc
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
@@ -307,7 +307,7 @@ class SparkBackend(Backend):
             with _quiet():
                 frame = data if not isinstance(data, pa.Table) else self._from_arrow(data)
                 frame.createOrReplaceTempView(name)
-        except _spark_errors() as exc:
+        except spark_errors() as exc:
             raise translate_error(exc) from exc
 
     def _from_arrow(self, table: pa.Table) -> Any:
@@ -322,7 +322,7 @@ class SparkBackend(Backend):
     def unregister_arrow(self, name: str) -> None:
         try:
             self.spark.catalog.dropTempView(name)
-        except _spark_errors() as exc:  # never expected: the statement reading it has finished
+        except spark_errors() as exc:  # never expected: the statement reading it has finished
             log.warning("could not drop sqlml's temporary view %s: %s", name, exc)
 
     def materialize(self, source: Any) -> pa.Table:
@@ -347,7 +347,7 @@ class SparkBackend(Backend):
                 warnings.simplefilter("ignore", UserWarning)
                 udf = arrow_udf(function, return_type, ArrowUDFType.SCALAR)
             self.spark.udf.register(name, udf)
-        except _spark_errors() as exc:
+        except spark_errors() as exc:
             raise translate_error(exc) from exc
 
     def unregister_function(self, name: str) -> None:
@@ -407,7 +407,7 @@ class SparkBackend(Backend):
         )
         try:
             return frame.mapInArrow(score, schema)
-        except _spark_errors() as exc:
+        except spark_errors() as exc:
             raise translate_error(exc) from exc
 
     def register_model_function(self, record: Any) -> None:
@@ -513,7 +513,7 @@ class SparkBackend(Backend):
         for handle in self._broadcasts.values():
             try:
                 handle.unpersist()
-            except _spark_errors():  # the session may already be stopped
+            except spark_errors():  # the session may already be stopped
                 pass
         self._broadcasts.clear()
         if not self.owns_session:

@@ -30,6 +30,7 @@ import pyarrow as pa
 from sqlml_udfs.scoring import NULL_CATEGORY, Scorer
 
 from sqlml.backends.spark import onnx as spark_onnx
+from sqlml.backends.spark.backend import arrow_schema, spark_errors, translate_error
 from sqlml.errors import (
     FidelityError,
     NotSupportedError,
@@ -122,8 +123,9 @@ def not_on_spark(what: str, model: str, hint: str) -> NotSupportedError:
 
 
 _LOCAL_HINT = (
-    "OPTIONS (engine = 'duckdb') collects the rows and trains with scikit-learn on the driver "
-    "instead (fine below a few million rows)."
+    "OPTIONS (engine = 'duckdb'), or a connection whose local_training_rows is above the row "
+    "count, collects the rows and trains with scikit-learn on the driver instead (fine below a "
+    "few million rows)."
 )
 
 
@@ -179,15 +181,16 @@ class DistributedTraining:
 
         started = time.perf_counter()
         check_supported(options, model)
-        from sqlml.backends.spark.backend import arrow_schema
-
         schema = arrow_schema(self.frame.schema)
         task = task_of(options.model_type)
         features = _features(schema, options, label, model, task)
         frame = self.frame
-        if label is not None:
+        if task in ("classification", "regression"):
+            assert label is not None  # _features checked it
             _label_values(pa.chunked_array([], schema.field(label).type), task, model, label)
             frame = frame.where(F.col(label).isNotNull())
+        else:  # k-means: a label (Redshift's TARGET) is left out of the features, as on DuckDB
+            label = None
         rows = frame.count()
         self.fingerprint = _fingerprint(schema, rows, self.backend.to_arrow(frame.limit(1000)))
         if rows == 0:
@@ -254,14 +257,15 @@ class DistributedTraining:
         options: ModelOptions,
     ) -> pa.Table:
         """The evaluation split on the driver: whole up to SAMPLE_ROWS, else a sample of it."""
-        total = evaluation.count()
-        info["evaluation_rows"] = int(total)
         frame = evaluation.select(*_raw(features, label))
-        if total > SAMPLE_ROWS:
+        table = self.backend.to_arrow(frame.limit(SAMPLE_ROWS + 1))
+        total = table.num_rows
+        if total > SAMPLE_ROWS:  # too many to collect: count them, and sample
+            total = evaluation.count()
             seed = options.get("random_seed", 42)
             frame = frame.sample(fraction=min(1.0, 1.2 * SAMPLE_ROWS / total), seed=seed)
-            frame = frame.limit(SAMPLE_ROWS)
-        table = self.backend.to_arrow(frame)
+            table = self.backend.to_arrow(frame.limit(SAMPLE_ROWS))
+        info["evaluation_rows"] = int(total)
         if table.num_rows < total:
             info["evaluation_rows_sampled"] = table.num_rows
             info.setdefault("notes", []).append(
@@ -435,8 +439,6 @@ def _prepare(
 
 
 def _arrow_type(frame: Any, column: str) -> pa.DataType:
-    from sqlml.backends.spark.backend import arrow_schema
-
     return arrow_schema(frame.select(column).schema).field(column).type
 
 
@@ -538,14 +540,10 @@ def _fit_pipeline(
         width = _width(preprocess, categorical, numeric)
         estimator = _estimator(options, task, spec, width, info, prepared)
         fitted = estimator.fit(preprocess.transform(prepared))
-    except Exception as exc:
-        from sqlml.backends.spark.backend import _spark_errors, translate_error
-
-        if isinstance(exc, _spark_errors()):
-            raise TrainingError(
-                f"Training ({options.model_type}) on Spark failed: {translate_error(exc)}"
-            ) from exc
-        raise
+    except spark_errors() as exc:
+        raise TrainingError(
+            f"Training ({options.model_type}) on Spark failed: {translate_error(exc)}"
+        ) from exc
     return PipelineModel(stages=[*preprocess.stages, fitted]), time.perf_counter() - started
 
 
@@ -589,7 +587,6 @@ def _estimator(
                 elasticNetParam=mix,
                 maxIter=iterations,
                 standardization=False,
-                tol=1e-8,
                 **common,
             )
         penalty = l1 / (2 * n) + l2 / n
@@ -599,7 +596,6 @@ def _estimator(
             elasticNetParam=mix,
             maxIter=iterations,
             standardization=False,
-            tol=1e-8,
             **common,
         )
     if model_type in ("random_forest_classifier", "random_forest_regressor"):

@@ -1,0 +1,35 @@
+"""Constant SQL expressions (option values, function arguments) as Python values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlglot import exp
+
+
+def literal(node: exp.Expression | None, other: Callable[[exp.Expression], Any]) -> Any:
+    """``node`` as str, int, float, bool, None, or a list of those.
+
+    Anything else (a column, a function call, a STRUCT) is handed to ``other``, which returns the
+    caller's value for it or raises the caller's error.
+    """
+    if node is None or isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return node.this
+        text = node.this
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    if isinstance(node, exp.Neg):
+        value = literal(node.this, other)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value
+        return other(node)
+    if isinstance(node, exp.Paren):
+        return literal(node.this, other)
+    if isinstance(node, exp.Array):
+        return [literal(e, other) for e in node.expressions]
+    return other(node)
