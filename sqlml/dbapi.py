@@ -527,7 +527,8 @@ class Cursor:
         is_count = (
             description is not None
             and len(description) == 1
-            and (description[0][0], description[0][1]) in (("Count", "BIGINT"), ("Success", "BOOLEAN"))
+            and (description[0][0], description[0][1])
+            in (("Count", "BIGINT"), ("Success", "BOOLEAN"))
             and keyword in _NO_RESULT_KEYWORDS
         )
         if is_count or (description is None):

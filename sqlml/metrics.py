@@ -229,6 +229,7 @@ def _clustering(distances: np.ndarray, spec: dict[str, Any]) -> dict[str, float 
 
 # --- confusion matrices, ROC curves and threshold tuning (binary: P(second class) >= threshold) ---
 
+
 def confusion_matrix(y: np.ndarray, predicted: np.ndarray, n_classes: int) -> list[list[int]]:
     """Counts of (true class, predicted class) pairs: rows are true classes, in sorted order."""
     counts = np.bincount(y * n_classes + predicted, minlength=n_classes * n_classes)

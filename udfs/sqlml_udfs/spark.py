@@ -1,7 +1,8 @@
 """Scoring inside Spark's Python workers: ``mapInArrow`` for ML.PREDICT, Arrow UDFs for functions.
 
-Spark ships the functions built here to its executors (by cloudpickle, as it does every Python
-function it runs); the model itself travels once per executor as a broadcast of its ONNX bytes, and
+Spark serializes the small functions built here to its executors, as it does every Python function
+it runs; the model itself travels once per executor as a broadcast of its ONNX bytes (never a
+serialized Python object), and
 each Python worker keeps one ONNX Runtime session per model version in :data:`_SCORERS`, so no batch
 ever rebuilds a session. Needs numpy, pyarrow and onnxruntime on the executors, nothing else: no
 pyspark import happens here (the broadcast arrives as an object with a ``value``).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import logging
 import itertools
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,8 +13,6 @@ import duckdb
 import pyarrow as pa
 
 from sqlml.backends.base import Backend
-
-log = logging.getLogger("sqlml")
 from sqlml.errors import (
     DatabaseError,
     DataError,
@@ -25,6 +23,8 @@ from sqlml.errors import (
     OperationalError,
     ProgrammingError,
 )
+
+log = logging.getLogger("sqlml")
 
 _SQL_TYPES = {
     "DOUBLE": duckdb.sqltypes.DOUBLE,
