@@ -169,7 +169,7 @@ def _is_bare(node: exp.Expression) -> bool:
     """True for ``SELECT * FROM ML.<FN>(...) [AS alias]`` with no other clause."""
     if not isinstance(node, exp.Select):
         return False
-    if [type(e) for e in node.expressions] != [exp.Star] or node.expressions[0].args:
+    if [type(e) for e in node.expressions] != [exp.Star] or any(node.expressions[0].args.values()):
         return False
     source = node.args.get("from_")
     if source is None or not isinstance(source.this, MLFunction):

@@ -323,3 +323,23 @@ def test_model_name_lowercases_and_keeps_schema() -> None:
     table = exp.Table(this=exp.to_identifier("Foo"), db=exp.to_identifier("Bar"))
     assert model_name(table) == "bar.foo"
     assert model_name(exp.to_identifier("X_1")) == "x_1"
+
+
+@pytest.mark.parametrize(
+    ("sql", "bare"),
+    [
+        ("SELECT * FROM ML.PREDICT(MODEL m, TABLE t)", True),
+        ("SELECT * FROM ML.PREDICT(MODEL m, TABLE t) AS p", True),
+        ("SELECT * FROM ML.EVALUATE(MODEL m)", True),
+        ("SELECT x FROM ML.PREDICT(MODEL m, TABLE t)", False),
+        ("SELECT * FROM ML.PREDICT(MODEL m, TABLE t) LIMIT 3", False),
+        ("SELECT * FROM ML.PREDICT(MODEL m, TABLE t) WHERE x > 1", False),
+        ("SELECT * EXCLUDE (x) FROM ML.PREDICT(MODEL m, TABLE t)", False),
+        ("SELECT DISTINCT * FROM ML.PREDICT(MODEL m, TABLE t)", False),
+        ("SELECT * FROM ML.PREDICT(MODEL m, TABLE t) JOIN u USING (x)", False),
+    ],
+)
+def test_only_a_bare_select_star_is_served_without_the_engine(sql: str, bare: bool) -> None:
+    job = plan(split_statements(sql)[0])
+    assert isinstance(job, MLQuery)
+    assert job.bare is bare

@@ -1,0 +1,317 @@
+"""Benchmark the Spark engine: ML.PREDICT against a scan, MLlib training against scikit-learn.
+
+    python benchmarks/spark.py [--sizes 1000000,4000000] [--train-fraction 0.25] [--reps 3]
+                               [--master local[2]] [--json PATH]
+
+Data, per size N: ``spark.range(N)`` with 20 DOUBLE features ``f1..f20 = rand(seed_i) * 2 - 1`` and
+a BIGINT label (a linear term, an interaction, a ``sin`` and noise), cached and counted before any
+timing, registered as the temporary view ``t``. Training reads ``t_train``: a seeded ``sample`` of
+``t`` of ``--train-fraction`` of its rows (cached and counted too), so that training on 2 cores stays
+within minutes; Spark and scikit-learn train on exactly those rows.
+
+Scoring (median of ``--reps`` interleaved rounds; every job triggered the same way, with
+``.write.format("noop").mode("overwrite").save()``):
+
+* ``scan``: the cached DataFrame itself written to ``noop`` (reading only);
+* ``identity mapInArrow``: the same rows through a Python ``mapInArrow`` that returns its batches
+  unchanged (Arrow to a Python worker and back: the floor for any Python-side scoring);
+* ``ML.PREDICT``: the DataFrame sqlml builds for ``SELECT * FROM ML.PREDICT(MODEL m, TABLE t)``
+  (``SparkBackend.predict_relation``, the code the SQL statement runs) written to ``noop``.
+
+Training: ``CREATE MODEL … OPTIONS (engine = 'spark', …) AS SELECT * FROM t_train`` (``engine =
+'spark'`` forces MLlib on the executors whatever the row count) for ``logistic_reg`` and a
+``boosted_tree_classifier`` (20 rounds, depth 5), against collecting ``t_train`` to the driver as
+Arrow + fitting the same scikit-learn Pipeline sqlml fits on the DuckDB engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import onnxruntime
+import pyarrow as pa
+import sklearn
+
+import sqlml
+from sqlml.backends.spark.backend import build_session
+from sqlml.training.fit import _label_values, _pipeline, split_rows
+from sqlml.training.models import make_estimator
+from sqlml.training.options import validate
+
+FEATURES = [f"f{i}" for i in range(1, 21)]
+LABEL = "label"
+SEED = 42
+MODELS: dict[str, dict[str, Any]] = {
+    "logistic_reg": {"model_type": "logistic_reg"},
+    "boosted_tree": {
+        "model_type": "boosted_tree_classifier",
+        "max_iterations": 20,
+        "max_tree_depth": 5,
+    },
+}
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - started, value
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def noop(frame: Any) -> None:
+    """Run the whole job and throw the rows away: the same trigger for every scoring path."""
+    frame.write.format("noop").mode("overwrite").save()
+
+
+def identity(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield from batches
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+def generate(spark: Any, rows: int) -> Any:
+    from pyspark.sql import functions as F
+
+    features = [(F.rand(SEED + i) * 2 - 1).alias(f) for i, f in enumerate(FEATURES)]
+    frame = spark.range(rows).select(*features)
+    score = (
+        F.col("f1")
+        - 0.8 * F.col("f2")
+        + 0.6 * F.col("f3") * F.col("f4")
+        + 0.5 * F.sin(3 * F.col("f5"))
+        - 0.3 * F.col("f6")
+        + 0.4 * (F.rand(SEED + 99) - 0.5)
+    )
+    frame = frame.withColumn(LABEL, (score > 0).cast("bigint")).cache()
+    frame.count()
+    return frame
+
+
+# --- scoring --------------------------------------------------------------------------------------
+
+
+def bench_scoring(con: Any, frame: Any, model: str, reps: int) -> dict[str, Any]:
+    """Interleaved rounds of scan / identity / ML.PREDICT, median seconds of each."""
+    backend, catalog = con._backend, con._session.catalog
+    record = catalog.get(model)
+    predicted = backend.predict_relation(record, "SELECT * FROM t", None, None)
+    paths = {
+        "scan": lambda: noop(frame),
+        "identity": lambda: noop(frame.mapInArrow(identity, frame.schema)),
+        "predict": lambda: noop(predicted),
+    }
+    noop(predicted.limit(10))  # start the Python workers and their ORT sessions once
+    runs: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(reps):
+        for name, fn in paths.items():
+            runs[name].append(timed(fn)[0])
+    return {name: {"seconds": statistics.median(r), "runs": r} for name, r in runs.items()}
+
+
+# --- training -------------------------------------------------------------------------------------
+
+
+def bench_training(con: Any, spark: Any, name: str, options: dict[str, Any]) -> dict[str, Any]:
+    cur = con.cursor()
+    settings = ", ".join(
+        f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in options.items()
+    )
+    statement = (
+        f"CREATE OR REPLACE MODEL {name} OPTIONS ({settings}, engine = 'spark', "
+        f"input_label_cols = ['{LABEL}']) AS SELECT * FROM t_train"
+    )
+    spark_s, _ = timed(lambda: cur.execute(statement))
+    info = con._session.catalog.get(name).training_info
+    assert info.get("training_path") == "spark_mllib", info.get("training_path")
+
+    collect_s, table = timed(lambda: spark.table("t_train").toArrow())
+    checked = validate({**options, "input_label_cols": [LABEL]}, name)
+    train_idx, _ = split_rows(table, checked, name)  # CREATE MODEL's AUTO_SPLIT, as on DuckDB
+    x = table.select(FEATURES).take(train_idx).to_pandas()
+    y = _label_values(table.column(LABEL).take(train_idx), "classification", name, LABEL)
+    pipeline = _pipeline(
+        [{"name": f, "kind": "numeric"} for f in FEATURES], make_estimator(checked, len(y))
+    )
+    fit_s, _ = timed(lambda: pipeline.fit(x, y))
+    return {
+        "create_model_seconds": spark_s,
+        "mllib_fit_seconds": info.get("fit_seconds"),
+        "mllib_training_rows": info.get("training_rows"),
+        "collect_arrow_seconds": collect_s,
+        "sklearn_fit_seconds": fit_s,
+        "sklearn_training_rows": len(y),
+        "ratio_vs_collect_fit": spark_s / (collect_s + fit_s),
+        "ratio_fit_vs_fit": (info.get("fit_seconds") or float("nan")) / fit_s,
+    }
+
+
+# --- one size -------------------------------------------------------------------------------------
+
+
+def bench_size(con: Any, spark: Any, rows: int, fraction: float, reps: int) -> dict[str, Any]:
+    print(f"\n== {rows:,} rows × 20 DOUBLE (load {load()}) ==", flush=True)
+    gen_s, frame = timed(lambda: generate(spark, rows))
+    frame.createOrReplaceTempView("t")
+    train = frame.sample(fraction=fraction, seed=SEED) if fraction < 1 else frame
+    train = train.cache()
+    train_rows = train.count()
+    train.createOrReplaceTempView("t_train")
+    print(f"generated + cached in {gen_s:.1f} s; training rows {train_rows:,}", flush=True)
+    out: dict[str, Any] = {"rows": rows, "training_rows": train_rows, "models": {}}
+    for name, options in MODELS.items():
+        training = bench_training(con, spark, name, options)
+        scoring = bench_scoring(con, frame, name, reps)
+        out["models"][name] = {"training": training, "scoring": scoring}
+        scan, ident = scoring["scan"]["seconds"], scoring["identity"]["seconds"]
+        pred = scoring["predict"]["seconds"]
+        print(
+            f"  {name:13s} PREDICT {pred:7.2f} s  scan {scan:6.2f} s ({pred / scan:5.2f}×)  "
+            f"identity mapInArrow {ident:6.2f} s ({pred / ident:5.2f}×)",
+            flush=True,
+        )
+        print(
+            f"  {'':13s} CREATE MODEL {training['create_model_seconds']:7.2f} s "
+            f"(MLlib fit {training['mllib_fit_seconds']} s)  sklearn collect "
+            f"{training['collect_arrow_seconds']:.2f} s + fit "
+            f"{training['sklearn_fit_seconds']:.2f} s  ({training['ratio_vs_collect_fit']:.2f}×)",
+            flush=True,
+        )
+    train.unpersist()
+    frame.unpersist()
+    return out
+
+
+def table(results: list[dict[str, Any]], fraction: float) -> None:
+    small, large = results[0], results[-1]
+    grow = large["rows"] / small["rows"]
+    print(f"\n{'=' * 100}")
+    head = (
+        f"{'model':13s} {'rows':>10s} {'predict s':>9s} {'scan s':>7s} {'×scan':>6s} "
+        f"{'ident s':>7s} {'×ident':>6s} {'train rows':>10s} {'spark s':>8s} {'sklearn s':>9s} "
+        f"{'×sklearn':>8s}"
+    )
+    print(head)
+    for result in results:
+        for name, m in result["models"].items():
+            s, t = m["scoring"], m["training"]
+            pred, scan = s["predict"]["seconds"], s["scan"]["seconds"]
+            ident = s["identity"]["seconds"]
+            sk = t["collect_arrow_seconds"] + t["sklearn_fit_seconds"]
+            print(
+                f"{name:13s} {result['rows']:>10,} {pred:9.2f} {scan:7.2f} {pred / scan:6.2f} "
+                f"{ident:7.2f} {pred / ident:6.2f} {result['training_rows']:>10,} "
+                f"{t['create_model_seconds']:8.2f} {sk:9.2f} {t['ratio_vs_collect_fit']:8.2f}"
+            )
+    if len(results) > 1:
+        print(f"\ngrowth {large['rows']:,} / {small['rows']:,} rows (×{grow:g}; linear = {grow:g}):")
+        for name in small["models"]:
+            a, b = small["models"][name], large["models"][name]
+            ratio = {
+                "scan": b["scoring"]["scan"]["seconds"] / a["scoring"]["scan"]["seconds"],
+                "predict": b["scoring"]["predict"]["seconds"] / a["scoring"]["predict"]["seconds"],
+                "spark train": b["training"]["create_model_seconds"]
+                / a["training"]["create_model_seconds"],
+                "sklearn fit": b["training"]["sklearn_fit_seconds"]
+                / a["training"]["sklearn_fit_seconds"],
+            }
+            print(f"  {name:13s} " + "  ".join(f"{k} {v:.2f}×" for k, v in ratio.items()))
+    if fraction < 1:
+        print(
+            f"\nTraining (both engines) used a seeded {fraction:g} sample of each size's rows "
+            f"(--train-fraction); scoring used every row."
+        )
+
+
+def machine(spark: Any, master: str) -> dict[str, Any]:
+    import pyspark
+
+    return {
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "master": master,
+        "driver_memory": spark.conf.get("spark.driver.memory", "1g"),
+        "arrow_max_records_per_batch": spark.conf.get(
+            "spark.sql.execution.arrow.maxRecordsPerBatch"
+        ),
+        "versions": {
+            "sqlml": getattr(sqlml, "__version__", "?"),
+            "pyspark": pyspark.__version__,
+            "spark": spark.version,
+            "pyarrow": pa.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+        },
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000000,4000000", help="row counts, comma-separated")
+    parser.add_argument("--train-fraction", type=float, default=0.25)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="6g")
+    parser.add_argument("--json", metavar="PATH")
+    args = parser.parse_args()
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if not 0 < args.train_fraction <= 1:
+        parser.error("--train-fraction must be in (0, 1]")
+    warehouse = tempfile.mkdtemp(prefix="sqlml_spark_bench_")
+    started, load_start = time.perf_counter(), load()
+    spark = build_session(
+        args.master,
+        {
+            "spark.driver.memory": args.driver_memory,
+            "spark.sql.warehouse.dir": warehouse,
+            "spark.sql.shuffle.partitions": "4",
+        },
+    )
+    info = machine(spark, args.master)
+    print(json.dumps(info, indent=1))
+    print(f"load average at start: {load_start}", flush=True)
+    results = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        con = sqlml.connect(spark=spark)
+        for rows in sizes:
+            results.append(bench_size(con, spark, rows, args.train_fraction, args.reps))
+        con.close()
+    table(results, args.train_fraction)
+    load_end = load()
+    total = time.perf_counter() - started
+    print(f"\nload average at start {load_start}, at end {load_end}; total {total:.0f} s")
+    if args.json:
+        payload = {
+            "machine": info,
+            "load_start": load_start,
+            "load_end": load_end,
+            "train_fraction": args.train_fraction,
+            "reps": args.reps,
+            "total_seconds": total,
+            "results": results,
+        }
+        with open(args.json, "w") as fh:
+            json.dump(payload, fh, indent=1)
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
