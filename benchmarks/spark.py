@@ -115,7 +115,9 @@ def bench_scoring(con: Any, frame: Any, model: str, reps: int) -> dict[str, Any]
         "identity": lambda: noop(frame.mapInArrow(identity, frame.schema)),
         "predict": lambda: noop(predicted),
     }
-    noop(predicted.limit(10))  # start the Python workers and their ORT sessions once
+    # Start the Python workers and their ORT sessions once (a LIMIT above mapInArrow would close
+    # its iterator early, which pyspark's daemon reports as a BrokenPipeError).
+    noop(backend.predict_relation(record, "SELECT * FROM t LIMIT 1000", None, None))
     runs: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(reps):
         for name, fn in paths.items():
@@ -218,7 +220,9 @@ def table(results: list[dict[str, Any]], fraction: float) -> None:
                 f"{t['create_model_seconds']:8.2f} {sk:9.2f} {t['ratio_vs_collect_fit']:8.2f}"
             )
     if len(results) > 1:
-        print(f"\ngrowth {large['rows']:,} / {small['rows']:,} rows (×{grow:g}; linear = {grow:g}):")
+        print(
+            f"\ngrowth {large['rows']:,} / {small['rows']:,} rows (×{grow:g}; linear = {grow:g}):"
+        )
         for name in small["models"]:
             a, b = small["models"][name], large["models"][name]
             ratio = {

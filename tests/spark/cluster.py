@@ -190,6 +190,12 @@ def drive(url: str, warehouse: str) -> dict[str, Any]:
     """The statements of the local Spark tests, against the cluster at ``url``."""
     import sqlml
 
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def lap(step: str) -> None:
+        timings[step] = round(time.monotonic() - started - sum(timings.values()), 2)
+
     con = sqlml.connect(
         engine="spark",
         spark_master=url,
@@ -208,20 +214,22 @@ def drive(url: str, warehouse: str) -> dict[str, Any]:
     context = spark.sparkContext
     for name, table in driver_tables().items():
         spark.createDataFrame(table).createOrReplaceTempView(name)
-    out: dict[str, Any] = {"master": context.master}
+    lap("connect")
+    out: dict[str, Any] = {"master": context.master, "timings": timings}
     # Where the executors' Python imports sqlml_udfs from (the shipped zip, or an installed copy).
     out["udfs_on_executors"] = (
-        context.parallelize([0], 1)
-        .map(lambda _: __import__("sqlml_udfs").__file__)  # noqa: PLC2701
-        .collect()[0]
+        context.parallelize([0], 1).map(lambda _: __import__("sqlml_udfs").__file__).collect()[0]
     )
+    lap("first_job")
     con.execute(
         "CREATE MODEL lr_spark OPTIONS (model_type = 'linear_reg', input_label_cols = ['y'], "
         "engine = 'spark') AS SELECT x1, x2, y FROM reg"
     )
+    lap("create_distributed")
     con.execute(
         "CREATE MODEL fn_model FROM (SELECT x1, x2, cat, y FROM bin) TARGET y FUNCTION predict_y"
     )
+    lap("create_collected")
     for name in ("lr_spark", "fn_model"):
         record = con.session.catalog.get(name)
         out[name] = {
@@ -236,11 +244,13 @@ def drive(url: str, warehouse: str) -> dict[str, Any]:
         "SELECT id, predicted_y, predicted_y_probs FROM ML.PREDICT(MODEL fn_model, TABLE bin) "
         "ORDER BY id",
     )
+    lap("predict")
     out["fn_call"] = _rows(
         con,
         "SELECT id, predict_y(x1, x2, cat), predict_y_probabilities(x1, x2, cat) FROM bin "
         "ORDER BY id",
     )
+    lap("function")
     out["executors"] = context._jsc.sc().getExecutorMemoryStatus().size() - 1  # minus the driver
     con.execute("DROP MODEL fn_model")
     out["after_drop"] = sorted(r[0] for r in _rows(con, "SHOW MODELS"))
@@ -249,6 +259,7 @@ def drive(url: str, warehouse: str) -> dict[str, Any]:
         out["call_after_drop"] = "no error"
     except sqlml.Error as exc:
         out["call_after_drop"] = f"{type(exc).__name__}: {exc}"
+    lap("drop")
     con.close()
     return out
 
