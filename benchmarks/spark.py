@@ -16,7 +16,9 @@ Scoring (median of ``--reps`` interleaved rounds; every job triggered the same w
 * ``identity mapInArrow``: the same rows through a Python ``mapInArrow`` that returns its batches
   unchanged (Arrow to a Python worker and back: the floor for any Python-side scoring);
 * ``ML.PREDICT``: the DataFrame sqlml builds for ``SELECT * FROM ML.PREDICT(MODEL m, TABLE t)``
-  (``SparkBackend.predict_relation``, the code the SQL statement runs) written to ``noop``.
+  (``SparkBackend.predict_relation``, the code the SQL statement runs) written to ``noop``: Spark
+  expressions when the graph compiles (``spark_scoring='auto'``), else mapInArrow;
+* ``ML.PREDICT (arrow)``: the same forced through mapInArrow (``spark_scoring='arrow'``).
 
 Training: ``CREATE MODEL … OPTIONS (engine = 'spark', …) AS SELECT * FROM t_train`` (``engine =
 'spark'`` forces MLlib on the executors whatever the row count) for ``logistic_reg`` and a
@@ -105,19 +107,26 @@ def generate(spark: Any, rows: int) -> Any:
 # --- scoring --------------------------------------------------------------------------------------
 
 
-def bench_scoring(con: Any, frame: Any, model: str, reps: int) -> dict[str, Any]:
-    """Interleaved rounds of scan / identity / ML.PREDICT, median seconds of each."""
+def bench_scoring(con: Any, frame: Any, view: str, model: str, reps: int) -> dict[str, Any]:
+    """Interleaved rounds of scan / identity / ML.PREDICT (as it runs by default: compiled to
+    Spark expressions when the graph allows) / ML.PREDICT through mapInArrow over ``frame`` (the
+    temporary view ``view``), median seconds of each."""
     backend, catalog = con._backend, con._session.catalog
     record = catalog.get(model)
-    predicted = backend.predict_relation(record, "SELECT * FROM t", None, None)
+    predicted = backend.predict_relation(record, f"SELECT * FROM {view}", None, None)
+    mode, backend.scoring = backend.scoring, "arrow"  # the same query forced through mapInArrow
+    arrow = backend.predict_relation(record, f"SELECT * FROM {view}", None, None)
+    # Start the Python workers and their ORT sessions once (a LIMIT above mapInArrow would close
+    # its iterator early, which pyspark's daemon reports as a BrokenPipeError).
+    noop(backend.predict_relation(record, f"SELECT * FROM {view} LIMIT 1000", None, None))
+    backend.scoring = mode
+    noop(predicted)  # and Spark's code generation for the default path, outside the timings
     paths = {
         "scan": lambda: noop(frame),
         "identity": lambda: noop(frame.mapInArrow(identity, frame.schema)),
         "predict": lambda: noop(predicted),
+        "predict (arrow)": lambda: noop(arrow),
     }
-    # Start the Python workers and their ORT sessions once (a LIMIT above mapInArrow would close
-    # its iterator early, which pyspark's daemon reports as a BrokenPipeError).
-    noop(backend.predict_relation(record, "SELECT * FROM t LIMIT 1000", None, None))
     runs: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(reps):
         for name, fn in paths.items():
@@ -165,10 +174,18 @@ def bench_training(con: Any, spark: Any, name: str, options: dict[str, Any]) -> 
 # --- one size -------------------------------------------------------------------------------------
 
 
-def bench_size(con: Any, spark: Any, rows: int, fraction: float, reps: int) -> dict[str, Any]:
+def bench_size(
+    con: Any, spark: Any, rows: int, fraction: float, reps: int, folder: str
+) -> dict[str, Any]:
     print(f"\n== {rows:,} rows × 20 DOUBLE (load {load()}) ==", flush=True)
     gen_s, frame = timed(lambda: generate(spark, rows))
     frame.createOrReplaceTempView("t")
+    # The same rows as a Parquet dataset, as a lake table is: its scan decodes the files.
+    path = os.path.join(folder, f"t_{rows}.parquet")
+    frame.write.mode("overwrite").parquet(path)
+    parquet = spark.read.parquet(path)
+    parquet.createOrReplaceTempView("t_parquet")
+    sources = {"cached": (frame, "t"), "parquet": (parquet, "t_parquet")}
     train = frame.sample(fraction=fraction, seed=SEED) if fraction < 1 else frame
     train = train.cache()
     train_rows = train.count()
@@ -177,15 +194,21 @@ def bench_size(con: Any, spark: Any, rows: int, fraction: float, reps: int) -> d
     out: dict[str, Any] = {"rows": rows, "training_rows": train_rows, "models": {}}
     for name, options in MODELS.items():
         training = bench_training(con, spark, name, options)
-        scoring = bench_scoring(con, frame, name, reps)
+        scoring = {
+            source: bench_scoring(con, data, view, name, reps)
+            for source, (data, view) in sources.items()
+        }
         out["models"][name] = {"training": training, "scoring": scoring}
-        scan, ident = scoring["scan"]["seconds"], scoring["identity"]["seconds"]
-        pred = scoring["predict"]["seconds"]
-        print(
-            f"  {name:13s} PREDICT {pred:7.2f} s  scan {scan:6.2f} s ({pred / scan:5.2f}×)  "
-            f"identity mapInArrow {ident:6.2f} s ({pred / ident:5.2f}×)",
-            flush=True,
-        )
+        for source, timing in scoring.items():
+            scan, ident = timing["scan"]["seconds"], timing["identity"]["seconds"]
+            pred = timing["predict"]["seconds"]
+            arrow = timing["predict (arrow)"]["seconds"]
+            print(
+                f"  {name:13s} {source:8s} PREDICT {pred:7.2f} s  scan {scan:6.2f} s "
+                f"({pred / scan:5.2f}×)  identity mapInArrow {ident:6.2f} s ({pred / ident:5.2f}×)"
+                f"  PREDICT via mapInArrow {arrow:6.2f} s ({arrow / scan:5.2f}× scan)",
+                flush=True,
+            )
         print(
             f"  {'':13s} CREATE MODEL {training['create_model_seconds']:7.2f} s "
             f"(MLlib fit {training['mllib_fit_seconds']} s)  sklearn collect "
@@ -201,23 +224,33 @@ def bench_size(con: Any, spark: Any, rows: int, fraction: float, reps: int) -> d
 def table(results: list[dict[str, Any]], fraction: float) -> None:
     small, large = results[0], results[-1]
     grow = large["rows"] / small["rows"]
-    print(f"\n{'=' * 100}")
+    print(f"\n{'=' * 108}")
     head = (
-        f"{'model':13s} {'rows':>10s} {'predict s':>9s} {'scan s':>7s} {'×scan':>6s} "
-        f"{'ident s':>7s} {'×ident':>6s} {'train rows':>10s} {'spark s':>8s} {'sklearn s':>9s} "
-        f"{'×sklearn':>8s}"
+        f"{'model':13s} {'source':8s} {'rows':>10s} {'predict s':>9s} {'scan s':>7s} "
+        f"{'×scan':>6s} {'ident s':>7s} {'×ident':>6s} {'arrow s':>7s} {'×scan':>6s}"
     )
     print(head)
     for result in results:
         for name, m in result["models"].items():
-            s, t = m["scoring"], m["training"]
-            pred, scan = s["predict"]["seconds"], s["scan"]["seconds"]
-            ident = s["identity"]["seconds"]
-            sk = t["collect_arrow_seconds"] + t["sklearn_fit_seconds"]
+            for source, s in m["scoring"].items():
+                pred, scan = s["predict"]["seconds"], s["scan"]["seconds"]
+                ident, arrow = s["identity"]["seconds"], s["predict (arrow)"]["seconds"]
+                print(
+                    f"{name:13s} {source:8s} {result['rows']:>10,} {pred:9.2f} {scan:7.2f} "
+                    f"{pred / scan:6.2f} {ident:7.2f} {pred / ident:6.2f} {arrow:7.2f} "
+                    f"{arrow / scan:6.2f}"
+                )
+    print(
+        f"\n{'model':13s} {'train rows':>10s} {'spark s':>8s} {'collect s':>9s} "
+        f"{'sklearn s':>9s} {'×(collect+fit)':>14s}"
+    )
+    for result in results:
+        for name, m in result["models"].items():
+            t = m["training"]
             print(
-                f"{name:13s} {result['rows']:>10,} {pred:9.2f} {scan:7.2f} {pred / scan:6.2f} "
-                f"{ident:7.2f} {pred / ident:6.2f} {result['training_rows']:>10,} "
-                f"{t['create_model_seconds']:8.2f} {sk:9.2f} {t['ratio_vs_collect_fit']:8.2f}"
+                f"{name:13s} {result['training_rows']:>10,} {t['create_model_seconds']:8.2f} "
+                f"{t['collect_arrow_seconds']:9.2f} {t['sklearn_fit_seconds']:9.2f} "
+                f"{t['ratio_vs_collect_fit']:14.2f}"
             )
     if len(results) > 1:
         print(
@@ -226,13 +259,17 @@ def table(results: list[dict[str, Any]], fraction: float) -> None:
         for name in small["models"]:
             a, b = small["models"][name], large["models"][name]
             ratio = {
-                "scan": b["scoring"]["scan"]["seconds"] / a["scoring"]["scan"]["seconds"],
-                "predict": b["scoring"]["predict"]["seconds"] / a["scoring"]["predict"]["seconds"],
-                "spark train": b["training"]["create_model_seconds"]
-                / a["training"]["create_model_seconds"],
-                "sklearn fit": b["training"]["sklearn_fit_seconds"]
-                / a["training"]["sklearn_fit_seconds"],
+                f"{source} {path}": b["scoring"][source][path]["seconds"]
+                / a["scoring"][source][path]["seconds"]
+                for source in a["scoring"]
+                for path in ("scan", "predict")
             }
+            ratio["spark train"] = (
+                b["training"]["create_model_seconds"] / a["training"]["create_model_seconds"]
+            )
+            ratio["sklearn fit"] = (
+                b["training"]["sklearn_fit_seconds"] / a["training"]["sklearn_fit_seconds"]
+            )
             print(f"  {name:13s} " + "  ".join(f"{k} {v:.2f}×" for k, v in ratio.items()))
     if fraction < 1:
         print(
@@ -295,7 +332,7 @@ def main() -> int:
         warnings.simplefilter("ignore", FutureWarning)
         con = sqlml.connect(spark=spark)
         for rows in sizes:
-            results.append(bench_size(con, spark, rows, args.train_fraction, args.reps))
+            results.append(bench_size(con, spark, rows, args.train_fraction, args.reps, warehouse))
         con.close()
     table(results, args.train_fraction)
     load_end = load()

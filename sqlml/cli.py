@@ -260,7 +260,7 @@ class Runner:
         """
         from sqlml.sql import split_statements
 
-        statements = split_statements(script)
+        statements = split_statements(script, dialect=self.connection.dialect)
         for statement in statements:
             try:
                 self.run_statement(statement.sql)
@@ -545,6 +545,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
     parser.add_argument("--read-only", action="store_true", help="open the database read-only")
     parser.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="also use Spark (local[2], spark://host:7077): with -d FILE, each statement runs "
+        "where its data is (engine 'auto'); without, everything runs on Spark",
+    )
+    parser.add_argument(
+        "--spark-threshold",
+        metavar="SIZE",
+        help="with -d and --spark-master: Parquet/CSV files from this total size run on Spark "
+        "(e.g. 512MB, 4GiB; default 1GiB)",
+    )
+    parser.add_argument(
+        "--dialect",
+        choices=("duckdb", "spark", "bigquery"),
+        help="the SQL dialect you write, when it is not the engine's: sqlml transpiles it",
+    )
+    parser.add_argument(
         "--max-rows",
         type=int,
         default=1000,
@@ -568,7 +585,14 @@ def run_sources(runner: Runner, sources: Sequence[tuple[str, str]]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    connection = sqlml.connect(args.database, read_only=args.read_only)
+    options: dict[str, Any] = {}
+    if args.spark_master:
+        options["spark_master"] = args.spark_master
+    if args.spark_threshold is not None:
+        options["spark_threshold"] = args.spark_threshold
+    if args.dialect is not None:
+        options["dialect"] = args.dialect
+    connection = sqlml.connect(args.database, read_only=args.read_only, **options)
     try:
         runner = Runner(connection, args.format, args.quiet, args.max_rows)
         if args.sources:

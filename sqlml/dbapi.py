@@ -160,7 +160,45 @@ def first_keyword(sql: str) -> str:
 # --- connection -------------------------------------------------------------------------------------
 
 
+#: The SQL dialects a connection reads (``connect(dialect=...)``): those sqlml adds its ML
+#: statements to. Anything else about them is sqlglot's.
+DIALECTS = ("duckdb", "spark", "bigquery")
+
+
 def connect(
+    database: str = ":memory:",
+    *,
+    dialect: str | None = None,
+    **options: Any,
+) -> Connection:
+    if dialect is not None and (not isinstance(dialect, str) or dialect.lower() not in DIALECTS):
+        raise InterfaceError(
+            f"dialect={dialect!r} is not one sqlml reads; use one of {', '.join(DIALECTS)} (or "
+            f"leave it out to write the engine's own SQL)."
+        )
+    if (
+        dialect is not None
+        and dialect.lower() != "duckdb"
+        and (
+            options.get("engine") == "auto"
+            or (
+                options.get("engine") is None
+                and database != ":memory:"
+                and (options.get("spark_master") is not None or options.get("spark") is not None)
+            )
+        )
+    ):
+        raise NotSupportedError(
+            "engine='auto' reads DuckDB SQL (and writes Spark SQL for the statements it sends to "
+            "Spark); dialect= other than 'duckdb' is not supported there yet."
+        )
+    connection = _connect(database, **options)
+    if dialect is not None:
+        connection.dialect = dialect.lower()
+    return connection
+
+
+def _connect(
     database: str = ":memory:",
     *,
     read_only: bool = False,
@@ -171,6 +209,9 @@ def connect(
     spark_master: str | None = None,
     spark: Any = None,
     local_training_rows: int | None = None,
+    spark_threshold: int | str | None = None,
+    spark_config: Mapping[str, Any] | None = None,
+    spark_scoring: str | None = None,
 ) -> Connection:
     """Open a sqlml connection.
 
@@ -181,27 +222,73 @@ def connect(
     transaction open); closing the sqlml connection then leaves yours open.
 
     ``engine="spark"`` (implied by ``spark_master`` or ``spark``) runs on Apache Spark: a new
-    session on ``spark_master`` ("local[2]", "spark://host:7077") with ``config`` as its Spark
-    settings, or the SparkSession ``spark`` you already have (left running on close). Training
+    session on ``spark_master`` ("local[2]", "spark://host:7077", or a Spark Connect server
+    "sc://host:15002") with ``config`` as its Spark settings, or the SparkSession ``spark`` you
+    already have, classic or Connect (left running on close). Training
     queries above ``local_training_rows`` rows (default 100,000) train on the executors; smaller
     ones are collected and trained with scikit-learn. Spark has no transactions: autocommit only.
+
+    ``engine="auto"`` (implied by a ``database`` file together with ``spark_master`` or ``spark``)
+    uses both: DuckDB (the database, ``config`` its settings) holds the tables and the one model
+    catalog; each statement runs on DuckDB unless it reads only Parquet/CSV files of at least
+    ``spark_threshold`` bytes in total (an int, or '512MB', '4GiB'; default 1 GiB; also
+    ``SET sqlml.spark_threshold = '…'``), which run on Spark (``spark_config`` its settings),
+    started on the first such statement. See :mod:`sqlml.routing`.
+
+    ``dialect`` is the SQL you write: 'duckdb', 'spark' or 'bigquery' (default: the engine's own,
+    so statements reach it verbatim). When it differs from the engine's, sqlml transpiles every
+    statement with sqlglot (what sqlglot cannot translate is a NotSupportedError, never a guess):
+    BigQuery SQL on DuckDB, DuckDB SQL on Spark, and so on.
+
+    ``spark_scoring`` chooses how ML.PREDICT scores on Spark: 'auto' (default) compiles small
+    graphs to Spark expressions and scores the rest with ONNX Runtime through ``mapInArrow``;
+    'compiled' raises NotSupportedError for a graph it cannot compile; 'arrow' always uses
+    ``mapInArrow``. See :mod:`sqlml.backends.spark.compiled`.
     """
+    spark_given = spark_master is not None or spark is not None
     if engine is None:
-        engine = "spark" if spark_master is not None or spark is not None else "duckdb"
+        engine = "duckdb" if not spark_given else "spark" if database == ":memory:" else "auto"
+    if engine != "auto" and (spark_threshold is not None or spark_config is not None):
+        raise InterfaceError(
+            "spark_threshold and spark_config apply to connections with both engines "
+            "(engine='auto'): sqlml.connect('file.duckdb', spark_master=..., spark_threshold=...)."
+        )
+    if engine == "auto":
+        return _connect_auto(
+            database,
+            read_only,
+            autocommit,
+            config,
+            duckdb_connection,
+            spark_master,
+            spark,
+            local_training_rows,
+            spark_threshold,
+            spark_config,
+            spark_scoring,
+        )
     if engine == "spark":
         return _connect_spark(
-            database, read_only, autocommit, config, spark_master, spark, local_training_rows
+            database,
+            read_only,
+            autocommit,
+            config,
+            spark_master,
+            spark,
+            local_training_rows,
+            spark_scoring,
         )
-    if engine == "auto" or spark_master is not None or spark is not None:
-        raise NotSupportedError(
-            "engine='auto' (DuckDB and Spark together, each statement where its data is) is not "
-            "yet supported; connect to one engine: sqlml.connect(database) for DuckDB, or "
-            "sqlml.connect(engine='spark', spark_master=...) for Spark."
+    if spark_scoring is not None and engine != "auto":
+        raise InterfaceError("spark_scoring applies to engine='spark'; leave it out for DuckDB.")
+    if spark_given:
+        raise InterfaceError(
+            "spark_master / spark apply to engine='spark' or engine='auto'; leave them out for "
+            "DuckDB alone."
         )
     if engine != "duckdb":
         raise NotSupportedError(
-            f"engine={engine!r} is not available; sqlml runs on 'duckdb' (embedded, the default) "
-            "or 'spark'."
+            f"engine={engine!r} is not available; sqlml runs on 'duckdb' (embedded, the default), "
+            "'spark', or 'auto' (both, each statement where its data is)."
         )
     if local_training_rows is not None:
         raise InterfaceError(
@@ -218,6 +305,62 @@ def connect(
     return Connection(Session(backend), autocommit=autocommit)
 
 
+connect.__doc__ = _connect.__doc__
+
+
+def _connect_auto(
+    database: str,
+    read_only: bool,
+    autocommit: bool,
+    config: Mapping[str, Any] | None,
+    duckdb_connection: Any,
+    spark_master: str | None,
+    spark: Any,
+    local_training_rows: int | None,
+    spark_threshold: int | str | None,
+    spark_config: Mapping[str, Any] | None,
+    spark_scoring: str | None = None,
+) -> Connection:
+    """``connect(engine="auto", ...)``: DuckDB now, Spark when a statement first needs it."""
+    from sqlml.backends.duckdb import DuckDBBackend
+    from sqlml.backends.spark.backend import LOCAL_TRAINING_ROWS, require_pyspark
+    from sqlml.routing import DEFAULT_SPARK_THRESHOLD, Router, parse_size
+    from sqlml.session import Session
+
+    if spark is not None and (spark_master is not None or spark_config):
+        raise InterfaceError(
+            "Pass either spark= (a SparkSession you already have) or spark_master= and "
+            "spark_config= (for a new session), not both."
+        )
+    rows = LOCAL_TRAINING_ROWS if local_training_rows is None else local_training_rows
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise InterfaceError(f"local_training_rows must be an integer ≥ 0; got {rows!r}.")
+    threshold = DEFAULT_SPARK_THRESHOLD if spark_threshold is None else parse_size(spark_threshold)
+    require_pyspark()  # fail now, not on the first large statement
+    from sqlml.backends.spark.compiled import check_mode
+
+    scoring = check_mode("auto" if spark_scoring is None else spark_scoring)
+
+    def start_spark() -> Any:
+        from sqlml.backends.spark import SparkBackend
+
+        return SparkBackend(
+            spark,
+            master=spark_master,
+            config=dict(spark_config or {}),
+            local_training_rows=rows,
+            scoring=scoring,
+        )
+
+    if duckdb_connection is not None:
+        backend = DuckDBBackend.from_connection(duckdb_connection)
+    else:
+        backend = DuckDBBackend(database, read_only=read_only, config=dict(config or {}))
+    session = Session(backend)
+    router = Router(session, start_spark, threshold, rows, database)
+    return Connection(session, autocommit=autocommit, router=router)
+
+
 def _connect_spark(
     database: str,
     read_only: bool,
@@ -226,12 +369,13 @@ def _connect_spark(
     spark_master: str | None,
     spark: Any,
     local_training_rows: int | None,
+    spark_scoring: str | None = None,
 ) -> Connection:
     """``connect(engine="spark", ...)``: what Spark cannot do fails here, before a session starts."""
     if database != ":memory:":
         raise NotSupportedError(
-            f"A DuckDB database ({database!r}) together with Spark (engine='auto') is not yet "
-            "supported on the Spark engine; leave the database out."
+            f"A DuckDB database ({database!r}) with engine='spark': use engine='auto' (or leave "
+            "engine out) for DuckDB and Spark together, or leave the database out."
         )
     if read_only or not autocommit:
         what = "read_only=True" if read_only else "autocommit=False (transactions)"
@@ -247,6 +391,8 @@ def _connect_spark(
     options: dict[str, Any] = {}
     if local_training_rows is not None:
         options["local_training_rows"] = local_training_rows
+    if spark_scoring is not None:
+        options["scoring"] = spark_scoring
     backend = SparkBackend(spark, master=spark_master, config=dict(config or {}), **options)
     try:
         return Connection(Session(backend), autocommit=True)
@@ -269,9 +415,12 @@ class Connection:
     ProgrammingError = ProgrammingError
     NotSupportedError = NotSupportedError
 
-    def __init__(self, session: Any, autocommit: bool = True) -> None:
+    def __init__(self, session: Any, autocommit: bool = True, router: Any = None) -> None:
         self._session = session
         self._backend = session.backend
+        self._router = router  # engine='auto': picks the session per statement (sqlml.routing)
+        #: The dialect statements are written in (connect(dialect=...)); the engine's by default.
+        self.dialect: str = session.backend.dialect
         self._autocommit = autocommit
         self._closed = False
         self._owner: Cursor | None = None  # the cursor whose rows the engine connection holds
@@ -283,6 +432,8 @@ class Connection:
         self._check_open()
         if self._backend.in_transaction:
             self._backend.rollback()
+        if self._router is not None:
+            self._router.close()
         self._backend.close()
         self._closed = True
 
@@ -327,6 +478,26 @@ class Connection:
     def session(self) -> Any:
         return self._session
 
+    @property
+    def engine(self) -> str:
+        """'duckdb', 'spark', or 'auto' (both; see ``Cursor.engine`` for a statement's)."""
+        return "auto" if self._router is not None else self._backend.name
+
+    @property
+    def spark_threshold(self) -> int | None:
+        """engine='auto': bytes of Parquet/CSV from which a statement runs on Spark."""
+        return self._router.threshold if self._router is not None else None
+
+    @spark_threshold.setter
+    def spark_threshold(self, value: int | str) -> None:
+        from sqlml.routing import parse_size
+
+        if self._router is None:
+            raise InterfaceError(
+                "spark_threshold applies to connections with both engines (engine='auto')."
+            )
+        self._router.threshold = parse_size(value)
+
     def execute(self, operation: str, parameters: Any = None) -> Cursor:
         """Shortcut as in sqlite3: a new cursor, executed."""
         cursor = self.cursor()
@@ -349,6 +520,25 @@ class Connection:
     def _check_open(self) -> None:
         if self._closed:
             raise InterfaceError("The connection is closed.")
+
+    def _dispatch(self, statement: Any, parameters: Any) -> Any:
+        """The session, job and engine for one statement (engine='auto': sqlml.routing)."""
+        from sqlml.plan import plan
+        from sqlml.routing import Dispatch, threshold_setting
+
+        if self._router is not None:
+            return self._router.dispatch(statement, parameters)
+        if threshold_setting(statement.sql) is not None:
+            raise NotSupportedError(
+                "sqlml.spark_threshold applies to connections with both engines (engine='auto'): "
+                "sqlml.connect('file.duckdb', spark_master=...)."
+            )
+        job = plan(statement, self._backend.dialect)
+        if self.dialect != self._backend.dialect:
+            from sqlml.routing import transpile_job
+
+            job = transpile_job(statement, job, self.dialect, self._backend.dialect)
+        return Dispatch(self._session, job, self._backend.name, "the connection's only engine")
 
     def _claim(self, cursor: Cursor | None) -> None:
         """Before ``cursor`` runs a statement, let the previous owner keep its unread rows."""
@@ -373,6 +563,10 @@ class Cursor:
         self._buffer: Any = None  # pyarrow.Table of rows kept when another statement ran
         self._schema: Any = None
         self._has_result = False
+        #: The engine that ran the last statement ('duckdb' or 'spark'), and why (engine='auto'
+        #: picks per statement; other connections have one engine).
+        self.engine: str | None = None
+        self.engine_reason: str | None = None
 
     # PEP 249 attributes --------------------------------------------------------------------------
 
@@ -397,13 +591,12 @@ class Cursor:
 
     def execute(self, operation: str, parameters: Any = None) -> Cursor:
         self._check_open()
-        from sqlml.plan import plan
         from sqlml.sql import split_statements
 
         if not isinstance(operation, str):
             raise ProgrammingError(f"execute() takes SQL text; got {type(operation).__name__}.")
         self._reset()
-        statements = split_statements(operation, dialect=self.connection._backend.dialect)
+        statements = split_statements(operation, dialect=self.connection.dialect)
         if not statements:
             raise ProgrammingError(
                 "execute() got no statement (the text is empty or only comments)."
@@ -414,8 +607,8 @@ class Cursor:
                 f"{len(statements)} statements."
             )
         for statement in statements:
-            job = plan(statement, self.connection._backend.dialect)
-            self._run(job, statement.sql, parameters)
+            dispatch = self.connection._dispatch(statement, parameters)
+            self._run(dispatch, statement.sql, parameters)
         return self
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> Cursor:
@@ -497,10 +690,11 @@ class Cursor:
 
     # internals -----------------------------------------------------------------------------------
 
-    def _run(self, job: Any, sql: str, parameters: Any) -> None:
+    def _run(self, dispatch: Any, sql: str, parameters: Any) -> None:
         connection = self.connection
         backend = connection._backend
         connection._claim(self)
+        self.engine, self.engine_reason = dispatch.engine, dispatch.reason
         keyword = first_keyword(sql)
         if (
             not connection._autocommit
@@ -509,7 +703,7 @@ class Cursor:
         ):
             backend.begin()
         try:
-            outcome = connection._session.run(job, parameters)
+            outcome = dispatch.run(parameters)
         except Error:
             raise
         except Exception as exc:  # a bug or an unexpected library error: keep it a sqlml.Error
@@ -523,6 +717,7 @@ class Cursor:
             self._discard_result()
             return
         table = outcome.table
+        backend = dispatch.session.backend  # the engine whose rows these are
         description = outcome.description if table is not None else backend.description()
         is_count = (
             description is not None

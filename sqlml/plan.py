@@ -13,7 +13,15 @@ from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SQLSyntaxError
 from sqlml.sql import Statement
-from sqlml.sql.nodes import CreateModel, DropModel, ExportModel, MLFunction, Option, ShowModel
+from sqlml.sql.nodes import (
+    CreateModel,
+    DropModel,
+    Explain,
+    ExportModel,
+    MLFunction,
+    Option,
+    ShowModel,
+)
 from sqlml.sql.values import literal
 from sqlml.training.options import HParamCandidates, HParamRange
 from sqlml.training.transform import Transform, parse_transform
@@ -24,6 +32,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 @dataclass(frozen=True)
 class PassThrough:
     sql: str
+    # Offsets of the statement's parameter placeholders, for engines that take only `?` (Spark).
+    placeholders: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,16 @@ class ShowModelJob:
     name: str | None = None
 
 
-Job = PassThrough | MLQuery | TrainJob | DropModelJob | ExportModelJob | ShowModelJob
+@dataclass(frozen=True)
+class ExplainJob:
+    """``EXPLAIN <ML statement>``: which engine runs each step of ``job``, why, and its SQL
+    (:mod:`sqlml.routing` writes the rows; nothing is trained or scored)."""
+
+    job: Any  # the explained statement's job
+    statement: Statement  # the explained statement, as parsed
+
+
+Job = PassThrough | MLQuery | TrainJob | DropModelJob | ExportModelJob | ShowModelJob | ExplainJob
 
 # BigQuery options that only make sense in Google Cloud: accepted, ignored, and mentioned.
 CLOUD_OPTIONS = frozenset(
@@ -141,7 +160,15 @@ def plan(statement: Statement, dialect: str = "duckdb") -> Job:
     """The job for one statement; ``dialect`` (the engine's) writes the SQL that jobs run."""
     node = statement.node
     if node is None:
-        return PassThrough(statement.sql)
+        return PassThrough(statement.sql, statement.placeholders)
+    if isinstance(node, Explain) and statement.explained is not None:
+        if node.args.get("analyze"):
+            raise NotSupportedError(
+                "EXPLAIN ANALYZE of an ML statement is not supported: it would train or score. "
+                "Use EXPLAIN (the plan, nothing runs), or run the statement and read its "
+                "training_info (ML.TRAINING_INFO) for what happened."
+            )
+        return ExplainJob(plan(statement.explained, dialect), statement.explained)
     if isinstance(node, CreateModel):
         return _plan_create(node, statement, dialect)
     if isinstance(node, DropModel):
@@ -160,6 +187,12 @@ def plan(statement: Statement, dialect: str = "duckdb") -> Job:
         this = node.this
         return ShowModelJob(model_name(this) if this is not None else None)
     if statement.ml_functions:
+        if isinstance(node, exp.Create) and str(node.args.get("kind") or "").upper() == "VIEW":
+            raise NotSupportedError(
+                "CREATE VIEW over an ML.* call is not supported: the call's rows exist only while "
+                "its statement runs, so the view would fail when read. Use CREATE TABLE … AS "
+                "SELECT … FROM ML.PREDICT(…), or run the ML query itself."
+            )
         calls = tuple(_plan_call(f, dialect) for f in statement.ml_functions)
         return MLQuery(statement.sql, calls, statement.placeholders, _is_bare(node))
     raise SQLSyntaxError("Unsupported ML statement", statement.line, statement.col)
@@ -206,7 +239,17 @@ def literal_value(node: exp.Expression | None) -> Any:
 def _option_value(node: exp.Expression) -> Any:
     """The option values beyond constants: bare words, STRUCT pairs, and search spaces."""
     if isinstance(node, exp.Struct):  # STRUCT('yes', 2.0) inside class_weights
-        return [literal_value(e.this if isinstance(e, exp.Alias) else e) for e in node.expressions]
+        # Spark's dialect names unnamed fields (col1 := 'yes'): the values are what count.
+        return [
+            literal_value(
+                e.this
+                if isinstance(e, exp.Alias)
+                else e.expression
+                if isinstance(e, exp.PropertyEQ)
+                else e
+            )
+            for e in node.expressions
+        ]
     if isinstance(node, (exp.Var, exp.Identifier, exp.Column)) and not isinstance(node, exp.Star):
         return node.name
     if isinstance(node, (exp.Anonymous, exp.Func)):

@@ -35,6 +35,7 @@ from sqlml.errors import (
 )
 from sqlml.plan import (
     DropModelJob,
+    ExplainJob,
     ExportModelJob,
     Job,
     MLCall,
@@ -64,18 +65,28 @@ class Outcome:
 class Session:
     """The core that the DB-API connection, the CLI and the server all sit on."""
 
-    def __init__(self, backend: Any) -> None:
+    def __init__(self, backend: Any, catalog: Catalog | None = None) -> None:
+        """``catalog``: another engine's catalog to read and write models through (engine='auto'
+        keeps one catalog, in DuckDB, for both engines); by default the backend's own."""
         self.backend = backend
-        self.catalog = Catalog(backend)
+        self.catalog = catalog if catalog is not None else Catalog(backend)
         self.register_model_functions()
 
     # --- entry point ----------------------------------------------------------------------------
 
     def run(self, job: Job, params: Sequence[Any] | None = None) -> Outcome:
         if isinstance(job, PassThrough):
+            if params and job.placeholders and not getattr(self.backend, "dollar_params", True):
+                # Spark takes `?` and `:name` only: `$1` / `$name` bind as sqlml documents them.
+                bound, params = _positional(MLQuery(job.sql, (), job.placeholders, False), params)
+                return self._execute(bound.sql, params)
             return self._execute(job.sql, params)
         if isinstance(job, MLQuery):
             return self._run_ml_query(job, params)
+        if isinstance(job, ExplainJob):
+            from sqlml.routing import explain_only_engine
+
+            return self._result_table(explain_only_engine(self, job))
         if params:
             raise ProgrammingError(
                 "Parameters are not accepted by CREATE/DROP/EXPORT/SHOW MODEL statements; put the "
@@ -232,6 +243,19 @@ class Session:
                     f"FUNCTION {job.function_name} already belongs to model {owner}; choose "
                     f"another name or DROP MODEL {owner}."
                 )
+            # Checked before training: a name the engine already has (abs, a macro) would
+            # store a model whose function can never be registered.
+            taken = [
+                n
+                for n in (job.function_name, f"{job.function_name}_probabilities")
+                if owner is None and self.backend.has_function(n)
+            ]
+            if taken:
+                raise IntegrityError(
+                    f"FUNCTION {job.function_name}: {self.backend.display_name} already has a "
+                    f"function named {taken[0]} (built in, or defined outside sqlml); choose "
+                    f"another FUNCTION name."
+                )
         if job.transform is not None and not self.backend.supports_transform:
             raise NotSupportedError(
                 f"TRANSFORM (...) in CREATE MODEL {job.name} is not yet supported on the "
@@ -366,18 +390,19 @@ class Session:
 
     def _store(self, record: ModelRecord) -> None:
         """Write the new version in one transaction: until it commits, the old version is live."""
-        own_transaction = not self.backend.in_transaction
+        backend = self.catalog.backend  # the catalog's engine, which may not be the session's
+        own_transaction = not backend.in_transaction
         self.catalog.ensure()
         if own_transaction:
-            self.backend.begin()
+            backend.begin()
         try:
             self.catalog.insert(record)
         except Exception:
             if own_transaction:
-                self.backend.rollback()
+                backend.rollback()
             raise
         if own_transaction:
-            self.backend.commit()
+            backend.commit()
 
     # --- DROP / EXPORT / SHOW -----------------------------------------------------------------------
 
@@ -470,7 +495,15 @@ class Session:
             return
         for record in records:
             if record.function_name:
-                self.register_model_function(record)
+                try:
+                    self.register_model_function(record)
+                except Error as exc:  # one bad name must not make the database unusable
+                    log.warning(
+                        "model %s: FUNCTION %s not registered: %s",
+                        record.name,
+                        record.function_name,
+                        exc,
+                    )
 
     def register_model_function(self, record: ModelRecord) -> None:
         if self.backend.scores_in_engine:  # e.g. Spark: UDFs that score on the executors

@@ -271,3 +271,49 @@ def test_redshift_kmeans(con: sqlml.Connection) -> None:
     assert json.loads(options)["num_clusters"] == 3
     ids = [r[0] for r in fetch(cur, "SELECT f_km(x, z) FROM pts")]
     assert set(ids) == {1, 2, 3}
+
+
+@pytest.mark.parametrize(
+    ("setup", "name"),
+    [
+        ("", "abs"),  # built in
+        ("CREATE MACRO plus_one(x) AS x + 1", "plus_one"),  # the user's own macro
+        ("CREATE MACRO fx_probabilities(x) AS x", "fx"),  # the classifier's second function
+    ],
+)
+def test_function_name_the_engine_has_fails_before_training(
+    con: sqlml.Connection, path: Path, setup: str, name: str
+) -> None:
+    cur = con.cursor()
+    if setup:
+        cur.execute(setup)
+    with pytest.raises(sqlml.IntegrityError, match=f"already has a function named {name}"):
+        cur.execute(REDSHIFT.replace("FUNCTION fn", f"FUNCTION {name}"))
+    with pytest.raises(ModelNotFoundError):  # nothing was stored
+        cur.execute("SHOW MODEL rs")
+    assert fetch(cur, "SELECT abs(-2)") == [(2,)]
+    con.close()
+    again = sqlml.connect(str(path))  # and the database still opens
+    try:
+        assert again.cursor().execute("SELECT count(*) FROM t").fetchall() == [(40,)]
+    finally:
+        again.close()
+
+
+def test_a_stored_function_name_that_cannot_register_does_not_lock_the_database(
+    con: sqlml.Connection, path: Path
+) -> None:
+    """A catalog written elsewhere (another tool, an older sqlml) names a function DuckDB has:
+    the connection opens, the model still scores through ML.PREDICT."""
+    cur = con.cursor()
+    cur.execute(REDSHIFT)
+    cur.execute("UPDATE sqlml.models SET function_name = 'abs' WHERE name = 'rs'")
+    con.close()
+    again = sqlml.connect(str(path))
+    try:
+        cur = again.cursor()
+        assert fetch(cur, "SELECT abs(-3)") == [(3,)]
+        rows = fetch(cur, "SELECT predicted_y FROM ML.PREDICT(MODEL rs, TABLE t) ORDER BY id")
+        assert rows[0] == (False,) and rows[-1] == (True,)
+    finally:
+        again.close()

@@ -87,6 +87,11 @@ class Backend(abc.ABC):
     def unregister_function(self, name: str) -> None:
         raise NotImplementedError(f"{self.name} cannot register scalar functions")
 
+    def has_function(self, name: str) -> bool:
+        """Whether the engine already knows a function called ``name`` (built in, a macro, or a
+        function registered by anyone): a model's FUNCTION must not take such a name."""
+        return False
+
     def quote(self, name: str) -> str:
         """``name`` as a quoted identifier in the engine's SQL."""
         return '"' + name.replace('"', '""') + '"'

@@ -95,3 +95,10 @@ class MLFunction(exp.Expression):
     @property
     def function(self) -> str:
         return self.this.name.upper()
+
+
+class Explain(exp.Expression):
+    """``EXPLAIN [ANALYZE] <ML statement>``: ``this`` is the ML statement's node; ``analyze`` is
+    set for EXPLAIN ANALYZE. The statement itself rides in :attr:`Statement.explained`."""
+
+    arg_types = {"this": True, "analyze": False}

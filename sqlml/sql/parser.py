@@ -27,7 +27,15 @@ from sqlglot.helper import seq_get
 from sqlglot.tokens import Token, TokenType
 
 from sqlml.errors import NotSupportedError, SQLSyntaxError
-from sqlml.sql.nodes import CreateModel, DropModel, ExportModel, MLFunction, Option, ShowModel
+from sqlml.sql.nodes import (
+    CreateModel,
+    DropModel,
+    Explain,
+    ExportModel,
+    MLFunction,
+    Option,
+    ShowModel,
+)
 
 ML_FUNCTIONS: frozenset[str] = frozenset(
     {
@@ -98,6 +106,9 @@ class Statement:
     node: exp.Expr | None = None
     ml_functions: tuple[MLFunction, ...] = ()
     placeholders: tuple[tuple[int, int], ...] = ()
+    #: For ``EXPLAIN [ANALYZE] <ML statement>`` (``node`` an :class:`Explain`): the explained
+    #: statement on its own, with offsets relative to its own text.
+    explained: Statement | None = None
 
 
 # --- the grammar --------------------------------------------------------------------------------
@@ -684,12 +695,28 @@ def _statement(script: str, chunk: list[Token], dialect_cls: type[Dialect]) -> S
     sql = script[start:end]
     line, col = _position(script, start)
     placeholders = tuple((a - start, b - start) for a, b in _placeholders(chunk))
+    explained = _explained(script, chunk, dialect_cls)
+    if explained is not None:
+        analyze = chunk[1].text.upper() == "ANALYZE"
+        node = Explain(this=explained.node, analyze=analyze or None)
+        return Statement(sql, line, col, node, (), placeholders, explained)
     if not _is_ml_statement(chunk):
         return Statement(sql, line, col, placeholders=placeholders)
     tokens = [_shift(token, -start) for token in chunk]
     node = _parse_ml(sql, tokens, dialect_cls, script, start)
     calls = tuple(sorted(node.find_all(MLFunction), key=lambda f: f.meta["span"][0]))
     return Statement(sql, line, col, node, calls, placeholders)
+
+
+def _explained(script: str, chunk: list[Token], dialect_cls: type[Dialect]) -> Statement | None:
+    """The ML statement after ``EXPLAIN [ANALYZE]``, or None when the chunk is not one (a plain
+    EXPLAIN goes to the engine as written)."""
+    if len(chunk) < 2 or chunk[0].text.upper() != "EXPLAIN" or chunk[0].token_type in _QUOTED:
+        return None
+    body = chunk[2:] if chunk[1].text.upper() == "ANALYZE" else chunk[1:]
+    if not body or not _is_ml_statement(body):
+        return None
+    return _statement(script, body, dialect_cls)
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:

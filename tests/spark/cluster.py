@@ -73,10 +73,12 @@ def daemon_env(executor_python: str) -> dict[str, str]:
     return env
 
 
-def _start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _start(
+    args: list[str], log: Path, env: dict[str, str], script: str = "spark-class"
+) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(spark_home() / "bin" / "spark-class"), *args],
+            [str(spark_home() / "bin" / script), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -101,15 +103,21 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def _wait_for(what: str, ready: Any, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
+def _wait_for(
+    what: str,
+    ready: Any,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float = START_TIMEOUT,
+) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready():
             return
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited ({process.returncode}):\n{log.read_text()[-4000:]}")
         time.sleep(0.25)
-    raise RuntimeError(f"{what} not up after {START_TIMEOUT:.0f} s:\n{log.read_text()[-4000:]}")
+    raise RuntimeError(f"{what} not up after {timeout:.0f} s:\n{log.read_text()[-4000:]}")
 
 
 def _listening(port: int) -> bool:
@@ -150,6 +158,76 @@ def standalone_cluster(folder: Path, executor_python: str, cores: int = 2) -> It
     finally:
         for process in reversed(processes):
             _stop(process)
+
+
+def bare_python(folder: Path) -> str:
+    """An executor Python with numpy, pyarrow, onnxruntime and pyspark (site-packages on its
+    path) but not sqlml or sqlml_udfs, whose editable install is a .pth hook that ``-S`` skips."""
+    import sysconfig
+
+    site = sysconfig.get_paths()["purelib"]
+    script = folder / "bare-python"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{site}" exec "{sys.executable}" -S "$@"\n'
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+#: Seconds to wait for a Spark Connect server to listen (~20 s on an idle 2-core machine).
+CONNECT_START_TIMEOUT = 150.0
+
+
+@dataclass
+class ConnectServer:
+    url: str  # sc://127.0.0.1:<port>
+    warehouse: Path
+    log: Path
+    started_in: float  # seconds from launch to listening
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log.read_text(errors="replace").splitlines()[-lines:]
+        return f"--- {self.log.name}\n" + "\n".join(text)
+
+
+@contextmanager
+def connect_server(folder: Path, executor_python: str) -> Iterator[ConnectServer]:
+    """A Spark Connect server on 127.0.0.1 (a free port), its own local[2] Spark inside, its
+    Python workers ``executor_python``, its warehouse under ``folder``; stopped (its process
+    group: the JVM and its Python workers) on exit. Started with ``spark-submit`` of the server
+    class in the foreground: the pyspark wheel's ``sbin/start-connect-server.sh`` daemonizes
+    through ``spark-daemon.sh``, which writes its pid and log files under $SPARK_HOME."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    warehouse, log = folder / "warehouse", folder / "connect-server.log"
+    args = ["--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
+    args += ["--name", "sqlml-connect-test", "--master", "local[2]", "--driver-memory", "1g"]
+    settings = {
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.driver.host": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.sql.warehouse.dir": str(warehouse),
+        "spark.sql.shuffle.partitions": "2",
+        "spark.default.parallelism": "2",
+        "spark.local.dir": str(folder / "tmp"),
+    }
+    for key, value in settings.items():
+        args += ["--conf", f"{key}={value}"]
+    started = time.monotonic()
+    process = _start(args, log, daemon_env(executor_python), script="spark-submit")
+    try:
+        _wait_for(
+            "The Spark Connect server",
+            lambda: _listening(port),
+            process,
+            log,
+            CONNECT_START_TIMEOUT,
+        )
+        yield ConnectServer(f"sc://127.0.0.1:{port}", warehouse, log, time.monotonic() - started)
+    finally:
+        _stop(process)
 
 
 # --- the driver, run in a subprocess ----------------------------------------------------------------

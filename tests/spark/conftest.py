@@ -1,5 +1,5 @@
-"""One local[2] SparkSession for the whole test run (starting one takes ~10 s), its warehouse in a
-temporary folder, and the same small tables registered in Spark and in DuckDB.
+"""The run's one local[2] SparkSession (tests/conftest.py: starting one takes ~10 s), and the same
+small tables registered in Spark and in DuckDB.
 
 The tables are built here in Python as Arrow, so both engines read exactly the same rows; expected
 values are written by hand from how the rows are made, or computed with numpy / scikit-learn.
@@ -60,24 +60,11 @@ def tables() -> dict[str, pa.Table]:
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from sqlml.backends.spark import build_session
-
-    warehouse = tmp_path_factory.mktemp("spark-warehouse")
-    session = build_session(
-        "local[2]",
-        {
-            "spark.sql.warehouse.dir": str(warehouse),
-            "spark.ui.enabled": "false",
-            "spark.sql.shuffle.partitions": "2",
-            "spark.default.parallelism": "2",
-            "spark.driver.memory": "1g",
-        },
-    )
+def spark(spark_session: Any) -> Any:
+    """The run's shared session (tests/conftest.py) with this folder's tables as temp views."""
     for name, table in tables().items():
-        session.createDataFrame(table).createOrReplaceTempView(name)
-    yield session
-    session.stop()
+        spark_session.createDataFrame(table).createOrReplaceTempView(name)
+    return spark_session
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import sysconfig
 import time
 from pathlib import Path
 from typing import Any
@@ -26,25 +25,16 @@ import numpy as np
 import onnxruntime as ort
 import pyarrow as pa
 import pytest
-from cluster import driver_tables, standalone_cluster  # tests/spark, on sys.path under pytest
+from cluster import (  # tests/spark, on sys.path under pytest
+    bare_python,
+    driver_tables,
+    standalone_cluster,
+)
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 #: The driver subprocess: ~30 s for its first session on an idle 2-core machine, plus the jobs.
 DRIVER_TIMEOUT = 300
-
-
-def bare_python(folder: Path) -> str:
-    """An executor Python with numpy, pyarrow, onnxruntime and pyspark (site-packages on its
-    path) but not sqlml or sqlml_udfs, whose editable install is a .pth hook that ``-S`` skips."""
-    site = sysconfig.get_paths()["purelib"]
-    script = folder / "bare-python"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{site}" exec "{sys.executable}" -S "$@"\n'
-    )
-    script.chmod(0o755)
-    return str(script)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,15 @@ from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, SQLSyntaxError
 from sqlml.sql import ML_FUNCTIONS, Statement, dialect_for, split_statements
-from sqlml.sql.nodes import CreateModel, DropModel, ExportModel, MLFunction, Option, ShowModel
+from sqlml.sql.nodes import (
+    CreateModel,
+    DropModel,
+    Explain,
+    ExportModel,
+    MLFunction,
+    Option,
+    ShowModel,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OK_SQL = (FIXTURES / "parse_ok.sql").read_text()
@@ -457,9 +465,18 @@ def test_not_ml_lookalikes_are_not_parsed() -> None:
 
 
 def test_explain_body_is_seen() -> None:
-    """sqlglot lexes EXPLAIN's body as one string; the ML call inside must still be found."""
-    with pytest.raises(SQLSyntaxError, match="EXPLAIN"):
-        split_statements("EXPLAIN SELECT * FROM ML.PREDICT(MODEL m, TABLE t)")
+    """sqlglot lexes EXPLAIN's body as one string; the ML call inside must still be found, and the
+    explained statement parsed on its own (offsets relative to its own text)."""
+    st = one("EXPLAIN SELECT * FROM ML.PREDICT(MODEL m, TABLE t)")
+    assert isinstance(st.node, Explain) and not st.node.args.get("analyze")
+    inner = st.explained
+    assert inner is not None and inner.sql == "SELECT * FROM ML.PREDICT(MODEL m, TABLE t)"
+    assert (inner.line, inner.col) == (1, 9)
+    assert [inner.sql[slice(*f.meta["span"])] for f in inner.ml_functions] == [
+        "ML.PREDICT(MODEL m, TABLE t)"
+    ]
+    st = one("explain analyze CREATE MODEL m OPTIONS (model_type = 'kmeans') AS SELECT 1 AS x")
+    assert st.node.args.get("analyze") and isinstance(st.explained.node, CreateModel)
     st = one("EXPLAIN SELECT * FROM t WHERE x = ? -- note")
     assert st.node is None and st.sql == "EXPLAIN SELECT * FROM t WHERE x = ?"
     assert [st.sql[a:b] for a, b in st.placeholders] == ["?"]

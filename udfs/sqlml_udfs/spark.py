@@ -2,7 +2,8 @@
 
 Spark serializes the small functions built here to its executors, as it does every Python function
 it runs; the model itself travels once per executor as a broadcast of its ONNX bytes (never a
-serialized Python object), and
+serialized Python object; on Spark Connect, which has no broadcast, the bytes ride in the
+function itself, once per task), and
 each Python worker keeps one ONNX Runtime session per model version in :data:`_SCORERS`, so no batch
 ever rebuilds a session. Needs numpy, pyarrow and onnxruntime on the executors, nothing else: no
 pyspark import happens here (the broadcast arrives as an object with a ``value``).
@@ -67,6 +68,27 @@ def predict_batches(
             yield pa.RecordBatch.from_arrays(arrays, names=kept + output_names)
 
     return score
+
+
+def remove_folder(path: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """A one-row ``mapInArrow`` job that deletes ``path`` (a folder Spark wrote) from where the
+    workers see it, through pyarrow's file systems: a Spark Connect client has no JVM of its own
+    to reach Spark's. Yields one row: the error, or an empty string."""
+
+    def remove(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyarrow import fs
+
+        for _ in batches:
+            pass
+        try:
+            filesystem, inner = fs.FileSystem.from_uri(path)
+            filesystem.delete_dir(inner)
+            error = ""
+        except Exception as exc:  # reported to the driver, which logs it
+            error = f"{type(exc).__name__}: {exc}"
+        yield pa.RecordBatch.from_arrays([pa.array([error], pa.string())], names=["error"])
+
+    return remove
 
 
 def scalar_function(key: str, onnx: Any, spec: str, output: int) -> Callable[..., pa.Array]:

@@ -253,6 +253,16 @@ class DuckDBBackend(Backend):
         if key is not None:
             _SHARED_FUNCTIONS[key] = (signature, function, target)
 
+    def has_function(self, name: str) -> bool:
+        if self._function_key(name) in _SHARED_FUNCTIONS:  # sqlml's own, from any connection
+            return False
+        return bool(
+            self.query(
+                "SELECT count(*) FROM duckdb_functions() WHERE lower(function_name) = lower(?)",
+                [name],
+            )[0][0]
+        )
+
     def unregister_function(self, name: str) -> None:
         with contextlib.suppress(duckdb.InvalidInputException, duckdb.CatalogException):
             self.con.remove_function(name)

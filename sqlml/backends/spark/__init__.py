@@ -1,4 +1,5 @@
-"""Apache Spark: local, or a standalone cluster (the ``spark`` extra: pyspark and Java).
+"""Apache Spark: local, a standalone cluster, or a Spark Connect server (the ``spark`` extra:
+pyspark with its connect extra, and Java for a classic session).
 
 Imported only when a Spark connection is opened, so ``import sqlml`` never loads pyspark.
 """

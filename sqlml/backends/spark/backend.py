@@ -1,8 +1,10 @@
-"""The Spark backend: a SparkSession (local, or a standalone cluster) behind sqlml's Backend.
+"""The Spark backend: a SparkSession (local, a standalone cluster, or a session on a Spark Connect
+server) behind sqlml's Backend.
 
 Users write Spark SQL; every result comes back as Arrow (``DataFrame.toArrow``) and is read whole
 into the cursor's buffer. ML sources are temporary views. ML.PREDICT and model functions score on
-the executors (:mod:`sqlml_udfs.spark`), with the ONNX bytes broadcast once per model version.
+the executors (:mod:`sqlml_udfs.spark`), with the ONNX bytes broadcast once per model version
+(on Spark Connect, which has no SparkContext, inside the scoring function instead).
 The catalog is the table ``sqlml.models`` in the session's catalog (``sql/catalog_spark.sql``).
 
 Spark has no multi-statement transactions, so sqlml runs it in autocommit mode only; a new model
@@ -28,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 
 from sqlml.backends.base import Backend
+from sqlml.backends.spark.compiled import check_mode, predict_columns
 from sqlml.errors import (
     DatabaseError,
     DataError,
@@ -71,14 +74,17 @@ def _quiet() -> Iterator[None]:
 
 
 def build_session(master: str, config: dict[str, Any] | None = None) -> Any:
-    """A SparkSession for ``master`` ("local[2]", "spark://host:7077"), Python workers on this
-    interpreter unless PYSPARK_PYTHON says otherwise."""
+    """A SparkSession for ``master``: "local[2]" or "spark://host:7077" (Python workers on this
+    interpreter unless PYSPARK_PYTHON says otherwise), or "sc://host:port", a new session on a
+    Spark Connect server (:func:`connect_session`)."""
     require_pyspark()
     if master.startswith("sc://"):
+        return connect_session(master, config)
+    if _connect_mode():
         raise NotSupportedError(
-            "Spark Connect (sc://…) is not yet supported on the Spark engine: sqlml broadcasts "
-            "models through the SparkContext, which Connect sessions lack. Use a spark:// or "
-            "local[...] master."
+            f"A classic Spark session ({master}) cannot start in a process that already uses "
+            f"Spark Connect (pyspark switches the whole process to Connect mode); connect to "
+            f"an sc:// server here too, or run the classic session in another process."
         )
     # Executors start `PYSPARK_PYTHON` (default `python3` on the PATH), which must have numpy,
     # pyarrow and onnxruntime; for a local master this interpreter has them.
@@ -99,16 +105,189 @@ def build_session(master: str, config: dict[str, Any] | None = None) -> Any:
         return builder.getOrCreate()
 
 
-_SHIPPED: set[int] = set()
+# --- Spark Connect ------------------------------------------------------------------------------
+
+#: Seconds to wait for a Spark Connect server to accept a TCP connection (its first answer is
+#: bounded by a short retry policy instead: see :func:`_handshake`).
+CONNECT_TIMEOUT = 10.0
+_CONNECT_ENV = "SPARK_CONNECT_MODE_ENABLED"
+# Client-side loggers that print every failed statement with the server's JVM stack (sqlml
+# raises it as an error already).
+_CONNECT_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+
+
+def is_connect(spark: Any) -> bool:
+    """Whether ``spark`` is a Spark Connect session (no SparkContext, no JVM in this process)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def _connect_mode() -> bool:
+    """pyspark's process-wide switch: once set, ``pyspark.sql.functions`` and ``pyspark.ml``
+    build Connect objects, which a classic session cannot use (and the other way round)."""
+    return _CONNECT_ENV in os.environ
+
+
+def _classic_context_running() -> bool:
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context is not None
+
+
+def _mixing_error(url: str) -> NotSupportedError:
+    return NotSupportedError(
+        f"A Spark Connect session ({url}) cannot be used in a process that already runs a "
+        f"classic SparkSession (pyspark switches the whole process to one mode or the other); "
+        f"open the Connect connection in another process, or use a spark:// or local master."
+    )
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    """Host and port of an ``sc://host[:port][/;params]`` URL (Spark Connect's default port:
+    15002)."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url.split(";", 1)[0])
+    try:
+        host, port = parsed.hostname, parsed.port or 15002
+    except ValueError as exc:
+        raise InterfaceError(f"spark_master {url!r} is not a valid sc://host:port URL.") from exc
+    if not host:
+        raise InterfaceError(f"spark_master {url!r} names no host: use sc://host:port.")
+    return host, port
+
+
+def connect_session(url: str, config: dict[str, Any] | None = None) -> Any:
+    """A new session of its own on the Spark Connect server at ``url`` (never one shared with
+    other connections: Connect keeps temporary views and functions per session, and sqlml
+    registers its own). A server that is down, or not a Spark Connect server, fails within about
+    :data:`CONNECT_TIMEOUT` seconds rather than after gRPC's ten minutes of retries. ``config``
+    keys are set as session settings; those Connect cannot change (set when the server starts)
+    are an error naming the key."""
+    import socket
+
+    host, port = _host_port(url)
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise OperationalError(
+            f"Could not reach a Spark Connect server at {url} ({exc}). Start one "
+            f"($SPARK_HOME/sbin/start-connect-server.sh) or fix the host and port."
+        ) from exc
+    if _classic_context_running():
+        raise _mixing_error(url)
+    try:
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+    except ImportError as exc:
+        raise InterfaceError(
+            "Spark Connect needs pyspark's connect extra: pip install 'pyspark[connect]' "
+            f"(grpcio, grpcio-status, googleapis-common-protos); {exc}."
+        ) from exc
+    from pyspark.sql import SparkSession
+
+    was_connect = _connect_mode()
+    spark = None
+    try:
+        with _quiet():
+            spark = SparkSession.builder.remote(url).create()
+        _quiet_connect_loggers()
+        _handshake(spark, url, DefaultPolicy(max_retries=3, max_backoff=2000))
+        _set_config(spark, url, config or {})
+    except BaseException as exc:
+        if spark is not None:
+            _stop_quietly(spark)
+        if not was_connect:  # leave the process in the mode it was
+            os.environ.pop(_CONNECT_ENV, None)
+        if isinstance(exc, DatabaseError | InterfaceError):
+            raise
+        raise OperationalError(f"Could not open a Spark Connect session on {url}: {exc}") from exc
+    return spark
+
+
+def _quiet_connect_loggers() -> None:
+    """Through pyspark's own ``getLogger``: a plain logger made first under the same name would
+    reject the keyword arguments pyspark logs with."""
+    from pyspark.logger import PySparkLogger
+
+    for name in _CONNECT_LOGGERS:
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _handshake(spark: Any, url: str, policy: Any) -> None:
+    """The session's first call, with few retries: what is not a Spark Connect server fails in
+    seconds."""
+    client = spark.client
+    policies = client.get_retry_policies()
+    client.set_retry_policies([policy])
+    try:
+        _ = spark.version
+    except Exception as exc:
+        spark.release_session_on_close = False  # nothing to release on what is not a server
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise OperationalError(
+            f"{url} did not answer as a Spark Connect server ({first}). Check the host and "
+            f"port: the server's spark.connect.grpc.binding.port (default 15002)."
+        ) from exc
+    finally:
+        client.set_retry_policies(policies)
+
+
+def _set_config(spark: Any, url: str, config: dict[str, Any]) -> None:
+    for key, value in config.items():
+        try:
+            spark.conf.set(key, str(value))
+        except spark_errors() as exc:
+            raise NotSupportedError(
+                f"Spark setting {key!r} cannot be changed through Spark Connect ({url}): "
+                f"{translate_error(exc)} Settings fixed at start are given to the server "
+                f"(start-connect-server.sh --conf {key}=...)."
+            ) from exc
+
+
+def _stop_quietly(spark: Any) -> None:
+    """Stop a Connect session, giving a server that went away seconds, not gRPC's minutes of
+    retries, to release it."""
+    try:
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+
+        spark.client.set_retry_policies([DefaultPolicy(max_retries=2, max_backoff=1000)])
+        spark.stop()
+    except Exception as exc:  # the server may be gone already
+        log.debug("could not stop the Spark Connect session: %s", exc)
+
+
+_SHIPPED: set[Any] = set()
 
 
 def ship_udfs(spark: Any) -> None:
     """Send the worker-side package (``sqlml_udfs``: numpy, pyarrow and onnxruntime only) to a
-    cluster's executors, once per SparkContext, so they need no sqlml installed. A local master's
-    workers import it from this environment already."""
+    cluster's executors, once per SparkContext (or Spark Connect session: its artifacts), so they
+    need no sqlml installed. A local master's workers import it from this environment already;
+    a Connect server's workers get it whatever the server's master, since which Python they run
+    is the server's business."""
+    if is_connect(spark):
+        key: Any = ("connect", spark.session_id)
+        if key in _SHIPPED:
+            return
+        try:
+            spark.addArtifacts(str(_udfs_archive()), pyfile=True)
+        except spark_errors() as exc:
+            raise translate_error(exc) from exc
+        _SHIPPED.add(key)
+        return
     context = spark.sparkContext
     if context.master.startswith("local") or id(context) in _SHIPPED:
         return
+    context.addPyFile(str(_udfs_archive()))
+    _SHIPPED.add(id(context))
+
+
+_ARCHIVE: list[Any] = []
+
+
+def _udfs_archive() -> Any:
+    """``sqlml_udfs`` as a zip of its modules, built once per process."""
+    if _ARCHIVE:
+        return _ARCHIVE[0]
     import tempfile
     import zipfile
     from pathlib import Path
@@ -120,14 +299,19 @@ def ship_udfs(spark: Any) -> None:
     with zipfile.ZipFile(archive, "w") as zipped:
         for source in sorted(package.glob("*.py")):
             zipped.write(source, f"sqlml_udfs/{source.name}")
-    context.addPyFile(str(archive))
-    _SHIPPED.add(id(context))
+    _ARCHIVE.append(archive)
+    return archive
 
 
 def spark_errors() -> tuple[type[BaseException], ...]:
-    from py4j.protocol import Py4JError
+    """What Spark raises: pyspark's exceptions (all of them on Spark Connect), and py4j's for a
+    classic session's JVM calls (py4j is absent from a Connect-only client)."""
     from pyspark.errors import PySparkException
 
+    try:
+        from py4j.protocol import Py4JError
+    except ImportError:
+        return (PySparkException,)
     return (PySparkException, Py4JError)
 
 
@@ -146,6 +330,12 @@ def translate_error(exc: BaseException) -> DatabaseError:
     if isinstance(exc, PythonException):  # a Python worker failed: its last line says why
         lines = [line for line in message.splitlines() if line.strip()]
         message = lines[-1] if lines else message
+        arity = "ValueError: the model's function takes "
+        if message.startswith(arity):  # a wrong call, as DuckDB's binder reports it
+            return ProgrammingError(
+                f"The model's function takes {message[len(arity) :]}: call it with "
+                f"the model's features, in order (SHOW MODEL name lists them)."
+            )
         return DataError(f"A Spark Python worker failed: {message}")
     if isinstance(exc, AnalysisException):
         return ProgrammingError(message)
@@ -166,6 +356,8 @@ class SparkBackend(Backend):
     supports_transform = False
     scores_in_engine = True
     supports_distributed_training = True
+    # Spark SQL binds `?` and `:name` only; the session rewrites `$1` / `$name` (sqlml's DB-API).
+    dollar_params = False
 
     _names = itertools.count(1)
 
@@ -176,12 +368,19 @@ class SparkBackend(Backend):
         master: str | None = None,
         config: dict[str, Any] | None = None,
         local_training_rows: int = LOCAL_TRAINING_ROWS,
+        scoring: str = "auto",
     ) -> None:
         require_pyspark()
-        if spark is None:
+        self.scoring = check_mode(scoring)  # ML.PREDICT: compiled.py, or mapInArrow
+        if spark is None and (master or "").startswith("sc://"):
+            spark = build_session(master or "", config)  # a Connect session of its own
+            self.owns_session = True
+            with _OWNED_LOCK:
+                _OWNED[id(spark)] = 1
+        elif spark is None:
             from pyspark.sql import SparkSession
 
-            active = SparkSession.getActiveSession()
+            active = None if _connect_mode() else SparkSession.getActiveSession()
             spark = build_session(master or "local[*]", config)
             # getOrCreate returns a session already running in this process: sqlml stops only
             # sessions it started itself, when its last connection to them closes.
@@ -197,8 +396,13 @@ class SparkBackend(Backend):
                 f"local_training_rows must be an integer ≥ 0; got {local_training_rows!r}."
             )
         self.spark = spark
+        self.connect = is_connect(spark)
         self.local_training_rows = local_training_rows
-        ship_udfs(spark)
+        try:
+            ship_udfs(spark)
+        except BaseException:
+            self.close_session()
+            raise
         self.in_transaction = False
         self._pending: pa.Table | None = None
         self._broadcasts: OrderedDict[str, Any] = OrderedDict()
@@ -206,16 +410,28 @@ class SparkBackend(Backend):
 
     @staticmethod
     def _check_session(spark: Any) -> None:
+        """A classic ``pyspark.sql.SparkSession`` or a Spark Connect one, in a process whose
+        pyspark mode matches it (see :func:`_connect_mode`)."""
         from pyspark.sql import SparkSession
 
+        if is_connect(spark):
+            if _classic_context_running():
+                raise _mixing_error("spark=")
+            # pyspark's own builder sets this when it opens a Connect session; a session made
+            # with pyspark.sql.connect's builder directly may not have, and then pyspark's
+            # functions and ML would build classic objects for it.
+            os.environ[_CONNECT_ENV] = "1"
+            return
         if not isinstance(spark, SparkSession):
             raise InterfaceError(
-                f"spark= takes a pyspark.sql.SparkSession; got {type(spark).__name__}."
+                f"spark= takes a pyspark.sql.SparkSession (classic or Spark Connect); got "
+                f"{type(spark).__name__}."
             )
-        if getattr(spark, "_sc", None) is None:  # a Spark Connect session
+        if _connect_mode():
             raise NotSupportedError(
-                "Spark Connect sessions are not yet supported on the Spark engine: sqlml "
-                "broadcasts models through the SparkContext, which Connect sessions lack."
+                "A classic SparkSession cannot be used in a process that already uses Spark "
+                "Connect (pyspark switches the whole process to Connect mode); use it from "
+                "another process, or connect to an sc:// server here too."
             )
 
     # --- running Spark SQL ----------------------------------------------------------------------
@@ -353,10 +569,23 @@ class SparkBackend(Backend):
     def unregister_function(self, name: str) -> None:
         self.execute_params(f"DROP TEMPORARY FUNCTION IF EXISTS {self.quote(name)}")
 
+    def has_function(self, name: str) -> bool:
+        try:
+            return bool(self.spark.catalog.functionExists(name))
+        except spark_errors() as exc:
+            raise translate_error(exc) from exc
+
     # --- scoring on the executors -------------------------------------------------------------------
 
     def broadcast(self, key: str, onnx: bytes) -> Any:
-        """The model's ONNX bytes as a broadcast, made once per model version for this backend."""
+        """The model's ONNX bytes as a broadcast, made once per model version for this backend.
+
+        A Spark Connect session has no SparkContext to broadcast with: there the bytes
+        themselves travel inside the scoring function's closure, which Spark sends with every
+        task (once per task rather than once per executor: fine for models of a few MB; each
+        Python worker still builds one ONNX Runtime session per model version and reuses it)."""
+        if self.connect:
+            return onnx
         handle = self._broadcasts.get(key)
         if handle is None:
             handle = self.spark.sparkContext.broadcast(onnx)
@@ -393,6 +622,9 @@ class SparkBackend(Backend):
                 f"The input of ML.PREDICT already has column(s) {', '.join(clash)}, which the "
                 f"prediction adds; rename or drop them in the input query."
             )
+        compiled = predict_columns(record, frame, threshold, self.scoring)
+        if compiled is not None:
+            return compiled
         schema = StructType(
             list(frame.schema.fields)
             + [StructField(f.name, from_arrow_type(f.type), True) for f in added]
@@ -516,6 +748,12 @@ class SparkBackend(Backend):
             except spark_errors():  # the session may already be stopped
                 pass
         self._broadcasts.clear()
+        self.close_session()
+
+    def close_session(self) -> None:
+        """Stop the session if sqlml started it and this was its last connection (a Connect
+        session sqlml opened belongs to one connection: stopping it releases it on the
+        server, with its temporary views and functions)."""
         if not self.owns_session:
             return
         with _OWNED_LOCK:
@@ -524,7 +762,10 @@ class SparkBackend(Backend):
                 _OWNED[id(self.spark)] = users
                 return
             _OWNED.pop(id(self.spark), None)
-        self.spark.stop()
+        if self.connect:
+            _stop_quietly(self.spark)
+        else:
+            self.spark.stop()
 
 
 class _SpecOnly:

@@ -23,6 +23,7 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,13 @@ DISTRIBUTED_TYPES = (
     "boosted_tree_regressor",
     "dnn_classifier",
     "kmeans",
+    "pca",
+    "dnn_regressor",
 )
+#: Trained by sqlml's own numpy code on the executors (MLlib has no MLP regressor, and its PCA
+#: collects the rows' covariance the same way but would not give scikit-learn's fitted state), then
+#: assembled into the scikit-learn pipeline the DuckDB path fits and converted as it is.
+NUMPY_TYPES = ("pca", "dnn_regressor")
 # Options every distributed model type honours (or, like early_stop, DuckDB ignores too).
 _COMMON = {
     "model_type",
@@ -97,6 +104,13 @@ _HONOURED = {
     "boosted_tree_regressor": _TREE | {"max_iterations", "learn_rate"},
     "dnn_classifier": {"hidden_units", "max_iterations"},
     "kmeans": {"num_clusters", "kmeans_init_method", "max_iterations", "standardize_features"},
+    "pca": {
+        "num_principal_components",
+        "pca_explained_variance_ratio",
+        "scale_features",
+        "pca_solver",
+    },
+    "dnn_regressor": {"hidden_units", "max_iterations", "l2_reg"},
 }
 _WHY_NOT = {
     "l2_reg": "Spark's MultilayerPerceptronClassifier has no L2 penalty",
@@ -104,6 +118,12 @@ _WHY_NOT = {
     "learning rate",
     "batch_size": "Spark's MultilayerPerceptronClassifier trains on whole partitions",
     "data_split_method": "a sequential split (SEQ) needs a global sort",
+}
+_WHY_NOT_FOR = {
+    "dnn_regressor": {
+        "learn_rate": "sqlml trains dnn_regressor on Spark with L-BFGS, which has no learning rate",
+        "batch_size": "sqlml trains dnn_regressor on Spark with L-BFGS over whole partitions",
+    },
 }
 _SCALED = {"linear_reg", "logistic_reg", "dnn_classifier"}
 
@@ -137,7 +157,9 @@ def check_supported(options: ModelOptions, model: str) -> None:
     honoured = _COMMON | _HONOURED[model_type]
     for name in sorted(options.given):
         if name not in honoured:
-            why = _WHY_NOT.get(name, "Spark MLlib has no equivalent yet")
+            why = _WHY_NOT_FOR.get(model_type, {}).get(name) or _WHY_NOT.get(
+                name, "Spark MLlib has no equivalent yet"
+            )
             raise not_on_spark(f"Option '{name}' ({why})", model, _LOCAL_HINT)
     if options.get("data_split_method") == "SEQ":
         raise not_on_spark(
@@ -207,6 +229,9 @@ class DistributedTraining:
             "null_category": NULL_CATEGORY,
         }
         info: dict[str, Any] = {"training_path": "spark_mllib", "data_split_method": split}
+        if options.model_type in NUMPY_TYPES:
+            fitted = self._fit_numpy(train, features, label, task, spec, options, model, info)
+            return self._finish(fitted, evaluation, split, options, started)
         prepared = _prepare(train, features, label, task, spec, options, model, info)
         prepared.persist()
         try:
@@ -247,6 +272,115 @@ class DistributedTraining:
         info["duration_seconds"] = round(time.perf_counter() - started, 4)
         return TrainedModel(onnx_bytes, spec, metrics, info, fidelity, features, options)
 
+    def _fit_numpy(
+        self,
+        train: Any,
+        features: list[dict[str, str]],
+        label: str | None,
+        task: str,
+        spec: dict[str, Any],
+        options: ModelOptions,
+        model: str,
+        info: dict[str, Any],
+    ) -> Training:
+        """pca and dnn_regressor: sums over the rows on the executors, the small solve on the
+        driver, the result set into the DuckDB path's scikit-learn pipeline, converted by the same
+        skl2onnx path, and checked against that pipeline on sampled training rows."""
+        from pyspark.sql import functions as F
+
+        from sqlml.training import fit as sklearn_fit
+
+        info["training_path"] = "spark_executors_numpy"
+        if label is not None:  # as the DuckDB path's spec has it
+            spec["label_type"] = label_type_name(_arrow_type(train, label))
+        started = time.perf_counter()
+        try:
+            stats = _column_stats(train, features)
+            info["training_rows"] = stats.rows
+            if stats.rows == 0:
+                raise TrainingError(
+                    f"The data split of CREATE MODEL {model} left no training rows."
+                )
+            pipeline = _assembled_pipeline(features, options, stats)
+            center = task == "dimensionality_reduction"
+            columns, names, offset = _design(features, pipeline, center)
+            if task == "dimensionality_reduction":
+                frame = train.select(*columns)
+                _fit_pca(self, frame, names, offset, pipeline, options, model, info)
+            else:
+                assert label is not None
+                target = F.col(f"`{label}`").cast("double").alias(LABEL)
+                _fit_mlp(
+                    self, train.select(*columns, target), names, pipeline, options, model, info
+                )
+        except spark_errors() as exc:
+            raise TrainingError(
+                f"Training ({options.model_type}) on Spark failed: {translate_error(exc)}"
+            ) from exc
+        info["fit_seconds"] = round(time.perf_counter() - started, 4)
+        converted = time.perf_counter()
+        onnx_bytes = sklearn_fit._to_onnx(pipeline, features, task)
+        info["convert_seconds"] = round(time.perf_counter() - converted, 4)
+        scorer = Scorer(onnx_bytes, spec)
+        sample = _sample(train.select(*_raw(features, label)), FIDELITY_SAMPLE, stats.rows, options)
+        try:
+            train_rows = self.backend.to_arrow(sample)
+        finally:
+            sample.unpersist()
+        y = _label_values(train_rows.column(label), task, model, label) if label else None
+        fidelity = sklearn_fit._check_fidelity(
+            pipeline, scorer, train_rows, features, task, model, y
+        )
+        info["fidelity"] = {**fidelity, "compared_with": "the assembled scikit-learn pipeline"}
+        info["fidelity_sample_rows"] = train_rows.num_rows
+        return Training(
+            model=model,
+            options=options,
+            task=task,
+            label=label,
+            features=features,
+            spec=spec,
+            train=train_rows,
+            evaluation=train_rows.slice(0, 0),
+            y=y,
+            info=info,
+            pipeline=pipeline,
+            scorer=scorer,
+            onnx=onnx_bytes,
+        )
+
+    def _finish(
+        self,
+        training: Training,
+        evaluation: Any,
+        split: str,
+        options: ModelOptions,
+        started: float,
+    ) -> TrainedModel:
+        """The evaluation split, then what the DuckDB path records after a scikit-learn fit
+        (sqlml.training.fit.after_fit and the inspection functions' statistics), and metrics."""
+        from sqlml import metrics as metrics_mod
+        from sqlml.training.fit import after_fit
+        from sqlml.training.insights import ITERATIONS, record_insights
+
+        info = training.info
+        training.evaluation = self._evaluation_rows(
+            evaluation, training.features, training.label, split, info, options
+        )
+        after_fit(training)
+        record_insights(training)
+        if options.model_type == "dnn_regressor":  # L-BFGS: one row per iteration, no rate
+            for row in info.get(ITERATIONS, []):
+                row["learning_rate"] = None
+        summarize_evaluation(training)
+        assert training.scorer is not None
+        metrics = metrics_mod.evaluate(training.scorer, training.evaluation, training.spec)
+        info["duration_seconds"] = round(time.perf_counter() - started, 4)
+        fidelity = info.pop("fidelity")
+        return TrainedModel(
+            training.onnx, training.spec, metrics, info, fidelity, training.features, options
+        )
+
     def _evaluation_rows(
         self,
         evaluation: Any,
@@ -283,10 +417,29 @@ class DistributedTraining:
             model.write().save(path)
             return self.backend.to_arrow(self.spark.read.parquet(f"{path}/data"))
         finally:
-            jvm = self.spark.sparkContext._jvm
-            hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-            conf = self.spark.sparkContext._jsc.hadoopConfiguration()
-            hadoop_path.getFileSystem(conf).delete(hadoop_path, True)
+            if self.backend.connect:
+                self._remove_on_a_worker(path)
+            else:
+                jvm = self.spark.sparkContext._jvm
+                hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+                conf = self.spark.sparkContext._jsc.hadoopConfiguration()
+                hadoop_path.getFileSystem(conf).delete(hadoop_path, True)
+
+    def _remove_on_a_worker(self, path: str) -> None:
+        """Spark Connect: no JVM here to reach Spark's file system, so a one-task job deletes
+        the folder from a Python worker (pyarrow's file systems: local, HDFS, S3, GCS); a
+        folder it cannot delete is logged, not an error (the model itself is fine)."""
+        from sqlml_udfs.spark import remove_folder
+
+        try:
+            found = self.spark.range(1, numPartitions=1).mapInArrow(
+                remove_folder(path), "error string"
+            )
+            error = self.backend.to_arrow(found).column("error")[0].as_py()
+        except Exception as exc:  # the same: log, never fail a trained model
+            error = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        if error:
+            log.warning("sqlml could not delete its temporary folder %s: %s", path, error)
 
 
 # --- preparing the rows ---------------------------------------------------------------------------
@@ -730,6 +883,333 @@ def _mlp_layers(model: Any) -> list[tuple[np.ndarray, np.ndarray]]:
         layers.append((weights, flat[offset : offset + fan_out]))
         offset += fan_out
     return layers
+
+
+# --- pca and dnn_regressor: numpy on the executors, scikit-learn's fitted state on the driver --------
+
+
+@dataclass
+class _ColumnStats:
+    """What the DuckDB pipeline's preprocessing learns, from one aggregation over the rows."""
+
+    rows: int
+    means: list[float]  # SimpleImputer's statistics_ (mean of the non-NULL values; 0 if none)
+    variances: list[float]  # population variance after imputation (StandardScaler's var_)
+    categories: list[list[str]]  # per categorical feature, as feature_array spells them
+
+
+def _number(name: str) -> Any:
+    """A numeric feature as double, NaN as NULL (scikit-learn's imputer treats both as missing)."""
+    from pyspark.sql import functions as F
+
+    value = F.col(f"`{name}`").cast("double")
+    return F.when(F.isnan(value), F.lit(None)).otherwise(value)
+
+
+def _category(name: str) -> Any:
+    """A categorical feature as the string the scorer feeds the graph (NULL as its category)."""
+    from pyspark.sql import functions as F
+
+    return F.coalesce(F.col(f"`{name}`").cast("string"), F.lit(NULL_CATEGORY))
+
+
+def _column_stats(train: Any, features: list[dict[str, str]]) -> _ColumnStats:
+    from pyspark.sql import functions as F
+
+    aggregates = [F.count(F.lit(1)).alias("n")]
+    numeric = [name for name, _ in _numeric(features)]
+    categorical = [name for name, _ in _categorical(features)]
+    for i, name in enumerate(numeric):
+        value = _number(name)
+        aggregates += [
+            F.avg(value).alias(f"m{i}"),
+            F.var_pop(value).alias(f"v{i}"),
+            F.count(value).alias(f"c{i}"),
+        ]
+    for i, name in enumerate(categorical):
+        aggregates.append(F.collect_set(_category(name)).alias(f"s{i}"))
+    row = train.agg(*aggregates).collect()[0]
+    rows = int(row["n"])
+    present = [int(row[f"c{i}"]) for i in range(len(numeric))]
+    return _ColumnStats(
+        rows=rows,
+        means=[float(row[f"m{i}"]) if present[i] else 0.0 for i in range(len(numeric))],
+        variances=[
+            float(row[f"v{i}"]) * present[i] / rows if present[i] else 0.0
+            for i in range(len(numeric))
+        ],
+        categories=[sorted(row[f"s{i}"]) for i in range(len(categorical))],
+    )
+
+
+def _assembled_pipeline(
+    features: list[dict[str, str]], options: ModelOptions, stats: _ColumnStats
+) -> Any:
+    """The DuckDB path's pipeline (sqlml.training.fit._pipeline, same estimator and options) with
+    its preprocessing fitted from the executors' statistics: fitted on a stand-in frame that holds
+    every category once (so the encoder's categories are exactly the data's), then the imputer's
+    and scaler's statistics replaced by the real ones."""
+    import pandas as pd
+    from sklearn.preprocessing._data import _handle_zeros_in_scale, _is_constant_feature
+
+    from sqlml.training.fit import _pipeline
+    from sqlml.training.models import make_estimator
+
+    pipeline = _pipeline(features, make_estimator(options, stats.rows))
+    size = max([1, *(len(c) for c in stats.categories)])
+    categories = iter(stats.categories)
+    stand_in = pd.DataFrame(
+        {
+            f["name"]: np.zeros(size)
+            if f["kind"] == "numeric"
+            else np.resize(np.asarray(next(categories), dtype=object), size)
+            for f in features
+        }
+    )
+    preprocess = pipeline.named_steps["preprocess"].fit(stand_in)
+    if stats.means:
+        steps = preprocess.named_transformers_["numeric"].named_steps
+        steps["impute"].statistics_ = np.asarray(stats.means, dtype=np.float64)
+        if "scale" in steps:
+            scaler = steps["scale"]
+            mean = np.asarray(stats.means, dtype=np.float64)
+            var = np.asarray(stats.variances, dtype=np.float64)
+            count = np.full(len(mean), stats.rows, dtype=np.int64)
+            scaler.mean_, scaler.var_, scaler.n_samples_seen_ = mean, var, count
+            # StandardScaler's own rule for (near-)constant columns: scale 1, not 1/0.
+            constant = _is_constant_feature(var, mean, count)
+            scaler.scale_ = _handle_zeros_in_scale(np.sqrt(var), copy=False, constant_mask=constant)
+    return pipeline
+
+
+def _design(
+    features: list[dict[str, str]], pipeline: Any, center: bool
+) -> tuple[list[Any], list[str], np.ndarray]:
+    """The pipeline's preprocessing as Spark column expressions (imputed, scaled and one-hot
+    columns, in the ColumnTransformer's order), so the executors see exactly the matrix
+    scikit-learn would; ``center`` also subtracts the unscaled numbers' means (PCA's sums of
+    squares stay precise whatever the columns' magnitude), returned as the offset to add back."""
+    from pyspark.sql import functions as F
+
+    preprocess = pipeline.named_steps["preprocess"]
+    transformers = preprocess.named_transformers_
+    columns: list[Any] = []
+    offset: list[float] = []
+    numeric = [name for name, _ in _numeric(features)]
+    if numeric:
+        steps = transformers["numeric"].named_steps
+        means = steps["impute"].statistics_
+        scaler = steps.get("scale")
+        for j, name in enumerate(numeric):
+            value = F.coalesce(_number(name), F.lit(float(means[j])))
+            shift = 0.0
+            if scaler is not None:
+                value = (value - F.lit(float(scaler.mean_[j]))) / F.lit(float(scaler.scale_[j]))
+            elif center:
+                shift = float(means[j])
+                value = value - F.lit(shift)
+            columns.append(value)
+            offset.append(shift)
+    categorical = [name for name, _ in _categorical(features)]
+    if categorical:
+        encoder = transformers["categorical"]
+        for name, values in zip(categorical, encoder.categories_, strict=True):
+            for value in values:
+                hit = _category(name) == F.lit(str(value))
+                columns.append(F.when(hit, F.lit(1.0)).otherwise(F.lit(0.0)))
+                offset.append(0.0)
+    names = [f"__sqlml_z{i}" for i in range(len(columns))]
+    aliased = [c.alias(n) for c, n in zip(columns, names, strict=True)]
+    return aliased, names, np.asarray(offset, dtype=np.float64)
+
+
+def _fit_pca(
+    training: DistributedTraining,
+    design: Any,
+    names: list[str],
+    offset: np.ndarray,
+    pipeline: Any,
+    options: ModelOptions,
+    model: str,
+    info: dict[str, Any],
+) -> None:
+    """One Spark job sums n, x and x^T x over the executors' rows; the driver turns them into the
+    covariance and decomposes it as scikit-learn's 'covariance_eigh' solver does."""
+    from sqlml_udfs.moments import moment_batches
+
+    schema = "count long, sums array<double>, gram array<double>"
+    parts = _mapped(training, design, moment_batches(names), schema)
+    width = len(names)
+    n = int(np.sum(parts.column("count").to_numpy()))
+    sums = _stacked(parts.column("sums"), width).sum(axis=0)
+    gram = _stacked(parts.column("gram"), width * width).sum(axis=0).reshape(width, width)
+    if n < 2:
+        raise TrainingError(
+            f"CREATE MODEL {model} (pca) needs at least 2 training rows to estimate a covariance; "
+            f"got {n}."
+        )
+    mean = sums / n
+    covariance = (gram - n * np.outer(mean, mean)) / (n - 1)
+    covariance = (covariance + covariance.T) / 2
+    set_pca_state(pipeline.named_steps["model"], covariance, mean + offset, n, options, model)
+    info["spark_jobs"] = 1
+    if options.get("pca_solver") == "RANDOMIZED":
+        info.setdefault("notes", []).append(
+            "pca_solver 'RANDOMIZED' approximates the exact decomposition; on Spark the "
+            "executors' covariance matrix is decomposed exactly instead."
+        )
+
+
+def _mapped(training: DistributedTraining, frame: Any, function: Any, schema: str) -> pa.Table:
+    """``frame.mapInArrow(function)`` collected as Arrow (without pyspark's pandas-version
+    warning, which it repeats on every call: sqlml hands Spark Arrow, never pandas)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas")
+        mapped = frame.mapInArrow(function, schema)
+    return training.backend.to_arrow(mapped)
+
+
+def _stacked(column: pa.ChunkedArray, width: int) -> np.ndarray:
+    """A list<double> column of per-partition vectors as a [partitions, width] matrix."""
+    flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    return flat.astype(np.float64).reshape(-1, width)
+
+
+def set_pca_state(
+    estimator: Any,
+    covariance: np.ndarray,
+    mean: np.ndarray,
+    n: int,
+    options: ModelOptions,
+    model: str,
+) -> None:
+    """A scikit-learn PCA's fitted attributes from the covariance of the preprocessed rows, as
+    ``PCA._fit_full`` sets them with svd_solver='covariance_eigh' (descending eigenvalues,
+    negative ones clipped, signs by svd_flip's row-based rule), so the projections match the
+    DuckDB path's on the same rows."""
+    from sklearn.utils.extmath import svd_flip
+
+    width = covariance.shape[0]
+    eigenvalues, vectors = np.linalg.eigh(covariance)
+    eigenvalues = np.clip(eigenvalues[::-1], 0.0, None)
+    _, components = svd_flip(None, np.ascontiguousarray(vectors[:, ::-1].T), u_based_decision=False)
+    total = float(eigenvalues.sum())
+    if total <= 0.0:
+        raise TrainingError(
+            f"The training rows of CREATE MODEL {model} (pca) have no variance: every feature "
+            f"is constant, so there are no principal components to find."
+        )
+    ratios = eigenvalues / total
+    k = _principal_components(options, ratios, width, n, model)
+    estimator.set_params(n_components=k)
+    estimator.n_components_ = k
+    estimator.n_samples_ = n
+    estimator.n_features_in_ = width
+    estimator.mean_ = mean
+    estimator.components_ = np.ascontiguousarray(components[:k])
+    estimator.explained_variance_ = eigenvalues[:k].copy()
+    estimator.explained_variance_ratio_ = ratios[:k].copy()
+    estimator.singular_values_ = np.sqrt(eigenvalues[:k] * (n - 1))
+    estimator.noise_variance_ = float(np.mean(eigenvalues[k:])) if k < min(width, n) else 0.0
+
+
+def _principal_components(
+    options: ModelOptions, ratios: np.ndarray, width: int, n: int, model: str
+) -> int:
+    """The number of components as the DuckDB path picks it (sqlml.training.models: _pca and
+    size_pca, then scikit-learn's rule for a share of variance)."""
+    from sqlml.training.models import DEFAULT_PRINCIPAL_COMPONENTS
+
+    limit = min(width, n)
+    share = options.get("pca_explained_variance_ratio")
+    if share is not None:
+        if share >= 1:
+            return limit
+        return min(limit, int(np.searchsorted(np.cumsum(ratios), share, side="right")) + 1)
+    given = options.get("num_principal_components")
+    if given is None:
+        return min(DEFAULT_PRINCIPAL_COMPONENTS, limit)
+    if given > limit:
+        raise OptionError(
+            f"The 'num_principal_components' option of CREATE MODEL {model} must be at most "
+            f"{limit}: the training rows have {width} column(s) after preprocessing (numeric "
+            f"columns plus one per category) and {n} row(s); got {given}."
+        )
+    return int(given)
+
+
+def _fit_mlp(
+    training: DistributedTraining,
+    design: Any,
+    names: list[str],
+    pipeline: Any,
+    options: ModelOptions,
+    model: str,
+    info: dict[str, Any],
+) -> None:
+    """L-BFGS on the driver, as MLlib's MultilayerPerceptronClassifier trains: every loss and
+    gradient evaluation is one Spark job over the cached, preprocessed rows
+    (:mod:`sqlml_udfs.mlp` on each partition), the partitions' sums added here. The objective and
+    stopping rule are MLPRegressor's with solver='lbfgs' (gtol = its tol, 1e-4; maxfun 15,000)."""
+    from scipy.optimize import minimize
+    from sqlml_udfs import mlp
+
+    estimator = pipeline.named_steps["model"]
+    sizes = [len(names), *estimator.hidden_layer_sizes, 1]
+    alpha = float(estimator.alpha)
+    schema = "count long, loss double, gradient array<double>"
+    design = design.persist()
+    history: list[float] = []
+    try:
+        count = design.count()
+
+        def evaluate(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            batches = mlp.gradient_batches(theta, sizes, names, LABEL)
+            parts = _mapped(training, design, batches, schema)
+            loss = float(np.sum(parts.column("loss").to_numpy()))
+            gradient = _stacked(parts.column("gradient"), len(theta)).sum(axis=0)
+            return mlp.objective(loss, gradient, count, theta, sizes, alpha)
+
+        def record(intermediate_result: Any) -> None:  # scipy passes the state by this name
+            history.append(float(intermediate_result.fun))
+
+        start = mlp.initial_weights(sizes, options.get("random_seed", 42))
+        result = minimize(
+            evaluate,
+            start,
+            method="L-BFGS-B",
+            jac=True,
+            callback=record,
+            options={"maxiter": estimator.max_iter, "maxfun": 15_000, "gtol": estimator.tol},
+        )
+    finally:
+        design.unpersist()
+    if not np.isfinite(result.fun):
+        raise TrainingError(
+            f"Training {model} (dnn_regressor) on Spark diverged (the loss is not finite); check "
+            f"the label and features for NaN or huge values, or rescale them in the query."
+        )
+    layers = mlp.unpack(result.x, sizes)
+    estimator.set_params(solver="lbfgs")
+    estimator.coefs_ = [np.array(w) for w, _ in layers]
+    estimator.intercepts_ = [np.array(b) for _, b in layers]
+    estimator.n_layers_ = len(sizes)
+    estimator.n_outputs_ = 1
+    estimator.out_activation_ = "identity"
+    estimator.n_features_in_ = len(names)
+    estimator.n_iter_ = int(result.nit)
+    estimator.t_ = int(count) * int(result.nit)
+    estimator.loss_ = float(result.fun)
+    estimator.loss_curve_ = history or [float(result.fun)]
+    info["optimizer"] = "L-BFGS-B"
+    info["spark_jobs"] = int(result.nfev) + 1
+    if result.nit >= estimator.max_iter:
+        info.setdefault("notes", []).append(
+            f"L-BFGS stopped after max_iterations ({estimator.max_iter}) before converging; "
+            f"raise max_iterations for a closer fit."
+        )
 
 
 # --- checks and what is recorded -----------------------------------------------------------------------
