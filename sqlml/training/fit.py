@@ -511,6 +511,24 @@ def _json_label(value: Any, label_type: str) -> Any:
     return str(value)
 
 
+def explicit_class_weights(
+    explicit: dict[str, float], classes: list[Any], label_type: str, model: str
+) -> dict[Any, float]:
+    """OPTIONS (class_weights = [...]) as a weight per class (keys matched to the classes' text,
+    case-insensitively; classes not named weigh 1): the same on every engine."""
+    by_text = {str(_json_label(c, label_type)).lower(): c for c in classes}
+    weights: dict[Any, float] = {}
+    for key, weight in explicit.items():
+        if key.lower() not in by_text:
+            raise SchemaError(
+                f"class_weights of CREATE MODEL {model} names label {key!r}, which is not a "
+                f"class of the label; classes: "
+                f"{', '.join(str(_json_label(c, label_type)) for c in classes)}."
+            )
+        weights[by_text[key.lower()]] = weight
+    return {c: weights.get(c, 1.0) for c in classes}
+
+
 def _sample_weights(
     y: np.ndarray, classes: list[Any], options: ModelOptions, model: str, label_type: str
 ) -> np.ndarray | None:
@@ -520,18 +538,7 @@ def _sample_weights(
         weights = {c: len(y) / (len(classes) * counts[c]) for c in classes}
     explicit = options.get("class_weights")
     if explicit:
-        by_text = {str(_json_label(c, label_type)).lower(): c for c in classes}
-        weights = {}
-        for key, weight in explicit.items():
-            if key.lower() not in by_text:
-                raise SchemaError(
-                    f"class_weights of CREATE MODEL {model} names label {key!r}, which is not a "
-                    f"class of the label; classes: "
-                    f"{', '.join(str(_json_label(c, label_type)) for c in classes)}."
-                )
-            weights[by_text[key.lower()]] = weight
-        for c in classes:
-            weights.setdefault(c, 1.0)
+        weights = explicit_class_weights(explicit, classes, label_type, model)
     if weights is None:
         return None
     lookup = np.vectorize(lambda v: weights[v], otypes=[np.float64])

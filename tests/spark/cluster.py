@@ -345,3 +345,25 @@ def drive(url: str, warehouse: str) -> dict[str, Any]:
 if __name__ == "__main__":
     result = drive(sys.argv[1], sys.argv[2])
     print("SQLML-RESULT " + json.dumps(result, default=str))
+
+
+def onnx_outputs(encoded: str, table: Any, numeric: list[str], categorical: list[str]) -> Any:
+    """The graph's outputs by name, run here with feeds built by hand (float32 / string [N, 1],
+    NULL as NaN or '__sqlml_null__'): the expectation the cluster and Connect tests check."""
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(base64.b64decode(encoded), providers=["CPUExecutionProvider"])
+    feeds: dict[str, Any] = {}
+    for name in numeric:
+        values = [np.nan if v is None else v for v in table.column(name).to_pylist()]
+        feeds[name] = np.asarray(values, dtype=np.float32).reshape(-1, 1)
+    for name in categorical:
+        values = ["__sqlml_null__" if v is None else v for v in table.column(name).to_pylist()]
+        feeds[name] = np.asarray(values, dtype=object).reshape(-1, 1)
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(None, feeds), strict=True))
+
+
+def prob_true(probs: list[dict[str, Any]]) -> float:
+    return next(p["prob"] for p in probs if p["label"] is True)

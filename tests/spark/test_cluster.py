@@ -12,7 +12,6 @@ catalog's bytes over the same rows.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -22,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
-import pyarrow as pa
 import pytest
 from cluster import (  # tests/spark, on sys.path under pytest
     bare_python,
     driver_tables,
+    onnx_outputs,
+    prob_true,
     standalone_cluster,
 )
 
@@ -67,25 +66,6 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out["timings"] = {"cluster_up": round(up, 2), **out["timings"]}
     print(f"cluster timings (s): {out['timings']}")  # shown with pytest -s
     return out
-
-
-def onnx_outputs(encoded: str, table: pa.Table, numeric: list[str], categorical: list[str]) -> Any:
-    """The graph's outputs by name, run here with feeds built by hand (float32 / string [N, 1],
-    NULL as NaN or '__sqlml_null__')."""
-    session = ort.InferenceSession(base64.b64decode(encoded), providers=["CPUExecutionProvider"])
-    feeds: dict[str, np.ndarray] = {}
-    for name in numeric:
-        values = [np.nan if v is None else v for v in table.column(name).to_pylist()]
-        feeds[name] = np.asarray(values, dtype=np.float32).reshape(-1, 1)
-    for name in categorical:
-        values = ["__sqlml_null__" if v is None else v for v in table.column(name).to_pylist()]
-        feeds[name] = np.asarray(values, dtype=object).reshape(-1, 1)
-    names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(None, feeds), strict=True))
-
-
-def prob_true(probs: list[dict[str, Any]]) -> float:
-    return next(p["prob"] for p in probs if p["label"] is True)
 
 
 def test_the_cluster_runs_the_jobs_and_ships_the_udfs(result: dict[str, Any]) -> None:

@@ -25,10 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 import pyarrow as pa
 import pytest
-from cluster import bare_python, connect_server, driver_tables, free_port
+from cluster import (
+    bare_python,
+    connect_server,
+    driver_tables,
+    free_port,
+    onnx_outputs,
+    prob_true,
+)
 
 import sqlml
 
@@ -187,25 +193,6 @@ def result(server: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     out["timings"] = {"server_up": round(server.started_in, 2), **out["timings"]}
     print(f"Spark Connect timings (s): {out['timings']}")  # shown with pytest -s
     return out
-
-
-def onnx_outputs(encoded: str, table: pa.Table, numeric: list[str], categorical: list[str]) -> Any:
-    """The graph's outputs by name, run here with feeds built by hand (float32 / string [N, 1],
-    NULL as NaN or '__sqlml_null__')."""
-    session = ort.InferenceSession(base64.b64decode(encoded), providers=["CPUExecutionProvider"])
-    feeds: dict[str, np.ndarray] = {}
-    for name in numeric:
-        values = [np.nan if v is None else v for v in table.column(name).to_pylist()]
-        feeds[name] = np.asarray(values, dtype=np.float32).reshape(-1, 1)
-    for name in categorical:
-        values = ["__sqlml_null__" if v is None else v for v in table.column(name).to_pylist()]
-        feeds[name] = np.asarray(values, dtype=object).reshape(-1, 1)
-    names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(None, feeds), strict=True))
-
-
-def prob_true(probs: list[dict[str, Any]]) -> float:
-    return next(p["prob"] for p in probs if p["label"] is True)
 
 
 @pytest.mark.slow

@@ -48,6 +48,7 @@ from sqlml.training.fit import (
     Training,
     _json_label,
     _label_values,
+    explicit_class_weights,
     feature_kind,
     label_type_name,
     sql_type,
@@ -611,17 +612,7 @@ def _class_weights(
     explicit = options.get("class_weights")
     if not explicit:
         return None
-    by_text = {str(_json_label(v, label_type)).lower(): v for v in values}
-    weights: dict[Any, float] = {}
-    for key, weight in explicit.items():
-        if key.lower() not in by_text:
-            raise SchemaError(
-                f"class_weights of CREATE MODEL {model} names label {key!r}, which is not a class "
-                f"of the label; classes: "
-                f"{', '.join(str(_json_label(v, label_type)) for v in values)}."
-            )
-        weights[by_text[key.lower()]] = weight
-    return {v: weights.get(v, 1.0) for v in values}
+    return explicit_class_weights(explicit, values, label_type, model)
 
 
 # --- fitting --------------------------------------------------------------------------------------
