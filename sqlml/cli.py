@@ -260,7 +260,9 @@ class Runner:
         """
         from sqlml.sql import split_statements
 
-        statements = split_statements(script, dialect=self.connection.dialect)
+        statements = split_statements(
+            script, dialect=self.connection.dialect, limits=self.connection.limits
+        )
         for statement in statements:
             try:
                 self.run_statement(statement.sql)

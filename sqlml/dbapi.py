@@ -29,6 +29,7 @@ from sqlml.errors import (
     OperationalError,
     ProgrammingError,
     Warning,
+    public_errors,
 )
 
 log = logging.getLogger("sqlml")
@@ -192,10 +193,30 @@ def connect(
             "engine='auto' reads DuckDB SQL (and writes Spark SQL for the statements it sends to "
             "Spark); dialect= other than 'duckdb' is not supported there yet."
         )
-    connection = _connect(database, **options)
+    limits = _limits(
+        options.pop("max_statement_size", None), options.pop("max_nesting_depth", None)
+    )
+    with public_errors("connecting"):
+        connection = _connect(database, **options)
     if dialect is not None:
         connection.dialect = dialect.lower()
+    connection.limits = limits
     return connection
+
+
+def _limits(size: Any, depth: Any) -> Any:
+    """connect(max_statement_size=, max_nesting_depth=): sqlml.sql.Limits, checked."""
+    from dataclasses import replace
+
+    from sqlml.sql import DEFAULT_LIMITS
+
+    given = {"max_statement_size": size, "max_nesting_depth": depth}
+    for name, value in given.items():
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 1
+        ):
+            raise InterfaceError(f"{name} must be an integer ≥ 1; got {value!r}.")
+    return replace(DEFAULT_LIMITS, **{k: v for k, v in given.items() if v is not None})
 
 
 def _connect(
@@ -422,6 +443,11 @@ class Connection:
         #: The dialect statements are written in (connect(dialect=...)); the engine's by default.
         self.dialect: str = session.backend.dialect
         self._autocommit = autocommit
+        from sqlml.sql import DEFAULT_LIMITS
+
+        #: How long and how deeply nested one execute()'s text may be (connect(max_statement_size=,
+        #: max_nesting_depth=)); see sqlml.sql.Limits.
+        self.limits = DEFAULT_LIMITS
         self._closed = False
         self._owner: Cursor | None = None  # the cursor whose rows the engine connection holds
         self.messages: list[tuple[type, str]] = []
@@ -563,6 +589,7 @@ class Cursor:
         self._buffer: Any = None  # pyarrow.Table of rows kept when another statement ran
         self._schema: Any = None
         self._has_result = False
+        self._failed: Error | None = None  # the rows failed while another cursor ran
         #: The engine that ran the last statement ('duckdb' or 'spark'), and why (engine='auto'
         #: picks per statement; other connections have one engine).
         self.engine: str | None = None
@@ -591,12 +618,18 @@ class Cursor:
 
     def execute(self, operation: str, parameters: Any = None) -> Cursor:
         self._check_open()
-        from sqlml.sql import split_statements
-
         if not isinstance(operation, str):
             raise ProgrammingError(f"execute() takes SQL text; got {type(operation).__name__}.")
         self._reset()
-        statements = split_statements(operation, dialect=self.connection.dialect)
+        with public_errors("running the statement"):
+            self._execute(operation, parameters)
+        return self
+
+    def _execute(self, operation: str, parameters: Any) -> None:
+        from sqlml.sql import split_statements
+
+        connection = self.connection
+        statements = split_statements(operation, connection.dialect, connection.limits)
         if not statements:
             raise ProgrammingError(
                 "execute() got no statement (the text is empty or only comments)."
@@ -607,9 +640,8 @@ class Cursor:
                 f"{len(statements)} statements."
             )
         for statement in statements:
-            dispatch = self.connection._dispatch(statement, parameters)
+            dispatch = connection._dispatch(statement, parameters)
             self._run(dispatch, statement.sql, parameters)
-        return self
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> Cursor:
         self._check_open()
@@ -674,7 +706,11 @@ class Cursor:
         if self._live:
             self._live = False
             self.connection._owner = None
-            table = self.connection._backend.fetch_arrow_table()
+            try:
+                table = self.connection._backend.fetch_arrow_table()
+            except Error:
+                self._lose_rows()
+                raise
             self._schema = table.schema
             return table
         if self._buffer is not None:
@@ -704,10 +740,6 @@ class Cursor:
             backend.begin()
         try:
             outcome = dispatch.run(parameters)
-        except Error:
-            raise
-        except Exception as exc:  # a bug or an unexpected library error: keep it a sqlml.Error
-            raise InternalError(f"Unexpected error running the statement: {exc!r}") from exc
         finally:
             self._track_transaction(keyword)
         for notice in outcome.notices:
@@ -756,7 +788,11 @@ class Cursor:
             raise ProgrammingError(f"fetchmany() size must be ≥ 0; got {size}.")
         if self._live:
             backend = self.connection._backend
-            rows = backend.fetchall() if size is None else backend.fetchmany(size)
+            try:
+                rows = backend.fetchall() if size is None else backend.fetchmany(size)
+            except Error:
+                self._lose_rows()
+                raise
             if size is None or len(rows) < size:
                 self._live = False
                 self.connection._owner = None
@@ -770,10 +806,25 @@ class Cursor:
         return [tuple(row[n] for n in names) for row in taken.to_pylist()]
 
     def _materialize(self) -> None:
+        """Read the pending rows whole, because another cursor is about to run a statement. An
+        error in them (a query that fails late, at row 90,000) is this cursor's: it is kept for
+        its next fetch, and the other cursor's statement runs as if nothing had happened."""
         if self._live:
-            self._buffer = self.connection._backend.fetch_arrow_table()
+            try:
+                self._buffer = self.connection._backend.fetch_arrow_table()
+            except Error as exc:
+                self._lose_rows()
+                self._failed = exc
+                return
             self._schema = self._buffer.schema
             self._live = False
+
+    def _lose_rows(self) -> None:
+        """The engine failed while producing this cursor's rows: there are no more to read."""
+        if self.connection._owner is self:
+            self.connection._owner = None
+        self._live = False
+        self._buffer = None
 
     def _reset(self) -> None:
         self._release()
@@ -783,6 +834,7 @@ class Cursor:
     def _release(self) -> None:
         if self._live and self.connection._owner is self:
             self.connection._owner = None
+        self._failed = None
         self._live = False
         self._buffer = None
         self._schema = None
@@ -810,6 +862,9 @@ class Cursor:
 
     def _check_result(self) -> None:
         self._check_open()
+        if self._failed is not None:
+            failed, self._failed = self._failed, None
+            raise failed
         if not self._has_result:
             raise ProgrammingError(
                 "No result set to fetch from: the last statement returned no rows "

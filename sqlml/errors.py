@@ -6,6 +6,9 @@ any DB-API driver catches it; the concrete subclasses carry the detail a user ne
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class Warning(Exception):  # noqa: A001 - the name is fixed by PEP 249
     """Important warnings, such as data truncation."""
@@ -60,6 +63,10 @@ class SQLSyntaxError(ProgrammingError):
         super().__init__(f"{message}{where}")
 
 
+class LimitError(ProgrammingError):
+    """The statement is over one of sqlml's limits: its length or its nesting depth."""
+
+
 class ModelNotFoundError(ProgrammingError):
     """The statement names a model that is not in the catalog."""
 
@@ -88,6 +95,28 @@ class MissingDependencyError(InterfaceError):
     """An optional extra is not installed; the message names the pip command."""
 
 
+@contextmanager
+def public_errors(doing: str) -> Iterator[None]:
+    """Whatever escapes the block leaves as a sqlml.Error: ours unchanged; a stack overflow in a
+    library's recursion (sqlglot rendering a 10,000-term expression) as the LimitError it is; out of
+    memory as an OperationalError; anything else as an InternalError, a bug worth reporting."""
+    try:
+        yield
+    except Error:
+        raise
+    except RecursionError:
+        raise LimitError(
+            f"The statement is too deeply nested for sqlml ({doing} overflowed Python's stack); "
+            f"simplify it, e.g. with a WITH clause or fewer nested expressions."
+        ) from None
+    except MemoryError:
+        raise OperationalError(
+            f"Out of memory {doing}; use a smaller input, or a machine with more memory."
+        ) from None
+    except Exception as exc:
+        raise InternalError(f"Unexpected error {doing}: {exc!r}") from exc
+
+
 __all__ = [
     "DataError",
     "DatabaseError",
@@ -96,6 +125,7 @@ __all__ = [
     "IntegrityError",
     "InterfaceError",
     "InternalError",
+    "LimitError",
     "MissingDependencyError",
     "ModelExistsError",
     "ModelNotFoundError",

@@ -5,6 +5,7 @@ A job is a frozen dataclass saying what to do; :mod:`sqlml.session` carries it o
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -555,9 +556,19 @@ def _generate_array(start: float, end: float, step: float, *, where: str) -> lis
     Values are ``start + i * step`` rounded to 12 decimals, so 0.1 steps land on 0.3, not on
     0.30000000000000004; the count is known before any value is made, so a tiny step fails fast.
     """
+    if not all(math.isfinite(v) for v in (start, end, step)):
+        raise OptionError(
+            f"GENERATE_ARRAY({start}, {end}, {step}) in {where} needs finite numbers; thresholds "
+            f"are probabilities, e.g. GENERATE_ARRAY(0.0, 1.0, 0.01)."
+        )
     if step == 0:
         raise OptionError(f"GENERATE_ARRAY in {where} needs a step other than 0.")
     span = (end - start) / step
+    if not math.isfinite(span) or span > MAX_THRESHOLDS:
+        raise OptionError(
+            f"{where} takes at most {MAX_THRESHOLDS:,} thresholds; GENERATE_ARRAY({start}, {end}, "
+            f"{step}) makes more. Use a larger step."
+        )
     if span < 0:
         raise OptionError(
             f"GENERATE_ARRAY({start}, {end}, {step}) in {where} is empty: the step goes away "

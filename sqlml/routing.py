@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import math
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -84,10 +85,13 @@ def parse_size(value: Any, *, error: type[Exception] = InterfaceError) -> int:
     """A threshold as bytes: an int, or text with DuckDB's units ('1GB' = 10⁹, '1GiB' = 2³⁰)."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    match = _SIZE.match(value) if isinstance(value, str) else None
+    match = _SIZE.match(value) if isinstance(value, str) and len(value) <= 40 else None
     if match is None or match.group(2).lower() not in _UNITS:
+        raise error(f"spark_threshold must be {_SIZE_FORMS}; got {value!r:.60}.")
+    size = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    if not math.isfinite(size):
         raise error(f"spark_threshold must be {_SIZE_FORMS}; got {value!r}.")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    return int(size)
 
 
 def format_size(size: int) -> str:
@@ -510,7 +514,7 @@ def setting_value(text: str | None) -> int:
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] == "'":
         return parse_size(text[1:-1].replace("''", "'"), error=ProgrammingError)
-    if text.isdigit():
+    if text.isdigit() and len(text) <= 30:
         return int(text)
     return parse_size(text, error=ProgrammingError)
 

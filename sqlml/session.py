@@ -17,7 +17,6 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -33,6 +32,7 @@ from sqlml.errors import (
     ProgrammingError,
     SchemaError,
 )
+from sqlml.paths import file_errors, user_path
 from sqlml.plan import (
     DropModelJob,
     ExplainJob,
@@ -427,16 +427,20 @@ class Session:
                 f"EXPORT MODEL writes local files only; got {job.uri!r}. Export to a path, then copy "
                 f"it with your cloud's tools."
             )
-        path = Path(uri).expanduser()
-        if path.is_dir():
-            path = path / f"{record.name}.onnx"
-        if not path.parent.exists():
-            raise OperationalError(
-                f"EXPORT MODEL {job.name}: folder {str(path.parent)!r} does not exist."
-            )
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_bytes(record.onnx)
-        os.replace(temporary, path)
+        path = user_path(uri, f"The uri of EXPORT MODEL {job.name},")
+        with file_errors(f"EXPORT MODEL {job.name} to", path):
+            if path.is_dir():
+                path = path / f"{record.name}.onnx"
+            if not path.parent.exists():
+                raise OperationalError(
+                    f"EXPORT MODEL {job.name}: folder {str(path.parent)!r} does not exist."
+                )
+            temporary = path.with_name(path.name + ".tmp")
+            try:
+                temporary.write_bytes(record.onnx)
+                os.replace(temporary, path)
+            finally:
+                temporary.unlink(missing_ok=True)
         return self._status(f"EXPORT MODEL {path}")
 
     def _show(self, job: ShowModelJob) -> Outcome:
@@ -576,7 +580,7 @@ def _positional(job: MLQuery, params: Any) -> tuple[MLQuery, list[Any]]:
             if key not in params:
                 raise ProgrammingError(f"No value was given for parameter {text}.")
             values.append(params[key])
-        elif key.isdigit() and 1 <= int(key) <= len(params):
+        elif key.isdigit() and len(key) <= 9 and 1 <= int(key) <= len(params):
             values.append(params[int(key) - 1])
         else:
             raise ProgrammingError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import re
@@ -464,9 +465,12 @@ class ClientSession:
                 f"bytes; split it, or load data with COPY from a file",
                 "54000",
             )
+        limits = self.server.connection.limits
         if len(text) < 10_000:
-            return split_statements(text)
-        return await asyncio.get_running_loop().run_in_executor(None, split_statements, text)
+            return split_statements(text, limits=limits)
+        return await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(split_statements, text, limits=limits)
+        )
 
     # --- running one statement ------------------------------------------------------------------
 

@@ -7,6 +7,10 @@ from typing import Any
 
 from sqlglot import exp
 
+#: Integer literals longer than this are read as floats: no option or argument needs more (a
+#: 64-bit integer has 19 digits), and Python refuses to read integers of over 4,300 digits.
+MAX_INT_DIGITS = 30
+
 
 def literal(node: exp.Expression | None, other: Callable[[exp.Expression], Any]) -> Any:
     """``node`` as str, int, float, bool, None, or a list of those.
@@ -22,7 +26,9 @@ def literal(node: exp.Expression | None, other: Callable[[exp.Expression], Any])
         if node.is_string:
             return node.this
         text = node.this
-        return float(text) if any(c in text for c in ".eE") else int(text)
+        if any(c in text for c in ".eE") or len(text) > MAX_INT_DIGITS:
+            return float(text)  # a number too long for an exact integer is its float (or inf)
+        return int(text)
     if isinstance(node, exp.Neg):
         value = literal(node.this, other)
         if isinstance(value, (int, float)) and not isinstance(value, bool):

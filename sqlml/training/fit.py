@@ -21,6 +21,7 @@ from sqlml_udfs.scoring import NULL_CATEGORY, Scorer, feature_array
 from sqlml.errors import FidelityError, OptionError, SchemaError, TrainingError
 from sqlml.training.insights import record_insights
 from sqlml.training.models import CLASSIFIERS, TREES, make_estimator, size_pca, task_of
+from sqlml.training.onnx_names import restore_input_names
 from sqlml.training.options import ModelOptions
 from sqlml.training.transform import Transform
 
@@ -42,6 +43,25 @@ class TrainedModel:
     fidelity: dict[str, Any]
     features: list[dict[str, str]] = field(default_factory=list)
     options: ModelOptions | None = None  # as trained: tuning and automl fill in their choices
+
+
+def check_unique_columns(columns: list[str], model: str) -> None:
+    """Refuse a training query with two columns of one name (``SELECT a, b, a, y``): DuckDB and
+    Spark compare names without regard to case, so ``A`` and ``a`` are the same column too."""
+    seen: dict[str, str] = {}
+    for name in columns:
+        first = seen.get(name.lower())
+        seen.setdefault(name.lower(), name)
+        if first is not None:
+            same = f"'{name}'" if first == name else f"'{first}' and '{name}'"
+            raise SchemaError(
+                f"The training query of CREATE MODEL {model} has two columns named {same}; give "
+                f"each column its own name (e.g. SELECT …, {_quoted(name)} AS {_quoted(name + '_2')})."
+            )
+
+
+def _quoted(name: str) -> str:
+    return name if name.isidentifier() and name.isascii() else '"' + name.replace('"', '""') + '"'
 
 
 def feature_kind(name: str, dtype: pa.DataType, model: str) -> str:
@@ -234,6 +254,7 @@ def prepare(
     task = task_of(model_type)
     supervised = task in ("classification", "regression")
     columns = table.column_names
+    check_unique_columns(columns, model)
     if supervised:
         if label is None:
             raise SchemaError(
@@ -608,6 +629,7 @@ def _to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
         options=options,
         target_opset={"": 18, "ai.onnx.ml": 3},
     )
+    restore_input_names(model, [f["name"] for f in features])
     if task == "clustering":
         _clamp_before_sqrt(model)
     if task == "dimensionality_reduction":

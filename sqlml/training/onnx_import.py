@@ -26,6 +26,7 @@ import pyarrow as pa
 from sqlml_udfs.scoring import NULL_CATEGORY, Scorer
 
 from sqlml.errors import DataError, NotSupportedError, OptionError, SchemaError
+from sqlml.paths import file_errors, user_path
 from sqlml.training.fit import TrainedModel
 from sqlml.training.insights import FEATURE_INFO, ITERATIONS, UNAVAILABLE
 from sqlml.training.options import ModelOptions
@@ -65,7 +66,8 @@ def import_model(options: ModelOptions, *, model: str, label: str | None) -> Tra
     _check_options(options, model)
     given = options.get("model_path")
     path = check_path(given, model)
-    raw = _read_bounded(path, model)
+    with file_errors(f"CREATE MODEL {model} reading model_path", path):
+        raw = _read_bounded(path, model)
     proto = _parse(raw, given, model)
     external = check_external_data(proto, path, model)
     if sum(external.values()) + len(raw) > MAX_BYTES:
@@ -134,7 +136,12 @@ def check_path(value: Any, model: str) -> Path:
             f"CREATE MODEL {model} imports local files only; got model_path {value!r}. Copy the "
             f"file to this machine with your cloud's tools, then import the local path."
         )
-    path = Path(text).expanduser()
+    path = user_path(text, f"The model_path of CREATE MODEL {model},")
+    with file_errors(f"CREATE MODEL {model} reading model_path", path):
+        return _checked_file(path, value, model)
+
+
+def _checked_file(path: Path, value: str, model: str) -> Path:
     if not path.exists():
         where = "" if path.is_absolute() else f" (relative paths start at {os.getcwd()})"
         raise OptionError(
@@ -259,12 +266,16 @@ def _inside(path: Path, location: str, tensor: str, model: str) -> Path:
     if PurePosixPath(location).is_absolute() or PureWindowsPath(location).anchor:
         raise refuse("an absolute path")
     candidate = folder / location
-    real = candidate.resolve()
+    try:
+        real = candidate.resolve()
+        usable = real.is_file()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name over 255 bytes, a symlink loop
+        raise refuse(f"which is not a usable path ({exc})") from None
     if not real.is_relative_to(folder):
         escape = ".." in PurePosixPath(location.replace("\\", "/")).parts
         through = "" if escape else f" (through a symlink to {real})"
         raise refuse(f"outside the model's folder{through}")
-    if not real.is_file():
+    if not usable:
         raise refuse("which does not exist or is not a regular file")
     return real
 

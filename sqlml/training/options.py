@@ -6,6 +6,7 @@ value gets "The 'max_tree_depth' option of CREATE MODEL churn must be an integer
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -436,6 +437,8 @@ def _coerce(option: Option, value: Any, model: str) -> Any:
                 raise _bad(option, value, model)
             return upper[value.upper()]
         if option.kind in ("int", "float"):
+            if option.kind == "float" and not math.isfinite(value):
+                raise _bad(option, value, model)
             _check_range(option, value, model)
             return float(value) if option.kind == "float" else value
         return value
@@ -464,7 +467,9 @@ def _coerce(option: Option, value: Any, model: str) -> Any:
                 value = {str(k): v for k, v in value}
             except (TypeError, ValueError):
                 raise _bad(option, value, model) from None
-        if not isinstance(value, dict) or not all(_CHECKS["float"](v) for v in value.values()):
+        if not isinstance(value, dict) or not all(
+            _CHECKS["float"](v) and math.isfinite(v) for v in value.values()
+        ):
             raise _bad(option, value, model)
         return {str(k): float(v) for k, v in value.items()}
     raise AssertionError(option.kind)

@@ -343,7 +343,10 @@ class DuckDBBackend(Backend):
             warnings.simplefilter(
                 "ignore"
             )  # "extra copy" advice: the rows are already materialised
-            return self.con.to_arrow_table()
+            try:
+                return self.con.to_arrow_table()
+            except duckdb.Error as exc:
+                raise translate_error(exc) from exc
 
     # --- transactions ---------------------------------------------------------------------------
 
