@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hang import HANG
 
 from sqlml.server import Server, ServerConfig
 
@@ -121,7 +122,7 @@ def psql(
     if password is not None:
         env["PGPASSWORD"] = password
     return subprocess.run(
-        args, capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL
+        args, capture_output=True, text=True, timeout=HANG, env=env, stdin=subprocess.DEVNULL
     )
 
 
@@ -236,6 +237,6 @@ def tls_files(folder: Path) -> tuple[str, str]:
         + ["-out", str(cert), "-days", "1", "-subj", "/CN=localhost"],
         check=True,
         capture_output=True,
-        timeout=60,
+        timeout=HANG,
     )
     return str(cert), str(key)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hang import HANG
 
 import sqlml
 from sqlml import cli
@@ -27,7 +28,7 @@ def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None)
         input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG,
         env=env or ENV,
     )
 
@@ -431,7 +432,7 @@ def test_real_pty_session(tmp_path: Path) -> None:
         os.write(master, b"SELECT 41+1 AS answer;\n")
         read_until(b"answer", b"42", b"(1 row)")
         os.write(master, b".quit\n")
-        assert process.wait(timeout=30) == 0
+        assert process.wait(timeout=HANG) == 0
     finally:
         if process.poll() is None:
             process.kill()

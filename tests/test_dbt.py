@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hang import HANG
 
 import sqlml
 from sqlml.dbt import package_path
@@ -29,7 +30,7 @@ HOLDOUT = 400 // 5  # customer_id 1..400, every fifth held out (models/customer_
 
 def test_package_ships_the_dbt_project_and_macros() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sqlml.dbt"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "sqlml.dbt"], capture_output=True, text=True, timeout=HANG
     )
     folder = Path(result.stdout.strip())
     assert folder == package_path()

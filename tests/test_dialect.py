@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hang import HANG
 
 import sqlml
 
@@ -77,9 +78,9 @@ def test_cli_dialect_option(tmp_path) -> None:
         [*command, "--dialect", "bigquery", "-c", script],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["r", '""', "2.0", "1.5"]  # NULL: an empty CSV field
-    plain = subprocess.run([*command, "-c", script], capture_output=True, text=True, timeout=120)
+    plain = subprocess.run([*command, "-c", script], capture_output=True, text=True, timeout=HANG)
     assert plain.returncode == 1 and "Traceback" not in plain.stderr

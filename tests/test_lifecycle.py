@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hang import HANG
 
 import sqlml
 from sqlml.errors import ModelExistsError, ModelNotFoundError
@@ -166,7 +167,7 @@ def test_redshift_function_lifecycle(con: sqlml.Connection, path: Path) -> None:
         """
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=HANG, check=False
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])

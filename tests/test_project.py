@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hang import HANG
 
 import sqlml
 from sqlml import cli
@@ -370,7 +371,7 @@ def test_cli_errors_exit_1_without_traceback(tmp_path: Path) -> None:
         [sys.executable, "-m", "sqlml.cli", "run", str(tmp_path)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG,
     )
     assert result.returncode == 1
     assert result.stderr.startswith("Error: The model files depend on each other in a cycle")
@@ -379,7 +380,7 @@ def test_cli_errors_exit_1_without_traceback(tmp_path: Path) -> None:
         [sys.executable, "-m", "sqlml.cli", "run", str(tmp_path), "--vars", "[1, 2]"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG,
     )
     assert bad_vars.returncode == 1 and "--vars must be a JSON object" in bad_vars.stderr
 
@@ -410,7 +411,7 @@ def test_example_project_runs_with_sqlml_run(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Done: 6 OK, 0 ERROR, 0 SKIP" in result.stdout

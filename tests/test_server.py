@@ -25,6 +25,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hang import HANG
 from psycopg import errors as pgerrors
 from server_helpers import (
     CLIENT_ENV,
@@ -625,7 +626,7 @@ def test_serve_command_errors_are_clear(tmp_path: Path) -> None:
             [sys.executable, "-m", "sqlml.cli", "serve", *args],
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=HANG,
             env=CLIENT_ENV,
         )
 
@@ -681,13 +682,13 @@ def test_jdbc_connects_and_reads_metadata(server: ServerProcess, tmp_path: Path)
     (tmp_path / "Probe.java").write_text(JDBC_PROBE)
     javac = shutil.which("javac")
     assert javac is not None
-    subprocess.run([javac, "Probe.java"], cwd=tmp_path, check=True, timeout=120)
+    subprocess.run([javac, "Probe.java"], cwd=tmp_path, check=True, timeout=HANG)
     done = subprocess.run(
         ["java", "-cp", f".:{JDBC_JAR}", "Probe", str(server.port)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG,
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()

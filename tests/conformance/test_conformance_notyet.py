@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hang import HANG
 
 CASES = """
 import pytest
@@ -64,7 +65,7 @@ def test_the_notyet_mark_is_strict(tmp_path: Path) -> None:
         text=True,
         cwd=tmp_path,
         env={**os.environ, "COLUMNS": "400"},  # summary lines whole
-        timeout=120,
+        timeout=HANG,
     )
     out = done.stdout
     assert done.returncode == 1, out

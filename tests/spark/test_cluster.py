@@ -29,6 +29,7 @@ from cluster import (  # tests/spark, on sys.path under pytest
     prob_true,
     standalone_cluster,
 )
+from hang import HANG
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -44,7 +45,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         [executor_python, "-c", "import onnxruntime, pyarrow, sqlml_udfs"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG,
     )
     assert "No module named 'sqlml_udfs'" in probe.stderr  # the executors cannot import it
     started = time.monotonic()

@@ -35,6 +35,7 @@ from cluster import (
     onnx_outputs,
     prob_true,
 )
+from hang import HANG
 
 import sqlml
 
@@ -358,7 +359,9 @@ def test_a_server_that_is_not_spark_connect_fails_within_seconds(not_connect: in
         "    print('ERROR', type(exc).__name__, exc)\n"
     )
     started = time.monotonic()
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=HANG
+    )
     assert time.monotonic() - started < 45
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.startswith(f"ERROR OperationalError {url} did not answer as a Spark Connect")
