@@ -48,6 +48,7 @@ from sqlml.training.fit import (
     Training,
     _json_label,
     _label_values,
+    check_unique_columns,
     explicit_class_weights,
     feature_kind,
     label_type_name,
@@ -450,6 +451,7 @@ def _features(
     schema: pa.Schema, options: ModelOptions, label: str | None, model: str, task: str
 ) -> list[dict[str, str]]:
     columns = schema.names
+    check_unique_columns(columns, model)
     supervised = task in ("classification", "regression")
     if supervised and label is None:
         raise SchemaError(
