@@ -448,6 +448,9 @@ class Connection:
         #: How long and how deeply nested one execute()'s text may be (connect(max_statement_size=,
         #: max_nesting_depth=)); see sqlml.sql.Limits.
         self.limits = DEFAULT_LIMITS
+        from sqlml.cancel import CancelFlag
+
+        self._cancel = CancelFlag()
         self._closed = False
         self._owner: Cursor | None = None  # the cursor whose rows the engine connection holds
         self.messages: list[tuple[type, str]] = []
@@ -462,6 +465,17 @@ class Connection:
             self._router.close()
         self._backend.close()
         self._closed = True
+
+    def interrupt(self, reason: str | None = None) -> None:
+        """Cancel the statement running on this connection (from another thread): the engine stops
+        it at its next check, sqlml at its next step; the statement raises OperationalError and
+        stores nothing. A no-op when nothing runs."""
+        if self._closed:
+            return
+        self._cancel.set(reason)
+        self._backend.interrupt()
+        if self._router is not None:
+            self._router.interrupt()
 
     def commit(self) -> None:
         self._check_open()
@@ -621,7 +635,9 @@ class Cursor:
         if not isinstance(operation, str):
             raise ProgrammingError(f"execute() takes SQL text; got {type(operation).__name__}.")
         self._reset()
-        with public_errors("running the statement"):
+        from sqlml.cancel import watching
+
+        with watching(self.connection._cancel), public_errors("running the statement"):
             self._execute(operation, parameters)
         return self
 

@@ -652,6 +652,10 @@ class Router:
         rows += explain_steps(inner, place, self.duck)
         return explain_table(rows)
 
+    def interrupt(self) -> None:
+        if self._spark is not None:
+            self._spark.backend.interrupt()
+
     def close(self) -> None:
         if self._spark is not None:
             self._spark.backend.close()

@@ -269,3 +269,39 @@ def test_parsing_time_is_linear_in_the_statement_length() -> None:
 
     small, large = cost(50_000), cost(200_000)
     assert large / small < 10, (small, large)
+
+
+def test_interrupt_stops_a_running_query_and_a_training(tmp_path: Path) -> None:
+    """Connection.interrupt() from another thread: DuckDB stops the query at its next check;
+    a training stops at sqlml's next step and stores nothing (the old version stays)."""
+    import threading
+
+    with sqlml.connect(str(tmp_path / "i.duckdb")) as con:
+        cur = con.cursor()
+        timer = threading.Timer(0.5, con.interrupt)
+        timer.start()
+        with pytest.raises(sqlml.OperationalError):
+            cur.execute("SELECT count(*) FROM range(10000000000000) a")
+        timer.join()
+        cur.execute("SELECT 1")
+        assert cur.fetchall() == [(1,)]
+
+        cur.execute(
+            "CREATE TABLE big AS SELECT random() AS a, random() AS b, random() AS c, "
+            "random() < 0.5 AS y FROM range(100000)"
+        )
+        cur.execute(f"CREATE MODEL rf OPTIONS ({LR}) AS SELECT * FROM big LIMIT 100")
+        # The forest takes seconds to fit here (minutes on a loaded machine); the cancel comes
+        # half a second in, and takes effect when the fit returns.
+        timer = threading.Timer(0.5, con.interrupt)
+        timer.start()
+        with pytest.raises(sqlml.OperationalError, match="nothing of the statement was stored"):
+            cur.execute(
+                "CREATE OR REPLACE MODEL rf OPTIONS (model_type = 'random_forest_classifier', "
+                "input_label_cols = ['y'], num_parallel_tree = 60, max_tree_depth = 12) "
+                "AS SELECT * FROM big"
+            )
+        timer.join()
+        cur.execute("SHOW MODEL ALL")
+        models = {r[0]: r for r in cur.fetchall()}
+        assert models["rf"][2] == "logistic_reg"

@@ -818,3 +818,39 @@ def test_binary_and_array_parameters_decode() -> None:
     assert decode_param(None, 23, binary=False) is None
     with pytest.raises(NotImplementedError):
         decode_param(b"\0", 1186, binary=True)
+
+
+@pytest.mark.slow
+def test_a_runaway_statement_does_not_stall_other_clients(server: ServerProcess) -> None:
+    """Each client has its own connection to the database: while one client's statement runs
+    (here until its statement_timeout), another's SELECT 1 is answered, and the runaway is
+    cancelled by the timeout, leaving its connection usable."""
+    outcome: dict[str, object] = {}
+
+    def runaway() -> None:
+        with psycopg.connect(dsn(server.port), autocommit=True) as con:
+            con.execute("SET statement_timeout = '30s'")
+            try:
+                con.execute("SELECT count(*) FROM range(10000000000000) a")
+            except psycopg.Error as exc:
+                outcome["error"] = exc
+            outcome["after"] = con.execute("SELECT 2").fetchone()
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    try:
+        with psycopg.connect(dsn(server.port), autocommit=True) as other:
+            time.sleep(1)  # let the runaway start
+            answers = []
+            for _ in range(3):
+                answers.append(other.execute("SELECT 1").fetchone())
+                assert thread.is_alive(), "the runaway ended before the other client was answered"
+            assert answers == [(1,)] * 3
+            other.execute("CREATE TABLE meanwhile AS SELECT 42 AS n")
+            assert other.execute("SELECT n FROM meanwhile").fetchone() == (42,)
+    finally:
+        thread.join(HANG)
+    error = outcome.get("error")
+    assert isinstance(error, pgerrors.QueryCanceled), error
+    assert "statement timeout" in str(error)
+    assert outcome["after"] == (2,)

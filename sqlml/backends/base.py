@@ -128,6 +128,11 @@ class Backend(abc.ABC):
         """Register a model's Redshift FUNCTION(s) (``scores_in_engine``)."""
         raise NotImplementedError(f"{self.name} does not score inside the engine")
 
+    def interrupt(self) -> None:
+        """Stop the running query at the engine's next check; callable from any thread. Engines
+        without a way to do so leave it to sqlml's checks between its own steps."""
+        return None
+
     # --- transactions ---------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -1,13 +1,18 @@
-"""One sqlml connection shared by every client: statements run one at a time on one worker thread.
+"""The server's database: one DuckDB database, one connection per client, one transaction at a time.
 
-DuckDB allows one writer per database file, and a sqlml connection (with its registered model
-functions and catalog) is one DuckDB connection; so the server keeps exactly one, and a
-single-thread executor serializes every statement onto it. Each client has its own sqlml cursor.
+DuckDB allows one writer process per database file, so the server opens the file once (the main
+sqlml connection, which also holds the emulated pg_catalog); each client then gets a *lane*: a
+DuckDB connection of its own to that database (``cursor()`` of the main one), wrapped in a sqlml
+connection, with a worker thread of its own. Clients' statements run side by side, so a slow or
+runaway statement of one client never keeps another's ``SELECT 1`` waiting; ``statement_timeout``
+and cancel interrupt that lane's DuckDB connection only. Model functions are shared by every lane
+(sqlml registers them per database).
 
-Transactions: a client's ``BEGIN`` opens the shared connection's transaction and makes that client
-its owner until ``COMMIT`` or ``ROLLBACK`` (or its disconnect, which rolls back). While one client
-owns it, another client's statements wait — up to its lock timeout — and then fail with SQLSTATE
-``55P03`` and a message saying why, rather than running inside someone else's transaction.
+Transactions: a client's ``BEGIN`` opens a transaction on its own lane and makes that client the
+owner until ``COMMIT`` or ``ROLLBACK`` (or its disconnect, which rolls back). While one client owns
+it, another client's statements wait — up to its lock timeout — and then fail with SQLSTATE
+``55P03`` and a message saying why: the one-writer rule, which keeps a long transaction from
+meeting other clients' writes halfway.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import itertools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,25 +42,50 @@ class _Busy(Exception):
 
 
 @dataclass
+class Lane:
+    """One client's own DuckDB connection (a sqlml connection over it) and worker thread."""
+
+    session: int
+    executor: ThreadPoolExecutor
+    connection: sqlml.Connection | None = None  # opened on the lane's thread by its first job
+
+    @property
+    def cursor(self) -> sqlml.Cursor:
+        assert self.connection is not None
+        if not hasattr(self, "_cursor"):
+            self._cursor = self.connection.cursor()
+        return self._cursor
+
+    def interrupt(self, reason: str | None = None) -> None:
+        if self.connection is not None:
+            self.connection.interrupt(reason)
+
+
+@dataclass
 class Job:
-    """One unit of work for the worker, so it can be cancelled before or while it runs."""
+    """One unit of work for a lane's worker, so it can be cancelled before or while it runs."""
 
     owner: int
+    lane: Lane
     id: int = field(default_factory=itertools.count(1).__next__)
     cancelled: str = ""  # why it was cancelled: "" while it may run
     started: bool = False
 
 
 class Engine:
-    """The shared connection, its worker thread, and the transaction-owner bookkeeping."""
+    """The main connection, the clients' lanes, and the transaction-owner bookkeeping."""
 
     def __init__(self, connection: sqlml.Connection) -> None:
         self.connection = connection
+        # server start-up and shutdown work on the main connection
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlml-server-db")
+        # an in-memory database has no file to share model functions by: give it a name
+        connection._backend.share_functions_as(f"<memory {uuid.uuid4().hex}>")  # noqa: SLF001
+        self._lanes: dict[int, Lane] = {}
         self.owner: int | None = None  # the session id whose transaction is open
         self.owner_since = 0.0
         self.owner_label = ""
-        self._running: Job | None = None
+        self._running: dict[int, Job] = {}  # each session's running job
         self._current: dict[int, Job] = {}  # each session's queued or running job
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -62,11 +93,35 @@ class Engine:
 
     # --- running work ---------------------------------------------------------------------------
 
+    def lane(self, session: int) -> Lane:
+        lane = self._lanes.get(session)
+        if lane is None:
+            executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"sqlml-client-{session}"
+            )
+            lane = self._lanes[session] = Lane(session, executor)
+        return lane
+
+    def _open(self, lane: Lane) -> None:
+        """The lane's own connection to the server's database (runs on the lane's thread)."""
+        if lane.connection is not None:
+            return
+        from sqlml.backends.duckdb import DuckDBBackend
+        from sqlml.dbapi import Connection
+        from sqlml.session import Session
+
+        main = self.connection._backend  # noqa: SLF001
+        backend = DuckDBBackend.from_connection(main.con.cursor())
+        backend.owns_connection = True  # the lane's DuckDB connection is its own: close it too
+        backend.share_functions_as(main.function_scope())
+        lane.connection = Connection(Session(backend), autocommit=True)
+        lane.connection.limits = self.connection.limits
+
     async def call(
         self,
         session: int,
         label: str,
-        fn: Callable[[], T],
+        fn: Callable[[sqlml.Cursor], T],
         lock_timeout: float | None,
         statement_timeout: float | None = None,
         gone: Callable[[], bool] = lambda: False,
@@ -79,11 +134,12 @@ class Engine:
         loop = asyncio.get_running_loop()
         self._loop = loop
         started = time.monotonic()
+        lane = self.lane(session)
         while True:
             released = self._release_event()
-            job = Job(session)
+            job = Job(session, lane)
             self._current[session] = job
-            future = loop.run_in_executor(self.executor, self._run, job, label, fn)
+            future = loop.run_in_executor(lane.executor, self._run, job, label, fn)
             try:
                 return await self._wait(job, future, started, statement_timeout, gone)
             except _Busy:
@@ -123,29 +179,32 @@ class Engine:
                 future.add_done_callback(_consume)
                 raise ServerError(reason, "57014")
 
-    def _run(self, job: Job, label: str, fn: Callable[[], T]) -> T:
+    def _run(self, job: Job, label: str, fn: Callable[[sqlml.Cursor], T]) -> T:
+        self._open(job.lane)
         with self._lock:
             if job.cancelled:
                 raise ServerError(job.cancelled, "57014")
             if self.owner is not None and self.owner != job.owner:
                 raise _Busy
             job.started = True
-            self._running = job
+            self._running[job.owner] = job
         try:
-            return fn()
+            return fn(job.lane.cursor)
         except sqlml.Error as exc:
             if job.cancelled:
                 raise ServerError(job.cancelled, "57014") from exc
             raise
         finally:
             with self._lock:
-                self._running = None
-            self._track_owner(job.owner, label)
+                self._running.pop(job.owner, None)
+            self._track_owner(job.lane, label)
             if job.cancelled:
                 log.info("session %d: %s", job.owner, job.cancelled)
 
-    def _track_owner(self, session: int, label: str) -> None:
-        open_now = bool(self.connection._backend.in_transaction)  # noqa: SLF001 - sqlml's own state
+    def _track_owner(self, lane: Lane, label: str) -> None:
+        session = lane.session
+        assert lane.connection is not None
+        open_now = bool(lane.connection._backend.in_transaction)  # noqa: SLF001 - sqlml's own state
         if open_now and self.owner is None:
             self.owner, self.owner_since, self.owner_label = session, time.monotonic(), label
         elif not open_now and self.owner == session:
@@ -163,28 +222,45 @@ class Engine:
             if job.cancelled:
                 return False
             job.cancelled = reason
-            if self._running is job:
-                # DuckDB stops the statement at its next check
-                self.connection._backend.con.interrupt()  # noqa: SLF001
+            if self._running.get(job.owner) is job:
+                job.lane.interrupt(reason)
         return True
 
     async def end_session(self, session: int) -> None:
-        """A client left: roll back the transaction it still holds, so others can go on."""
-        if self.owner != session:
-            return
+        """A client left: roll back the transaction it still holds, so others can go on; then
+        close its lane."""
+        if self.owner == session:
 
-        def rollback() -> None:
-            with contextlib.suppress(sqlml.Error):
-                self.connection.rollback()
+            def rollback(cursor: sqlml.Cursor) -> None:
+                with contextlib.suppress(sqlml.Error):
+                    cursor.connection.rollback()
 
-        log.info("session %d ended inside a transaction; rolling it back", session)
-        with contextlib.suppress(Exception):
-            await self.call(session, "", rollback, lock_timeout=0)
+            log.info("session %d ended inside a transaction; rolling it back", session)
+            with contextlib.suppress(Exception):
+                await self.call(session, "", rollback, lock_timeout=0)
+        lane = self._lanes.pop(session, None)
+        if lane is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.get_running_loop().run_in_executor(
+                    lane.executor, self._close_lane, lane
+                )
+            lane.executor.shutdown(wait=False)
+
+    @staticmethod
+    def _close_lane(lane: Lane) -> None:
+        if lane.connection is not None and not lane.connection.closed:
+            lane.connection.close()
 
     def in_transaction(self, session: int) -> bool:
         return self.owner == session
 
     def close(self) -> None:
+        for lane in list(self._lanes.values()):
+            lane.interrupt()
+            lane.executor.shutdown(wait=True, cancel_futures=True)
+            with contextlib.suppress(Exception):
+                self._close_lane(lane)
+        self._lanes.clear()
         self.executor.shutdown(wait=True, cancel_futures=True)
 
     # --- internals -------------------------------------------------------------------------------

@@ -185,7 +185,6 @@ class ClientSession:
         self.settings = pgcompat.Settings.create(
             "", server.timezone, self.config.read_only, self.config.lock_timeout
         )
-        self.cursor = server.connection.cursor()
         self.statements: dict[str, Prepared] = {}
         self.portals: dict[str, Portal] = {}
         self.failed = False  # an error inside this client's transaction: only ROLLBACK helps
@@ -219,8 +218,6 @@ class ClientSession:
     async def close(self) -> None:
         self.server.forget(self)
         await self.engine.end_session(self.id)
-        with contextlib.suppress(Exception):
-            self.cursor.close()
         self.writer.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.writer.wait_closed(), 2)
@@ -492,15 +489,13 @@ class ClientSession:
         return await self._on_engine(pgcompat.rewrite(sql), params)
 
     async def _on_engine(self, rewritten: str, params: list[Any]) -> Result:
-        cursor = self.cursor
-
-        def work() -> Result:
+        def work(cursor: sqlml.Cursor) -> Result:
             cursor.execute(rewritten, params or None)
             return _result(cursor, rewritten)
 
         return await self._call(work)
 
-    async def _call(self, fn: Callable[[], Result]) -> Result:
+    async def _call(self, fn: Callable[[sqlml.Cursor], Result]) -> Result:
         timeout_ms = self.settings.milliseconds("statement_timeout")
         timeout = timeout_ms / 1000 if timeout_ms else self.config.statement_timeout
         label = f"{self.user}@{self.peer[0] if self.peer else '?'}"

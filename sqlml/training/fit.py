@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlml_udfs.scoring import NULL_CATEGORY, Scorer, feature_array
 
+from sqlml.cancel import checkpoint
 from sqlml.errors import FidelityError, OptionError, SchemaError, TrainingError
 from sqlml.training.insights import record_insights
 from sqlml.training.models import CLASSIFIERS, TREES, make_estimator, size_pca, task_of
@@ -215,16 +216,21 @@ def fit(
     from sqlml.training import tuning
 
     started = time.perf_counter()
+    checkpoint()
     concrete = tuning.concrete_options(options, table, label)  # automl: its first candidate type
     training = prepare(table, model=model, options=concrete, label=label, transform=transform)
+    checkpoint()
     if tuning.requested(options):
         tuning.search(training, options)
     else:
         fit_pipeline(training)
+    checkpoint()
     convert(training)
+    checkpoint()
     after_fit(training)
     record_insights(training)  # what the inspection and explanation functions read
     summarize_evaluation(training)  # may tune the threshold, so before the metrics
+    checkpoint()
     from sqlml import metrics as metrics_mod
 
     assert training.scorer is not None

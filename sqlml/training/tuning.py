@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from sqlml.cancel import checkpoint
 from sqlml.errors import OptionError, TrainingError
 from sqlml.training.fit import Training, _centroid_distances, fit_once, fit_pipeline
 from sqlml.training.options import (
@@ -166,6 +167,7 @@ def search(training: Training, options: ModelOptions) -> None:
     started = time.perf_counter()
     trials: list[dict[str, Any]] = []
     for trial_id, candidate in enumerate(candidates, start=1):
+        checkpoint()
         elapsed = time.perf_counter() - started
         if budget is not None and trials and elapsed >= budget:
             notes.append(

@@ -34,6 +34,7 @@ _SQL_TYPES = {
 }
 
 _ERRORS: list[tuple[type[BaseException], type[DatabaseError]]] = [
+    (duckdb.InterruptException, OperationalError),  # Connection.interrupt(): a cancel
     (duckdb.IntegrityError, IntegrityError),
     (duckdb.DataError, DataError),
     (duckdb.NotSupportedError, NotSupportedError),
@@ -271,6 +272,19 @@ class DuckDBBackend(Backend):
             signature, _function, target = _SHARED_FUNCTIONS[key]
             _SHARED_FUNCTIONS[key] = (signature, _dropped(name), target)
 
+    def function_scope(self) -> str | None:
+        """The name model functions are shared by among this process's connections to the same
+        database: its file, or the name given by :meth:`share_functions_as`; None for an
+        in-memory database nobody named (its functions stay this connection's)."""
+        self._function_key("")
+        return self._database_path
+
+    def share_functions_as(self, scope: str | None) -> None:
+        """Name an in-memory database, so connections to it (``con.cursor()``) share model
+        functions as connections to one file do. A file database keeps its path."""
+        if self.function_scope() is None:
+            self._database_path = scope
+
     def _function_key(self, name: str) -> tuple[str, str] | None:
         """Which database file (in this process) and function; None for in-memory databases."""
         if not hasattr(self, "_database_path"):
@@ -347,6 +361,9 @@ class DuckDBBackend(Backend):
                 return self.con.to_arrow_table()
             except duckdb.Error as exc:
                 raise translate_error(exc) from exc
+
+    def interrupt(self) -> None:
+        self.con.interrupt()
 
     # --- transactions ---------------------------------------------------------------------------
 

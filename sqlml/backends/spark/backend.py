@@ -826,6 +826,16 @@ class SparkBackend(Backend):
     def rollback(self) -> None:
         pass
 
+    def interrupt(self) -> None:
+        """Cancel the session's running Spark jobs (Connect: its operations)."""
+        try:
+            if _connect_mode():
+                self.spark.interruptAll()
+            else:
+                self.spark.sparkContext.cancelAllJobs()
+        except spark_errors() as exc:  # nothing runs, or the session is gone
+            log.debug("interrupt: %s", exc)
+
     def close(self) -> None:
         if self._closed:
             return
