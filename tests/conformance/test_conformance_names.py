@@ -214,3 +214,21 @@ def test_transform_outputs_and_inputs_with_odd_names(backend: Any) -> None:
     found = backend.rows(f"SELECT {target} FROM ML.PREDICT(MODEL c_odd_tr, TABLE c_odd_tr_rows)")
     truth = rows(plain=False).column(BOOL_LABEL[0]).to_pylist()
     assert np.mean([a == b for (a,), b in zip(found, truth, strict=True)]) > 0.75
+
+
+@pytest.mark.parametrize(
+    ("columns", "named"),
+    [("a, b, a, y", "'a'"), ("a, b, y, y", "'y'"), ("a, b AS A, y", "'a' and 'A'")],
+)
+def test_a_duplicated_training_column_is_a_schema_error(
+    backend: Any, columns: str, named: str
+) -> None:
+    backend.load(
+        "c_dup_rows", pa.table({"a": X1, "b": X2, "y": ((ROW * 37) % 100) < (50 + 9 * X1)})
+    )
+    with pytest.raises(sqlml.errors.SchemaError, match=f"two columns named {named}"):
+        backend.run(
+            "CREATE MODEL c_dup OPTIONS (model_type = 'logistic_reg', input_label_cols = ['y']) "
+            f"AS SELECT {columns} FROM c_dup_rows"
+        )
+    assert backend.rows("SELECT 1") == [(1,)]
