@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import re
+import sys
 import time as _time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlml.errors import (
@@ -588,6 +589,22 @@ class Connection:
         self._owner = cursor
 
 
+def _checked_parameters(parameters: Any) -> Any:
+    """execute()'s parameters as PEP 249 has them: a sequence of values for ``?`` / ``$1``
+    placeholders, or a mapping for ``$name`` (or None). Anything else, text included (a string is
+    a sequence of characters, never meant as one value each), is refused here, before a statement
+    runs."""
+    if parameters is None or isinstance(parameters, (list, tuple, Mapping)):
+        return parameters
+    if isinstance(parameters, Sequence) and not isinstance(parameters, (str, bytes, bytearray)):
+        return list(parameters)
+    raise ProgrammingError(
+        f"execute() takes its parameters as a list or tuple of values (for ? or $1 placeholders) "
+        f"or a dict (for $name); got {type(parameters).__name__}. Wrap a single value in a "
+        f"list: execute(sql, [value])."
+    )
+
+
 class Cursor:
     """A PEP 249 cursor."""
 
@@ -644,6 +661,7 @@ class Cursor:
     def _execute(self, operation: str, parameters: Any) -> None:
         from sqlml.sql import split_statements
 
+        parameters = _checked_parameters(parameters)
         connection = self.connection
         statements = split_statements(operation, connection.dialect, connection.limits)
         if not statements:
@@ -661,6 +679,13 @@ class Cursor:
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> Cursor:
         self._check_open()
+        if not isinstance(seq_of_parameters, Iterable) or isinstance(
+            seq_of_parameters, (str, bytes, bytearray, Mapping)
+        ):
+            raise ProgrammingError(
+                "executemany() takes a sequence of parameter sets, e.g. [[1, 'a'], [2, 'b']]; got "
+                f"{type(seq_of_parameters).__name__}."
+            )
         total = 0
         counted = False
         for parameters in seq_of_parameters:
@@ -800,8 +825,13 @@ class Cursor:
 
     def _fetch(self, size: int | None) -> list[tuple[Any, ...]]:
         self._check_result()
-        if size is not None and size < 0:
-            raise ProgrammingError(f"fetchmany() size must be ≥ 0; got {size}.")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            raise ProgrammingError(
+                f"fetchmany() size (or the cursor's arraysize) must be an integer ≥ 0; got "
+                f"{size!r}."
+            )
+        if size is not None and size > sys.maxsize:  # more than there can be: all of them
+            size = sys.maxsize
         if self._live:
             backend = self.connection._backend
             try:

@@ -25,7 +25,14 @@ def user_path(text: str, what: str) -> Path:
     shown = text if len(text) <= 120 else text[:100] + "…" + text[-15:]
     if "\x00" in text:
         raise OptionError(f"{what} {shown!r} contains a NUL character, which no path can hold.")
-    encoded = os.fsencode(text)
+    try:
+        encoded = os.fsencode(text)
+    except UnicodeEncodeError as exc:  # a lone surrogate such as '\ud800': no valid text
+        raise OptionError(
+            f"{what} {shown!r} has a character the file system cannot encode "
+            f"({text[exc.start : exc.end]!r} at position {exc.start}); write the path in valid "
+            f"Unicode."
+        ) from None
     if len(encoded) > PATH_MAX:
         raise OptionError(
             f"{what} is {len(encoded):,} bytes long, over the {PATH_MAX:,}-byte limit of a path."

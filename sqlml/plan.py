@@ -480,6 +480,10 @@ def _plan_call(node: MLFunction, dialect: str = "duckdb") -> MLCall:
             input_sql = f"SELECT * FROM {source.sql(dialect=dialect)}"
         else:
             input_sql = source.meta.get("sql") or source.sql(dialect=dialect)
+    if source is not None:
+        inner = source.find(MLFunction)
+        if inner is not None:
+            raise _nested_call(function, inner)
     if input_sql is not None and source is not None:
         input_sql = _with_outer_ctes(node, source, input_sql, dialect)
     params: dict[str, Any] = {}
@@ -564,7 +568,7 @@ def _generate_array(start: float, end: float, step: float, *, where: str) -> lis
     if step == 0:
         raise OptionError(f"GENERATE_ARRAY in {where} needs a step other than 0.")
     span = (end - start) / step
-    if not math.isfinite(span) or span > MAX_THRESHOLDS:
+    if not math.isfinite(span):
         raise OptionError(
             f"{where} takes at most {MAX_THRESHOLDS:,} thresholds; GENERATE_ARRAY({start}, {end}, "
             f"{step}) makes more. Use a larger step."
@@ -583,13 +587,24 @@ def _generate_array(start: float, end: float, step: float, *, where: str) -> lis
     return [round(start + i * step, 12) for i in range(count)]
 
 
+def _nested_call(function: str, inner: MLFunction, cte: str | None = None) -> NotSupportedError:
+    """An ML call whose input would run another: its input is a query of its own, in which sqlml
+    does not look for ML calls."""
+    where = f"WITH {cte} (which its input reads)" if cte else "its input"
+    return NotSupportedError(
+        f"ML.{function} cannot read ML.{inner.function} in {where}: an ML call's input cannot "
+        f"hold another ML call yet. Store that result first: CREATE TEMP TABLE scored AS SELECT "
+        f"* FROM ML.{inner.function}(...), then ML.{function}(MODEL ..., TABLE scored)."
+    )
+
+
 def _with_outer_ctes(
     node: MLFunction, source: exp.Expression, input_sql: str, dialect: str = "duckdb"
 ) -> str:
     """Let the input read CTEs of the statement around the call, as it could in BigQuery.
 
     The input runs as a query of its own, so CTEs it names are carried over from the enclosing
-    WITH clauses (all of them, in order, as later CTEs may use earlier ones).
+    WITH clauses (in order, with the earlier ones they read).
     """
     tables = [source] if isinstance(source, exp.Table) else list(source.find_all(exp.Table))
     referenced = {t.name.lower() for t in tables if not t.args.get("db")}
@@ -605,5 +620,17 @@ def _with_outer_ctes(
     ctes = [c for c in ctes if not any(id(a) in ancestors for a in c.walk())]
     if not ctes or not referenced & {c.alias_or_name.lower() for c in ctes}:
         return input_sql
+    # Only those the input reads, directly or through a later CTE: another CTE may hold an ML call
+    # (WITH p AS (SELECT * FROM ML.PREDICT(...)) ...), which the input's own query cannot run.
+    needed, kept = set(referenced), []
+    for cte in reversed(ctes):
+        if cte.alias_or_name.lower() in needed:
+            kept.append(cte)
+            needed |= {t.name.lower() for t in cte.find_all(exp.Table) if not t.args.get("db")}
+    ctes = kept[::-1]
+    for cte in ctes:
+        inner = cte.find(MLFunction)
+        if inner is not None:
+            raise _nested_call(node.function, inner, cte.alias_or_name)
     definitions = ", ".join(c.sql(dialect=dialect) for c in ctes)
     return f"WITH {definitions} SELECT * FROM ({input_sql}) AS __sqlml_input"

@@ -38,13 +38,14 @@ CLIENT_ENV |= {"PGCONNECT_TIMEOUT": "10", "PSQLRC": os.devnull, "LC_ALL": "C.UTF
 class ServerProcess:
     """``python -m sqlml.cli serve`` as a child process, with its log collected on a thread."""
 
-    def __init__(self, *args: str, timeout: float = 60.0) -> None:
+    def __init__(self, *args: str, timeout: float = 60.0, cwd: Path | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sqlml.cli", "serve", "--port", "0", *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "SQLML_DEBUG": ""},
+            cwd=cwd,
         )
         self.lines: list[str] = []
         self._port = threading.Event()
@@ -87,8 +88,8 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def serve_process(*args: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(*args)
+def serve_process(*args: str, cwd: Path | None = None) -> Iterator[ServerProcess]:
+    server = ServerProcess(*args, cwd=cwd)
     try:
         yield server
     finally:

@@ -305,3 +305,139 @@ def test_interrupt_stops_a_running_query_and_a_training(tmp_path: Path) -> None:
         cur.execute("SHOW MODEL ALL")
         models = {r[0]: r for r in cur.fetchall()}
         assert models["rf"][2] == "logistic_reg"
+
+
+# --- found by tests/test_fuzz.py ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parameters", [42, 1.5, True, "ab", b"ab", (x for x in [1])], ids=repr)
+def test_parameters_that_are_not_a_sequence_or_mapping(
+    con: sqlml.Connection, parameters: object
+) -> None:
+    """Used to be InternalError("object of type 'int' has no len()") in an ML statement."""
+    for sql in ("SELECT * FROM ML.PREDICT(MODEL good, (SELECT * FROM u WHERE a > $1))", "SELECT ?"):
+        with pytest.raises(sqlml.ProgrammingError, match="list or tuple") as caught:
+            con.cursor().execute(sql, parameters)
+        assert not isinstance(caught.value, errors.InternalError)
+        still_usable(con)
+
+
+def test_fetch_sizes_and_executemany_arguments_of_the_wrong_type(con: sqlml.Connection) -> None:
+    """Used to be bare TypeErrors (fetchmany('x'), fetchmany(1.5), executemany(sql, 5))."""
+    cur = con.cursor()
+    cur.execute("SELECT * FROM range(5)")
+    for size in ("x", 1.5, -1):
+        with pytest.raises(sqlml.ProgrammingError, match="integer ≥ 0"):
+            cur.fetchmany(size)  # type: ignore[arg-type]
+    assert len(cur.fetchmany(10**30)) == 5  # more than there are: all of them
+    for seq in (5, None):
+        with pytest.raises(sqlml.ProgrammingError, match="sequence of parameter sets"):
+            cur.executemany("SELECT ?", seq)  # type: ignore[arg-type]
+    still_usable(con)
+
+
+@pytest.mark.parametrize(
+    ("model_type", "columns"),
+    [
+        ("kmeans", "a AS label, b AS scores"),
+        ("logistic_reg", "a AS label, b AS probabilities, y"),
+        ("linear_reg", "a AS variable, b"),
+        ("pca", "a AS centered, b"),
+    ],
+)
+def test_features_named_like_the_graphs_own_tensors(
+    con: sqlml.Connection, model_type: str, columns: str
+) -> None:
+    """skl2onnx names its outputs label, probabilities, variable, scores, and sqlml adds
+    `centered` to a PCA graph: features of those names used to be an InternalError ("input
+    name(s) ['label'] are taken", or ONNX Runtime's "Duplicate definition of name"). They train,
+    and score under their own names."""
+    options = {
+        "kmeans": "model_type = 'kmeans', num_clusters = 2",
+        "logistic_reg": LR,
+        "linear_reg": "model_type = 'linear_reg', input_label_cols = ['b']",
+        "pca": "model_type = 'pca', num_principal_components = 1",
+    }[model_type]
+    cur = con.cursor()
+    cur.execute(f"CREATE OR REPLACE MODEL named OPTIONS ({options}) AS SELECT {columns} FROM u")
+    cur.execute(f"SELECT count(*) FROM ML.PREDICT(MODEL named, (SELECT {columns} FROM u))")
+    assert cur.fetchall() == [(200,)]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["SELECT a, b, a FROM u", "SELECT *, * FROM u", "SELECT a, b, y, y FROM u"],
+)
+def test_an_ml_input_with_a_duplicated_model_column(con: sqlml.Connection, query: str) -> None:
+    """Used to be InternalError(KeyError('Column a does not exist in schema'))."""
+    for function in ("PREDICT", "EVALUATE", "EXPLAIN_PREDICT", "CONFUSION_MATRIX"):
+        fails(
+            con,
+            f"SELECT * FROM ML.{function}(MODEL good, ({query}))",
+            errors.SchemaError,
+            "two columns named",
+        )
+
+
+def test_a_path_with_a_lone_surrogate(con: sqlml.Connection) -> None:
+    """Used to be InternalError(UnicodeEncodeError('utf-8', ... 'surrogates not allowed'))."""
+    fails(con, "EXPORT MODEL good OPTIONS (uri = 'x\ud800.onnx')", errors.OptionError, "encode")
+    fails(
+        con,
+        "CREATE MODEL imp OPTIONS (model_type = 'onnx', model_path = 'x\ud800.onnx')",
+        errors.OptionError,
+        "encode",
+    )
+
+
+def test_a_kmeans_label_that_is_not_a_column(con: sqlml.Connection) -> None:
+    """With tuning this was InternalError(KeyError('Field "nope" does not exist')); without it,
+    the missing column was silently ignored."""
+    for tuning in ("", ", num_trials = 2"):
+        fails(
+            con,
+            f"CREATE MODEL km OPTIONS (model_type = 'kmeans', input_label_cols = ['nope']{tuning}) "
+            "AS SELECT a, b FROM u",
+            errors.SchemaError,
+            "'nope'",
+        )
+
+
+def test_a_quoted_name_that_sqlglot_cannot_read_back(con: sqlml.Connection) -> None:
+    """sqlglot reads `"we""ird"` after a value as a type name and fails to tokenize it again:
+    used to be InternalError(TokenError("Error tokenizing 'we\"ir'"))."""
+    fails(
+        con,
+        'SELECT * FROM ML.PREDICT(MODEL good, TABLE u, STRUCT(0.5 "we""ird"))',
+        errors.SQLSyntaxError,
+        "Cannot parse",
+        "column 58",
+    )
+
+
+def test_an_ml_call_inside_another_calls_input(con: sqlml.Connection) -> None:
+    """Used to be DuckDB's "syntax error at or near" (and InternalError("Unsupported expression
+    type MLFunction") through a WITH clause, or with dialect='bigquery')."""
+    inner = "SELECT * FROM ML.PREDICT(MODEL good, TABLE u)"
+    fails(
+        con,
+        f"SELECT * FROM ML.EVALUATE(MODEL good, ({inner}))",
+        errors.NotSupportedError,
+        "CREATE TEMP TABLE",
+    )
+    fails(
+        con,
+        f"WITH p AS ({inner}) SELECT * FROM ML.EVALUATE(MODEL good, TABLE p)",
+        errors.NotSupportedError,
+        "WITH p",
+    )
+    cur = con.cursor()  # a CTE the input does not read is not carried into it
+    cur.execute(
+        f"WITH p AS ({inner}), q AS (SELECT * FROM u) "
+        "SELECT count(*) FROM ML.PREDICT(MODEL good, TABLE q)"
+    )
+    assert cur.fetchall() == [(200,)]
+    with sqlml.connect(dialect="bigquery") as bq:
+        bq.cursor().execute("CREATE TABLE u AS SELECT 1.0 AS a, 2.0 AS b, TRUE AS y")
+        with pytest.raises(errors.NotSupportedError, match="CREATE TEMP TABLE"):
+            bq.cursor().execute(f"SELECT * FROM ML.EVALUATE(MODEL good, ({inner}))")

@@ -242,6 +242,12 @@ def check_columns(record: ModelRecord, schema: pa.Schema, where: str) -> None:
     from sqlml.training.fit import sql_type
 
     present = {name.lower(): name for name in schema.names}
+    for name in [f["name"] for f in record.features] + [record.label]:
+        if name is not None and schema.names.count(name) > 1:
+            raise SchemaError(
+                f"The input of {where} has two columns named '{name}', a column model "
+                f"{record.name} reads; select it once, or rename the other (… AS {name}_2)."
+            )
     for feature in record.features:
         name = feature["name"]
         if name not in schema.names:

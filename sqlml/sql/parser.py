@@ -888,6 +888,13 @@ def _parse_ml(
         message = error.errors[0].get("description") if error.errors else None
         message = _with_context(message or str(error), sql, where)
         raise _syntax_error(message, script, offset + where) from None
+    except TokenError:
+        # sqlglot re-tokenizes some pieces on its own (a quoted name read as a type name, as in
+        # STRUCT(0.5 "we""ird")) and may fail there: the piece it just read is the culprit.
+        token = parser._prev or parser._curr
+        where = token.start if token is not None else 0
+        message = _with_context("Cannot parse the statement", sql, where)
+        raise _syntax_error(message, script, offset + where) from None
     node = trees[0] if len(trees) == 1 else None
     if not isinstance(node, exp.Expr):
         raise _syntax_error("Expected a statement", script, offset)

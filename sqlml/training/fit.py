@@ -22,7 +22,7 @@ from sqlml.cancel import checkpoint
 from sqlml.errors import FidelityError, OptionError, SchemaError, TrainingError
 from sqlml.training.insights import record_insights
 from sqlml.training.models import CLASSIFIERS, TREES, make_estimator, size_pca, task_of
-from sqlml.training.onnx_names import restore_input_names
+from sqlml.training.onnx_names import fresh_name, restore_input_names, tensor_names
 from sqlml.training.options import ModelOptions
 from sqlml.training.transform import Transform
 
@@ -261,21 +261,20 @@ def prepare(
     supervised = task in ("classification", "regression")
     columns = table.column_names
     check_unique_columns(columns, model)
-    if supervised:
-        if label is None:
-            raise SchemaError(
-                f"CREATE MODEL {model} needs a label: OPTIONS (input_label_cols = ['<column>']) "
-                f"or TARGET <column>."
-            )
-        if label not in columns:
-            raise SchemaError(
-                f"Label column '{label}' of CREATE MODEL {model} is not in the training query; its "
-                f"columns are: {', '.join(columns)}."
-            )
+    if supervised and label is None:
+        raise SchemaError(
+            f"CREATE MODEL {model} needs a label: OPTIONS (input_label_cols = ['<column>']) "
+            f"or TARGET <column>."
+        )
     if task == "dimensionality_reduction" and label is not None:
         raise OptionError(
             f"The 'input_label_cols' option does not apply to model_type '{model_type}' (CREATE "
             f"MODEL {model}): a PCA model has no label; leave the option out."
+        )
+    if label is not None and label not in columns:  # k-means too: its label is left out
+        raise SchemaError(
+            f"Label column '{label}' of CREATE MODEL {model} is not in the training query; its "
+            f"columns are: {', '.join(columns)}."
         )
     if table.num_rows == 0:
         raise TrainingError(f"The training query of CREATE MODEL {model} returned no rows.")
@@ -644,7 +643,8 @@ def _to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
 
 
 def _expose_centered(model: Any) -> None:
-    """Add the PCA's centered input as a second graph output, ``centered``.
+    """Add the PCA's centered input as a second graph output, ``centered`` (``centered_sqlml``
+    if a feature has that name: the scorer reads it by position).
 
     skl2onnx computes a PCA as (x - mean) @ components.T; with the centered rows beside the
     projections, reconstruction errors (ML.DETECT_ANOMALIES) and the explained variance of new rows
@@ -661,8 +661,9 @@ def _expose_centered(model: Any) -> None:
         raise TrainingError("sqlml could not find the PCA projection in its ONNX graph.")
     weights = {i.name: i for i in graph.initializer}
     width = weights[node.input[1]].dims[0] if node.input[1] in weights else None
-    graph.node.append(helper.make_node("Identity", [node.input[0]], ["centered"]))
-    graph.output.append(helper.make_tensor_value_info("centered", TensorProto.FLOAT, [None, width]))
+    name = fresh_name("centered", tensor_names(model))  # a column may be named "centered"
+    graph.node.append(helper.make_node("Identity", [node.input[0]], [name]))
+    graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, width]))
 
 
 def _clamp_before_sqrt(model: Any) -> None:

@@ -15,10 +15,11 @@ from typing import Any
 def restore_input_names(model: Any, columns: list[str]) -> None:
     """Rename ``model``'s graph inputs, in order, to ``columns`` (one input per column).
 
-    Every use of an input inside the graph (subgraphs included) is renamed with it. A column name
-    that some other tensor of the graph already carries would make the graph ambiguous; that is
-    refused, which cannot happen for skl2onnx graphs (their own names are identifiers that avoid
-    the inputs' names).
+    Every use of an input inside the graph (subgraphs included) is renamed with it. skl2onnx's own
+    tensors may carry a column's name: its outputs are called ``label``, ``probabilities``,
+    ``variable`` and ``scores`` (the reason it renamed that input in the first place). Such a
+    tensor moves aside to a fresh name first; sqlml reads a trained graph's outputs by position,
+    never by name, so nothing else changes.
     """
     inputs = list(model.graph.input)
     if len(inputs) != len(columns):
@@ -31,8 +32,29 @@ def restore_input_names(model: Any, columns: list[str]) -> None:
     taken = _tensor_names(model.graph) - set(renames)
     clashes = sorted(set(renames.values()) & taken)
     if clashes:
-        raise ValueError(f"input name(s) {clashes} are taken by other tensors of the graph")
+        used = taken | set(renames) | set(renames.values())
+        moves = {}
+        for name in clashes:
+            moves[name] = fresh_name(name, used)
+            used.add(moves[name])
+        _rename(model.graph, moves, defined=True)
     _rename(model.graph, renames)
+
+
+def fresh_name(base: str, used: set[str]) -> str:
+    """``base``, or ``base_sqlml``, ``base_sqlml2``, ...: the first that is not in ``used``."""
+    if base not in used:
+        return base
+    candidate, n = f"{base}_sqlml", 1
+    while candidate in used:
+        n += 1
+        candidate = f"{base}_sqlml{n}"
+    return candidate
+
+
+def tensor_names(model: Any) -> set[str]:
+    """Every tensor name of ``model``'s graph, subgraphs included."""
+    return _tensor_names(model.graph)
 
 
 def _tensor_names(graph: Any) -> set[str]:
@@ -46,17 +68,27 @@ def _tensor_names(graph: Any) -> set[str]:
     return names
 
 
-def _rename(graph: Any, renames: dict[str, str]) -> None:
+def _rename(graph: Any, renames: dict[str, str], defined: bool = False) -> None:
+    """Rename the uses of tensors (graph inputs, outputs and value infos, node inputs); with
+    ``defined``, where they are defined too (node outputs, initializers)."""
     for value in list(graph.input) + list(graph.output) + list(graph.value_info):
         if value.name in renames:
             value.name = renames[value.name]
+    if defined:
+        for tensor in graph.initializer:
+            if tensor.name in renames:
+                tensor.name = renames[tensor.name]
     for node in graph.node:
         for i, name in enumerate(node.input):
             if name in renames:
                 node.input[i] = renames[name]
+        if defined:
+            for i, name in enumerate(node.output):
+                if name in renames:
+                    node.output[i] = renames[name]
         for attribute in node.attribute:
             for sub in _subgraphs(attribute):
-                _rename(sub, renames)
+                _rename(sub, renames, defined)
 
 
 def _subgraphs(attribute: Any) -> list[Any]:
