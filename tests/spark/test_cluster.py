@@ -34,7 +34,7 @@ from hang import HANG
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 #: The driver subprocess: ~30 s for its first session on an idle 2-core machine, plus the jobs.
-DRIVER_TIMEOUT = 300
+DRIVER_TIMEOUT = 900  # only to stop a hang
 
 
 @pytest.fixture(scope="module")
