@@ -781,6 +781,10 @@ class Cursor:
             backend.begin()
         try:
             outcome = dispatch.run(parameters)
+        except BaseException:
+            if connection._autocommit and not backend.in_transaction:
+                backend.recover()  # no transaction of the user's may stay aborted behind it
+            raise
         finally:
             self._track_transaction(keyword)
         for notice in outcome.notices:

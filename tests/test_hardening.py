@@ -441,3 +441,18 @@ def test_an_ml_call_inside_another_calls_input(con: sqlml.Connection) -> None:
         bq.cursor().execute("CREATE TABLE u AS SELECT 1.0 AS a, 2.0 AS b, TRUE AS y")
         with pytest.raises(errors.NotSupportedError, match="CREATE TEMP TABLE"):
             bq.cursor().execute(f"SELECT * FROM ML.EVALUATE(MODEL good, ({inner}))")
+
+
+def test_no_aborted_transaction_survives_a_failed_statement_in_autocommit(tmp_path: Path) -> None:
+    """A transaction sqlml did not open (begun on the DuckDB connection behind its back, as a failed
+    COMMIT inside an ML statement would leave one) and then aborted by a failing statement is
+    rolled back, so the next statement runs instead of 'Current transaction is aborted'."""
+    with sqlml.connect(str(tmp_path / "ab.duckdb")) as con:
+        holder, cur = con.cursor(), con.cursor()
+        con.session.backend.con.execute("BEGIN TRANSACTION")
+        holder.execute("SELECT * FROM range(100000)")
+        with pytest.raises(sqlml.ProgrammingError):
+            cur.execute("SELECT * FROM nope")
+        cur.execute("SELECT 1")
+        assert cur.fetchall() == [(1,)]
+        assert len(holder.fetchall()) == 100000

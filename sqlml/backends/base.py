@@ -128,6 +128,11 @@ class Backend(abc.ABC):
         """Register a model's Redshift FUNCTION(s) (``scores_in_engine``)."""
         raise NotImplementedError(f"{self.name} does not score inside the engine")
 
+    def recover(self) -> None:
+        """After a failed statement in autocommit mode: leave no aborted transaction behind (a
+        failed COMMIT inside an ML statement), so the next statement runs."""
+        return None
+
     def interrupt(self) -> None:
         """Stop the running query at the engine's next check; callable from any thread. Engines
         without a way to do so leave it to sqlml's checks between its own steps."""

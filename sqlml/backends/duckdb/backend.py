@@ -16,6 +16,7 @@ from sqlml.backends.base import Backend
 from sqlml.errors import (
     DatabaseError,
     DataError,
+    Error,
     IntegrityError,
     InterfaceError,
     InternalError,
@@ -365,6 +366,16 @@ class DuckDBBackend(Backend):
     def interrupt(self) -> None:
         self.con.interrupt()
 
+    def recover(self) -> None:
+        try:
+            self.con.execute("SELECT 1")
+        except duckdb.TransactionException:  # "Current transaction is aborted (please ROLLBACK)"
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
+            log.info("rolled back a transaction left aborted by a failed statement")
+        except duckdb.Error:
+            pass
+
     # --- transactions ---------------------------------------------------------------------------
 
     def begin(self) -> None:
@@ -374,7 +385,12 @@ class DuckDBBackend(Backend):
     def commit(self) -> None:
         if self.in_transaction:
             self.in_transaction = False
-            self.execute_params("COMMIT")
+            try:
+                self.execute_params("COMMIT")
+            except Error:  # a failed COMMIT (a full disk, an interrupt) must not stay open
+                with contextlib.suppress(duckdb.Error):
+                    self.con.execute("ROLLBACK")
+                raise
 
     def rollback(self) -> None:
         if self.in_transaction:
