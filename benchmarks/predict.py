@@ -52,9 +52,9 @@ import sklearn
 from sqlml_udfs.scoring import _ort_session
 
 import sqlml
+from sqlml.models.options import validate
+from sqlml.models.sklearn import make_estimator
 from sqlml.training.fit import _label_values, _pipeline, split_rows
-from sqlml.training.models import make_estimator
-from sqlml.training.options import validate
 
 FEATURES = [f"f{i}" for i in range(1, 21)]
 LABEL = "label"

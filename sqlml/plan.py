@@ -13,6 +13,7 @@ from typing import Any
 from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SQLSyntaxError
+from sqlml.models.space import HParamCandidates, HParamRange
 from sqlml.sql import Statement
 from sqlml.sql.nodes import (
     CreateModel,
@@ -24,7 +25,6 @@ from sqlml.sql.nodes import (
     ShowModel,
 )
 from sqlml.sql.values import literal
-from sqlml.training.options import HParamCandidates, HParamRange
 from sqlml.training.transform import Transform, parse_transform
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

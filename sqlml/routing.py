@@ -756,12 +756,14 @@ def _training_path(job: TrainJob, place: Placement) -> str:
                 "(sqlml.connect(database, spark_master=...))"
             )
         return "scikit-learn on the rows read into this process"
-    model_type = str(job.options.get("model_type") or "").lower()
-    # pca and dnn_regressor have no MLlib estimator: numpy jobs on the executors compute them
-    # (sqlml.backends.spark.training); the rest are Spark MLlib estimators.
+    from sqlml.models.registry import MODEL_TYPES
+
+    entry = MODEL_TYPES.get(str(job.options.get("model_type") or "").lower())
+    # Types without an MLlib estimator (pca, dnn_regressor): numpy jobs on the executors compute
+    # them (sqlml.backends.spark.training); the rest are Spark MLlib estimators.
     executors = (
         "numpy on the executors (statistics / L-BFGS gradients as Spark jobs)"
-        if model_type in ("pca", "dnn_regressor")
+        if entry is not None and entry.spark is not None and entry.spark.path == "numpy"
         else "Spark MLlib on the executors"
     )
     if forced == "spark":

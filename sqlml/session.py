@@ -216,8 +216,8 @@ class Session:
     # --- CREATE MODEL ---------------------------------------------------------------------------
 
     def _train(self, job: TrainJob) -> Outcome:
+        from sqlml.models.options import validate
         from sqlml.training.fit import fit
-        from sqlml.training.options import validate
 
         notices = list(job.notices)
         existing = self.catalog.find(job.name)
@@ -622,8 +622,10 @@ def _text(value: Any) -> str:
 
 def resolve_family(family: str, job: TrainJob, table: pa.Table) -> str:
     """Redshift's MODEL_TYPE family plus PROBLEM_TYPE (or the label's type) -> a model_type."""
+    from sqlml.models.registry import for_family
+
     if family == "kmeans":
-        return "kmeans"
+        return for_family(family, "clustering")
     problem = job.problem_type
     if problem is None:
         if job.label is None or job.label not in table.column_names:
@@ -632,10 +634,7 @@ def resolve_family(family: str, job: TrainJob, table: pa.Table) -> str:
                 f"its columns are: {', '.join(table.column_names)}."
             )
         problem = infer_problem(table.column(job.label))
-    suffix = "classifier" if problem == "classification" else "regressor"
-    if family == "linear":
-        return "logistic_reg" if problem == "classification" else "linear_reg"
-    return f"{family}_{suffix}"
+    return for_family(family, problem)
 
 
 def infer_problem(column: pa.ChunkedArray) -> str:

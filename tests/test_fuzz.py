@@ -36,8 +36,8 @@ from typing import Any
 import pytest
 
 import sqlml
+from sqlml.models.options import OPTIONS
 from sqlml.sql import split_statements
-from sqlml.training.options import OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "sql" / "fixtures"

@@ -26,10 +26,10 @@ from sklearn.preprocessing import StandardScaler
 
 import sqlml
 from sqlml import cli, errors
+from sqlml.models.options import HParamCandidates, HParamRange, validate
 from sqlml.plan import plan
 from sqlml.sql import split_statements
 from sqlml.training import tuning
-from sqlml.training.options import HParamCandidates, HParamRange, validate
 
 # XOR of two thresholds: a depth-1 boosted tree (a sum of stumps) cannot learn it, depth 8 can.
 XOR = """

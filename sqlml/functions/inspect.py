@@ -13,6 +13,7 @@ from sqlml_udfs.scoring import NULL_CATEGORY, label_arrow_type
 
 from sqlml.errors import NotSupportedError, ProgrammingError
 from sqlml.functions import CallContext, boolean, register
+from sqlml.models.registry import TREES
 from sqlml.training.insights import (
     FEATURE_IMPORTANCE,
     FEATURE_INFO,
@@ -21,7 +22,6 @@ from sqlml.training.insights import (
     LINEAR_WEIGHTS,
     UNAVAILABLE,
 )
-from sqlml.training.models import TREES
 
 if TYPE_CHECKING:
     from sqlml.catalog import ModelRecord

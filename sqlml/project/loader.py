@@ -498,7 +498,7 @@ class _Loader:
 
     @staticmethod
     def _check_config(where: str, kind: str, config: Mapping[str, Any]) -> None:
-        from sqlml.training.options import OPTIONS
+        from sqlml.models.options import OPTIONS
 
         allowed = set(RUNNER_KEYS) | (set(OPTIONS) if kind == "model" else set())
         for key in config:

@@ -89,7 +89,7 @@ def model_options(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     Top-level keys count only when sqlml's option registry knows them and they are set (not None),
     so a host tool's own config keys (dbt adds many, all defaulted) never leak into OPTIONS.
     """
-    from sqlml.training.options import OPTIONS
+    from sqlml.models.options import OPTIONS
 
     nested = config.get("options") or {}
     if not isinstance(nested, Mapping):

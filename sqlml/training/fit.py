@@ -20,10 +20,11 @@ from sqlml_udfs.scoring import NULL_CATEGORY, Scorer, feature_array
 
 from sqlml.cancel import checkpoint
 from sqlml.errors import FidelityError, OptionError, SchemaError, TrainingError
+from sqlml.models.options import ModelOptions
+from sqlml.models.registry import CLASSIFIERS, TREES, task_of
+from sqlml.models.sklearn import make_estimator, size_pca
 from sqlml.training.insights import record_insights
-from sqlml.training.models import CLASSIFIERS, TREES, make_estimator, size_pca, task_of
 from sqlml.training.onnx_names import fresh_name, restore_input_names, tensor_names
-from sqlml.training.options import ModelOptions
 from sqlml.training.transform import Transform
 
 log = logging.getLogger("sqlml.training")

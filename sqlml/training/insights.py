@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlml_udfs.scoring import feature_array
 
-from sqlml.training.models import TREES
+from sqlml.models.registry import BOOSTED, LINEAR, TREES
 
 if TYPE_CHECKING:
     from sqlml.training.fit import Training
@@ -31,8 +31,8 @@ GLOBAL_EXPLAIN = "global_explain"
 # key -> why it could not be recorded for this model (the function then says so)
 UNAVAILABLE = "insights_unavailable"
 
-LINEAR_TYPES = frozenset({"linear_reg", "logistic_reg"})
-BOOSTED_TYPES = frozenset({"boosted_tree_classifier", "boosted_tree_regressor"})
+LINEAR_TYPES = LINEAR
+BOOSTED_TYPES = BOOSTED
 GLOBAL_EXPLAIN_ROWS = 1000
 GLOBAL_EXPLAIN_PATHS = 10
 

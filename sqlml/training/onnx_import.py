@@ -26,10 +26,10 @@ import pyarrow as pa
 from sqlml_udfs.scoring import NULL_CATEGORY, Scorer
 
 from sqlml.errors import DataError, NotSupportedError, OptionError, SchemaError
+from sqlml.models.options import ModelOptions
 from sqlml.paths import file_errors, user_path
 from sqlml.training.fit import TrainedModel
 from sqlml.training.insights import FEATURE_INFO, ITERATIONS, UNAVAILABLE
-from sqlml.training.options import ModelOptions
 
 #: Largest import, the .onnx file and its external data together (protobuf's own ceiling is 2 GiB).
 MAX_BYTES = 2 * 1024**3

@@ -23,8 +23,7 @@ import pyarrow as pa
 
 from sqlml.cancel import checkpoint
 from sqlml.errors import OptionError, TrainingError
-from sqlml.training.fit import Training, _centroid_distances, fit_once, fit_pipeline
-from sqlml.training.options import (
+from sqlml.models.options import (
     AUTOML_TYPES,
     OBJECTIVES,
     OPTIONS,
@@ -32,10 +31,11 @@ from sqlml.training.options import (
     HParamRange,
     ModelOptions,
 )
+from sqlml.models.registry import AUTOML_CANDIDATES, DEFAULT_SPACES
+from sqlml.models.space import Space
+from sqlml.training.fit import Training, _centroid_distances, fit_once, fit_pipeline
 
 progress = logging.getLogger("sqlml.progress")
-
-Space = HParamRange | HParamCandidates
 
 DEFAULT_TRIALS = 10  # with a search space but no num_trials
 AUTOML_TRIALS_PER_TYPE = 3  # automl without num_trials: defaults, then two random configurations
@@ -46,47 +46,6 @@ DEFAULT_OBJECTIVE = {
     "classification": "roc_auc",
     "regression": "r2_score",
     "clustering": "davies_bouldin_index",
-}
-# Cheapest first: when automl's budget runs out, the quick model types have been tried.
-AUTOML_CANDIDATES = {
-    "classification": (
-        "logistic_reg",
-        "boosted_tree_classifier",
-        "random_forest_classifier",
-        "dnn_classifier",
-    ),
-    "regression": (
-        "linear_reg",
-        "boosted_tree_regressor",
-        "random_forest_regressor",
-        "dnn_regressor",
-    ),
-}
-_LINEAR_SPACE: dict[str, Space] = {"l2_reg": HParamRange(0.001, 10.0)}
-_FOREST_SPACE: dict[str, Space] = {
-    "max_tree_depth": HParamRange(2, 20),
-    "subsample": HParamRange(0.5, 1.0),
-}
-_BOOSTED_SPACE: dict[str, Space] = {
-    "max_tree_depth": HParamRange(2, 10),
-    "learn_rate": HParamRange(0.01, 1.0),
-    "subsample": HParamRange(0.5, 1.0),
-}
-_DNN_SPACE: dict[str, Space] = {
-    "hidden_units": HParamCandidates(([32], [64], [128], [64, 32])),
-    "learn_rate": HParamRange(0.0001, 0.01),
-}
-# Searched when num_trials > 1 names no HPARAM_* option, and by automl after each type's defaults.
-DEFAULT_SPACES: dict[str, dict[str, Space]] = {
-    "linear_reg": _LINEAR_SPACE,
-    "logistic_reg": _LINEAR_SPACE,
-    "random_forest_classifier": _FOREST_SPACE,
-    "random_forest_regressor": _FOREST_SPACE,
-    "boosted_tree_classifier": _BOOSTED_SPACE,
-    "boosted_tree_regressor": _BOOSTED_SPACE,
-    "dnn_classifier": _DNN_SPACE,
-    "dnn_regressor": _DNN_SPACE,
-    "kmeans": {"num_clusters": HParamRange(2, 10)},
 }
 # Options automl keeps in the stored options though the concrete model_type does not take them.
 _AUTOML_KEYS = ("num_trials", "num_folds", "hparam_tuning_objectives", "budget_seconds")

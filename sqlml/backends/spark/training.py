@@ -39,6 +39,9 @@ from sqlml.errors import (
     SchemaError,
     TrainingError,
 )
+from sqlml.models.mllib import MLlibContext
+from sqlml.models.options import ModelOptions
+from sqlml.models.registry import MODEL_TYPES, task_of
 from sqlml.training.fit import (
     DISTANCE_TOLERANCE,
     FIDELITY_SAMPLE,
@@ -55,30 +58,12 @@ from sqlml.training.fit import (
     sql_type,
     summarize_evaluation,
 )
-from sqlml.training.models import task_of
-from sqlml.training.options import ModelOptions
 
 log = logging.getLogger("sqlml.training")
 
 #: Most evaluation rows collected to the driver for metrics, curves and the confusion matrix.
 SAMPLE_ROWS = 100_000
 
-DISTRIBUTED_TYPES = (
-    "linear_reg",
-    "logistic_reg",
-    "random_forest_classifier",
-    "random_forest_regressor",
-    "boosted_tree_classifier",
-    "boosted_tree_regressor",
-    "dnn_classifier",
-    "kmeans",
-    "pca",
-    "dnn_regressor",
-)
-#: Trained by sqlml's own numpy code on the executors (MLlib has no MLP regressor, and its PCA
-#: collects the rows' covariance the same way but would not give scikit-learn's fitted state), then
-#: assembled into the scikit-learn pipeline the DuckDB path fits and converted as it is.
-NUMPY_TYPES = ("pca", "dnn_regressor")
 # Options every distributed model type honours (or, like early_stop, DuckDB ignores too).
 _COMMON = {
     "model_type",
@@ -96,24 +81,6 @@ _COMMON = {
     "auto_class_weights",
     "class_weights",
 }
-_TREE = {"max_tree_depth", "num_parallel_tree", "subsample", "min_split_loss"}
-_HONOURED = {
-    "linear_reg": {"l1_reg", "l2_reg", "max_iterations"},
-    "logistic_reg": {"l1_reg", "l2_reg", "max_iterations"},
-    "random_forest_classifier": _TREE,
-    "random_forest_regressor": _TREE,
-    "boosted_tree_classifier": _TREE | {"max_iterations", "learn_rate"},
-    "boosted_tree_regressor": _TREE | {"max_iterations", "learn_rate"},
-    "dnn_classifier": {"hidden_units", "max_iterations"},
-    "kmeans": {"num_clusters", "kmeans_init_method", "max_iterations", "standardize_features"},
-    "pca": {
-        "num_principal_components",
-        "pca_explained_variance_ratio",
-        "scale_features",
-        "pca_solver",
-    },
-    "dnn_regressor": {"hidden_units", "max_iterations", "l2_reg"},
-}
 _WHY_NOT = {
     "l2_reg": "Spark's MultilayerPerceptronClassifier has no L2 penalty",
     "learn_rate": "Spark's MultilayerPerceptronClassifier trains with L-BFGS, which has no "
@@ -121,14 +88,6 @@ _WHY_NOT = {
     "batch_size": "Spark's MultilayerPerceptronClassifier trains on whole partitions",
     "data_split_method": "a sequential split (SEQ) needs a global sort",
 }
-_WHY_NOT_FOR = {
-    "dnn_regressor": {
-        "learn_rate": "sqlml trains dnn_regressor on Spark with L-BFGS, which has no learning rate",
-        "batch_size": "sqlml trains dnn_regressor on Spark with L-BFGS over whole partitions",
-    },
-}
-_SCALED = {"linear_reg", "logistic_reg", "dnn_classifier"}
-
 # Column names of the prepared frame (raw columns keep their names beside them).
 LABEL = "__sqlml_label"
 WEIGHT = "__sqlml_weight"
@@ -154,14 +113,13 @@ _LOCAL_HINT = (
 def check_supported(options: ModelOptions, model: str) -> None:
     """Fail before any work for what the distributed path cannot honour (never silently differ)."""
     model_type = options.model_type
-    if model_type not in DISTRIBUTED_TYPES:
+    spark = MODEL_TYPES[model_type].spark
+    if spark is None:
         raise not_on_spark(f"model_type '{model_type}'", model, _LOCAL_HINT)
-    honoured = _COMMON | _HONOURED[model_type]
+    honoured = _COMMON | spark.honoured
     for name in sorted(options.given):
         if name not in honoured:
-            why = _WHY_NOT_FOR.get(model_type, {}).get(name) or _WHY_NOT.get(
-                name, "Spark MLlib has no equivalent yet"
-            )
+            why = spark.why_not.get(name) or _WHY_NOT.get(name, "Spark MLlib has no equivalent yet")
             raise not_on_spark(f"Option '{name}' ({why})", model, _LOCAL_HINT)
     if options.get("data_split_method") == "SEQ":
         raise not_on_spark(
@@ -231,7 +189,7 @@ class DistributedTraining:
             "null_category": NULL_CATEGORY,
         }
         info: dict[str, Any] = {"training_path": "spark_mllib", "data_split_method": split}
-        if options.model_type in NUMPY_TYPES:
+        if MODEL_TYPES[options.model_type].spark.path == "numpy":  # type: ignore[union-attr]
             fitted = self._fit_numpy(train, features, label, task, spec, options, model, info)
             return self._finish(fitted, evaluation, split, options, started)
         prepared = _prepare(train, features, label, task, spec, options, model, info)
@@ -641,7 +599,7 @@ def _fit_pipeline(
 
     numeric = [prepared_name for _, prepared_name in _numeric(features)]
     categorical = [prepared_name for _, prepared_name in _categorical(features)]
-    scale = options.model_type in _SCALED or (
+    scale = MODEL_TYPES[options.model_type].spark.scaled or (  # type: ignore[union-attr]
         options.model_type == "kmeans" and options.get("standardize_features", True)
     )
     stages: list[Any] = []
@@ -707,11 +665,7 @@ def _estimator(
     info: dict[str, Any],
     prepared: Any,
 ) -> Any:
-    """model_type -> a Spark ML estimator, options mapped as the scikit-learn path maps them."""
-    from pyspark.ml import classification, clustering, regression
-
-    model_type = options.model_type
-    seed = options.get("random_seed", 42)
+    """model_type -> a Spark ML estimator, from its registry entry's MLlib maker."""
     weighted = WEIGHT in prepared.columns
     common: dict[str, Any] = {"featuresCol": FEATURES}
     if task in ("classification", "regression"):
@@ -720,79 +674,16 @@ def _estimator(
         common.update(probabilityCol=PROBABILITY, rawPredictionCol="__sqlml_raw")
     if weighted:
         common["weightCol"] = WEIGHT
-    n = max(1, info.get("training_rows", 1))
-    if model_type in ("linear_reg", "logistic_reg"):
-        # BigQuery's penalties: sum of losses + l1|w| + l2|w|²; Spark's are on the mean loss.
-        l1, l2 = options.get("l1_reg", 0.0), options.get("l2_reg", 0.0)
-        iterations = options.get("max_iterations", 1000)
-        if model_type == "logistic_reg":
-            penalty = (l1 + 2 * l2) / n
-            mix = l1 / (l1 + 2 * l2) if penalty else 0.0
-            return classification.LogisticRegression(
-                regParam=penalty,
-                elasticNetParam=mix,
-                maxIter=iterations,
-                standardization=False,
-                **common,
-            )
-        penalty = l1 / (2 * n) + l2 / n
-        mix = (l1 / (2 * n)) / penalty if penalty else 0.0
-        return regression.LinearRegression(
-            regParam=penalty,
-            elasticNetParam=mix,
-            maxIter=iterations,
-            standardization=False,
-            **common,
-        )
-    if model_type in ("random_forest_classifier", "random_forest_regressor"):
-        classifier = model_type == "random_forest_classifier"
-        cls = (
-            classification.RandomForestClassifier
-            if classifier
-            else regression.RandomForestRegressor
-        )
-        return cls(
-            numTrees=options.get("num_parallel_tree", 100),
-            maxDepth=min(30, options.get("max_tree_depth", 20)),
-            subsamplingRate=options.get("subsample", 0.8),
-            minInfoGain=options.get("min_split_loss", 0.0),
-            featureSubsetStrategy="sqrt" if classifier else "all",
-            seed=seed,
-            **common,
-        )
-    if model_type in ("boosted_tree_classifier", "boosted_tree_regressor"):
-        classifier = model_type == "boosted_tree_classifier"
-        cls = classification.GBTClassifier if classifier else regression.GBTRegressor
-        # GBTClassifier's constructor takes no probabilityCol: set through the setters.
-        outputs = {k: common.pop(k) for k in ("probabilityCol", "rawPredictionCol") if k in common}
-        estimator = cls(
-            maxIter=options.get("max_iterations", 20),
-            stepSize=options.get("learn_rate", 0.3),
-            maxDepth=min(30, options.get("max_tree_depth", 6)),
-            subsamplingRate=options.get("subsample", 1.0),
-            minInfoGain=options.get("min_split_loss", 0.0),
-            seed=seed,
-            **common,
-        )
-        if outputs:
-            estimator.setProbabilityCol(PROBABILITY).setRawPredictionCol("__sqlml_raw")
-        return estimator
-    if model_type == "dnn_classifier":
-        layers = [width, *options.get("hidden_units", [128]), len(spec["classes"])]
-        return classification.MultilayerPerceptronClassifier(
-            layers=layers, maxIter=options.get("max_iterations", 200), seed=seed, **common
-        )
-    assert model_type == "kmeans"
-    default_k = max(2, min(10, round(np.log10(max(n, 10)))))
-    init = "k-means||" if options.get("kmeans_init_method") == "KMEANS++" else "random"
-    return clustering.KMeans(
-        k=options.get("num_clusters", default_k),
-        initMode=init,
-        maxIter=options.get("max_iterations", 20),
-        seed=seed,
-        predictionCol=PREDICTION,
-        **common,
+    context = MLlibContext(
+        rows=max(1, info.get("training_rows", 1)),
+        width=width,
+        classes=len(spec.get("classes") or []),
+        prediction=PREDICTION,
+        common=common,
     )
+    spark = MODEL_TYPES[options.model_type].spark
+    assert spark is not None and spark.maker is not None, options.model_type
+    return spark.maker(options, context)
 
 
 # --- the fitted pipeline as ONNX ----------------------------------------------------------------------
@@ -945,8 +836,8 @@ def _assembled_pipeline(
     import pandas as pd
     from sklearn.preprocessing._data import _handle_zeros_in_scale, _is_constant_feature
 
+    from sqlml.models.sklearn import make_estimator
     from sqlml.training.fit import _pipeline
-    from sqlml.training.models import make_estimator
 
     pipeline = _pipeline(features, make_estimator(options, stats.rows))
     size = max([1, *(len(c) for c in stats.categories)])
@@ -1111,9 +1002,9 @@ def set_pca_state(
 def _principal_components(
     options: ModelOptions, ratios: np.ndarray, width: int, n: int, model: str
 ) -> int:
-    """The number of components as the DuckDB path picks it (sqlml.training.models: _pca and
+    """The number of components as the DuckDB path picks it (sqlml.models.sklearn: _pca and
     size_pca, then scikit-learn's rule for a share of variance)."""
-    from sqlml.training.models import DEFAULT_PRINCIPAL_COMPONENTS
+    from sqlml.models.sklearn import DEFAULT_PRINCIPAL_COMPONENTS
 
     limit = min(width, n)
     share = options.get("pca_explained_variance_ratio")

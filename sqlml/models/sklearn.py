@@ -1,4 +1,5 @@
-"""model_type -> a scikit-learn estimator, with sqlml's validated options mapped onto its parameters.
+"""The scikit-learn makers of the model types (named by their registry entries): sqlml's validated
+options mapped onto a scikit-learn estimator's parameters.
 
 BigQuery ML's defaults are kept where scikit-learn has the same knob (100 trees for a random forest,
 20 boosting rounds at learning rate 0.3 and depth 6, 20 k-means iterations); the mapping of each
@@ -9,37 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlml.errors import OptionError
-from sqlml.training.options import ModelOptions
 
-CLASSIFIERS = frozenset(
-    {"logistic_reg", "random_forest_classifier", "boosted_tree_classifier", "dnn_classifier"}
-)
-REGRESSORS = frozenset(
-    {"linear_reg", "random_forest_regressor", "boosted_tree_regressor", "dnn_regressor"}
-)
-CLUSTERING = frozenset({"kmeans"})
-DIMENSIONALITY_REDUCTION = frozenset({"pca"})
-TREES = frozenset(
-    {
-        "random_forest_classifier",
-        "random_forest_regressor",
-        "boosted_tree_classifier",
-        "boosted_tree_regressor",
-    }
-)
-
-
-def task_of(model_type: str) -> str:
-    if model_type in CLASSIFIERS:
-        return "classification"
-    if model_type in REGRESSORS:
-        return "regression"
-    if model_type in DIMENSIONALITY_REDUCTION:
-        return "dimensionality_reduction"
-    return "clustering"
+if TYPE_CHECKING:
+    from sqlml.models.options import ModelOptions
 
 
 @dataclass(frozen=True)
@@ -51,13 +27,15 @@ class EstimatorPlan:
 
 
 def make_estimator(options: ModelOptions, n_rows: int) -> EstimatorPlan:
-    model_type = options.model_type
-    seed = options.get("random_seed", 42)
-    maker = _MAKERS[model_type]
-    return maker(options, n_rows, seed)
+    """The estimator of ``options.model_type``, from its registry entry's scikit-learn maker."""
+    from sqlml.models.registry import get
+
+    maker = get(options.model_type).sklearn
+    assert maker is not None, options.model_type
+    return maker(options, n_rows, options.get("random_seed", 42))
 
 
-def _linear_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+def linear_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     from sklearn.linear_model import ElasticNet, LinearRegression, Ridge
 
     l1, l2 = o.get("l1_reg", 0.0), o.get("l2_reg", 0.0)
@@ -77,7 +55,7 @@ def _linear_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     return EstimatorPlan(est, scale_numeric=True)
 
 
-def _logistic_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+def logistic_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     from sklearn.linear_model import LogisticRegression
 
     l1, l2 = o.get("l1_reg", 0.0), o.get("l2_reg", 0.0)
@@ -142,7 +120,7 @@ def _dnn(o: ModelOptions, n: int, seed: int, classifier: bool) -> EstimatorPlan:
     return EstimatorPlan(est, scale_numeric=True)
 
 
-def _kmeans(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+def kmeans(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     from sklearn.cluster import KMeans
 
     default_k = max(2, min(10, round(math.log10(max(n, 10)))))
@@ -157,7 +135,7 @@ def _kmeans(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     return EstimatorPlan(est, scale_numeric=bool(o.get("standardize_features", True)))
 
 
-def _pca(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+def pca(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     """BigQuery's PCA: numbers centered, and scaled to unit variance unless scale_features=FALSE.
 
     With neither num_principal_components nor pca_explained_variance_ratio, the number of
@@ -199,15 +177,25 @@ def size_pca(pipeline: Any, frame: Any, options: ModelOptions, model: str) -> No
         )
 
 
-_MAKERS = {
-    "linear_reg": _linear_reg,
-    "logistic_reg": _logistic_reg,
-    "random_forest_classifier": lambda o, n, s: _forest(o, n, s, True),
-    "random_forest_regressor": lambda o, n, s: _forest(o, n, s, False),
-    "boosted_tree_classifier": lambda o, n, s: _boosted(o, n, s, True),
-    "boosted_tree_regressor": lambda o, n, s: _boosted(o, n, s, False),
-    "dnn_classifier": lambda o, n, s: _dnn(o, n, s, True),
-    "dnn_regressor": lambda o, n, s: _dnn(o, n, s, False),
-    "kmeans": _kmeans,
-    "pca": _pca,
-}
+def forest_classifier(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    return _forest(o, n, seed, True)
+
+
+def forest_regressor(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    return _forest(o, n, seed, False)
+
+
+def boosted_classifier(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    return _boosted(o, n, seed, True)
+
+
+def boosted_regressor(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    return _boosted(o, n, seed, False)
+
+
+def dnn_classifier(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    return _dnn(o, n, seed, True)
+
+
+def dnn_regressor(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    return _dnn(o, n, seed, False)

@@ -8,59 +8,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlml.errors import OptionError
+from sqlml.models import registry
+from sqlml.models.space import HParamCandidates, HParamRange
 
-MODEL_TYPES = (
-    "linear_reg",
-    "logistic_reg",
-    "random_forest_classifier",
-    "random_forest_regressor",
-    "boosted_tree_classifier",
-    "boosted_tree_regressor",
-    "dnn_classifier",
-    "dnn_regressor",
-    "kmeans",
-    "pca",
-    "onnx",  # imported from an ONNX file (sqlml.training.onnx_import), not trained
-    # Several model types tried, the best kept (sqlml.training.tuning); BigQuery's AutoML Tables
-    # names the task in the type, plain 'automl' infers it from the label.
-    "automl",
-    "automl_classifier",
-    "automl_regressor",
-)
-AUTOML_TYPES = ("automl", "automl_classifier", "automl_regressor")
-
-# Other products' names for the same models (BigQuery aliases, Redshift MODEL_TYPE values).
-MODEL_TYPE_ALIASES = {
-    "linear_regression": "linear_reg",
-    "logistic_regression": "logistic_reg",
-    "random_forest": "random_forest_classifier",
-    "xgboost": "boosted_tree_classifier",
-    "boosted_tree": "boosted_tree_classifier",
-    "mlp": "dnn_classifier",
-    "linear_learner": "logistic_reg",
-    "k_means": "kmeans",
-}
+#: Every model_type, in the registry's order, and the other products' names for them.
+MODEL_TYPES = registry.NAMES
+AUTOML_TYPES = registry.AUTOML_TYPES
+MODEL_TYPE_ALIASES = registry.ALIASES
 
 SPLIT_METHODS = ("AUTO_SPLIT", "RANDOM", "SEQ", "NO_SPLIT", "CUSTOM")
-
-
-@dataclass(frozen=True)
-class HParamRange:
-    """``HPARAM_RANGE(low, high)`` in OPTIONS: a search space for hyperparameter tuning."""
-
-    low: float
-    high: float
-
-
-@dataclass(frozen=True)
-class HParamCandidates:
-    """``HPARAM_CANDIDATES([...])`` in OPTIONS: the values tuning may choose from."""
-
-    values: tuple[Any, ...]
 
 
 # Options that take a search space (HPARAM_RANGE / HPARAM_CANDIDATES); hidden_units by candidates.
@@ -134,58 +94,33 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-_CLASSIFIERS = (
-    "logistic_reg",
-    "random_forest_classifier",
-    "boosted_tree_classifier",
-    "dnn_classifier",
-)
-_TREES = (
-    "random_forest_classifier",
-    "random_forest_regressor",
-    "boosted_tree_classifier",
-    "boosted_tree_regressor",
-)
-_BOOSTED = ("boosted_tree_classifier", "boosted_tree_regressor")
-_DNN = ("dnn_classifier", "dnn_regressor")
-_LINEAR = ("linear_reg", "logistic_reg")
-_SUPERVISED = tuple(m for m in MODEL_TYPES if m not in ("kmeans", "pca", "onnx"))
-
 OPTIONS: dict[str, Option] = {
     o.name: o
     for o in [
         Option("model_type", "str", choices=MODEL_TYPES),
-        Option("input_label_cols", "str_list", applies_to=_SUPERVISED),
+        Option("input_label_cols", "str_list"),
         Option("data_split_method", "str", "AUTO_SPLIT", choices=SPLIT_METHODS),
         Option("data_split_eval_fraction", "float", 0.2, 0.0, 1.0, low_open=True),
         Option("data_split_col", "str"),
-        Option("l1_reg", "float", 0.0, 0.0, applies_to=_LINEAR),
-        Option("l2_reg", "float", 0.0, 0.0, applies_to=_LINEAR + _DNN),
-        Option(
-            "max_iterations",
-            "int",
-            None,
-            1,
-            100_000,
-            applies_to=_LINEAR + _BOOSTED + _DNN + ("kmeans",),
-        ),
-        Option("learn_rate", "float", None, 0.0, 10.0, low_open=True, applies_to=_BOOSTED + _DNN),
-        Option("max_tree_depth", "int", None, 1, 100, applies_to=_TREES),
-        Option("num_parallel_tree", "int", None, 1, 10_000, applies_to=_TREES),
-        Option("subsample", "float", None, 0.0, 1.0, low_open=True, applies_to=_TREES),
-        Option("min_split_loss", "float", 0.0, 0.0, applies_to=_TREES),
-        Option("hidden_units", "int_list", None, 1, 100_000, applies_to=_DNN),
-        Option("batch_size", "int", None, 1, 10_000_000, applies_to=_DNN),
-        Option("num_clusters", "int", None, 1, 10_000, applies_to=("kmeans",)),
+        Option("l1_reg", "float", 0.0, 0.0),
+        Option("l2_reg", "float", 0.0, 0.0),
+        Option("max_iterations", "int", None, 1, 100_000),
+        Option("learn_rate", "float", None, 0.0, 10.0, low_open=True),
+        Option("max_tree_depth", "int", None, 1, 100),
+        Option("num_parallel_tree", "int", None, 1, 10_000),
+        Option("subsample", "float", None, 0.0, 1.0, low_open=True),
+        Option("min_split_loss", "float", 0.0, 0.0),
+        Option("hidden_units", "int_list", None, 1, 100_000),
+        Option("batch_size", "int", None, 1, 10_000_000),
+        Option("num_clusters", "int", None, 1, 10_000),
         Option(
             "kmeans_init_method",
             "str",
             "KMEANS++",
             choices=("KMEANS++", "RANDOM"),
-            applies_to=("kmeans",),
         ),
-        Option("standardize_features", "bool", True, applies_to=("kmeans",)),
-        Option("num_principal_components", "int", None, 1, 10_000, applies_to=("pca",)),
+        Option("standardize_features", "bool", True),
+        Option("num_principal_components", "int", None, 1, 10_000),
         Option(
             "pca_explained_variance_ratio",
             "float",
@@ -193,14 +128,11 @@ OPTIONS: dict[str, Option] = {
             0.0,
             1.0,
             low_open=True,
-            applies_to=("pca",),
         ),
-        Option("scale_features", "bool", True, applies_to=("pca",)),
-        Option(
-            "pca_solver", "str", "AUTO", choices=("FULL", "RANDOMIZED", "AUTO"), applies_to=("pca",)
-        ),
-        Option("auto_class_weights", "bool", False, applies_to=_CLASSIFIERS),
-        Option("class_weights", "map", applies_to=_CLASSIFIERS),
+        Option("scale_features", "bool", True),
+        Option("pca_solver", "str", "AUTO", choices=("FULL", "RANDOMIZED", "AUTO")),
+        Option("auto_class_weights", "bool", False),
+        Option("class_weights", "map"),
         Option("early_stop", "bool", True),
         Option("min_rel_progress", "float", 0.01, 0.0),
         Option(
@@ -208,40 +140,35 @@ OPTIONS: dict[str, Option] = {
             "str",
             "AUTO_STRATEGY",
             choices=("AUTO_STRATEGY", "BATCH_GRADIENT_DESCENT", "NORMAL_EQUATION"),
-            applies_to=_LINEAR,
         ),
         Option("random_seed", "int", 42, 0, 2**31 - 1),
-        Option("threshold", "float", None, 0.0, 1.0, applies_to=_CLASSIFIERS),
+        Option("threshold", "float", None, 0.0, 1.0),
         Option(
             "optimize_threshold",
             "str",
             None,
             choices=("f1", "accuracy", "balanced_accuracy"),
-            applies_to=_CLASSIFIERS,
             doc="binary classifiers: tune the stored threshold on the evaluation split",
         ),
         Option(
             "enable_global_explain",
             "bool",
             False,
-            applies_to=_SUPERVISED,
             doc="record mean |attribution| per feature at training, for ML.GLOBAL_EXPLAIN",
         ),
         Option("engine", "str", "duckdb", choices=("duckdb", "spark", "auto")),
         # model_type = 'onnx': import a file instead of training (sqlml.training.onnx_import).
-        Option("model_path", "str", applies_to=("onnx",), doc="the .onnx file to import"),
+        Option("model_path", "str", doc="the .onnx file to import"),
         Option(
             "input_columns",
             "str_list",
-            applies_to=("onnx",),
             doc="columns fed, in order, to the graph's one [N, k] input",
         ),
-        Option("class_labels", "str_list", applies_to=("onnx",), doc="labels of the k classes"),
+        Option("class_labels", "str_list", doc="labels of the k classes"),
         Option(
             "task",
             "str",
             choices=("classification", "regression", "clustering"),
-            applies_to=("onnx",),
             doc="what the imported graph predicts, when its outputs do not say",
         ),
         # Hyperparameter tuning and automl (sqlml.training.tuning); None means the documented default.
@@ -255,8 +182,15 @@ OPTIONS: dict[str, Option] = {
         ),
         Option("hparam_tuning_objectives", "str_list", None),
         Option("num_folds", "int", None, 2, 100),
-        Option("budget_seconds", "float", 60.0, 0.0, low_open=True, applies_to=AUTOML_TYPES),
+        Option("budget_seconds", "float", 60.0, 0.0, low_open=True),
     ]
+}
+# Which model types an option applies to comes from the registry: the types whose entry names it
+# (an option no entry names applies to every type).
+_TAKEN = {name for entry in registry.ENTRIES for name in entry.options}
+OPTIONS = {
+    name: replace(option, applies_to=registry.names(taking=name)) if name in _TAKEN else option
+    for name, option in OPTIONS.items()
 }
 
 
@@ -338,13 +272,8 @@ def validate(raw: dict[str, Any], model: str) -> ModelOptions:
 
 def tuning_task(model_type: str) -> str | None:
     """The task whose tuning objectives apply; None for 'automl', whose label decides it."""
-    if model_type in _CLASSIFIERS or model_type == "automl_classifier":
-        return "classification"
-    if model_type == "kmeans":
-        return "clustering"
-    if model_type == "pca":
-        return None
-    return None if model_type == "automl" else "regression"
+    task = registry.get(model_type).task
+    return task if task in OBJECTIVES else None
 
 
 def _check_objectives(values: dict[str, Any], model_type: str, model: str) -> None:

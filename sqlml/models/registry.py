@@ -1,0 +1,306 @@
+"""The model types: one entry each, and every per-type table derived from the entries.
+
+An entry says what a ``model_type`` is (its task and family), which options it takes beyond the
+ones every type takes, its other names, how each engine trains it (the scikit-learn maker, and how
+Spark's executors train it, if they do), the space tuning searches when the user gives none, and
+where it stands among automl's candidates. Everything else that varies by model type (the option
+table's ``applies_to``, the classifier and tree sets, automl's candidates, the Spark training
+path) is computed from these entries, so adding a model type is adding an entry (and its makers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from sqlml.models import mllib, sklearn
+from sqlml.models.space import HParamCandidates, HParamRange, Space
+
+#: What a model predicts; None: decided when it is created (automl by its label, onnx by the file).
+TASKS = ("classification", "regression", "clustering", "dimensionality_reduction")
+
+
+@dataclass(frozen=True)
+class SparkTraining:
+    """How the Spark engine trains a type on its executors."""
+
+    #: "mllib": a Spark ML estimator (``maker``), converted to ONNX by sqlml; "numpy": sqlml's own
+    #: statistics / gradient jobs, assembled into the scikit-learn pipeline and converted by skl2onnx.
+    path: str
+    #: Options it honours beyond those every distributed type does (see training.mllib).
+    honoured: frozenset[str]
+    #: Numeric inputs standardized before the estimator (the scikit-learn path's scaling).
+    scaled: bool = False
+    #: ``(options, common keyword arguments, context) -> pyspark.ml estimator`` (path "mllib").
+    maker: Callable[..., Any] | None = None
+    #: Why an option is not honoured, where the generic reason would mislead.
+    why_not: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelType:
+    name: str
+    task: str | None
+    family: str  # linear, forest, boosted_tree, dnn, kmeans, pca, onnx, automl
+    #: The options only some model types take (the rest apply to every type: models.options).
+    options: tuple[str, ...] = ()
+    #: Other products' names for it (BigQuery aliases, Redshift MODEL_TYPE words).
+    aliases: tuple[str, ...] = ()
+    #: ``(options, n_rows, seed) -> EstimatorPlan``: the scikit-learn estimator (None: not trained
+    #: by scikit-learn itself: onnx is imported, automl trains its candidates).
+    sklearn: Callable[..., Any] | None = None
+    spark: SparkTraining | None = None
+    #: Searched when num_trials > 1 names no HPARAM_* option, and by automl after the defaults.
+    search_space: Mapping[str, Space] = field(default_factory=dict)
+    #: Place among automl's candidates for its task, cheapest first (None: not a candidate).
+    automl_rank: int | None = None
+
+    @property
+    def supervised(self) -> bool:
+        """Trained against a label column (input_label_cols, Redshift's TARGET)."""
+        return self.family not in ("kmeans", "pca", "onnx")
+
+
+_SUPERVISED = ("input_label_cols", "enable_global_explain")
+_CLASSIFIER = ("auto_class_weights", "class_weights", "threshold", "optimize_threshold")
+_TREE = ("max_tree_depth", "num_parallel_tree", "subsample", "min_split_loss")
+_LINEAR = ("l1_reg", "l2_reg", "max_iterations", "optimize_strategy")
+_BOOSTED = ("max_iterations", "learn_rate")
+_DNN = ("l2_reg", "max_iterations", "learn_rate", "hidden_units", "batch_size")
+_AUTOML = ("budget_seconds",)
+
+_LINEAR_SPACE: Mapping[str, Space] = {"l2_reg": HParamRange(0.001, 10.0)}
+_FOREST_SPACE: Mapping[str, Space] = {
+    "max_tree_depth": HParamRange(2, 20),
+    "subsample": HParamRange(0.5, 1.0),
+}
+_BOOSTED_SPACE: Mapping[str, Space] = {
+    "max_tree_depth": HParamRange(2, 10),
+    "learn_rate": HParamRange(0.01, 1.0),
+    "subsample": HParamRange(0.5, 1.0),
+}
+_DNN_SPACE: Mapping[str, Space] = {
+    "hidden_units": HParamCandidates(([32], [64], [128], [64, 32])),
+    "learn_rate": HParamRange(0.0001, 0.01),
+}
+
+_SPARK_LINEAR = frozenset({"l1_reg", "l2_reg", "max_iterations"})
+_SPARK_TREE = frozenset(_TREE)
+_SPARK_BOOSTED = _SPARK_TREE | {"max_iterations", "learn_rate"}
+
+ENTRIES: tuple[ModelType, ...] = (
+    ModelType(
+        "linear_reg",
+        "regression",
+        "linear",
+        _SUPERVISED + _LINEAR,
+        aliases=("linear_regression",),
+        sklearn=sklearn.linear_reg,
+        spark=SparkTraining("mllib", _SPARK_LINEAR, scaled=True, maker=mllib.linear_reg),
+        search_space=_LINEAR_SPACE,
+        automl_rank=0,
+    ),
+    ModelType(
+        "logistic_reg",
+        "classification",
+        "linear",
+        _SUPERVISED + _LINEAR + _CLASSIFIER,
+        aliases=("logistic_regression", "linear_learner"),
+        sklearn=sklearn.logistic_reg,
+        spark=SparkTraining("mllib", _SPARK_LINEAR, scaled=True, maker=mllib.logistic_reg),
+        search_space=_LINEAR_SPACE,
+        automl_rank=0,
+    ),
+    ModelType(
+        "random_forest_classifier",
+        "classification",
+        "forest",
+        _SUPERVISED + _TREE + _CLASSIFIER,
+        aliases=("random_forest",),
+        sklearn=sklearn.forest_classifier,
+        spark=SparkTraining("mllib", _SPARK_TREE, maker=mllib.forest_classifier),
+        search_space=_FOREST_SPACE,
+        automl_rank=2,
+    ),
+    ModelType(
+        "random_forest_regressor",
+        "regression",
+        "forest",
+        _SUPERVISED + _TREE,
+        sklearn=sklearn.forest_regressor,
+        spark=SparkTraining("mllib", _SPARK_TREE, maker=mllib.forest_regressor),
+        search_space=_FOREST_SPACE,
+        automl_rank=2,
+    ),
+    ModelType(
+        "boosted_tree_classifier",
+        "classification",
+        "boosted_tree",
+        _SUPERVISED + _TREE + _BOOSTED + _CLASSIFIER,
+        aliases=("xgboost", "boosted_tree"),
+        sklearn=sklearn.boosted_classifier,
+        spark=SparkTraining("mllib", _SPARK_BOOSTED, maker=mllib.boosted_classifier),
+        search_space=_BOOSTED_SPACE,
+        automl_rank=1,
+    ),
+    ModelType(
+        "boosted_tree_regressor",
+        "regression",
+        "boosted_tree",
+        _SUPERVISED + _TREE + _BOOSTED,
+        sklearn=sklearn.boosted_regressor,
+        spark=SparkTraining("mllib", _SPARK_BOOSTED, maker=mllib.boosted_regressor),
+        search_space=_BOOSTED_SPACE,
+        automl_rank=1,
+    ),
+    ModelType(
+        "dnn_classifier",
+        "classification",
+        "dnn",
+        _SUPERVISED + _DNN + _CLASSIFIER,
+        aliases=("mlp",),
+        sklearn=sklearn.dnn_classifier,
+        spark=SparkTraining(
+            "mllib",
+            frozenset({"hidden_units", "max_iterations"}),
+            scaled=True,
+            maker=mllib.dnn_classifier,
+        ),
+        search_space=_DNN_SPACE,
+        automl_rank=3,
+    ),
+    ModelType(
+        "dnn_regressor",
+        "regression",
+        "dnn",
+        _SUPERVISED + _DNN,
+        sklearn=sklearn.dnn_regressor,
+        spark=SparkTraining(
+            "numpy",
+            frozenset({"hidden_units", "max_iterations", "l2_reg"}),
+            why_not={
+                "learn_rate": "sqlml trains dnn_regressor on Spark with L-BFGS, which has no "
+                "learning rate",
+                "batch_size": "sqlml trains dnn_regressor on Spark with L-BFGS over whole "
+                "partitions",
+            },
+        ),
+        search_space=_DNN_SPACE,
+        automl_rank=3,
+    ),
+    ModelType(
+        "kmeans",
+        "clustering",
+        "kmeans",
+        ("max_iterations", "num_clusters", "kmeans_init_method", "standardize_features"),
+        aliases=("k_means",),
+        sklearn=sklearn.kmeans,
+        spark=SparkTraining(
+            "mllib",
+            frozenset(
+                {"num_clusters", "kmeans_init_method", "max_iterations", "standardize_features"}
+            ),
+            maker=mllib.kmeans,
+        ),
+        search_space={"num_clusters": HParamRange(2, 10)},
+    ),
+    ModelType(
+        "pca",
+        "dimensionality_reduction",
+        "pca",
+        (
+            "num_principal_components",
+            "pca_explained_variance_ratio",
+            "scale_features",
+            "pca_solver",
+        ),
+        sklearn=sklearn.pca,
+        spark=SparkTraining(
+            "numpy",
+            frozenset(
+                {
+                    "num_principal_components",
+                    "pca_explained_variance_ratio",
+                    "scale_features",
+                    "pca_solver",
+                }
+            ),
+        ),
+    ),
+    # Imported from an ONNX file (sqlml.training.onnx_import), not trained.
+    ModelType("onnx", None, "onnx", ("model_path", "input_columns", "class_labels", "task")),
+    # Several model types tried, the best kept (sqlml.training.tuning); BigQuery's AutoML Tables
+    # names the task in the type, plain 'automl' infers it from the label.
+    ModelType("automl", None, "automl", _SUPERVISED + _AUTOML),
+    ModelType("automl_classifier", "classification", "automl", _SUPERVISED + _AUTOML),
+    ModelType("automl_regressor", "regression", "automl", _SUPERVISED + _AUTOML),
+)
+
+#: Every model type by name, in the registry's order (which messages list them in).
+MODEL_TYPES: Mapping[str, ModelType] = MappingProxyType({t.name: t for t in ENTRIES})
+NAMES: tuple[str, ...] = tuple(MODEL_TYPES)
+ALIASES: Mapping[str, str] = MappingProxyType(
+    {alias: t.name for t in ENTRIES for alias in t.aliases}
+)
+
+
+def get(name: str) -> ModelType:
+    return MODEL_TYPES[name]
+
+
+def names(
+    *,
+    task: str | None = None,
+    family: str | tuple[str, ...] | None = None,
+    taking: str | None = None,
+) -> tuple[str, ...]:
+    """Model type names, in registry order, by task, family, or an option they take."""
+    families = (family,) if isinstance(family, str) else family
+    return tuple(
+        t.name
+        for t in ENTRIES
+        if (task is None or t.task == task)
+        and (families is None or t.family in families)
+        and (taking is None or taking in t.options)
+    )
+
+
+def task_of(model_type: str) -> str:
+    """The task of a trained model type (clustering for the rest, as stored specs have it)."""
+    return MODEL_TYPES[model_type].task or "clustering"
+
+
+AUTOML_TYPES = names(family="automl")
+#: Trained with scikit-learn by sqlml's own fit (the scikit-learn path's model types).
+TRAINED = tuple(t.name for t in ENTRIES if t.sklearn is not None)
+CLASSIFIERS = frozenset(names(task="classification")) - frozenset(AUTOML_TYPES)
+REGRESSORS = frozenset(names(task="regression")) - frozenset(AUTOML_TYPES)
+TREES = frozenset(names(family=("forest", "boosted_tree")))
+LINEAR = frozenset(names(family="linear"))
+BOOSTED = frozenset(names(family="boosted_tree"))
+#: automl's candidates per task, cheapest first: when the budget runs out, the quick ones were tried.
+AUTOML_CANDIDATES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        task: tuple(
+            t.name
+            for t in sorted(ENTRIES, key=lambda t: t.automl_rank or 0)
+            if t.task == task and t.automl_rank is not None
+        )
+        for task in ("classification", "regression")
+    }
+)
+DEFAULT_SPACES: Mapping[str, Mapping[str, Space]] = MappingProxyType(
+    {t.name: t.search_space for t in ENTRIES if t.search_space}
+)
+#: Trained on Spark's executors (the rest are collected and trained with scikit-learn).
+DISTRIBUTED = tuple(t.name for t in ENTRIES if t.spark is not None)
+
+
+def for_family(family: str, task: str) -> str:
+    """Redshift's MODEL_TYPE family and problem type -> the model type (kmeans has one)."""
+    found = [t.name for t in ENTRIES if t.family == family and t.task in (task, "clustering")]
+    if not found:
+        raise KeyError((family, task))
+    return found[0]
