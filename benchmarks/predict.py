@@ -53,7 +53,7 @@ from sqlml_udfs.scoring import _ort_session
 
 import sqlml
 from sqlml.models.options import validate
-from sqlml.models.sklearn import make_estimator
+from sqlml.models.registry import make_estimator
 from sqlml.training.fit import _label_values, _pipeline, split_rows
 
 FEATURES = [f"f{i}" for i in range(1, 21)]

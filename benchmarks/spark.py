@@ -48,7 +48,7 @@ import sklearn
 import sqlml
 from sqlml.backends.spark.backend import build_session
 from sqlml.models.options import validate
-from sqlml.models.sklearn import make_estimator
+from sqlml.models.registry import make_estimator
 from sqlml.training.fit import _label_values, _pipeline, split_rows
 
 FEATURES = [f"f{i}" for i in range(1, 21)]

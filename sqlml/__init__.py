@@ -6,8 +6,6 @@ connection or statement needs them.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from sqlml.dbapi import (  # noqa: E402
     BINARY,
     DATETIME,
@@ -40,6 +38,7 @@ from sqlml.errors import (  # noqa: E402
     ProgrammingError,
     Warning,
 )
+from sqlml.version import __version__  # noqa: F401 - sqlml.__version__
 
 __all__ = [
     "BINARY",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.resources
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,10 +36,6 @@ COLUMNS = (
     "onnx",
 )
 JSON_COLUMNS = ("features", "options", "metrics", "training_info", "library_versions", "spec")
-
-
-def catalog_ddl() -> str:
-    return importlib.resources.files("sqlml._assets").joinpath("catalog.sql").read_text()
 
 
 @dataclass(frozen=True)

@@ -22,17 +22,16 @@ import math
 import os
 import shutil
 import sys
-import traceback
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TextIO
 
 import sqlml
+from sqlml.console import UserError, report
 
 FORMATS = ("table", "csv", "json")
 CHUNK = 1000  # rows per fetchmany()
 MAX_CELL = 60  # characters of one value shown in table format
-ISSUES_URL = "https://github.com/sqlml/sqlml/issues"
 BANNER = "sqlml {version} on {database} — end statements with ';', .help for help"
 PROMPT = "sqlml> "
 CONTINUATION = "   ...> "
@@ -46,10 +45,6 @@ Statements end with ';' and may span several lines. Commands:
   .models               list the models (SHOW MODEL ALL)
   .read FILE            run the SQL script in FILE
 Ctrl-C cancels the statement being typed."""
-
-
-class UserError(Exception):
-    """A problem with the command line or its files rather than with SQL (exit code 1)."""
 
 
 # --- value rendering --------------------------------------------------------------------------------
@@ -315,26 +310,6 @@ def read_source(path: str) -> tuple[str, str]:
         raise UserError(f"Cannot read {path}: not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise UserError(f"Cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _debug() -> bool:
-    return os.environ.get("SQLML_DEBUG", "") not in ("", "0")
-
-
-def report(exc: BaseException, err: TextIO) -> int:
-    """Print ``exc`` for a user and return the exit code it calls for."""
-    if _debug():
-        traceback.print_exception(exc, file=err)
-    if isinstance(exc, sqlml.Error | UserError):
-        notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", []))
-        err.write(f"Error: {exc}{notes}\n")
-        return 2 if isinstance(exc, sqlml.InternalError) else 1
-    first_line = (str(exc).splitlines() or [""])[0]
-    err.write(
-        f"Internal error: {type(exc).__name__}: {first_line} (a bug in sqlml; please report it at "
-        f"{ISSUES_URL}, with the output of SQLML_DEBUG=1)\n"
-    )
-    return 2
 
 
 # --- the interactive shell --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""PEP 249 (DB-API 2.0) over sqlml's session: ``sqlml.connect()``.
+"""PEP 249 (DB-API 2.0) over sqlml's executor: ``sqlml.connect()``.
 
 Goes further than DuckDB's own module where the PEP asks for it: InterfaceError for use after close,
 the Date/Time/Binary constructors and type objects, ``description`` None after statements that return no
@@ -255,7 +255,7 @@ def _connect(
     catalog; each statement runs on DuckDB unless it reads only Parquet/CSV files of at least
     ``spark_threshold`` bytes in total (an int, or '512MB', '4GiB'; default 1 GiB; also
     ``SET sqlml.spark_threshold = '…'``), which run on Spark (``spark_config`` its settings),
-    started on the first such statement. See :mod:`sqlml.routing`.
+    started on the first such statement. See :mod:`sqlml.core.routing`.
 
     ``dialect`` is the SQL you write: 'duckdb', 'spark' or 'bigquery' (default: the engine's own,
     so statements reach it verbatim). When it differs from the engine's, sqlml transpiles every
@@ -318,13 +318,13 @@ def _connect(
             "leave it out, or connect with engine='spark'."
         )
     from sqlml.backends.duckdb import DuckDBBackend
-    from sqlml.session import Session
+    from sqlml.core.executor import Executor
 
     if duckdb_connection is not None:
         backend = DuckDBBackend.from_connection(duckdb_connection)
     else:
         backend = DuckDBBackend(database, read_only=read_only, config=dict(config or {}))
-    return Connection(Session(backend), autocommit=autocommit)
+    return Connection(Executor(backend), autocommit=autocommit)
 
 
 connect.__doc__ = _connect.__doc__
@@ -346,8 +346,8 @@ def _connect_auto(
     """``connect(engine="auto", ...)``: DuckDB now, Spark when a statement first needs it."""
     from sqlml.backends.duckdb import DuckDBBackend
     from sqlml.backends.spark.backend import LOCAL_TRAINING_ROWS, require_pyspark
-    from sqlml.routing import DEFAULT_SPARK_THRESHOLD, Router, parse_size
-    from sqlml.session import Session
+    from sqlml.core.executor import Executor
+    from sqlml.core.routing import DEFAULT_SPARK_THRESHOLD, Router, parse_size
 
     if spark is not None and (spark_master is not None or spark_config):
         raise InterfaceError(
@@ -378,9 +378,9 @@ def _connect_auto(
         backend = DuckDBBackend.from_connection(duckdb_connection)
     else:
         backend = DuckDBBackend(database, read_only=read_only, config=dict(config or {}))
-    session = Session(backend)
-    router = Router(session, start_spark, threshold, rows, database)
-    return Connection(session, autocommit=autocommit, router=router)
+    executor = Executor(backend)
+    router = Router(executor, start_spark, threshold, rows, database)
+    return Connection(executor, autocommit=autocommit, router=router)
 
 
 def _connect_spark(
@@ -408,7 +408,7 @@ def _connect_spark(
             "(for a new session), not both."
         )
     from sqlml.backends.spark import SparkBackend
-    from sqlml.session import Session
+    from sqlml.core.executor import Executor
 
     options: dict[str, Any] = {}
     if local_training_rows is not None:
@@ -417,7 +417,7 @@ def _connect_spark(
         options["scoring"] = spark_scoring
     backend = SparkBackend(spark, master=spark_master, config=dict(config or {}), **options)
     try:
-        return Connection(Session(backend), autocommit=True)
+        return Connection(Executor(backend), autocommit=True)
     except BaseException:
         backend.close()
         raise
@@ -437,12 +437,12 @@ class Connection:
     ProgrammingError = ProgrammingError
     NotSupportedError = NotSupportedError
 
-    def __init__(self, session: Any, autocommit: bool = True, router: Any = None) -> None:
-        self._session = session
-        self._backend = session.backend
-        self._router = router  # engine='auto': picks the session per statement (sqlml.routing)
+    def __init__(self, executor: Any, autocommit: bool = True, router: Any = None) -> None:
+        self._executor = executor
+        self._backend = executor.backend
+        self._router = router  # engine='auto': picks the session per statement (sqlml.core.routing)
         #: The dialect statements are written in (connect(dialect=...)); the engine's by default.
-        self.dialect: str = session.backend.dialect
+        self.dialect: str = executor.backend.dialect
         self._autocommit = autocommit
         from sqlml.sql import DEFAULT_LIMITS
 
@@ -516,8 +516,8 @@ class Connection:
         return self._closed
 
     @property
-    def session(self) -> Any:
-        return self._session
+    def executor(self) -> Any:
+        return self._executor
 
     @property
     def engine(self) -> str:
@@ -531,7 +531,7 @@ class Connection:
 
     @spark_threshold.setter
     def spark_threshold(self, value: int | str) -> None:
-        from sqlml.routing import parse_size
+        from sqlml.core.routing import parse_size
 
         if self._router is None:
             raise InterfaceError(
@@ -563,9 +563,9 @@ class Connection:
             raise InterfaceError("The connection is closed.")
 
     def _dispatch(self, statement: Any, parameters: Any) -> Any:
-        """The session, job and engine for one statement (engine='auto': sqlml.routing)."""
+        """The session, job and engine for one statement (engine='auto': sqlml.core.routing)."""
+        from sqlml.core.routing import Dispatch, threshold_setting
         from sqlml.plan import plan
-        from sqlml.routing import Dispatch, threshold_setting
 
         if self._router is not None:
             return self._router.dispatch(statement, parameters)
@@ -576,10 +576,10 @@ class Connection:
             )
         job = plan(statement, self._backend.dialect)
         if self.dialect != self._backend.dialect:
-            from sqlml.routing import transpile_job
+            from sqlml.core.routing import transpile_job
 
             job = transpile_job(statement, job, self.dialect, self._backend.dialect)
-        return Dispatch(self._session, job, self._backend.name, "the connection's only engine")
+        return Dispatch(self._executor, job, self._backend.name, "the connection's only engine")
 
     def _claim(self, cursor: Cursor | None) -> None:
         """Before ``cursor`` runs a statement, let the previous owner keep its unread rows."""
@@ -794,7 +794,7 @@ class Cursor:
             self._discard_result()
             return
         table = outcome.table
-        backend = dispatch.session.backend  # the engine whose rows these are
+        backend = dispatch.executor.backend  # the engine whose rows these are
         description = outcome.description if table is not None else backend.description()
         is_count = (
             description is not None

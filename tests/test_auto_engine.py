@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("pyspark", reason="engine='auto' needs pip install 'sqlml[spark]'")
 
 import sqlml  # noqa: E402
-from sqlml.routing import parse_size  # noqa: E402
+from sqlml.core.routing import parse_size  # noqa: E402
 
 
 @pytest.fixture

@@ -167,7 +167,7 @@ def test_real_dbt_builds_the_example_project(tmp_path: Path) -> None:
 
     with sqlml.connect(str(database)) as con:
         cur = con.cursor()
-        record = con.session.catalog.get("churn_model")
+        record = con.executor.catalog.get("churn_model")
         assert record.model_type == "logistic_reg" and record.label == "churned"
         assert record.options["l2_reg"] == 0.1  # var('l2_reg') from dbt_project.yml
         assert record.training_info["training_rows"] == 400 - HOLDOUT

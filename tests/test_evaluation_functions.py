@@ -17,7 +17,7 @@ from sklearn.preprocessing import label_binarize
 
 import sqlml
 from sqlml import errors
-from sqlml.metrics import curve_thresholds, roc_curve
+from sqlml.measures.metrics import curve_thresholds, roc_curve
 from sqlml.plan import MLQuery, plan
 from sqlml.sql import split_statements
 

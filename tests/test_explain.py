@@ -298,7 +298,7 @@ def same_as(row: dict[str, Any], other: dict[str, Any]) -> None:
 
 
 def test_scoring_chunks_agree(cur: sqlml.Cursor, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sqlml.functions import explain
+    from sqlml.measures import attribution as explain
 
     sql = (
         "SELECT id, top_feature_attributions, prediction_value FROM ML.EXPLAIN_PREDICT("

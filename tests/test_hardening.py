@@ -449,7 +449,7 @@ def test_no_aborted_transaction_survives_a_failed_statement_in_autocommit(tmp_pa
     rolled back, so the next statement runs instead of 'Current transaction is aborted'."""
     with sqlml.connect(str(tmp_path / "ab.duckdb")) as con:
         holder, cur = con.cursor(), con.cursor()
-        con.session.backend.con.execute("BEGIN TRANSACTION")
+        con.executor.backend.con.execute("BEGIN TRANSACTION")
         holder.execute("SELECT * FROM range(100000)")
         with pytest.raises(sqlml.ProgrammingError):
             cur.execute("SELECT * FROM nope")

@@ -279,7 +279,7 @@ def test_run_builds_every_kind_and_the_model_predicts(tmp_path: Path) -> None:
         assert cur.fetchall() == [(7,), (len(EVAL_IDS),)]
         cur.execute("SELECT table_type FROM information_schema.tables WHERE table_name='features'")
         assert cur.fetchall() == [("VIEW",)]
-        record = con.session.catalog.get("clf")
+        record = con.executor.catalog.get("clf")
         assert record.options["l2_reg"] == 0.25
         assert record.training_info["training_rows"] == 40 - len(EVAL_IDS)
 

@@ -216,4 +216,4 @@ def test_jupysql_magics_run_ml_statements(tmp_path: Path, monkeypatch: pytest.Mo
     finally:
         InteractiveShell.clear_instance()
     with sqlml.connect(str(database)) as con:  # jupysql's statements were committed
-        assert con.session.catalog.get("sign").model_type == "logistic_reg"
+        assert con.executor.catalog.get("sign").model_type == "logistic_reg"

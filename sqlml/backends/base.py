@@ -8,6 +8,7 @@ capability flags, so callers never branch on the engine's name.
 from __future__ import annotations
 
 import abc
+import importlib.resources
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -104,9 +105,7 @@ class Backend(abc.ABC):
 
     def catalog_ddl(self) -> str:
         """The statements that create sqlml's catalog (``sqlml.models``) if it is missing."""
-        from sqlml.catalog import catalog_ddl
-
-        return catalog_ddl()
+        return importlib.resources.files("sqlml._assets").joinpath("catalog.sql").read_text()
 
     def delete_model(self, table: str, name: str) -> None:
         """Remove every version of model ``name`` from the catalog table."""

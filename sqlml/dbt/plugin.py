@@ -16,6 +16,6 @@ class Plugin(BasePlugin):
     """Registers sqlml's model functions on each DuckDB connection dbt-duckdb opens."""
 
     def configure_connection(self, conn: Any) -> None:
-        from sqlml.dbt.runtime import session_for
+        from sqlml.dbt.runtime import executor_for
 
-        session_for(conn, in_transaction=False)  # a Session registers the functions as it starts
+        executor_for(conn, in_transaction=False)  # an Executor registers the functions as it starts

@@ -42,12 +42,12 @@ def raw_connection(con: Any) -> Any:
     return con
 
 
-def session_for(con: Any, in_transaction: bool) -> Any:
-    """A sqlml Session on dbt's connection; starting it registers the models' functions."""
+def executor_for(con: Any, in_transaction: bool) -> Any:
+    """A sqlml Executor on dbt's connection; starting it registers the models' functions."""
     from sqlml.backends.duckdb import DuckDBBackend
-    from sqlml.session import Session
+    from sqlml.core.executor import Executor
 
-    return Session(
+    return Executor(
         DuckDBBackend.from_connection(raw_connection(con), in_transaction=in_transaction)
     )
 
@@ -80,9 +80,9 @@ def run(con: Any, payload_json: str) -> None:
             "The sqlml materialization could not pass the model's config to Python (it is not "
             "JSON-serializable); keep config values to strings, numbers, booleans, lists and maps."
         )
-    session = session_for(con, in_transaction=True)
+    executor = executor_for(con, in_transaction=True)
     for text in statements(payload):
         for statement in split_statements(text):
-            outcome = session.run(plan(statement))
-            if outcome.has_result and outcome.table is None and session.backend.description():
-                session.backend.fetchall()  # drain, so dbt's next statement starts clean
+            outcome = executor.run(plan(statement))
+            if outcome.has_result and outcome.table is None and executor.backend.description():
+                executor.backend.fetchall()  # drain, so dbt's next statement starts clean

@@ -1,9 +1,9 @@
 """The ML table functions (``ML.PREDICT``, ``ML.EVALUATE``, ...): one module each, one registry.
 
 A function declares what it accepts (its STRUCT options, whether it takes input rows, which models it
-applies to); the session checks those declarations, so every function gets the same clear errors, and
+applies to); :func:`call` checks those declarations, so every function gets the same clear errors, and
 then calls the handler with a :class:`CallContext`. The handler returns an Arrow table or record-batch
-stream, which the session splices into the statement in place of the call.
+stream, which the executor puts into the statement in place of the call.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SchemaError
-from sqlml.training.transform import (
+from sqlml.training.transform_columns import (
     check_inputs,
     input_fields,
     model_schema,
@@ -25,9 +25,9 @@ from sqlml.training.transform import (
 )
 
 if TYPE_CHECKING:
-    from sqlml.catalog import ModelRecord
+    from sqlml.backends.base import Backend
+    from sqlml.catalog import Catalog, ModelRecord
     from sqlml.plan import MLCall
-    from sqlml.session import Session
 
 Handler = Callable[["CallContext"], pa.Table | pa.RecordBatchReader]
 # Returns None when the function applies to the model, else why not (completing "ML.X applies to ...").
@@ -39,7 +39,7 @@ BUILTIN_MODULES = (
     "sqlml.functions.evaluate",
     "sqlml.functions.confusion_matrix",
     "sqlml.functions.roc_curve",
-    "sqlml.functions.inspect",
+    "sqlml.functions.model_info",
     "sqlml.functions.explain",
     "sqlml.functions.trial_info",
     "sqlml.functions.detect_anomalies",
@@ -57,17 +57,15 @@ class FunctionSpec:
 
 @dataclass
 class CallContext:
-    """Everything a handler needs: the model, the call's options, and its input rows."""
+    """Everything a handler needs: the engine, the model, the call's options, and its input rows."""
 
-    session: Session
+    backend: Backend
+    catalog: Catalog
+    scorers: Callable[[ModelRecord], Any]  # a model version -> its (cached) ONNX Runtime scorer
     record: ModelRecord
     call: MLCall
     params: Sequence[Any]
     options: dict[str, Any]
-
-    @property
-    def backend(self) -> Any:
-        return self.session.backend
 
     @property
     def has_input(self) -> bool:
@@ -131,7 +129,7 @@ class CallContext:
             )
 
     def scorer(self) -> Any:
-        return self.session.scorer(self.record)
+        return self.scorers(self.record)
 
 
 REGISTRY: dict[str, FunctionSpec] = {}
@@ -170,11 +168,17 @@ def lookup(name: str) -> FunctionSpec:
     return spec
 
 
-def call(session: Session, call: MLCall, params: Sequence[Any]) -> pa.Table | pa.RecordBatchReader:
+def call(
+    backend: Backend,
+    catalog: Catalog,
+    scorers: Callable[[ModelRecord], Any],
+    call: MLCall,
+    params: Sequence[Any],
+) -> pa.Table | pa.RecordBatchReader:
     """Check a call against its function's declaration, then run it."""
     spec = lookup(call.function)
     where = f"ML.{spec.name}"
-    record = session.catalog.get(call.model, statement=where)
+    record = catalog.get(call.model, statement=where)
     if spec.applies is not None:
         reason = spec.applies(record)
         if reason:
@@ -199,7 +203,7 @@ def call(session: Session, call: MLCall, params: Sequence[Any]) -> pa.Table | pa
             raise OptionError(
                 f"The '{key}' option of {where} must be {exc}; got {value!r}."
             ) from None
-    return spec.handler(CallContext(session, record, call, params, options))
+    return spec.handler(CallContext(backend, catalog, scorers, record, call, params, options))
 
 
 def describe(record: ModelRecord) -> str:
@@ -239,7 +243,7 @@ def classifier(record: ModelRecord) -> str | None:
 
 def check_columns(record: ModelRecord, schema: pa.Schema, where: str) -> None:
     """Every feature present, and of the kind it was trained with; else name the column."""
-    from sqlml.training.fit import sql_type
+    from sqlml.types import sql_type
 
     present = {name.lower(): name for name in schema.names}
     for name in [f["name"] for f in record.features] + [record.label]:

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 from sqlml_udfs.scoring import label_arrow_type
 
-from sqlml import metrics
 from sqlml.errors import ProgrammingError, SchemaError
 from sqlml.functions import CallContext, binary_classifier, classifier, probability, register
+from sqlml.measures import metrics
 
 
 @register("CONFUSION_MATRIX", options={"threshold": probability}, applies=classifier)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from sqlml import metrics
 from sqlml.errors import ProgrammingError, SchemaError
 from sqlml.functions import CallContext, binary_classifier, probability, register
+from sqlml.measures import metrics
 
 
 @register("EVALUATE", options={"threshold": probability})

@@ -22,13 +22,10 @@ What is explained: a regressor's prediction; a binary classifier's probability o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-from sqlml_udfs.scoring import feature_array
 
 from sqlml.errors import NotSupportedError, ProgrammingError, SchemaError
 from sqlml.functions import (
@@ -44,195 +41,20 @@ from sqlml.training.insights import EXPLAIN_BASELINE, GLOBAL_EXPLAIN, LINEAR_WEI
 if TYPE_CHECKING:
     from sqlml.catalog import ModelRecord
 
+from sqlml.measures.attribution import DEFAULT_PATHS, explain_rows
+
 DEFAULT_TOP_K = 5
-DEFAULT_PATHS = 10
-# Rows handed to ONNX Runtime per call while walking the Shapley paths: bounds memory per batch.
-SCORING_BUDGET = 65_536
+
 
 ATTRIBUTION = pa.struct([("feature", pa.string()), ("attribution", pa.float64())])
+
+
 EXPLAIN_FIELDS = [
     pa.field("top_feature_attributions", pa.list_(ATTRIBUTION)),
     pa.field("baseline_prediction_value", pa.float64()),
     pa.field("prediction_value", pa.float64()),
     pa.field("approximation_error", pa.float64()),
 ]
-
-
-@dataclass
-class Explanation:
-    """Per input row: one attribution per feature (model order), the baseline and the prediction."""
-
-    attributions: np.ndarray  # (rows, features)
-    baseline: np.ndarray  # (rows,)
-    prediction: np.ndarray  # (rows,)
-
-    @property
-    def approximation_error(self) -> np.ndarray:
-        return np.abs(self.attributions.sum(axis=1) - (self.prediction - self.baseline))
-
-
-def explain_rows(
-    scorer: Any,
-    spec: dict[str, Any],
-    info: dict[str, Any],
-    columns: dict[str, Any],
-    *,
-    num_paths: int = DEFAULT_PATHS,
-    seed: int = 42,
-) -> Explanation:
-    """Attributions of the rows in ``columns`` (Arrow arrays by feature name)."""
-    if LINEAR_WEIGHTS in info:
-        return linear_attributions(info[LINEAR_WEIGHTS], columns)
-    return sampled_shapley(scorer, spec, info[EXPLAIN_BASELINE], columns, num_paths, seed)
-
-
-# --- linear models: exact ----------------------------------------------------------------------------
-
-
-def linear_attributions(weights: dict[str, Any], columns: dict[str, Any]) -> Explanation:
-    """Exact contributions to the linear score (prediction, or logit) relative to the baseline."""
-    intercept = np.asarray(weights["intercept"], dtype=np.float64)  # (outputs,)
-    features = weights["features"]
-    n = len(next(iter(columns.values()))) if columns else 0
-    parts = np.zeros((n, len(features), len(intercept)))
-    baseline = intercept.copy()
-    for j, feature in enumerate(features):
-        w = np.asarray(feature["weights"], dtype=np.float64)
-        if feature["kind"] == "numeric":
-            x = feature_array(columns[feature["name"]], "numeric", np.float64)
-            fill = feature["impute"] if feature["impute"] is not None else feature["mean"]
-            x = np.where(np.isnan(x), fill, x)
-            parts[:, j, :] = ((x - feature["mean"]) / feature["scale"])[:, None] * w[None, :]
-        else:
-            encoded = pa.array(feature_array(columns[feature["name"]], "categorical"), pa.string())
-            found = pc.index_in(encoded, value_set=pa.array(feature["categories"], pa.string()))
-            index = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-            padded = np.concatenate([w, np.zeros((len(w), 1))], axis=1)  # unseen: all zeros
-            expected = w @ np.asarray(feature["frequencies"], dtype=np.float64)
-            parts[:, j, :] = padded[:, index].T - expected[None, :]
-            baseline += expected
-    scores = baseline[None, :] + parts.sum(axis=1)  # (rows, outputs)
-    chosen = np.argmax(scores, axis=1) if scores.shape[1] > 1 else np.zeros(n, dtype=np.int64)
-    rows = np.arange(n)
-    return Explanation(parts[rows, :, chosen], baseline[chosen], scores[rows, chosen])
-
-
-# --- every other model: sampled Shapley ---------------------------------------------------------------
-
-
-def sampled_shapley(
-    scorer: Any,
-    spec: dict[str, Any],
-    baseline_info: dict[str, Any],
-    columns: dict[str, Any],
-    num_paths: int,
-    seed: int,
-) -> Explanation:
-    features = spec["features"]
-    m = len(features)
-    values = [_model_values(columns[f["name"]], f["kind"]) for f in features]
-    base = [_baseline_value(baseline_info["values"].get(f["name"]), f["kind"]) for f in features]
-    n = len(values[0]) if values else 0
-    rng = np.random.default_rng(seed)
-    orders = np.array([rng.permutation(m) for _ in range(num_paths)], dtype=np.int64)
-    position = np.argsort(orders, axis=1)  # position[p, j]: the step at which feature j joins
-    # Intermediate row t (1..m-1) of path p has the row's own value for features joined before t.
-    from_row = position[:, None, :] < np.arange(1, m)[None, :, None]  # (paths, m-1, features)
-    per_row = num_paths * (m - 1) + 1
-    chunk = max(1, SCORING_BUDGET // per_row)
-    results = [
-        _shapley_chunk(scorer, spec, features, values, base, from_row, position, start, chunk)
-        for start in range(0, n, chunk)
-    ]
-    if not results:
-        empty = np.zeros(0)
-        return Explanation(np.zeros((0, m)), empty, empty)
-    return Explanation(
-        np.concatenate([r.attributions for r in results]),
-        np.concatenate([r.baseline for r in results]),
-        np.concatenate([r.prediction for r in results]),
-    )
-
-
-def _model_values(column: Any, kind: str) -> np.ndarray:
-    return feature_array(column, kind, np.float32)
-
-
-def _baseline_value(value: Any, kind: str) -> Any:
-    if kind == "numeric":
-        return np.float32(np.nan if value is None else value)
-    return str(value)
-
-
-def _shapley_chunk(
-    scorer: Any,
-    spec: dict[str, Any],
-    features: list[dict[str, str]],
-    values: list[np.ndarray],
-    base: list[Any],
-    from_row: np.ndarray,
-    position: np.ndarray,
-    start: int,
-    size: int,
-) -> Explanation:
-    """Score [baseline, rows, every intermediate row of every path] in one ONNX Runtime call."""
-    paths, steps = from_row.shape[0], from_row.shape[1]
-    feeds = {}
-    for j, feature in enumerate(features):
-        own = values[j][start : start + size]
-        dtype = np.float32 if feature["kind"] == "numeric" else object
-        middle = np.where(from_row[None, :, :, j], own[:, None, None], base[j])
-        stacked = np.concatenate([np.array([base[j]], dtype=dtype), own, middle.reshape(-1)])
-        feeds[feature["name"]] = stacked.astype(dtype, copy=False).reshape(-1, 1)
-    rows = len(values[0][start : start + size])
-    outputs = scorer.session.run(None, feeds)
-    at_baseline, at_row, middle_values = _explained(outputs, spec, rows, paths, steps)
-    walk = np.empty((rows, paths, steps + 2))
-    walk[:, :, 0] = at_baseline[:, None]
-    walk[:, :, -1] = at_row[:, None]
-    walk[:, :, 1:-1] = middle_values
-    marginal = np.diff(walk, axis=2)  # (rows, paths, features): the change at each step
-    index = np.broadcast_to(position[None, :, :], marginal.shape)
-    attributions = np.take_along_axis(marginal, index, axis=2).mean(axis=1)
-    return Explanation(attributions, at_baseline, at_row)
-
-
-def _explained(
-    outputs: list[np.ndarray], spec: dict[str, Any], rows: int, paths: int, steps: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The explained output at the baseline, at each row, and along each row's paths.
-
-    Scored rows are laid out as [baseline, the rows, then each row's paths × steps]. A multiclass
-    model explains each row's predicted class, so the baseline's value differs per row.
-    """
-    if spec["task"] == "regression":
-        value = np.asarray(outputs[0], dtype=np.float64).reshape(-1)
-    else:
-        probs = np.asarray(outputs[1], dtype=np.float64)
-        if probs.shape[1] > 2:
-            return _explained_multiclass(probs, rows, paths, steps)
-        value = probs[:, 1]
-    return (
-        np.full(rows, value[0]),
-        value[1 : 1 + rows],
-        value[1 + rows :].reshape(rows, paths, steps),
-    )
-
-
-def _explained_multiclass(
-    probs: np.ndarray, rows: int, paths: int, steps: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    chosen = np.argmax(probs[1 : 1 + rows], axis=1)
-    middle = probs[1 + rows :].reshape(rows, paths * steps, probs.shape[1])
-    picked = np.take_along_axis(middle, chosen[:, None, None], axis=2)
-    return (
-        probs[0, chosen],
-        probs[1 + np.arange(rows), chosen],
-        picked.reshape(rows, paths, steps),
-    )
-
-
-# --- the SQL functions ------------------------------------------------------------------------------
 
 
 def supervised(record: ModelRecord) -> str | None:

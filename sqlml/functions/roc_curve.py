@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sqlml import metrics
 from sqlml.errors import ProgrammingError
 from sqlml.functions import CallContext, binary_classifier, register
+from sqlml.measures import metrics
 
 COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 

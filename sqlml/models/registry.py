@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlml.models import mllib, sklearn
 from sqlml.models.space import HParamCandidates, HParamRange, Space
+
+if TYPE_CHECKING:
+    from sqlml.models.options import ModelOptions
 
 #: What a model predicts; None: decided when it is created (automl by its label, onnx by the file).
 TASKS = ("classification", "regression", "clustering", "dimensionality_reduction")
@@ -304,3 +307,10 @@ def for_family(family: str, task: str) -> str:
     if not found:
         raise KeyError((family, task))
     return found[0]
+
+
+def make_estimator(options: ModelOptions, n_rows: int) -> sklearn.EstimatorPlan:
+    """The estimator of ``options.model_type``, from its registry entry's scikit-learn maker."""
+    maker = get(options.model_type).sklearn
+    assert maker is not None, options.model_type
+    return maker(options, n_rows, options.get("random_seed", 42))

@@ -26,15 +26,6 @@ class EstimatorPlan:
     scale_numeric: bool
 
 
-def make_estimator(options: ModelOptions, n_rows: int) -> EstimatorPlan:
-    """The estimator of ``options.model_type``, from its registry entry's scikit-learn maker."""
-    from sqlml.models.registry import get
-
-    maker = get(options.model_type).sklearn
-    assert maker is not None, options.model_type
-    return maker(options, n_rows, options.get("random_seed", 42))
-
-
 def linear_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     from sklearn.linear_model import ElasticNet, LinearRegression, Ridge
 

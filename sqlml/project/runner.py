@@ -152,7 +152,7 @@ def _check_view(connection: sqlml.Connection, node: Node) -> None:
     from sqlglot import exp
 
     functions: set[str] = set()
-    for record in connection.session.catalog.latest():
+    for record in connection.executor.catalog.latest():
         if record.function_name:
             name = record.function_name.lower()
             functions |= {name, f"{name}_probabilities"}
@@ -239,7 +239,7 @@ def database_for(args_database: str | None, project_dir: Path) -> str:
 
 def main(argv: Sequence[str]) -> int:
     """``sqlml run PROJECT_DIR ...``; called by :func:`sqlml.cli.main`."""
-    from sqlml.cli import report
+    from sqlml.console import report
 
     parser = build_parser()
     try:

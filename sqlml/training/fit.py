@@ -22,10 +22,12 @@ from sqlml.cancel import checkpoint
 from sqlml.errors import FidelityError, OptionError, SchemaError, TrainingError
 from sqlml.models.options import ModelOptions
 from sqlml.models.registry import CLASSIFIERS, TREES, task_of
-from sqlml.models.sklearn import make_estimator, size_pca
+from sqlml.models.registry import make_estimator
+from sqlml.models.sklearn import size_pca
+from sqlml.plan.transform import Transform
 from sqlml.training.insights import record_insights
 from sqlml.training.onnx_names import fresh_name, restore_input_names, tensor_names
-from sqlml.training.transform import Transform
+from sqlml.types import label_type_name, sql_type
 
 log = logging.getLogger("sqlml.training")
 
@@ -78,46 +80,6 @@ def feature_kind(name: str, dtype: pa.DataType, model: str) -> str:
         f"feature; cast it to a number or string in the query (e.g. epoch({name}) or "
         f"CAST({name} AS VARCHAR)), or leave it out with SELECT * EXCLUDE ({name})."
     )
-
-
-def sql_type(dtype: pa.DataType) -> str:
-    """A SQL-ish name of an Arrow type, for messages and the catalog."""
-    names = {
-        pa.int8(): "TINYINT",
-        pa.int16(): "SMALLINT",
-        pa.int32(): "INTEGER",
-        pa.int64(): "BIGINT",
-        pa.uint8(): "UTINYINT",
-        pa.uint16(): "USMALLINT",
-        pa.uint32(): "UINTEGER",
-        pa.uint64(): "UBIGINT",
-        pa.float32(): "FLOAT",
-        pa.float64(): "DOUBLE",
-        pa.string(): "VARCHAR",
-        pa.large_string(): "VARCHAR",
-        pa.bool_(): "BOOLEAN",
-        pa.date32(): "DATE",
-        pa.binary(): "BLOB",
-    }
-    if dtype in names:
-        return names[dtype]
-    if pa.types.is_decimal(dtype):
-        return f"DECIMAL({dtype.precision},{dtype.scale})"
-    if pa.types.is_timestamp(dtype):
-        return "TIMESTAMP WITH TIME ZONE" if dtype.tz else "TIMESTAMP"
-    if pa.types.is_dictionary(dtype):
-        return sql_type(dtype.value_type)
-    return str(dtype).upper()
-
-
-def label_type_name(dtype: pa.DataType) -> str:
-    if pa.types.is_boolean(dtype):
-        return "bool"
-    if pa.types.is_integer(dtype):
-        return "int64"
-    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
-        return "string"
-    return "double"
 
 
 # --- data split ---------------------------------------------------------------------------------
@@ -232,7 +194,7 @@ def fit(
     record_insights(training)  # what the inspection and explanation functions read
     summarize_evaluation(training)  # may tune the threshold, so before the metrics
     checkpoint()
-    from sqlml import metrics as metrics_mod
+    from sqlml.measures import metrics as metrics_mod
 
     assert training.scorer is not None
     metrics = metrics_mod.evaluate(training.scorer, training.evaluation, training.spec)
@@ -434,7 +396,7 @@ def after_fit(training: Training) -> None:
             float(v) for v in estimator.explained_variance_ratio_
         ]
     if training.task in ("clustering", "dimensionality_reduction"):  # for ML.DETECT_ANOMALIES
-        from sqlml.functions import detect_anomalies
+        from sqlml.measures import anomalies as detect_anomalies
 
         assert training.scorer is not None
         training.spec[detect_anomalies.SPEC_KEY] = detect_anomalies.record_distribution(
@@ -461,7 +423,7 @@ def summarize_evaluation(training: Training) -> None:
     ML.CONFUSION_MATRIX and ML.ROC_CURVE return without input rows."""
     if training.task != "classification":
         return
-    from sqlml import metrics
+    from sqlml.measures import metrics
 
     assert training.scorer is not None
     y, probs = metrics.class_scores(training.scorer, training.evaluation, training.spec)
@@ -482,7 +444,7 @@ def _optimize_threshold(
     training: Training, objective: str, y: np.ndarray, scores: np.ndarray
 ) -> None:
     """Store as the model's threshold the evaluation score that maximizes ``objective``."""
-    from sqlml import metrics
+    from sqlml.measures import metrics
 
     if len(np.unique(y)) < 2:
         raise TrainingError(

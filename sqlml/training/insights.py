@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlml_udfs.scoring import feature_array
 
+from sqlml.measures.attribution import EXPLAIN_BASELINE, LINEAR_WEIGHTS
 from sqlml.models.registry import BOOSTED, LINEAR, TREES
 
 if TYPE_CHECKING:
@@ -24,9 +25,7 @@ if TYPE_CHECKING:
 
 FEATURE_INFO = "feature_info"
 ITERATIONS = "iteration_results"
-LINEAR_WEIGHTS = "linear_weights"
 FEATURE_IMPORTANCE = "feature_importance"
-EXPLAIN_BASELINE = "explain_baseline"
 GLOBAL_EXPLAIN = "global_explain"
 # key -> why it could not be recorded for this model (the function then says so)
 UNAVAILABLE = "insights_unavailable"
@@ -383,7 +382,7 @@ def global_attributions(training: Training) -> list[dict[str, Any]]:
 
     Uses the same methods as ML.EXPLAIN_PREDICT, on the ONNX graph that is stored.
     """
-    from sqlml.functions.explain import explain_rows
+    from sqlml.measures.attribution import explain_rows
 
     seed = int(training.options.get("random_seed", 42))
     n = training.train.num_rows

@@ -80,7 +80,7 @@ def automl_task(options: ModelOptions, table: pa.Table, label: str | None) -> st
         return "classification" if objectives[0] in OBJECTIVES["classification"] else "regression"
     if label is None or label not in table.column_names:
         return "regression"  # prepare() then names the missing label
-    from sqlml.session import infer_problem
+    from sqlml.training.labels import infer_problem
 
     return infer_problem(table.column(label))
 
@@ -430,7 +430,7 @@ def score(
     pipeline: Any, training: Training, table: pa.Table, y: np.ndarray | None, objective: str
 ) -> float:
     """``objective`` of a fitted pipeline on ``table``, as ML.EVALUATE defines it."""
-    from sqlml import metrics
+    from sqlml.measures import metrics
 
     frame = training.frame(table)
     if training.task == "clustering":

@@ -45,7 +45,7 @@ class Engine:
         if self.spark is not None:
             self.spark.createDataFrame(table).createOrReplaceTempView(name)
         else:
-            raw = self.con.session.backend.con
+            raw = self.con.executor.backend.con
             raw.register("__conformance_source", table)
             raw.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM __conformance_source')
             raw.unregister("__conformance_source")

@@ -16,7 +16,7 @@ import sklearn.base
 
 from sqlml.models import registry
 from sqlml.models.options import MODEL_TYPES, OPTIONS, ModelOptions, validate
-from sqlml.models.sklearn import make_estimator
+from sqlml.models.registry import make_estimator
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "sqlml"
 
@@ -41,7 +41,7 @@ DOCUMENTED = [
 
 def test_the_registry_holds_the_documented_model_types_in_order() -> None:
     assert [(t.name, t.task, t.family) for t in registry.ENTRIES] == DOCUMENTED
-    assert MODEL_TYPES == tuple(name for name, _, _ in DOCUMENTED)
+    assert tuple(name for name, _, _ in DOCUMENTED) == MODEL_TYPES
 
 
 @pytest.mark.parametrize(
@@ -130,24 +130,24 @@ def test_each_scikit_learn_maker_builds_an_estimator_of_its_task(entry: registry
 
 
 def test_derived_sets() -> None:
-    assert registry.CLASSIFIERS == {
+    assert {
         "logistic_reg",
         "random_forest_classifier",
         "boosted_tree_classifier",
         "dnn_classifier",
-    }
-    assert registry.REGRESSORS == {
+    } == registry.CLASSIFIERS
+    assert {
         "linear_reg",
         "random_forest_regressor",
         "boosted_tree_regressor",
         "dnn_regressor",
-    }
-    assert registry.TREES == {
+    } == registry.REGRESSORS
+    assert {
         "random_forest_classifier",
         "random_forest_regressor",
         "boosted_tree_classifier",
         "boosted_tree_regressor",
-    }
+    } == registry.TREES
     # automl tries the cheapest first, so a short budget has tried the quick types.
     assert registry.AUTOML_CANDIDATES["classification"][0] == "logistic_reg"
     assert registry.AUTOML_CANDIDATES["regression"][0] == "linear_reg"

@@ -288,7 +288,7 @@ def drive(url: str, warehouse: str) -> dict[str, Any]:
             "spark.default.parallelism": "2",
         },
     )
-    spark = con.session.backend.spark
+    spark = con.executor.backend.spark
     context = spark.sparkContext
     for name, table in driver_tables().items():
         spark.createDataFrame(table).createOrReplaceTempView(name)
@@ -309,7 +309,7 @@ def drive(url: str, warehouse: str) -> dict[str, Any]:
     )
     lap("create_collected")
     for name in ("lr_spark", "fn_model"):
-        record = con.session.catalog.get(name)
+        record = con.executor.catalog.get(name)
         out[name] = {
             "training_path": record.training_info["training_path"],
             "onnx": base64.b64encode(record.onnx).decode("ascii"),

@@ -83,7 +83,7 @@ def con(spark: Any) -> Iterator[sqlml.Connection]:
 def duck(tmp_path: Any, data: dict[str, pa.Table]) -> Iterator[sqlml.Connection]:
     """A DuckDB connection holding the same tables."""
     connection = sqlml.connect(str(tmp_path / "same.duckdb"))
-    raw = connection.session.backend.con
+    raw = connection.executor.backend.con
     for name, table in data.items():
         raw.register("__source", table)
         raw.execute(f'CREATE TABLE "{name}" AS SELECT * FROM __source')

@@ -81,7 +81,7 @@ def _connect() -> Any:
 
 def _state(con: Any) -> dict[str, Any]:
     """What a session sees: its catalog table, the models, their predictions and functions."""
-    spark = con.session.backend.spark
+    spark = con.executor.backend.spark
     known = spark.catalog.tableExists("sqlml.models")
     state: dict[str, Any] = {
         "app": spark.sparkContext.applicationId,

@@ -101,7 +101,7 @@ def _plan(frame: Any) -> str:
 
 
 def _predict(con: sqlml.Connection, name: str, threshold: float | None = None) -> Any:
-    record = con._session.catalog.get(name)
+    record = con._executor.catalog.get(name)
     frame = con._backend.predict_relation(
         record, "SELECT * FROM cs_score ORDER BY id", None, threshold
     )
@@ -188,7 +188,7 @@ def test_collected_models_match_onnx_runtime(
     compiled_con: sqlml.Connection, views: pa.Table, model: str
 ) -> None:
     label = _create(compiled_con, f"cs_{model}", model, spark_engine=False)
-    info = compiled_con._session.catalog.get(f"cs_{model}").training_info
+    info = compiled_con._executor.catalog.get(f"cs_{model}").training_info
     assert info.get("training_path") == "scikit-learn"
     _check(compiled_con, f"cs_{model}", views, label)
 
@@ -210,7 +210,7 @@ def test_spark_trained_models_match_onnx_runtime(
     compiled_con: sqlml.Connection, views: pa.Table, model: str
 ) -> None:
     label = _create(compiled_con, f"cs_spark_{model}", model, spark_engine=True)
-    info = compiled_con._session.catalog.get(f"cs_spark_{model}").training_info
+    info = compiled_con._executor.catalog.get(f"cs_spark_{model}").training_info
     assert info.get("training_path") == "spark_mllib"
     _check(compiled_con, f"cs_spark_{model}", views, label)
 
@@ -222,7 +222,7 @@ def test_threshold_override_and_sql_path(
     """ML.PREDICT's STRUCT(threshold) moves the binary cut; the SQL statement runs compiled, and
     its columns have the Spark types the mapInArrow path gives them."""
     _create(compiled_con, "cs_thr", "logistic_binary", spark_engine=False)
-    record = compiled_con._session.catalog.get("cs_thr")
+    record = compiled_con._executor.catalog.get("cs_thr")
     p1 = _ort_outputs(record, views)["probabilities"][:, 1].astype(np.float64)
     cut = float(np.quantile(p1, 0.8))
     cur = compiled_con.cursor()
@@ -234,7 +234,7 @@ def test_threshold_override_and_sql_path(
     arrow = sqlml.connect(spark=spark, spark_scoring="arrow")
     try:
         _, fast = _predict(compiled_con, "cs_thr")
-        record = arrow._session.catalog.get("cs_thr")
+        record = arrow._executor.catalog.get("cs_thr")
         slow = arrow._backend.predict_relation(record, "SELECT * FROM cs_score", None, None)
         assert "MapInArrow" in _plan(slow)
         # The same types; only nullability may differ (a literal label is never NULL).
@@ -274,7 +274,7 @@ def test_unsupported_op_falls_back_or_raises(
             f"CREATE OR REPLACE MODEL cs_tanh OPTIONS (model_type = 'onnx', "
             f"model_path = '{path}', input_label_cols = ['y'])"
         )
-        record = auto._session.catalog.get("cs_tanh")
+        record = auto._executor.catalog.get("cs_tanh")
         with caplog.at_level(logging.INFO, logger="sqlml.spark"):
             frame = auto._backend.predict_relation(record, "SELECT * FROM cs_score", None, None)
         assert "MapInArrow" in _plan(frame)
@@ -302,7 +302,7 @@ def test_large_forest_falls_back(
         compiled_con.cursor().execute("SELECT * FROM ML.PREDICT(MODEL cs_big, TABLE cs_score)")
     auto = sqlml.connect(spark=spark)
     try:
-        record = auto._session.catalog.get("cs_big")
+        record = auto._executor.catalog.get("cs_big")
         frame = auto._backend.predict_relation(record, "SELECT * FROM cs_score", None, None)
         assert "MapInArrow" in _plan(frame)
     finally:

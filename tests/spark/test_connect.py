@@ -88,7 +88,7 @@ def drive(url: str, export: str) -> dict[str, Any]:
     con = sqlml.connect(
         engine="spark", spark_master=url, config={"spark.sql.shuffle.partitions": "2"}
     )
-    spark = con.session.backend.spark
+    spark = con.executor.backend.spark
     out: dict[str, Any] = {"session": type(spark).__module__, "timings": timings}
     out["shuffle_partitions"] = spark.conf.get("spark.sql.shuffle.partitions")
     for name, table in driver_tables().items():
@@ -112,7 +112,7 @@ def drive(url: str, export: str) -> dict[str, Any]:
     )
     lap("create_collected")
     for name in ("lr_spark", "rf_spark", "fn_model"):
-        record = con.session.catalog.get(name)
+        record = con.executor.catalog.get(name)
         out[name] = {
             "training_path": record.training_info["training_path"],
             "onnx": base64.b64encode(record.onnx).decode("ascii"),
@@ -285,7 +285,7 @@ def test_drop_model_removes_the_model_and_its_function(result: dict[str, Any]) -
 def test_a_connect_model_scores_the_same_on_duckdb(result: dict[str, Any], tmp_path: Path) -> None:
     table = driver_tables()["reg"]
     with sqlml.connect(str(tmp_path / "imported.duckdb")) as duck:
-        raw = duck.session.backend.con
+        raw = duck.executor.backend.con
         raw.register("__source", table)
         raw.execute('CREATE TABLE "reg" AS SELECT * FROM __source')
         raw.unregister("__source")

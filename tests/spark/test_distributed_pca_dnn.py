@@ -85,7 +85,7 @@ def duck_con(
     tmp_path_factory: pytest.TempPathFactory, tables: dict[str, pa.Table]
 ) -> Iterator[sqlml.Connection]:
     connection = sqlml.connect(str(tmp_path_factory.mktemp("duck") / "same.duckdb"))
-    raw = connection.session.backend.con
+    raw = connection.executor.backend.con
     for name, table in tables.items():
         raw.register("__source", table)
         raw.execute(f'CREATE TABLE "{name}" AS SELECT * FROM __source')
@@ -106,7 +106,7 @@ def stored_onnx(con: sqlml.Connection, name: str, path: Path) -> bytes:
 
 
 def info(con: sqlml.Connection, name: str) -> dict[str, Any]:
-    return con.session.catalog.get(name).training_info
+    return con.executor.catalog.get(name).training_info
 
 
 # --- the MLP's loss and gradient (numpy only) ------------------------------------------------------
@@ -359,8 +359,8 @@ def test_dnn_regressor_matches_the_duckdb_models_shape_and_accuracy(
         f"CREATE MODEL dist_dnn OPTIONS ({DNN_OPTIONS.format(iterations=200, engine='duckdb')}) "
         "AS SELECT x1, x2, c, y FROM reg_rows"
     )
-    spark_record = spark_dnn.session.catalog.get("dist_dnn")
-    duck_record = duck_con.session.catalog.get("dist_dnn")
+    spark_record = spark_dnn.executor.catalog.get("dist_dnn")
+    duck_record = duck_con.executor.catalog.get("dist_dnn")
     assert json.dumps(spark_record.spec, sort_keys=True) == json.dumps(
         duck_record.spec, sort_keys=True
     )

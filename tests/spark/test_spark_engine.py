@@ -108,7 +108,7 @@ def test_logistic_reg_on_the_executors(
     ).collect()
     assert [tuple(r)[:4] for r in catalog] == [("lr_noisy", 1, "logistic_reg", "y")]
     assert catalog[0][4] > 0
-    record = spark_lr.session.catalog.get("lr_noisy")
+    record = spark_lr.executor.catalog.get("lr_noisy")
     assert record.training_info["training_path"] == "spark_mllib"
     assert record.training_info["fidelity"]["rows"] == 120
 
@@ -230,7 +230,7 @@ def test_large_tables_train_on_the_executors(spark: Any) -> None:
             "CREATE MODEL lin OPTIONS (model_type = 'linear_reg', input_label_cols = ['y']) "
             "AS SELECT x1, x2, cat, y FROM reg"
         )
-        assert con.session.catalog.get("lin").training_info["training_path"] == "spark_mllib"
+        assert con.executor.catalog.get("lin").training_info["training_path"] == "spark_mllib"
         predicted = rows(con, "SELECT x1, predicted_y FROM ML.PREDICT(MODEL lin, TABLE reg)")
         for x1, y in predicted:
             assert y == pytest.approx(3 * x1 + 2, abs=1e-3)
@@ -269,7 +269,7 @@ def test_small_tables_train_locally_and_functions_run_on_spark(
     con.execute(
         "CREATE MODEL fn_model FROM (SELECT x1, x2, cat, y FROM bin) TARGET y FUNCTION predict_y"
     )
-    record = con.session.catalog.get("fn_model")
+    record = con.executor.catalog.get("fn_model")
     assert record.training_info["training_path"] == "scikit-learn"  # 120 rows <= 100,000
     called = rows(
         con,

@@ -788,7 +788,7 @@ class SparkBackend(Backend):
     def description(self) -> list[tuple[Any, ...]] | None:
         if self._pending is None:
             return None
-        from sqlml.training.fit import sql_type
+        from sqlml.types import sql_type
 
         return [
             (f.name, sql_type(f.type), None, None, None, None, f.nullable)

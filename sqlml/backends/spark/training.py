@@ -226,7 +226,7 @@ class DistributedTraining:
         )
         _after_fit(training, pipeline.stages[-1])
         summarize_evaluation(training)
-        from sqlml import metrics as metrics_mod
+        from sqlml.measures import metrics as metrics_mod
 
         metrics = metrics_mod.evaluate(scorer, eval_table, spec)
         info["duration_seconds"] = round(time.perf_counter() - started, 4)
@@ -319,7 +319,7 @@ class DistributedTraining:
     ) -> TrainedModel:
         """The evaluation split, then what the DuckDB path records after a scikit-learn fit
         (sqlml.training.fit.after_fit and the inspection functions' statistics), and metrics."""
-        from sqlml import metrics as metrics_mod
+        from sqlml.measures import metrics as metrics_mod
         from sqlml.training.fit import after_fit
         from sqlml.training.insights import ITERATIONS, record_insights
 
@@ -836,7 +836,7 @@ def _assembled_pipeline(
     import pandas as pd
     from sklearn.preprocessing._data import _handle_zeros_in_scale, _is_constant_feature
 
-    from sqlml.models.sklearn import make_estimator
+    from sqlml.models.registry import make_estimator
     from sqlml.training.fit import _pipeline
 
     pipeline = _pipeline(features, make_estimator(options, stats.rows))
@@ -1170,7 +1170,7 @@ def _after_fit(training: Training, fitted: Any) -> None:
     """What scoring, evaluation and inspection read later, as the scikit-learn path records it
     (statistics over the sampled training rows; what needs scikit-learn's estimator is marked
     unavailable, so the inspection functions say so)."""
-    from sqlml.functions import detect_anomalies
+    from sqlml.measures import anomalies as detect_anomalies
     from sqlml.training import insights
 
     info, spec, task = training.info, training.spec, training.task
@@ -1217,7 +1217,7 @@ def _iterations(fitted: Any) -> tuple[int | None, list[float]]:
 def _iteration_row(training: Training) -> dict[str, Any]:
     """ML.TRAINING_INFO's one row: the loss of the final model on the sampled training rows and
     on the evaluation split (log loss, mean squared error, or mean squared distance)."""
-    from sqlml import metrics
+    from sqlml.measures import metrics
 
     assert training.scorer is not None
     key = {

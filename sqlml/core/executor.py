@@ -21,7 +21,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from sqlml import __version__
 from sqlml.catalog import Catalog, ModelRecord
 from sqlml.errors import (
     Error,
@@ -30,7 +29,6 @@ from sqlml.errors import (
     NotSupportedError,
     OperationalError,
     ProgrammingError,
-    SchemaError,
 )
 from sqlml.paths import file_errors, user_path
 from sqlml.plan import (
@@ -44,12 +42,14 @@ from sqlml.plan import (
     ShowModelJob,
     TrainJob,
 )
+from sqlml.training.labels import resolve_family
+from sqlml.version import __version__
 
 log = logging.getLogger("sqlml")
 
 
 @dataclass
-class Outcome:
+class Result:
     """What a job left for the cursor: a pending result on the engine, or a status."""
 
     has_result: bool
@@ -62,8 +62,9 @@ class Outcome:
     notices: list[str] = field(default_factory=list)
 
 
-class Session:
-    """The core that the DB-API connection, the CLI and the server all sit on."""
+class Executor:
+    """Runs planned jobs on one backend: the core that the DB-API connection, the CLI and the server
+    all sit on."""
 
     def __init__(self, backend: Any, catalog: Catalog | None = None) -> None:
         """``catalog``: another engine's catalog to read and write models through (engine='auto'
@@ -74,7 +75,7 @@ class Session:
 
     # --- entry point ----------------------------------------------------------------------------
 
-    def run(self, job: Job, params: Sequence[Any] | None = None) -> Outcome:
+    def run(self, job: Job, params: Sequence[Any] | None = None) -> Result:
         if isinstance(job, PassThrough):
             if params and job.placeholders and not getattr(self.backend, "dollar_params", True):
                 # Spark takes `?` and `:name` only: `$1` / `$name` bind as sqlml documents them.
@@ -84,7 +85,7 @@ class Session:
         if isinstance(job, MLQuery):
             return self._run_ml_query(job, params)
         if isinstance(job, ExplainJob):
-            from sqlml.routing import explain_only_engine
+            from sqlml.core.routing import explain_only_engine
 
             return self._result_table(explain_only_engine(self, job))
         if params:
@@ -102,15 +103,15 @@ class Session:
             return self._show(job)
         raise AssertionError(job)
 
-    def _execute(self, sql: str, params: Sequence[Any] | None) -> Outcome:
+    def _execute(self, sql: str, params: Sequence[Any] | None) -> Result:
         if not self.backend.streams_results:  # e.g. Spark: the rows arrive whole, as Arrow
             return self._read_whole(sql, params)
         self.backend.execute(sql, params)
-        return Outcome(has_result=True)
+        return Result(has_result=True)
 
     def _result_table(
         self, table: pa.Table, status: str = "", notices: list[str] | None = None
-    ) -> Outcome:
+    ) -> Result:
         name = self.backend.temp_name("result")
         self.backend.register_arrow(name, table)
         try:
@@ -125,7 +126,7 @@ class Session:
         params: Sequence[Any] | None,
         status: str = "",
         notices: list[str] | None = None,
-    ) -> Outcome:
+    ) -> Result:
         """Run ``sql`` and read its result whole, while the Arrow sources it reads still exist.
 
         DuckDB keeps a result pending until it is fetched, and a registered source cannot be dropped
@@ -134,7 +135,7 @@ class Session:
         self.backend.execute(sql, params)
         description = self.backend.description()
         table = self.backend.fetch_arrow_table() if description is not None else None
-        return Outcome(
+        return Result(
             has_result=True,
             status=status,
             notices=notices or [],
@@ -144,7 +145,7 @@ class Session:
 
     # --- ML table functions ---------------------------------------------------------------------
 
-    def _run_ml_query(self, job: MLQuery, params: Any) -> Outcome:
+    def _run_ml_query(self, job: MLQuery, params: Any) -> Result:
         job, params = _positional(job, params)
         if len(params) != len(job.placeholders):
             raise ProgrammingError(
@@ -186,7 +187,7 @@ class Session:
             for name in registered:
                 self.backend.unregister_arrow(name)
 
-    def _serve_directly(self, call: MLCall, params: list[Any]) -> Outcome:
+    def _serve_directly(self, call: MLCall, params: list[Any]) -> Result:
         """``SELECT * FROM ML.<FN>(...)`` alone: the function's rows are the result.
 
         Skipping the engine's round trip (registering the stream, scanning it, materialising the
@@ -201,12 +202,12 @@ class Session:
             self.backend.fetchall()
         finally:
             self.backend.unregister_arrow(name)
-        return Outcome(has_result=True, table=table, description=description)
+        return Result(has_result=True, table=table, description=description)
 
     def _call(self, call: MLCall, params: list[Any]) -> pa.Table | pa.RecordBatchReader:
         from sqlml import functions
 
-        return functions.call(self, call, params)
+        return functions.call(self.backend, self.catalog, self.scorer, call, params)
 
     def scorer(self, record: ModelRecord) -> Any:
         from sqlml_udfs import get_scorer
@@ -215,7 +216,7 @@ class Session:
 
     # --- CREATE MODEL ---------------------------------------------------------------------------
 
-    def _train(self, job: TrainJob) -> Outcome:
+    def _train(self, job: TrainJob) -> Result:
         from sqlml.models.options import validate
         from sqlml.training.fit import fit
 
@@ -268,7 +269,7 @@ class Session:
         else:  # Redshift's problem type reads the label: one row per label value is enough
             table = remote.probe(job.label) if job.form == "redshift" else pa.table({})
         if job.transform is not None:
-            from sqlml.training.transform import training_rows
+            from sqlml.training.transform_columns import training_rows
 
             table = training_rows(self.backend, table, job.transform, job.name)
         if job.form == "redshift":
@@ -309,7 +310,7 @@ class Session:
 
     def _import_onnx(
         self, job: TrainJob, options: Any, existing: ModelRecord | None, notices: list[str]
-    ) -> Outcome:
+    ) -> Result:
         """CREATE MODEL m OPTIONS (model_type = 'onnx', model_path = '…'): store a checked file."""
         import dataclasses
 
@@ -378,7 +379,7 @@ class Session:
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         if record.spec.get("transform_sql"):  # graph inputs an exported model needs precomputed
-            from sqlml.training.transform import metadata_sql
+            from sqlml.training.transform_columns import metadata_sql
 
             entry = proto.metadata_props.add()
             entry.key = "sqlml.transform_sql"
@@ -406,7 +407,7 @@ class Session:
 
     # --- DROP / EXPORT / SHOW -----------------------------------------------------------------------
 
-    def _drop(self, job: DropModelJob) -> Outcome:
+    def _drop(self, job: DropModelJob) -> Result:
         record = self.catalog.find(job.name)
         if record is None:
             if job.if_exists:
@@ -417,7 +418,7 @@ class Session:
         self._unregister(record)
         return self._status("DROP MODEL")
 
-    def _export(self, job: ExportModelJob) -> Outcome:
+    def _export(self, job: ExportModelJob) -> Result:
         record = self.catalog.get(job.name, statement="EXPORT MODEL")
         uri = job.uri
         if uri.startswith("file://"):
@@ -443,7 +444,7 @@ class Session:
                 temporary.unlink(missing_ok=True)
         return self._status(f"EXPORT MODEL {path}")
 
-    def _show(self, job: ShowModelJob) -> Outcome:
+    def _show(self, job: ShowModelJob) -> Result:
         if job.name is None:
             records = self.catalog.latest()
             table = pa.table(
@@ -481,10 +482,10 @@ class Session:
         table = pa.table({"key": [k for k, _ in rows], "value": [v for _, v in rows]})
         return self._result_table(table)
 
-    def _status(self, status: str, notices: list[str] | None = None) -> Outcome:
+    def _status(self, status: str, notices: list[str] | None = None) -> Result:
         for notice in notices or []:
             log.info("%s", notice)
-        return Outcome(has_result=False, status=status, notices=notices or [])
+        return Result(has_result=False, status=status, notices=notices or [])
 
     # --- Redshift functions ---------------------------------------------------------------------
 
@@ -618,32 +619,3 @@ def _reporting(source: Any, failures: list[Exception]) -> Any:
 
 def _text(value: Any) -> str:
     return "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
-def resolve_family(family: str, job: TrainJob, table: pa.Table) -> str:
-    """Redshift's MODEL_TYPE family plus PROBLEM_TYPE (or the label's type) -> a model_type."""
-    from sqlml.models.registry import for_family
-
-    if family == "kmeans":
-        return for_family(family, "clustering")
-    problem = job.problem_type
-    if problem is None:
-        if job.label is None or job.label not in table.column_names:
-            raise SchemaError(
-                f"TARGET column '{job.label}' of CREATE MODEL {job.name} is not in the FROM source; "
-                f"its columns are: {', '.join(table.column_names)}."
-            )
-        problem = infer_problem(table.column(job.label))
-    return for_family(family, problem)
-
-
-def infer_problem(column: pa.ChunkedArray) -> str:
-    """As Redshift AUTO does: text and booleans are classes; integers with few values are too."""
-    dtype = column.type
-    if pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
-        return "regression"
-    if pa.types.is_integer(dtype):
-        import pyarrow.compute as pc
-
-        return "classification" if len(pc.unique(column.drop_null())) <= 20 else "regression"
-    return "classification"

@@ -14,7 +14,7 @@ statement (DuckDB's dialect is the input):
 
 On Spark, the statement is transpiled to Spark SQL by sqlglot, each file reference replaced by a
 temporary view read with ``spark.read`` (dropped after the statement). Routing is a thin layer
-that picks a :class:`~sqlml.session.Session` per statement; sessions stay engine-agnostic.
+that picks a :class:`~sqlml.core.executor.Executor` per statement; sessions stay engine-agnostic.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from sqlml import plan as planner
 from sqlml.errors import InterfaceError, NotSupportedError, ProgrammingError
 from sqlml.plan import (
     DropModelJob,
@@ -44,12 +43,14 @@ from sqlml.plan import (
     PassThrough,
     ShowModelJob,
     TrainJob,
+    planner,
 )
+from sqlml.plan import calls as planner_calls
 from sqlml.sql import Statement
 from sqlml.sql.nodes import CreateModel, MLFunction
 
 if TYPE_CHECKING:
-    from sqlml.session import Outcome, Session
+    from sqlml.core.executor import Executor, Result
 
 #: Files at least this large (in total) go to Spark: 1 GiB. Below it DuckDB reads Parquet at
 #: several hundred MB/s on one core and trains with scikit-learn in memory, while a Spark job costs
@@ -433,8 +434,8 @@ def _rewritten(tree: exp.Expression, job: Job, dialect: str, hint: str) -> Job:
 
 def _ml_query(tree: exp.Expression, dialect: str, hint: str) -> MLQuery:
     functions = sorted(tree.find_all(MLFunction), key=lambda f: f.meta["span"][0])
-    calls = [planner._plan_call(f, dialect) for f in functions]
-    bare = planner._is_bare(tree)
+    calls = [planner_calls.plan_call(f, dialect) for f in functions]
+    bare = planner_calls.is_bare(tree)
     for index, function in enumerate(functions):
         stand_in = exp.Table(this=exp.to_identifier(f"__sqlml_call_{index}"))
         alias = function.args.get("alias")
@@ -452,9 +453,9 @@ def _ml_query(tree: exp.Expression, dialect: str, hint: str) -> MLQuery:
 
 @dataclass
 class Dispatch:
-    """One statement, placed: the session that runs it, its job there, and why."""
+    """One statement, placed: the executor that runs it, its job there, and why."""
 
-    session: Any
+    executor: Any
     job: Any
     engine: str
     reason: str
@@ -463,18 +464,18 @@ class Dispatch:
     status: str | None = None  # a setting sqlml took itself (SET sqlml.…)
     after: Callable[[], None] | None = None
 
-    def run(self, params: Any) -> Outcome:
-        from sqlml.session import Outcome
+    def run(self, params: Any) -> Result:
+        from sqlml.core.executor import Result
 
         if self.status is not None:
-            return Outcome(has_result=False, status=self.status)
+            return Result(has_result=False, status=self.status)
         if self.table is not None:
-            return self.session._result_table(self.table)
-        backend = self.session.backend
+            return self.executor._result_table(self.table)
+        backend = self.executor.backend
         for name, (source, paths) in self.views.items():
             backend.register_arrow(name, _spark_frame(backend, source, paths))
         try:
-            outcome = self.session.run(self.job, params)
+            outcome = self.executor.run(self.job, params)
         finally:
             for name in self.views:
                 backend.unregister_arrow(name)
@@ -524,7 +525,7 @@ class Router:
 
     def __init__(
         self,
-        duck: Session,
+        duck: Executor,
         start_spark: Callable[[], Any],
         threshold: int,
         local_training_rows: int,
@@ -532,7 +533,7 @@ class Router:
     ) -> None:
         self.duck = duck
         self._start_spark = start_spark
-        self._spark: Session | None = None
+        self._spark: Executor | None = None
         self.threshold = threshold
         self.local_training_rows = local_training_rows
         self.location = location
@@ -542,15 +543,15 @@ class Router:
         return self._spark is not None
 
     @property
-    def spark(self) -> Session:
+    def spark(self) -> Executor:
         """The Spark session, started now if this is its first statement; models through the
         DuckDB catalog, so both engines see the same models."""
         if self._spark is None:
-            from sqlml.session import Session
+            from sqlml.core.executor import Executor
 
             backend = self._start_spark()
             try:
-                self._spark = Session(backend, catalog=self.duck.catalog)
+                self._spark = Executor(backend, catalog=self.duck.catalog)
             except BaseException:
                 backend.close()
                 raise
@@ -681,7 +682,7 @@ class Placement:
     catalog: str
 
 
-def explain_only_engine(session: Session, job: ExplainJob) -> pa.Table:
+def explain_only_engine(session: Executor, job: ExplainJob) -> pa.Table:
     """EXPLAIN on a connection with one engine: every step runs there."""
     backend = session.backend
     where = (
@@ -706,7 +707,7 @@ def explain_table(rows: list[tuple[str, str, str, str | None]]) -> pa.Table:
     )
 
 
-def explain_steps(job: Job, place: Placement, session: Session) -> list[tuple[Any, ...]]:
+def explain_steps(job: Job, place: Placement, session: Executor) -> list[tuple[Any, ...]]:
     """One row per step of ``job`` as it will run: (step, engine, reason, sql)."""
     if isinstance(job, TrainJob):
         return _explain_training(job, place, session)
@@ -722,7 +723,7 @@ def explain_steps(job: Job, place: Placement, session: Session) -> list[tuple[An
     return [("catalog", place.catalog_engine, f"{what} {place.catalog}", None)]
 
 
-def _explain_training(job: TrainJob, place: Placement, session: Session) -> list[tuple[Any, ...]]:
+def _explain_training(job: TrainJob, place: Placement, session: Executor) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     if job.query_sql:
         rows.append(("training query", place.engine, place.reason, job.query_sql))

@@ -1,0 +1,157 @@
+"""Statements -> jobs. Pure and engine-free: no I/O happens here, so every rule is unit-testable.
+
+A job is a frozen dataclass saying what to do; :mod:`sqlml.core.executor` carries it out on a backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SQLSyntaxError
+from sqlml.plan.calls import is_bare, plan_call
+from sqlml.plan.jobs import (
+    DropModelJob,
+    ExplainJob,
+    ExportModelJob,
+    Job,
+    MLQuery,
+    PassThrough,
+    ShowModelJob,
+    TrainJob,
+)
+from sqlml.plan.redshift import plan_redshift
+from sqlml.plan.transform import parse_transform
+from sqlml.plan.values import model_name, options_of
+from sqlml.sql import Statement
+from sqlml.sql.nodes import (
+    CreateModel,
+    DropModel,
+    Explain,
+    ExportModel,
+    ShowModel,
+)
+
+# BigQuery options that only make sense in Google Cloud: accepted, ignored, and mentioned.
+CLOUD_OPTIONS = frozenset(
+    {
+        "kms_key_name",
+        "model_registry",
+        "vertex_ai_model_id",
+        "vertex_ai_model_version_aliases",
+        "calculate_p_values",
+        "warm_start",
+        "budget_hours",
+    }
+)
+
+
+def plan(statement: Statement, dialect: str = "duckdb") -> Job:
+    """The job for one statement; ``dialect`` (the engine's) writes the SQL that jobs run."""
+    node = statement.node
+    if node is None:
+        return PassThrough(statement.sql, statement.placeholders)
+    if isinstance(node, Explain) and statement.explained is not None:
+        if node.args.get("analyze"):
+            raise NotSupportedError(
+                "EXPLAIN ANALYZE of an ML statement is not supported: it would train or score. "
+                "Use EXPLAIN (the plan, nothing runs), or run the statement and read its "
+                "training_info (ML.TRAINING_INFO) for what happened."
+            )
+        return ExplainJob(plan(statement.explained, dialect), statement.explained)
+    if isinstance(node, CreateModel):
+        return _plan_create(node, statement, dialect)
+    if isinstance(node, DropModel):
+        return DropModelJob(model_name(node.this), bool(node.args.get("exists")))
+    if isinstance(node, ExportModel):
+        options = options_of(node.args.get("options") or [])
+        uri = options.pop("uri", None)
+        if not isinstance(uri, str) or not uri:
+            raise OptionError(
+                f"EXPORT MODEL {model_name(node.this)} needs OPTIONS (uri = 'path/to/model.onnx')."
+            )
+        if options:
+            raise OptionError(f"Unknown option(s) of EXPORT MODEL: {', '.join(options)}; only uri.")
+        return ExportModelJob(model_name(node.this), uri)
+    if isinstance(node, ShowModel):
+        this = node.this
+        return ShowModelJob(model_name(this) if this is not None else None)
+    if statement.ml_functions:
+        if isinstance(node, exp.Create) and str(node.args.get("kind") or "").upper() == "VIEW":
+            raise NotSupportedError(
+                "CREATE VIEW over an ML.* call is not supported: the call's rows exist only while "
+                "its statement runs, so the view would fail when read. Use CREATE TABLE … AS "
+                "SELECT … FROM ML.PREDICT(…), or run the ML query itself."
+            )
+        calls = tuple(plan_call(f, dialect) for f in statement.ml_functions)
+        return MLQuery(statement.sql, calls, statement.placeholders, is_bare(node))
+    raise SQLSyntaxError("Unsupported ML statement", statement.line, statement.col)
+
+
+def _query_sql(query: exp.Expression | None, dialect: str = "duckdb") -> str:
+    if query is None:
+        raise ProgrammingError("CREATE MODEL needs a training query: ... AS SELECT ... FROM ...")
+    if isinstance(query, exp.Table):
+        return f"SELECT * FROM {query.sql(dialect=dialect)}"
+    return query.meta.get("sql") or query.sql(dialect=dialect)
+
+
+def _bigquery_query_sql(
+    node: CreateModel, options: dict[str, Any], name: str, dialect: str = "duckdb"
+) -> str:
+    """The training query; an import (model_type = 'onnx') has none, as in BigQuery ML."""
+    query = node.args.get("query")
+    model_type = options.get("model_type")
+    if not (isinstance(model_type, str) and model_type.strip().lower() == "onnx"):
+        return _query_sql(query, dialect)
+    if query is not None:
+        raise ProgrammingError(
+            f"CREATE MODEL {name} with model_type = 'onnx' imports the file named by model_path "
+            f"and takes no training query; remove the AS ... clause."
+        )
+    if node.args.get("transform"):
+        raise ProgrammingError(
+            f"TRANSFORM does not apply to model_type 'onnx' (CREATE MODEL {name}): the imported "
+            f"graph is the whole model; compute derived columns in the input of ML.PREDICT."
+        )
+    return ""
+
+
+def _plan_create(node: CreateModel, statement: Statement, dialect: str = "duckdb") -> TrainJob:
+    name = model_name(node.this)
+    form = node.args["form"].name.lower()
+    replace = bool(node.args.get("replace"))
+    exists = bool(node.args.get("exists"))
+    if node.args.get("partition_by"):
+        raise NotSupportedError("PARTITION BY in CREATE MODEL is not supported yet.")
+    if form == "redshift":
+        query_sql = _query_sql(node.args.get("query"), dialect)
+        return plan_redshift(node, name, query_sql, replace, exists)
+
+    options = options_of(node.args.get("options") or [])
+    query_sql = _bigquery_query_sql(node, options, name, dialect)
+    notices = []
+    for key in sorted(set(options) & CLOUD_OPTIONS):
+        notices.append(f"Option '{key}' applies only to BigQuery in Google Cloud; ignored.")
+        options.pop(key)
+    labels = options.pop("input_label_cols", None)
+    if isinstance(labels, str):
+        labels = [labels]
+    if labels is not None and (not isinstance(labels, list) or len(labels) != 1):
+        raise OptionError(
+            f"The 'input_label_cols' option of CREATE MODEL {name} must name exactly one column, "
+            f"as in ['churned']; got {labels!r}."
+        )
+    label = labels[0] if labels else None
+    items = node.args.get("transform")
+    return TrainJob(
+        name=name,
+        query_sql=query_sql,
+        options=options,
+        label=label,
+        replace=replace,
+        if_not_exists=exists,
+        notices=tuple(notices),
+        transform=parse_transform(items, name, label) if items else None,
+    )

@@ -1,0 +1,505 @@
+"""The TRANSFORM clause of CREATE MODEL (BigQuery ML), parsed and checked: which outputs are ML.*
+preprocessing functions (scikit-learn transformers in the model's pipeline, see
+:mod:`sqlml.training.transform`) and which are plain SQL computed before scoring.
+
+Pure: only sqlglot, so the planner checks a TRANSFORM before any data is read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from sqlml.errors import NotSupportedError, ProgrammingError
+from sqlml.sql.values import literal
+
+if TYPE_CHECKING:
+    pass
+
+
+# Columns that ML.PREDICT / ML.EVALUATE compute for a model's SQL outputs are named this, then
+# renamed to the outputs' names once read (an output may replace an input column of its own name).
+HIDDEN_PREFIX = "__sqlml_transform_"
+
+
+BUCKET_FORMATS = ("bucket_names", "bucket_ranges", "bucket_ranges_json")
+
+
+IMPUTER_STRATEGIES = ("mean", "median", "most_frequent")
+
+
+# name -> (usage, fewest and most arguments)
+FUNCTIONS: dict[str, tuple[str, int, int]] = {
+    "STANDARD_SCALER": ("ML.STANDARD_SCALER(column)", 1, 1),
+    "MIN_MAX_SCALER": ("ML.MIN_MAX_SCALER(column)", 1, 1),
+    "MAX_ABS_SCALER": ("ML.MAX_ABS_SCALER(column)", 1, 1),
+    "ROBUST_SCALER": (
+        "ML.ROBUST_SCALER(column [, [low, high]] [, with_median] [, with_quantile_range])",
+        1,
+        4,
+    ),
+    "IMPUTER": ("ML.IMPUTER(column, 'mean' | 'median' | 'most_frequent')", 2, 2),
+    "ONE_HOT_ENCODER": (
+        "ML.ONE_HOT_ENCODER(column [, 'none' | 'most_frequent'] [, top_k] [, frequency_threshold])",
+        1,
+        4,
+    ),
+    "LABEL_ENCODER": ("ML.LABEL_ENCODER(column [, top_k] [, frequency_threshold])", 1, 3),
+    "BUCKETIZE": (
+        "ML.BUCKETIZE(column, [split points] [, exclude_boundaries] [, output_format])",
+        2,
+        4,
+    ),
+    "QUANTILE_BUCKETIZE": ("ML.QUANTILE_BUCKETIZE(column, num_buckets [, output_format])", 2, 3),
+    "POLYNOMIAL_EXPAND": ("ML.POLYNOMIAL_EXPAND(STRUCT(a, b, ...) [, degree])", 1, 2),
+    "FEATURE_CROSS": ("ML.FEATURE_CROSS(STRUCT(a, b, ...) [, degree])", 1, 2),
+}
+
+
+NUMERIC_FUNCTIONS = frozenset(
+    {
+        "STANDARD_SCALER",
+        "MIN_MAX_SCALER",
+        "MAX_ABS_SCALER",
+        "ROBUST_SCALER",
+        "BUCKETIZE",
+        "QUANTILE_BUCKETIZE",
+        "POLYNOMIAL_EXPAND",
+    }
+)
+
+
+CATEGORICAL_FUNCTIONS = frozenset({"ONE_HOT_ENCODER", "LABEL_ENCODER"})
+
+
+@dataclass(frozen=True)
+class TransformItem:
+    """One output of the TRANSFORM list.
+
+    ``kind`` is "column" (an input column passed through), "sql" (an expression computed in SQL,
+    ``sql`` in DuckDB's dialect) or "ml" (an ``ML.<function>`` in the ONNX graph, with its validated
+    literal arguments in ``args``). ``columns`` are the raw input columns it reads.
+    """
+
+    output: str
+    kind: str
+    columns: tuple[str, ...]
+    function: str | None = None
+    args: tuple[Any, ...] = ()
+    sql: str | None = None
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A parsed TRANSFORM list, with the label (which passes through) set apart."""
+
+    items: tuple[TransformItem, ...]
+    label: str | None = None
+
+    @property
+    def features(self) -> tuple[TransformItem, ...]:
+        return tuple(i for i in self.items if i.output != self.label)
+
+    @property
+    def graph_inputs(self) -> list[str]:
+        """The ONNX graph's inputs, in order: raw columns for pass-through and ML.* outputs, the
+        outputs' own names for SQL outputs (computed before scoring)."""
+        names: list[str] = []
+        for item in self.features:
+            for name in (item.output,) if item.kind == "sql" else item.columns:
+                if name not in names:
+                    names.append(name)
+        return names
+
+    @property
+    def raw_inputs(self) -> list[str]:
+        """The input columns that scoring reads (the label's excepted)."""
+        names: list[str] = []
+        for item in self.features:
+            for name in item.columns:
+                if name not in names:
+                    names.append(name)
+        return names
+
+    def spec(self) -> dict[str, Any]:
+        """What scoring needs, stored in the model's spec: the SQL outputs and the raw inputs."""
+        return {
+            "transform_sql": [
+                {"name": i.output, "sql": i.sql, "columns": list(i.columns)}
+                for i in self.features
+                if i.kind == "sql"
+            ],
+            "transform_inputs": self.raw_inputs,
+        }
+
+
+def parse_transform(
+    expressions: Sequence[exp.Expression], model: str, label: str | None
+) -> Transform:
+    """Check a TRANSFORM select list and describe each output; errors name the output and the fix."""
+    items: list[TransformItem] = []
+    for position, expression in enumerate(expressions, start=1):
+        items.extend(_parse_item(expression, position, model))
+    seen: dict[str, str] = {}
+    for item in items:
+        key = item.output.lower()
+        if key in seen:
+            raise ProgrammingError(
+                f"The TRANSFORM of CREATE MODEL {model} has two outputs named '{item.output}'; "
+                f"give each output its own name."
+            )
+        seen[key] = item.output
+    transform = Transform(tuple(items), label)
+    _check_label(transform, model)
+    _check_sql_names(transform, model)
+    return transform
+
+
+def _parse_item(expression: exp.Expression, position: int, model: str) -> list[TransformItem]:
+    where = (
+        f"TRANSFORM output #{position} ({expression.sql(dialect='duckdb')}) of CREATE MODEL {model}"
+    )
+    if isinstance(expression, exp.Star) or (
+        isinstance(expression, exp.Column) and isinstance(expression.this, exp.Star)
+    ):
+        raise NotSupportedError(
+            f"{where}: * is not supported in TRANSFORM; list the columns the model uses."
+        )
+    if isinstance(expression, exp.Alias):
+        body, name = expression.this, expression.alias
+    elif isinstance(expression, exp.Column):
+        body, name = expression, expression.name
+    else:
+        body, name = expression, ""
+    if not name:
+        raise ProgrammingError(
+            f"{where} needs a name: write {expression.sql(dialect='duckdb')} AS <name>."
+        )
+    call = _ml_call(body, where)
+    if call is not None:
+        function, args = call
+        return _parse_ml(function, args, name, where)
+    _check_plain_sql(body, where)
+    if isinstance(body, exp.Column) and not body.table and body.name == name:
+        return [TransformItem(name, "column", (name,))]
+    columns = tuple(dict.fromkeys(c.name for c in body.find_all(exp.Column)))
+    return [TransformItem(name, "sql", columns, sql=body.sql(dialect="duckdb"))]
+
+
+def _ml_name(node: exp.Expression) -> str | None:
+    """``ML.NAME(...)`` (a Dot on the identifier ML) -> NAME; anything else -> None."""
+    if not isinstance(node, exp.Dot):
+        return None
+    owner = node.this
+    if not isinstance(owner, (exp.Identifier, exp.Column, exp.Var)) or owner.name.upper() != "ML":
+        return None
+    call = node.expression
+    if isinstance(call, exp.Anonymous):
+        return str(call.name).upper()
+    if isinstance(call, exp.Func):
+        return call.sql_name().upper()
+    return None
+
+
+def _ml_call(body: exp.Expression, where: str) -> tuple[str, list[exp.Expression]] | None:
+    node = body
+    if isinstance(body, exp.Window):
+        if body.args.get("partition_by") or body.args.get("order") or body.args.get("spec"):
+            raise NotSupportedError(
+                f"{where}: ML preprocessing functions take an empty OVER (); their statistics "
+                f"come from all training rows."
+            )
+        node = body.this
+    name = _ml_name(node)
+    if name is None:
+        return None
+    if name not in FUNCTIONS:
+        raise NotSupportedError(
+            f"{where}: ML.{name} is not a preprocessing function sqlml supports; supported: "
+            + ", ".join(f"ML.{n}" for n in FUNCTIONS)
+            + "."
+        )
+    call = node.expression
+    args = list(call.expressions) if isinstance(call, exp.Anonymous) else _func_args(call)
+    return name, args
+
+
+def _func_args(call: exp.Expression) -> list[exp.Expression]:
+    args: list[exp.Expression] = []
+    for value in call.args.values():
+        if isinstance(value, list):
+            args.extend(v for v in value if isinstance(v, exp.Expression))
+        elif isinstance(value, exp.Expression):
+            args.append(value)
+    return args
+
+
+def _check_plain_sql(body: exp.Expression, where: str) -> None:
+    if any(isinstance(n, exp.Dot) and _ml_name(n) is not None for n in body.walk()):
+        raise NotSupportedError(
+            f"{where}: an ML.* preprocessing function must be a whole TRANSFORM output "
+            f"(ML.FN(...) OVER () AS name), not part of an expression."
+        )
+    for node in body.walk():
+        if isinstance(node, (exp.Window, exp.AggFunc)):
+            raise NotSupportedError(
+                f"{where}: aggregate and window functions would be computed over the prediction "
+                f"input, not the training data; use an ML.* preprocessing function (e.g. "
+                f"ML.STANDARD_SCALER(col) OVER ()) or compute it in the training query."
+            )
+        if isinstance(node, (exp.Subquery, exp.Query)):
+            raise NotSupportedError(f"{where}: subqueries are not supported in TRANSFORM.")
+
+
+def _parse_ml(
+    function: str, args: list[exp.Expression], name: str, where: str
+) -> list[TransformItem]:
+    usage, fewest, most = FUNCTIONS[function]
+    if not fewest <= len(args) <= most:
+        count = f"{fewest}" if fewest == most else f"{fewest} to {most}"
+        raise ProgrammingError(
+            f"{where}: ML.{function} takes {count} argument(s), {usage}; got {len(args)}."
+        )
+    if function in ("POLYNOMIAL_EXPAND", "FEATURE_CROSS"):
+        fields = _struct_columns(args[0], function, usage, where)
+        return _parse_struct_function(function, fields, args[1:], name, where)
+    column = _column(args[0], function, usage, where)
+    values = [_literal(a, function, usage, where) for a in args[1:]]
+    checked = _CHECKS[function](values, function, where)
+    return [TransformItem(name, "ml", (column,), function, tuple(checked))]
+
+
+def _column(node: exp.Expression, function: str, usage: str, where: str) -> str:
+    if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
+        return node.name
+    raise ProgrammingError(
+        f"{where}: the first argument of ML.{function} must be an input column ({usage}); got "
+        f"{node.sql(dialect='duckdb')}. Compute it in the training query first."
+    )
+
+
+def _struct_columns(
+    node: exp.Expression, function: str, usage: str, where: str
+) -> list[tuple[str, str]]:
+    """``STRUCT(a, b AS f2)`` -> [(field name, column)]; fields must be distinct columns."""
+    if not isinstance(node, exp.Struct) or not node.expressions:
+        raise ProgrammingError(
+            f"{where}: ML.{function} takes a STRUCT of input columns, {usage}; got "
+            f"{node.sql(dialect='duckdb')}."
+        )
+    fields: list[tuple[str, str]] = []
+    for field in node.expressions:
+        if isinstance(field, exp.PropertyEQ):
+            field_name, value = field.this.name, field.expression
+        elif isinstance(field, exp.Alias):
+            field_name, value = field.alias, field.this
+        else:
+            field_name, value = "", field
+        column = _column(value, function, usage, where)
+        fields.append((field_name or column, column))
+    names = [f for f, _ in fields]
+    if len(set(names)) != len(names) or len(fields) > 10:
+        raise ProgrammingError(
+            f"{where}: the STRUCT of ML.{function} takes 1 to 10 distinct fields; got "
+            f"{', '.join(names)}."
+        )
+    return fields
+
+
+def _parse_struct_function(
+    function: str,
+    fields: list[tuple[str, str]],
+    rest: list[exp.Expression],
+    name: str,
+    where: str,
+) -> list[TransformItem]:
+    usage = FUNCTIONS[function][0]
+    values = [_literal(a, function, usage, where) for a in rest]
+    columns = tuple(dict.fromkeys(c for _, c in fields))
+    if function == "POLYNOMIAL_EXPAND":
+        degree = _int_arg(values[0] if values else 2, "degree", 1, 4, function, where)
+        return [TransformItem(name, "ml", columns, function, (degree,))]
+    degree = _int_arg(values[0] if values else 2, "degree", 2, 4, function, where)
+    if len(fields) < 2 or degree > len(fields):
+        raise ProgrammingError(
+            f"{where}: ML.FEATURE_CROSS crosses at least 2 fields, and its degree ({degree}) "
+            f"cannot exceed their number ({len(fields)})."
+        )
+    combos = [
+        combo for size in range(2, degree + 1) for combo in itertools.combinations(fields, size)
+    ]
+    items = []
+    for combo in combos:
+        output = name if len(combos) == 1 else "_".join([name, *(f for f, _ in combo)])
+        pieces = [f"CAST({quote_identifier(c)} AS VARCHAR)" for _, c in combo]
+        sql = " || '_' || ".join(pieces)
+        items.append(TransformItem(output, "sql", tuple(c for _, c in combo), function, sql=sql))
+    return items
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(node: exp.Expression, function: str, usage: str, where: str) -> Any:
+    """A constant argument as Python: number, string, bool, NULL, or a list of those."""
+
+    def not_constant(other: exp.Expression) -> Any:
+        raise ProgrammingError(
+            f"{where}: the arguments of ML.{function} after the column must be constants "
+            f"({usage}); got {other.sql(dialect='duckdb')}."
+        )
+
+    return literal(node, not_constant)
+
+
+def _int_arg(value: Any, what: str, low: int, high: int, function: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ProgrammingError(
+            f"{where}: the {what} of ML.{function} must be an integer in [{low}, {high}]; got "
+            f"{value!r}."
+        )
+    return value
+
+
+def _bool_arg(value: Any, what: str, function: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ProgrammingError(
+            f"{where}: the {what} of ML.{function} must be TRUE or FALSE; got {value!r}."
+        )
+    return value
+
+
+def _choice_arg(value: Any, what: str, choices: Sequence[str], function: str, where: str) -> str:
+    if not isinstance(value, str) or value.lower() not in choices:
+        raise ProgrammingError(
+            f"{where}: the {what} of ML.{function} must be one of "
+            f"{', '.join(repr(c) for c in choices)}; got {value!r}."
+        )
+    return value.lower()
+
+
+def _no_args(values: list[Any], function: str, where: str) -> list[Any]:
+    return []
+
+
+def _robust_args(values: list[Any], function: str, where: str) -> list[Any]:
+    quantiles = values[0] if values else [25, 75]
+    ok = (
+        isinstance(quantiles, list)
+        and len(quantiles) == 2
+        and all(isinstance(q, int) and not isinstance(q, bool) for q in quantiles)
+        and 0 < quantiles[0] < quantiles[1] < 100
+    )
+    if not ok:
+        raise ProgrammingError(
+            f"{where}: the quantile_range of ML.ROBUST_SCALER must be two integers "
+            f"[low, high] with 0 < low < high < 100; got {quantiles!r}."
+        )
+    with_median = _bool_arg(values[1], "with_median", function, where) if len(values) > 1 else True
+    with_range = (
+        _bool_arg(values[2], "with_quantile_range", function, where) if len(values) > 2 else True
+    )
+    return [quantiles[0], quantiles[1], with_median, with_range]
+
+
+def _imputer_args(values: list[Any], function: str, where: str) -> list[Any]:
+    return [_choice_arg(values[0], "strategy", IMPUTER_STRATEGIES, function, where)]
+
+
+def _vocabulary_args(values: list[Any], with_drop: bool, function: str, where: str) -> list[Any]:
+    values = list(values)
+    drop = "none"
+    if with_drop:
+        drop = (
+            _choice_arg(values.pop(0), "drop", ("none", "most_frequent"), function, where)
+            if values
+            else "none"
+        )
+    top_k = _int_arg(values[0], "top_k", 1, 999_999, function, where) if values else 32_000
+    threshold = (
+        _int_arg(values[1], "frequency_threshold", 0, 2**62, function, where)
+        if len(values) > 1
+        else 5
+    )
+    return [drop, top_k, threshold]
+
+
+def _bucketize_args(values: list[Any], function: str, where: str) -> list[Any]:
+    splits = values[0]
+    numbers = isinstance(splits, list) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in splits
+    )
+    if not numbers or not splits or any(b <= a for a, b in zip(splits, splits[1:], strict=False)):
+        raise ProgrammingError(
+            f"{where}: the split points of ML.BUCKETIZE must be a non-empty array of finite "
+            f"numbers in increasing order, as in [0, 10, 100]; got {splits!r}."
+        )
+    exclude = (
+        _bool_arg(values[1], "exclude_boundaries", function, where) if len(values) > 1 else False
+    )
+    if len(values) > 2:
+        _choice_arg(values[2], "output_format", BUCKET_FORMATS, function, where)
+    points = [float(v) for v in splits]
+    if exclude:
+        points = points[1:-1]
+    return [points]
+
+
+def _quantile_args(values: list[Any], function: str, where: str) -> list[Any]:
+    buckets = _int_arg(values[0], "num_buckets", 1, 10_000, function, where)
+    if len(values) > 1:
+        _choice_arg(values[1], "output_format", BUCKET_FORMATS, function, where)
+    return [buckets]
+
+
+_CHECKS = {
+    "STANDARD_SCALER": _no_args,
+    "MIN_MAX_SCALER": _no_args,
+    "MAX_ABS_SCALER": _no_args,
+    "ROBUST_SCALER": _robust_args,
+    "IMPUTER": _imputer_args,
+    "ONE_HOT_ENCODER": lambda v, f, w: _vocabulary_args(v, True, f, w),
+    "LABEL_ENCODER": lambda v, f, w: _vocabulary_args(v, False, f, w),
+    "BUCKETIZE": _bucketize_args,
+    "QUANTILE_BUCKETIZE": _quantile_args,
+}
+
+
+def _check_label(transform: Transform, model: str) -> None:
+    label = transform.label
+    if label is None:
+        return
+    item = next((i for i in transform.items if i.output == label), None)
+    if item is None:
+        raise ProgrammingError(
+            f"The label '{label}' of CREATE MODEL {model} must be in its TRANSFORM list, as in "
+            f"BigQuery ML: add {label} to TRANSFORM (...)."
+        )
+    if item.kind != "column":
+        raise ProgrammingError(
+            f"The label '{label}' of CREATE MODEL {model} must pass through TRANSFORM unchanged "
+            f"(write {label} in the list); compute it in the training query instead."
+        )
+    for other in transform.features:
+        if label in other.columns:
+            raise ProgrammingError(
+                f"TRANSFORM output '{other.output}' of CREATE MODEL {model} reads the label "
+                f"column '{label}'; features cannot be computed from the label."
+            )
+
+
+def _check_sql_names(transform: Transform, model: str) -> None:
+    """A SQL output replaces an input column of its name, which ML.* outputs must still read."""
+    graph_raw = {c.lower() for i in transform.items if i.kind != "sql" for c in i.columns}
+    for item in transform.items:
+        if item.kind == "sql" and item.output.lower() in graph_raw:
+            raise ProgrammingError(
+                f"TRANSFORM output '{item.output}' of CREATE MODEL {model} is computed in SQL but "
+                f"has the name of an input column that another output reads; give it another name."
+            )
