@@ -107,14 +107,14 @@ class Engine:
         if lane.connection is not None:
             return
         from sqlml.backends.duckdb import DuckDBBackend
+        from sqlml.core.executor import Executor
         from sqlml.dbapi import Connection
-        from sqlml.session import Session
 
         main = self.connection._backend  # noqa: SLF001
         backend = DuckDBBackend.from_connection(main.con.cursor())
         backend.owns_connection = True  # the lane's DuckDB connection is its own: close it too
         backend.share_functions_as(main.function_scope())
-        lane.connection = Connection(Session(backend), autocommit=True)
+        lane.connection = Connection(Executor(backend), autocommit=True)
         lane.connection.limits = self.connection.limits
 
     async def call(
