@@ -1,7 +1,8 @@
 """sqlml's statement nodes: sqlglot expressions for the ML statements that no engine dialect knows.
 
-The parser (:mod:`sqlml.sql.parser`) builds these; the planner (:mod:`sqlml.plan`) turns them into jobs.
-They are syntax only: no validation of option names or values happens here.
+The grammar (:mod:`sqlml.sql.grammar`) builds these; the planner (:mod:`sqlml.plan`) turns them into
+jobs; sqlml's dialects write them back as SQL (``node.sql(dialect=dialect_for(name))``, see
+:mod:`sqlml.sql.render`). They are syntax only: no validation of option names or values happens here.
 """
 
 from __future__ import annotations
