@@ -1,4 +1,4 @@
-"""ML.PREDICT compiled to Spark expressions (sqlml/backends/spark/compiled.py).
+"""ML.PREDICT compiled to Spark expressions (sqlml/backends/spark/compiled/).
 
 Expected values come from ONNX Runtime run directly on the stored ONNX bytes, fed here from the
 rows' Python values (not through sqlml's scorer), then turned into labels the way BigQuery's
