@@ -47,7 +47,7 @@ class Lane:
 
     session: int
     executor: ThreadPoolExecutor
-    connection: sqlml.Connection | None = None  # opened on the lane's thread by its first job
+    connection: sqlml.Connection | None = None  # opened on the lane's thread by its first request
 
     @property
     def cursor(self) -> sqlml.Cursor:
@@ -62,8 +62,9 @@ class Lane:
 
 
 @dataclass
-class Job:
-    """One unit of work for a lane's worker, so it can be cancelled before or while it runs."""
+class Request:
+    """One statement's work queued for a client's lane, so it can be cancelled before or while it
+    runs."""
 
     owner: int
     lane: Lane
@@ -85,8 +86,8 @@ class Engine:
         self.owner: int | None = None  # the session id whose transaction is open
         self.owner_since = 0.0
         self.owner_label = ""
-        self._running: dict[int, Job] = {}  # each session's running job
-        self._current: dict[int, Job] = {}  # each session's queued or running job
+        self._running: dict[int, Request] = {}  # each session's running request
+        self._current: dict[int, Request] = {}  # each session's queued or running request
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._released: asyncio.Event | None = None
@@ -137,11 +138,11 @@ class Engine:
         lane = self.lane(session)
         while True:
             released = self._release_event()
-            job = Job(session, lane)
-            self._current[session] = job
-            future = loop.run_in_executor(lane.executor, self._run, job, label, fn)
+            request = Request(session, lane)
+            self._current[session] = request
+            future = loop.run_in_executor(lane.executor, self._run, request, label, fn)
             try:
-                return await self._wait(job, future, started, statement_timeout, gone)
+                return await self._wait(request, future, started, statement_timeout, gone)
             except _Busy:
                 if lock_timeout is None:  # lock_timeout = 0: wait as long as it takes
                     await released.wait()
@@ -150,12 +151,12 @@ class Engine:
                 if remaining <= 0 or not await _wait_event(released, remaining):
                     raise self._lock_error(lock_timeout) from None
             finally:
-                if self._current.get(session) is job:
+                if self._current.get(session) is request:
                     del self._current[session]
 
     async def _wait(
         self,
-        job: Job,
+        request: Request,
         future: asyncio.Future[T],
         started: float,
         statement_timeout: float | None,
@@ -164,7 +165,7 @@ class Engine:
         while True:
             try:
                 done, _ = await asyncio.wait({future}, timeout=0.2)
-            except asyncio.CancelledError:  # the server is stopping: the job's outcome is moot
+            except asyncio.CancelledError:  # the server is stopping: the request's outcome is moot
                 future.add_done_callback(_consume)
                 raise
             if done:
@@ -174,32 +175,32 @@ class Engine:
                 reason = "canceling statement due to statement timeout"
             elif gone():
                 reason = "canceling statement: the client disconnected"
-            if reason and self._cancel_job(job, reason) and not job.started:
+            if reason and self._cancel_request(request, reason) and not request.started:
                 # Still queued: the worker will skip it; stop waiting behind other statements.
                 future.add_done_callback(_consume)
                 raise ServerError(reason, "57014")
 
-    def _run(self, job: Job, label: str, fn: Callable[[sqlml.Cursor], T]) -> T:
-        self._open(job.lane)
+    def _run(self, request: Request, label: str, fn: Callable[[sqlml.Cursor], T]) -> T:
+        self._open(request.lane)
         with self._lock:
-            if job.cancelled:
-                raise ServerError(job.cancelled, "57014")
-            if self.owner is not None and self.owner != job.owner:
+            if request.cancelled:
+                raise ServerError(request.cancelled, "57014")
+            if self.owner is not None and self.owner != request.owner:
                 raise _Busy
-            job.started = True
-            self._running[job.owner] = job
+            request.started = True
+            self._running[request.owner] = request
         try:
-            return fn(job.lane.cursor)
+            return fn(request.lane.cursor)
         except sqlml.Error as exc:
-            if job.cancelled:
-                raise ServerError(job.cancelled, "57014") from exc
+            if request.cancelled:
+                raise ServerError(request.cancelled, "57014") from exc
             raise
         finally:
             with self._lock:
-                self._running.pop(job.owner, None)
-            self._track_owner(job.lane, label)
-            if job.cancelled:
-                log.info("session %d: %s", job.owner, job.cancelled)
+                self._running.pop(request.owner, None)
+            self._track_owner(request.lane, label)
+            if request.cancelled:
+                log.info("session %d: %s", request.owner, request.cancelled)
 
     def _track_owner(self, lane: Lane, label: str) -> None:
         session = lane.session
@@ -214,16 +215,16 @@ class Engine:
 
     def cancel(self, session: int, reason: str = "canceling statement due to user request") -> bool:
         """Cancel ``session``'s statement: skipped if still queued, interrupted if running."""
-        job = self._current.get(session)
-        return job is not None and self._cancel_job(job, reason)
+        request = self._current.get(session)
+        return request is not None and self._cancel_request(request, reason)
 
-    def _cancel_job(self, job: Job, reason: str) -> bool:
+    def _cancel_request(self, request: Request, reason: str) -> bool:
         with self._lock:
-            if job.cancelled:
+            if request.cancelled:
                 return False
-            job.cancelled = reason
-            if self._running.get(job.owner) is job:
-                job.lane.interrupt(reason)
+            request.cancelled = reason
+            if self._running.get(request.owner) is request:
+                request.lane.interrupt(reason)
         return True
 
     async def end_session(self, session: int) -> None:
@@ -288,7 +289,7 @@ class Engine:
 
 
 def _consume(future: asyncio.Future[Any]) -> None:
-    """Retrieve a skipped job's exception, so asyncio does not report it as never retrieved."""
+    """Retrieve a skipped request's exception, so asyncio does not report it as never retrieved."""
     if not future.cancelled():
         future.exception()
 

@@ -21,7 +21,7 @@ from sqlml.server.auth import ScramSecret
 from sqlml.server.engine import Engine, run_blocking
 
 if TYPE_CHECKING:
-    from sqlml.server.session import ClientSession
+    from sqlml.server.client import ClientSession
 
 log = logging.getLogger("sqlml.server")
 
@@ -203,7 +203,7 @@ class Server:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         from sqlml.server import protocol
-        from sqlml.server.session import ClientSession
+        from sqlml.server.client import ClientSession
 
         task = asyncio.current_task()
         assert task is not None

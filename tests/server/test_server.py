@@ -736,7 +736,8 @@ def test_scram_matches_rfc_7677_example() -> None:
     ],
 )
 def test_numeric_binary_format(value: str, expected: tuple[int, ...]) -> None:
-    from sqlml.server.types import _numeric_from_binary, numeric_binary
+    from sqlml.server.types import numeric_binary
+    from sqlml.server.types.params import _numeric_from_binary
 
     encoded = numeric_binary(decimal.Decimal(value))
     count = expected[0]

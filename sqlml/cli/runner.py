@@ -1,0 +1,154 @@
+"""Running scripts on one connection and printing what each statement returns; training progress on
+the terminal."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+import sqlml
+from sqlml.cli.render import write_csv, write_json, write_table
+from sqlml.console import UserError
+
+
+class ProgressLine(logging.Handler):
+    """Training progress (the ``sqlml.progress`` log) as one terminal line, rewritten with ``\r``.
+
+    A record with ``progress=(done, total)`` gets a bar; :meth:`clear` blanks the line, so what the
+    statement prints next starts on a clean line.
+    """
+
+    BAR = 20
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.stream = stream
+        self.width = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            done_total = getattr(record, "progress", None)
+            if done_total:
+                done, total = done_total
+                filled = min(self.BAR, round(self.BAR * done / total)) if total else self.BAR
+                text = f"[{'#' * filled}{'.' * (self.BAR - filled)}] {text}"
+            text = text[: max(20, shutil.get_terminal_size().columns - 1)]
+            self.stream.write("\r" + text + " " * max(0, self.width - len(text)))
+            self.stream.flush()
+            self.width = len(text)
+        except Exception:
+            self.handleError(record)
+
+    def clear(self) -> None:
+        if self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+            self.width = 0
+
+
+@contextlib.contextmanager
+def progress_on(stream: TextIO) -> Iterator[None]:
+    """Show training progress on ``stream`` while the block runs, if it is a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    if isatty is None or not isatty():
+        yield
+        return
+    logger = logging.getLogger("sqlml.progress")
+    handler, level = ProgressLine(stream), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.clear()
+
+
+class Runner:
+    """Runs scripts on one connection and prints what each statement returns."""
+
+    def __init__(
+        self,
+        connection: sqlml.Connection,
+        fmt: str = "table",
+        quiet: bool = False,
+        max_rows: int = 1000,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+    ) -> None:
+        self.connection = connection
+        self.cursor = connection.cursor()
+        self.format = fmt
+        self.quiet = quiet
+        self.max_rows = max_rows
+        self.out = out if out is not None else sys.stdout
+        self.err = err if err is not None else sys.stderr
+
+    def run_script(self, script: str, source: str | None = None) -> None:
+        """Run every statement of ``script`` in order; the first error propagates.
+
+        ``source`` names the script (a file) so an error can say where its statement starts.
+        """
+        from sqlml.sql import split_statements
+
+        statements = split_statements(
+            script, dialect=self.connection.dialect, limits=self.connection.limits
+        )
+        for statement in statements:
+            try:
+                self.run_statement(statement.sql)
+            except sqlml.Error as exc:
+                if source is not None or len(statements) > 1:
+                    where = f" of {source}" if source else ""
+                    exc.add_note(f"in the statement at line {statement.line}{where}")
+                raise
+
+    def run_statement(self, sql: str) -> None:
+        cursor = self.cursor
+        with progress_on(self.err):
+            cursor.execute(sql)
+        for _kind, text in cursor.messages:
+            self.err.write(f"NOTICE: {text}\n")
+        if cursor.description is not None:
+            self.write_result(cursor)
+        elif not self.quiet:
+            self.out.write(self.status(cursor) + "\n")
+        self.out.flush()
+
+    def write_result(self, cursor: sqlml.Cursor) -> None:
+        if self.format == "csv":
+            write_csv(cursor, self.out)
+        elif self.format == "json":
+            write_json(cursor, self.out)
+        else:
+            write_table(cursor, self.out, self.max_rows)
+
+    @staticmethod
+    def status(cursor: sqlml.Cursor) -> str:
+        status = cursor.statusmessage or "OK"
+        if cursor.rowcount >= 0 and status in ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY"):
+            return f"{status} {cursor.rowcount}"
+        return status
+
+
+def read_source(path: str) -> tuple[str, str]:
+    """The text of a script file (``-`` is stdin) and a name for it in error messages."""
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(), path
+    except FileNotFoundError:
+        raise UserError(f"File not found: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"Cannot read {path}: it is a directory") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"Cannot read {path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise UserError(f"Cannot read {path}: {exc.strerror or exc}") from None

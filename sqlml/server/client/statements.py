@@ -1,0 +1,183 @@
+"""Running one statement for a client: SET, SHOW, RESET, DEALLOCATE, DISCARD and transaction control
+are answered here (with the client's own settings); everything else runs on the client's engine
+lane. Also the notices and DataRows a result sends back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+
+import sqlml
+from sqlml.server import pgcompat, protocol
+from sqlml.server import types as pgtypes
+from sqlml.server.client.results import Result, read_result
+from sqlml.server.errors import ServerError
+
+log = logging.getLogger("sqlml.server")
+
+FLUSH_BYTES = 256 * 1024
+ROWS_PER_CHUNK = 8192
+
+
+class Statements:
+    """Statement execution, mixed into :class:`~sqlml.server.client.loop.ClientSession`."""
+
+    async def run(self, sql: str, params: list[Any]) -> Result:
+        """Run one statement: answered here (SET, SHOW, transactions) or on the connection."""
+        log.debug("session %d: %s", self.id, sql[:2000])
+        command = pgcompat.command(sql)
+        if command is not None:
+            local = await self._command(command)
+            if local is not None:
+                return local
+            name = command.name
+            if (
+                command.kind == "show"
+                and re.fullmatch(r"\w+", name)
+                and name.lower() in self.server.duckdb_settings
+            ):
+                sql = f"SELECT current_setting('{name}') AS \"{name}\""
+        return await self._on_engine(pgcompat.rewrite(sql), params)
+
+    async def _on_engine(self, rewritten: str, params: list[Any]) -> Result:
+        def work(cursor: sqlml.Cursor) -> Result:
+            cursor.execute(rewritten, params or None)
+            return read_result(cursor, rewritten)
+
+        return await self._call(work)
+
+    async def _call(self, fn: Callable[[sqlml.Cursor], Result]) -> Result:
+        timeout_ms = self.settings.milliseconds("statement_timeout")
+        timeout = timeout_ms / 1000 if timeout_ms else self.config.statement_timeout
+        label = f"{self.user}@{self.peer[0] if self.peer else '?'}"
+        if self.settings.values.get("application_name"):
+            label += f", {self.settings.values['application_name']}"
+        return await self.engine.call(
+            self.id,
+            label,
+            fn,
+            lock_timeout=self.settings.milliseconds("lock_timeout") / 1000 or None,
+            statement_timeout=timeout,
+            gone=self.gone,
+        )
+
+    async def _command(self, command: pgcompat.Command) -> Result | None:
+        kind = command.kind
+        if kind == "unsupported":
+            raise ServerError(command.value, "0A000")
+        if kind == "noop":
+            return Result(command.tag)
+        if kind == "set":
+            return self._set(command.name, command.value)
+        if kind == "reset":
+            return self._reset(command.name)
+        if kind == "show":
+            return self._show(command.name)
+        if kind == "deallocate":
+            if command.name.upper() == "ALL":
+                self.statements.clear()
+            elif self.statements.pop(command.name, None) is None:
+                raise ServerError(f'prepared statement "{command.name}" does not exist', "26000")
+            return Result("DEALLOCATE" + (" ALL" if command.name.upper() == "ALL" else ""))
+        if kind == "discard":
+            self.statements.clear()
+            self.portals.clear()
+            self.settings.values = dict(self.settings.defaults)
+            return Result(command.tag)
+        return await self._transaction(command)
+
+    def _set(self, name: str, value: str) -> Result | None:
+        if self.settings.canonical(name) is None and "." not in name:
+            if name.lower() in self.server.duckdb_settings:
+                return None  # DuckDB's own setting: it applies to the shared connection
+            raise ServerError(f'unrecognized configuration parameter "{name}"', "42704")
+        key = self.settings.set(name, value)
+        if key in pgcompat.REPORTED:
+            self.out += protocol.parameter_status(key, self.settings.values[key])
+        return Result("SET")
+
+    def _reset(self, name: str) -> Result | None:
+        if name.upper() == "ALL":
+            self.settings.values = dict(self.settings.defaults)
+            return Result("RESET")
+        if self.settings.reset(name) is None:
+            if name.lower() in self.server.duckdb_settings:
+                return None
+            raise ServerError(f'unrecognized configuration parameter "{name}"', "42704")
+        return Result("RESET")
+
+    def _show(self, name: str) -> Result | None:
+        if name.upper() == "ALL":
+            items = sorted(self.settings.values.items(), key=lambda kv: kv[0].lower())
+            table = pa.table(
+                {
+                    "name": [k for k, _ in items],
+                    "setting": [v for _, v in items],
+                    "description": [""] * len(items),
+                }
+            )
+            description = [("name", "VARCHAR"), ("setting", "VARCHAR"), ("description", "VARCHAR")]
+            return Result(f"SELECT {table.num_rows}", description, table)
+        key = self.settings.canonical(name)
+        if key is None:
+            return None  # SHOW TABLES, SHOW MODEL ..., DuckDB settings: the connection answers
+        column = key.lower() if key != "TimeZone" else "TimeZone"
+        table = pa.table({column: [self.settings.values[key]]})
+        return Result("SHOW", [(column, "VARCHAR")], table)
+
+    async def _transaction(self, command: pgcompat.Command) -> Result:
+        owned = self.engine.in_transaction(self.id)
+        if command.kind == "begin":
+            if owned:
+                self._warn("there is already a transaction in progress", "25001")
+                return Result(command.tag)
+            begin = "BEGIN TRANSACTION" + (" READ ONLY" if command.value else "")
+            await self._on_engine(begin, [])
+            self.failed = False
+            return Result(command.tag)
+        if not owned:
+            self._warn("there is no transaction in progress", "25P01")
+            return Result(command.tag)
+        failed, self.failed = self.failed, False
+        if command.kind == "commit" and not failed:
+            await self._on_engine("COMMIT", [])
+            return Result("COMMIT")
+        await self._on_engine("ROLLBACK", [])
+        return Result("ROLLBACK")
+
+    def _warn(self, text: str, code: str) -> None:
+        self.out += protocol.notice(text, "WARNING", code)
+
+    def _notices(self, result: Result) -> None:
+        if self.settings.values.get("client_min_messages", "notice").lower() in (
+            "warning",
+            "error",
+            "log",
+            "fatal",
+            "panic",
+        ):
+            return
+        for text in result.notices:
+            self.out += protocol.notice(text)
+
+    async def _rows(self, result: Result, formats: list[int], start: int, stop: int) -> None:
+        """DataRows for rows ``start:stop``; big results are encoded off the loop, in chunks."""
+        if stop <= start or result.table is None:
+            return
+        loop = asyncio.get_running_loop()
+        cells = (stop - start) * max(1, len(formats))
+        if cells < 20_000:
+            columns = result.columns(formats, self.settings)
+            self.out += pgtypes.data_rows(columns, start, stop)
+            return
+        columns = await loop.run_in_executor(None, result.columns, formats, self.settings)
+        for begin in range(start, stop, ROWS_PER_CHUNK):
+            end = min(stop, begin + ROWS_PER_CHUNK)
+            self.out += await loop.run_in_executor(None, pgtypes.data_rows, columns, begin, end)
+            if len(self.out) >= FLUSH_BYTES:
+                await self.flush()
