@@ -54,7 +54,8 @@ from sqlml_udfs.scoring import _ort_session
 import sqlml
 from sqlml.models.options import validate
 from sqlml.models.registry import make_estimator
-from sqlml.training.fit import _label_values, _pipeline, split_rows
+from sqlml.training.data import label_values, split_rows
+from sqlml.training.pipeline import build_pipeline
 
 FEATURES = [f"f{i}" for i in range(1, 21)]
 LABEL = "label"
@@ -165,11 +166,11 @@ def bench_model(
         table = pa.Table.from_pandas(frame[[LABEL]], preserve_index=False)
         train_idx, _ = split_rows(table, options, name)
         x = frame[FEATURES].iloc[train_idx].reset_index(drop=True)
-        y = _label_values(table.column(LABEL).take(train_idx), "classification", name, LABEL)
+        y = label_values(table.column(LABEL).take(train_idx), "classification", name, LABEL)
         return x, y
 
     fetch_s, (x_train, y_train) = timed(fetch_train)
-    pipeline = _pipeline(features, make_estimator(options, len(y_train)))
+    pipeline = build_pipeline(features, make_estimator(options, len(y_train)))
     cpu = cpu_seconds()
     fit_s, _ = timed(lambda: pipeline.fit(x_train, y_train))
     fit_cpu = cpu_seconds() - cpu

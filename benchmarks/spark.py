@@ -49,7 +49,8 @@ import sqlml
 from sqlml.backends.spark.backend import build_session
 from sqlml.models.options import validate
 from sqlml.models.registry import make_estimator
-from sqlml.training.fit import _label_values, _pipeline, split_rows
+from sqlml.training.data import label_values, split_rows
+from sqlml.training.pipeline import build_pipeline
 
 FEATURES = [f"f{i}" for i in range(1, 21)]
 LABEL = "label"
@@ -154,8 +155,8 @@ def bench_training(con: Any, spark: Any, name: str, options: dict[str, Any]) -> 
     checked = validate({**options, "input_label_cols": [LABEL]}, name)
     train_idx, _ = split_rows(table, checked, name)  # CREATE MODEL's AUTO_SPLIT, as on DuckDB
     x = table.select(FEATURES).take(train_idx).to_pandas()
-    y = _label_values(table.column(LABEL).take(train_idx), "classification", name, LABEL)
-    pipeline = _pipeline(
+    y = label_values(table.column(LABEL).take(train_idx), "classification", name, LABEL)
+    pipeline = build_pipeline(
         [{"name": f, "kind": "numeric"} for f in FEATURES], make_estimator(checked, len(y))
     )
     fit_s, _ = timed(lambda: pipeline.fit(x, y))

@@ -173,68 +173,6 @@ def connect(
     dialect: str | None = None,
     **options: Any,
 ) -> Connection:
-    if dialect is not None and (not isinstance(dialect, str) or dialect.lower() not in DIALECTS):
-        raise InterfaceError(
-            f"dialect={dialect!r} is not one sqlml reads; use one of {', '.join(DIALECTS)} (or "
-            f"leave it out to write the engine's own SQL)."
-        )
-    if (
-        dialect is not None
-        and dialect.lower() != "duckdb"
-        and (
-            options.get("engine") == "auto"
-            or (
-                options.get("engine") is None
-                and database != ":memory:"
-                and (options.get("spark_master") is not None or options.get("spark") is not None)
-            )
-        )
-    ):
-        raise NotSupportedError(
-            "engine='auto' reads DuckDB SQL (and writes Spark SQL for the statements it sends to "
-            "Spark); dialect= other than 'duckdb' is not supported there yet."
-        )
-    limits = _limits(
-        options.pop("max_statement_size", None), options.pop("max_nesting_depth", None)
-    )
-    with public_errors("connecting"):
-        connection = _connect(database, **options)
-    if dialect is not None:
-        connection.dialect = dialect.lower()
-    connection.limits = limits
-    return connection
-
-
-def _limits(size: Any, depth: Any) -> Any:
-    """connect(max_statement_size=, max_nesting_depth=): sqlml.sql.Limits, checked."""
-    from dataclasses import replace
-
-    from sqlml.sql import DEFAULT_LIMITS
-
-    given = {"max_statement_size": size, "max_nesting_depth": depth}
-    for name, value in given.items():
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 1
-        ):
-            raise InterfaceError(f"{name} must be an integer ≥ 1; got {value!r}.")
-    return replace(DEFAULT_LIMITS, **{k: v for k, v in given.items() if v is not None})
-
-
-def _connect(
-    database: str = ":memory:",
-    *,
-    read_only: bool = False,
-    autocommit: bool = True,
-    config: Mapping[str, Any] | None = None,
-    engine: str | None = None,
-    duckdb_connection: Any = None,
-    spark_master: str | None = None,
-    spark: Any = None,
-    local_training_rows: int | None = None,
-    spark_threshold: int | str | None = None,
-    spark_config: Mapping[str, Any] | None = None,
-    spark_scoring: str | None = None,
-) -> Connection:
     """Open a sqlml connection.
 
     ``database`` is a DuckDB file path (created if missing) or ``":memory:"``. ``autocommit`` is on by
@@ -267,160 +205,40 @@ def _connect(
     'compiled' raises NotSupportedError for a graph it cannot compile; 'arrow' always uses
     ``mapInArrow``. See :mod:`sqlml.backends.spark.compiled`.
     """
-    spark_given = spark_master is not None or spark is not None
-    if engine is None:
-        engine = "duckdb" if not spark_given else "spark" if database == ":memory:" else "auto"
-    if engine != "auto" and (spark_threshold is not None or spark_config is not None):
+    if dialect is not None and (not isinstance(dialect, str) or dialect.lower() not in DIALECTS):
         raise InterfaceError(
-            "spark_threshold and spark_config apply to connections with both engines "
-            "(engine='auto'): sqlml.connect('file.duckdb', spark_master=..., spark_threshold=...)."
+            f"dialect={dialect!r} is not one sqlml reads; use one of {', '.join(DIALECTS)} (or "
+            f"leave it out to write the engine's own SQL)."
         )
-    if engine == "auto":
-        return _connect_auto(
-            database,
-            read_only,
-            autocommit,
-            config,
-            duckdb_connection,
-            spark_master,
-            spark,
-            local_training_rows,
-            spark_threshold,
-            spark_config,
-            spark_scoring,
-        )
-    if engine == "spark":
-        return _connect_spark(
-            database,
-            read_only,
-            autocommit,
-            config,
-            spark_master,
-            spark,
-            local_training_rows,
-            spark_scoring,
-        )
-    if spark_scoring is not None and engine != "auto":
-        raise InterfaceError("spark_scoring applies to engine='spark'; leave it out for DuckDB.")
-    if spark_given:
-        raise InterfaceError(
-            "spark_master / spark apply to engine='spark' or engine='auto'; leave them out for "
-            "DuckDB alone."
-        )
-    if engine != "duckdb":
-        raise NotSupportedError(
-            f"engine={engine!r} is not available; sqlml runs on 'duckdb' (embedded, the default), "
-            "'spark', or 'auto' (both, each statement where its data is)."
-        )
-    if local_training_rows is not None:
-        raise InterfaceError(
-            "local_training_rows applies to the Spark engine (DuckDB always trains here); "
-            "leave it out, or connect with engine='spark'."
-        )
-    from sqlml.backends.duckdb import DuckDBBackend
-    from sqlml.core.executor import Executor
+    from sqlml.core.routing.engines import check_dialect, open_engines
 
-    if duckdb_connection is not None:
-        backend = DuckDBBackend.from_connection(duckdb_connection)
-    else:
-        backend = DuckDBBackend(database, read_only=read_only, config=dict(config or {}))
-    return Connection(Executor(backend), autocommit=autocommit)
+    check_dialect(database, dialect, options)
+    limits = _limits(
+        options.pop("max_statement_size", None), options.pop("max_nesting_depth", None)
+    )
+    autocommit = options.pop("autocommit", True)
+    with public_errors("connecting"):
+        dispatcher = open_engines(database, autocommit=autocommit, **options)
+        connection = Connection(dispatcher.executor, autocommit=autocommit, router=dispatcher)
+    if dialect is not None:
+        connection.dialect = dialect.lower()
+    connection.limits = limits
+    return connection
 
 
-connect.__doc__ = _connect.__doc__
+def _limits(size: Any, depth: Any) -> Any:
+    """connect(max_statement_size=, max_nesting_depth=): sqlml.sql.Limits, checked."""
+    from dataclasses import replace
 
+    from sqlml.sql import DEFAULT_LIMITS
 
-def _connect_auto(
-    database: str,
-    read_only: bool,
-    autocommit: bool,
-    config: Mapping[str, Any] | None,
-    duckdb_connection: Any,
-    spark_master: str | None,
-    spark: Any,
-    local_training_rows: int | None,
-    spark_threshold: int | str | None,
-    spark_config: Mapping[str, Any] | None,
-    spark_scoring: str | None = None,
-) -> Connection:
-    """``connect(engine="auto", ...)``: DuckDB now, Spark when a statement first needs it."""
-    from sqlml.backends.duckdb import DuckDBBackend
-    from sqlml.backends.spark.backend import LOCAL_TRAINING_ROWS, require_pyspark
-    from sqlml.core.executor import Executor
-    from sqlml.core.routing import DEFAULT_SPARK_THRESHOLD, Router, parse_size
-
-    if spark is not None and (spark_master is not None or spark_config):
-        raise InterfaceError(
-            "Pass either spark= (a SparkSession you already have) or spark_master= and "
-            "spark_config= (for a new session), not both."
-        )
-    rows = LOCAL_TRAINING_ROWS if local_training_rows is None else local_training_rows
-    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
-        raise InterfaceError(f"local_training_rows must be an integer ≥ 0; got {rows!r}.")
-    threshold = DEFAULT_SPARK_THRESHOLD if spark_threshold is None else parse_size(spark_threshold)
-    require_pyspark()  # fail now, not on the first large statement
-    from sqlml.backends.spark.compiled import check_mode
-
-    scoring = check_mode("auto" if spark_scoring is None else spark_scoring)
-
-    def start_spark() -> Any:
-        from sqlml.backends.spark import SparkBackend
-
-        return SparkBackend(
-            spark,
-            master=spark_master,
-            config=dict(spark_config or {}),
-            local_training_rows=rows,
-            scoring=scoring,
-        )
-
-    if duckdb_connection is not None:
-        backend = DuckDBBackend.from_connection(duckdb_connection)
-    else:
-        backend = DuckDBBackend(database, read_only=read_only, config=dict(config or {}))
-    executor = Executor(backend)
-    router = Router(executor, start_spark, threshold, rows, database)
-    return Connection(executor, autocommit=autocommit, router=router)
-
-
-def _connect_spark(
-    database: str,
-    read_only: bool,
-    autocommit: bool,
-    config: Mapping[str, Any] | None,
-    spark_master: str | None,
-    spark: Any,
-    local_training_rows: int | None,
-    spark_scoring: str | None = None,
-) -> Connection:
-    """``connect(engine="spark", ...)``: what Spark cannot do fails here, before a session starts."""
-    if database != ":memory:":
-        raise NotSupportedError(
-            f"A DuckDB database ({database!r}) with engine='spark': use engine='auto' (or leave "
-            "engine out) for DuckDB and Spark together, or leave the database out."
-        )
-    if read_only or not autocommit:
-        what = "read_only=True" if read_only else "autocommit=False (transactions)"
-        raise NotSupportedError(f"{what} is not yet supported on the Spark engine.")
-    if spark is not None and (spark_master is not None or config):
-        raise InterfaceError(
-            "Pass either spark= (a SparkSession you already have) or spark_master= and config= "
-            "(for a new session), not both."
-        )
-    from sqlml.backends.spark import SparkBackend
-    from sqlml.core.executor import Executor
-
-    options: dict[str, Any] = {}
-    if local_training_rows is not None:
-        options["local_training_rows"] = local_training_rows
-    if spark_scoring is not None:
-        options["scoring"] = spark_scoring
-    backend = SparkBackend(spark, master=spark_master, config=dict(config or {}), **options)
-    try:
-        return Connection(Executor(backend), autocommit=True)
-    except BaseException:
-        backend.close()
-        raise
+    given = {"max_statement_size": size, "max_nesting_depth": depth}
+    for name, value in given.items():
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 1
+        ):
+            raise InterfaceError(f"{name} must be an integer ≥ 1; got {value!r}.")
+    return replace(DEFAULT_LIMITS, **{k: v for k, v in given.items() if v is not None})
 
 
 class Connection:
@@ -438,9 +256,13 @@ class Connection:
     NotSupportedError = NotSupportedError
 
     def __init__(self, executor: Any, autocommit: bool = True, router: Any = None) -> None:
+        from sqlml.core.routing import SingleEngine
+
         self._executor = executor
         self._backend = executor.backend
-        self._router = router  # engine='auto': picks the session per statement (sqlml.core.routing)
+        #: Picks the executor of each statement (sqlml.core.routing): the one engine, or by the
+        #: statement's data on a connection with both (engine='auto').
+        self._router = router if router is not None else SingleEngine(executor)
         #: The dialect statements are written in (connect(dialect=...)); the engine's by default.
         self.dialect: str = executor.backend.dialect
         self._autocommit = autocommit
@@ -462,8 +284,7 @@ class Connection:
         self._check_open()
         if self._backend.in_transaction:
             self._backend.rollback()
-        if self._router is not None:
-            self._router.close()
+        self._router.close()
         self._backend.close()
         self._closed = True
 
@@ -475,8 +296,7 @@ class Connection:
             return
         self._cancel.set(reason)
         self._backend.interrupt()
-        if self._router is not None:
-            self._router.interrupt()
+        self._router.interrupt()
 
     def commit(self) -> None:
         self._check_open()
@@ -501,7 +321,7 @@ class Connection:
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
         self._check_open()
-        if not value and not self._backend.supports_transactions:
+        if not value and not self._backend.capabilities.transactions:
             raise NotSupportedError(
                 f"autocommit=False (transactions) is not yet supported on the "
                 f"{self._backend.display_name} engine."
@@ -522,18 +342,18 @@ class Connection:
     @property
     def engine(self) -> str:
         """'duckdb', 'spark', or 'auto' (both; see ``Cursor.engine`` for a statement's)."""
-        return "auto" if self._router is not None else self._backend.name
+        return self._router.engine
 
     @property
     def spark_threshold(self) -> int | None:
         """engine='auto': bytes of Parquet/CSV from which a statement runs on Spark."""
-        return self._router.threshold if self._router is not None else None
+        return self._router.threshold
 
     @spark_threshold.setter
     def spark_threshold(self, value: int | str) -> None:
         from sqlml.core.routing import parse_size
 
-        if self._router is None:
+        if self._router.threshold is None:
             raise InterfaceError(
                 "spark_threshold applies to connections with both engines (engine='auto')."
             )
@@ -563,23 +383,8 @@ class Connection:
             raise InterfaceError("The connection is closed.")
 
     def _dispatch(self, statement: Any, parameters: Any) -> Any:
-        """The session, job and engine for one statement (engine='auto': sqlml.core.routing)."""
-        from sqlml.core.routing import Dispatch, threshold_setting
-        from sqlml.plan import plan
-
-        if self._router is not None:
-            return self._router.dispatch(statement, parameters)
-        if threshold_setting(statement.sql) is not None:
-            raise NotSupportedError(
-                "sqlml.spark_threshold applies to connections with both engines (engine='auto'): "
-                "sqlml.connect('file.duckdb', spark_master=...)."
-            )
-        job = plan(statement, self._backend.dialect)
-        if self.dialect != self._backend.dialect:
-            from sqlml.core.routing import transpile_job
-
-            job = transpile_job(statement, job, self.dialect, self._backend.dialect)
-        return Dispatch(self._executor, job, self._backend.name, "the connection's only engine")
+        """The executor, job and engine for one statement (sqlml.core.routing)."""
+        return self._router.dispatch(statement, parameters, self.dialect)
 
     def _claim(self, cursor: Cursor | None) -> None:
         """Before ``cursor`` runs a statement, let the previous owner keep its unread rows."""

@@ -26,7 +26,7 @@ def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The run's one local[2] SparkSession, its warehouse (and so ``sqlml.models``) in a
     temporary folder."""
     pytest.importorskip("pyspark", reason="the Spark engine needs pip install 'sqlml[spark]'")
-    from sqlml.backends.spark import build_session
+    from sqlml.backends.spark.backend import build_session
 
     warehouse = tmp_path_factory.mktemp("spark-warehouse")
     session = build_session(

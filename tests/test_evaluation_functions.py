@@ -18,7 +18,8 @@ from sklearn.preprocessing import label_binarize
 import sqlml
 from sqlml import errors
 from sqlml.measures.metrics import curve_thresholds, roc_curve
-from sqlml.plan import MLQuery, plan
+from sqlml.plan.jobs import MLQuery
+from sqlml.plan.planner import plan
 from sqlml.sql import split_statements
 
 # 102 rows; every third is an evaluation row (CUSTOM split), so the evaluation rows are known.

@@ -11,7 +11,7 @@ import pytest
 from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError
-from sqlml.plan import (
+from sqlml.plan.jobs import (
     DropModelJob,
     ExportModelJob,
     MLCall,
@@ -19,10 +19,9 @@ from sqlml.plan import (
     PassThrough,
     ShowModelJob,
     TrainJob,
-    literal_value,
-    model_name,
-    plan,
 )
+from sqlml.plan.planner import plan
+from sqlml.plan.values import literal_value, model_name
 from sqlml.sql import split_statements
 
 

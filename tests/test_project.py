@@ -13,7 +13,8 @@ from hang import HANG
 
 import sqlml
 from sqlml import cli
-from sqlml.project import ProjectError, load_project, run
+from sqlml.project import run
+from sqlml.project.loader import ProjectError, load_project
 from sqlml.project.sqltext import create_model_sql, model_options, sql_literal
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,8 +26,9 @@ from sklearn.preprocessing import StandardScaler
 
 import sqlml
 from sqlml import cli, errors
-from sqlml.models.options import HParamCandidates, HParamRange, validate
-from sqlml.plan import plan
+from sqlml.models.options import validate
+from sqlml.models.space import HParamCandidates, HParamRange
+from sqlml.plan.planner import plan
 from sqlml.sql import split_statements
 from sqlml.training import tuning
 

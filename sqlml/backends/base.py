@@ -10,34 +10,88 @@ from __future__ import annotations
 import abc
 import importlib.resources
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do beyond the interface every engine has; callers read these instead of
+    the engine's name."""
+
+    #: Runs a Python function over Arrow batches as a SQL scalar function (Redshift FUNCTIONs).
+    scalar_udfs: bool = False
+    #: BEGIN / COMMIT / ROLLBACK; without them autocommit is the only mode.
+    transactions: bool = True
+    #: A statement's rows stay pending on the engine until fetched; False: the executor reads
+    #: them whole into the cursor's buffer as it runs the statement.
+    streams_results: bool = True
+    #: TRANSFORM clauses, whose SQL parts are written in DuckDB's dialect.
+    transform: bool = True
+    #: Scores models itself (ML.PREDICT through :meth:`Backend.score_relation`, model functions
+    #: through :meth:`Backend.register_model_function`) rather than through batches that sqlml
+    #: pulls into this process.
+    scores_in_engine: bool = False
+    #: Trains on its own workers (:mod:`sqlml.training.mllib`), above ``local_training_rows``.
+    distributed_training: bool = False
+    #: Binds ``$1`` / ``$name`` placeholders itself; False: only ``?`` (and ``:name``), so the
+    #: executor rewrites sqlml's ``$`` forms into ``?``.
+    dollar_params: bool = True
+
+
 class Backend(abc.ABC):
-    """One engine connection as sqlml sees it."""
+    """One engine connection as sqlml sees it: everything the executor, the catalog, the ML
+    functions and the DB-API cursor call on an engine is declared here."""
 
     name: str = "base"
     #: The engine's name in messages ("… is not yet supported on the Spark engine").
     display_name: str = "base"
     #: The sqlml.sql dialect that parses the engine's own SQL (what users write to it).
     dialect: str = "duckdb"
-    #: The engine can run a Python function over Arrow batches as a SQL scalar function.
-    supports_scalar_udfs: bool = False
-    #: BEGIN / COMMIT / ROLLBACK; without them autocommit is the only mode.
-    supports_transactions: bool = True
-    #: A statement's rows stay pending on the engine until fetched; False: the session reads
-    #: them whole into the cursor's buffer as it runs the statement.
-    streams_results: bool = True
-    #: TRANSFORM clauses, whose SQL parts are written in DuckDB's dialect.
-    supports_transform: bool = True
-    #: The engine scores models itself (ML.PREDICT and model functions; see
-    #: :meth:`predict_relation` and :meth:`register_model_function`) rather than through batches
-    #: that sqlml pulls into this process.
-    scores_in_engine: bool = False
-    #: The engine can train on its own workers (see :meth:`distributed_training`).
-    supports_distributed_training: bool = False
+    capabilities: Capabilities = Capabilities()
+    #: A transaction is open (the cursor and the executor keep it in step with BEGIN / COMMIT).
+    in_transaction: bool = False
+    #: Where the engine keeps the model catalog, for EXPLAIN ("sqlml.models in ...").
+    catalog_place: str = "sqlml.models"
+    #: Training queries with more rows than this train on the workers (engines that have them).
+    local_training_rows: int | None = None
+
+    @classmethod
+    @abc.abstractmethod
+    def connect(cls, database: str = ":memory:", **engine_options: Any) -> Backend:
+        """A new connection to the engine from ``sqlml.connect``'s engine options (each engine
+        checks its own and names the one it does not take)."""
+
+    @property
+    @abc.abstractmethod
+    def version(self) -> str:
+        """The engine's version, recorded with every model."""
+
+    @abc.abstractmethod
+    def temp_name(self, kind: str) -> str:
+        """A fresh name for a temporary relation of this connection (``kind`` says what for)."""
+
+    # --- a user's statement and its rows ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def execute(self, sql: str, params: Any = None) -> None:
+        """Run a user's statement; its rows wait for the fetch methods."""
+
+    @abc.abstractmethod
+    def description(self) -> list[tuple[Any, ...]] | None:
+        """PEP 249's description of the pending rows (None: the statement returned none)."""
+
+    @abc.abstractmethod
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]: ...
+
+    @abc.abstractmethod
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+
+    @abc.abstractmethod
+    def fetch_arrow_table(self) -> pa.Table:
+        """The pending rows as Arrow."""
 
     # --- SQL ------------------------------------------------------------------------------------
 
@@ -111,16 +165,21 @@ class Backend(abc.ABC):
         """Remove every version of model ``name`` from the catalog table."""
         self.execute_params(f"DELETE FROM {table} WHERE name = ?", [name])
 
-    # --- engines that train and score themselves --------------------------------------------------
+    # --- engines that score themselves ------------------------------------------------------------
 
-    def distributed_training(self, sql: str, options: dict[str, Any]) -> Any | None:
-        """An engine-side trainer for the rows of ``sql`` when they should be trained on the
-        engine's workers (see sqlml.backends.spark.training.DistributedTraining); None to read
-        them here and train with scikit-learn."""
-        return None
+    def relation(self, sql: str, params: Any = None) -> Any:
+        """The rows of ``sql`` as an engine relation (``scores_in_engine``), not yet read."""
+        raise NotImplementedError(f"{self.name} does not score inside the engine")
 
-    def predict_relation(self, record: Any, sql: str, params: Any, threshold: Any) -> Any:
-        """ML.PREDICT over the rows of ``sql`` as an engine relation (``scores_in_engine``)."""
+    def relation_schema(self, relation: Any) -> pa.Schema:
+        """The Arrow schema of a relation from :meth:`relation`."""
+        raise NotImplementedError(f"{self.name} does not score inside the engine")
+
+    def score_relation(
+        self, record: Any, relation: Any, threshold: Any, added: list[pa.Field]
+    ) -> Any:
+        """ML.PREDICT on the engine: ``relation``'s rows and columns, then the prediction columns
+        ``added`` (``scores_in_engine``; sqlml.functions.predict checked the input)."""
         raise NotImplementedError(f"{self.name} does not score inside the engine")
 
     def register_model_function(self, record: Any) -> None:

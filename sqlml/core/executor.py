@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -31,18 +30,19 @@ from sqlml.errors import (
     ProgrammingError,
 )
 from sqlml.paths import file_errors, user_path
-from sqlml.plan import (
+from sqlml.plan import Job
+from sqlml.plan.jobs import (
     DropModelJob,
-    ExplainJob,
     ExportModelJob,
-    Job,
     MLCall,
     MLQuery,
     PassThrough,
     ShowModelJob,
     TrainJob,
 )
+from sqlml.training.contract import TrainedModel
 from sqlml.training.labels import resolve_family
+from sqlml.training.trainers import ON_WORKERS, placement, trainer_for
 from sqlml.version import __version__
 
 log = logging.getLogger("sqlml")
@@ -77,17 +77,13 @@ class Executor:
 
     def run(self, job: Job, params: Sequence[Any] | None = None) -> Result:
         if isinstance(job, PassThrough):
-            if params and job.placeholders and not getattr(self.backend, "dollar_params", True):
+            if params and job.placeholders and not self.backend.capabilities.dollar_params:
                 # Spark takes `?` and `:name` only: `$1` / `$name` bind as sqlml documents them.
                 bound, params = _positional(MLQuery(job.sql, (), job.placeholders, False), params)
                 return self._execute(bound.sql, params)
             return self._execute(job.sql, params)
         if isinstance(job, MLQuery):
             return self._run_ml_query(job, params)
-        if isinstance(job, ExplainJob):
-            from sqlml.core.routing import explain_only_engine
-
-            return self._result_table(explain_only_engine(self, job))
         if params:
             raise ProgrammingError(
                 "Parameters are not accepted by CREATE/DROP/EXPORT/SHOW MODEL statements; put the "
@@ -104,12 +100,14 @@ class Executor:
         raise AssertionError(job)
 
     def _execute(self, sql: str, params: Sequence[Any] | None) -> Result:
-        if not self.backend.streams_results:  # e.g. Spark: the rows arrive whole, as Arrow
+        if (
+            not self.backend.capabilities.streams_results
+        ):  # e.g. Spark: the rows arrive whole, as Arrow
             return self._read_whole(sql, params)
         self.backend.execute(sql, params)
         return Result(has_result=True)
 
-    def _result_table(
+    def result_table(
         self, table: pa.Table, status: str = "", notices: list[str] | None = None
     ) -> Result:
         name = self.backend.temp_name("result")
@@ -218,7 +216,6 @@ class Executor:
 
     def _train(self, job: TrainJob) -> Result:
         from sqlml.models.options import validate
-        from sqlml.training.fit import fit
 
         notices = list(job.notices)
         existing = self.catalog.find(job.name)
@@ -257,47 +254,35 @@ class Executor:
                     f"function named {taken[0]} (built in, or defined outside sqlml); choose "
                     f"another FUNCTION name."
                 )
-        if job.transform is not None and not self.backend.supports_transform:
+        if job.transform is not None and not self.backend.capabilities.transform:
             raise NotSupportedError(
                 f"TRANSFORM (...) in CREATE MODEL {job.name} is not yet supported on the "
                 f"{self.backend.display_name} engine; compute the columns in the training query."
             )
-        # An engine that trains on its own workers keeps large tables there (None: read it here).
-        remote = self.backend.distributed_training(job.query_sql, raw)
-        if remote is None:
-            table = self.backend.arrow(job.query_sql)
-        else:  # Redshift's problem type reads the label: one row per label value is enough
-            table = remote.probe(job.label) if job.form == "redshift" else pa.table({})
-        if job.transform is not None:
-            from sqlml.training.transform_columns import training_rows
-
-            table = training_rows(self.backend, table, job.transform, job.name)
-        if job.form == "redshift":
-            raw["model_type"] = resolve_family(raw["model_type"], job, table)
+        # An engine that trains on its own workers keeps large tables there; else the rows are read.
+        trainer = trainer_for(
+            self.backend,
+            job.query_sql,
+            placement(raw.get("engine")),
+            transform=job.transform,
+            model=job.name,
+        )
+        if job.form == "redshift":  # the problem type reads the label: a few rows are enough
+            raw["model_type"] = resolve_family(raw["model_type"], job, trainer.probe(job.label))
         options = validate(raw, job.name)
-        if options.get("engine") == "spark" and not self.backend.supports_distributed_training:
+        if placement(options.get("engine")) == ON_WORKERS and not (
+            self.backend.capabilities.distributed_training
+        ):
             raise NotSupportedError(
                 f"OPTIONS (engine = 'spark') of CREATE MODEL {job.name}: this connection is to "
                 f"{self.backend.display_name}; connect with sqlml.connect(engine='spark', ...) to "
                 f"train on Spark, or use engine = 'duckdb' (the default)."
             )
-        if remote is not None:
-            log.info("CREATE MODEL %s: training %s on Spark", job.name, options.model_type)
-            trained = remote.fit(model=job.name, options=options, label=job.label)
-        else:
-            log.info(
-                "CREATE MODEL %s: training %s on %d rows",
-                job.name,
-                options.model_type,
-                table.num_rows,
-            )
-            trained = fit(
-                table, model=job.name, options=options, label=job.label, transform=job.transform
-            )
-            trained.training_info.setdefault("training_path", "scikit-learn")
+        trained = trainer.fit(
+            model=job.name, options=options, label=job.label, transform=job.transform
+        )
         # Tuning and automl store what they chose (the winning model_type and values).
-        fingerprint = None if remote is None else remote.fingerprint
-        record = self._record(job, trained.options or options, trained, table, fingerprint)
+        record = self._record(job, trained.options or options, trained)
         self._store(record)
         if record.function_name:
             if existing is not None and existing.function_name not in (None, record.function_name):
@@ -318,33 +303,18 @@ class Executor:
 
         imported = import_model(options, model=job.name, label=job.label)
         job = dataclasses.replace(job, label=imported.spec.get("label"))
-        sha256 = imported.training_info["sha256"]
-        self._store(self._record(job, imported.options, imported, pa.table({}), sha256))
+        imported.fingerprint = imported.training_info["sha256"]  # the file is what it came from
+        self._store(self._record(job, imported.options, imported))
         if existing is not None and existing.function_name:
             self._unregister(existing)
         return self._status("CREATE MODEL", notices + imported.training_info.get("notes", []))
 
-    def _record(
-        self,
-        job: TrainJob,
-        options: Any,
-        trained: Any,
-        table: pa.Table,
-        fingerprint: str | None = None,
-    ) -> ModelRecord:
+    def _record(self, job: TrainJob, options: Any, trained: TrainedModel) -> ModelRecord:
         import onnx
         import onnxruntime
         import skl2onnx
         import sklearn
 
-        if fingerprint is None:  # an import passes its file's sha256
-            fingerprint = hashlib.sha256(
-                json.dumps([str(table.schema), table.num_rows]).encode()
-                + b"".join(
-                    hashlib.sha256(str(table.slice(0, 1000).to_pydict()).encode()).digest()
-                    for _ in [0]
-                )
-            ).hexdigest()
         versions = {
             "sqlml": __version__,
             "scikit-learn": sklearn.__version__,
@@ -367,7 +337,7 @@ class Executor:
             metrics=trained.metrics,
             training_info=info,
             training_sql=job.query_sql,
-            data_fingerprint=fingerprint,
+            data_fingerprint=trained.fingerprint,
             library_versions=versions,
             function_name=job.function_name,
             spec=trained.spec,
@@ -457,7 +427,7 @@ class Executor:
                     "created_at": pa.array([r.created_at for r in records], pa.timestamp("us")),
                 }
             )
-            return self._result_table(table)
+            return self.result_table(table)
         record = self.catalog.get(job.name, statement="SHOW MODEL")
         rows = [
             ("Model Name", record.name),
@@ -480,7 +450,7 @@ class Executor:
         ]
         rows += [(f"Option: {k}", json.dumps(v)) for k, v in sorted(record.options.items())]
         table = pa.table({"key": [k for k, _ in rows], "value": [v for _, v in rows]})
-        return self._result_table(table)
+        return self.result_table(table)
 
     def _status(self, status: str, notices: list[str] | None = None) -> Result:
         for notice in notices or []:
@@ -491,7 +461,7 @@ class Executor:
 
     def register_model_functions(self) -> None:
         """Register every live model's FUNCTION on this connection (UDFs live per connection)."""
-        if not self.backend.supports_scalar_udfs:
+        if not self.backend.capabilities.scalar_udfs:
             return
         try:
             records = self.catalog.latest()
@@ -511,7 +481,9 @@ class Executor:
                     )
 
     def register_model_function(self, record: ModelRecord) -> None:
-        if self.backend.scores_in_engine:  # e.g. Spark: UDFs that score on the executors
+        if (
+            self.backend.capabilities.scores_in_engine
+        ):  # e.g. Spark: UDFs that score on the executors
             self.backend.register_model_function(record)
             return
         from sqlml_udfs import get_scorer
@@ -551,7 +523,7 @@ class Executor:
             )
 
     def _unregister(self, record: ModelRecord) -> None:
-        if record.function_name and self.backend.supports_scalar_udfs:
+        if record.function_name and self.backend.capabilities.scalar_udfs:
             self.backend.unregister_function(record.function_name)
             self.backend.unregister_function(f"{record.function_name}_probabilities")
 

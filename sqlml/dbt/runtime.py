@@ -44,7 +44,7 @@ def raw_connection(con: Any) -> Any:
 
 def executor_for(con: Any, in_transaction: bool) -> Any:
     """A sqlml Executor on dbt's connection; starting it registers the models' functions."""
-    from sqlml.backends.duckdb import DuckDBBackend
+    from sqlml.backends.duckdb.backend import DuckDBBackend
     from sqlml.core.executor import Executor
 
     return Executor(
@@ -71,7 +71,7 @@ def statements(payload: dict[str, Any]) -> list[str]:
 
 def run(con: Any, payload_json: str) -> None:
     """Build one dbt node with sqlml on dbt's cursor ``con`` (inside dbt's open transaction)."""
-    from sqlml.plan import plan
+    from sqlml.plan.planner import plan
     from sqlml.sql import split_statements
 
     payload = json.loads(payload_json)

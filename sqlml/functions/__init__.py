@@ -27,7 +27,7 @@ from sqlml.training.transform_columns import (
 if TYPE_CHECKING:
     from sqlml.backends.base import Backend
     from sqlml.catalog import Catalog, ModelRecord
-    from sqlml.plan import MLCall
+    from sqlml.plan.jobs import MLCall
 
 Handler = Callable[["CallContext"], pa.Table | pa.RecordBatchReader]
 # Returns None when the function applies to the model, else why not (completing "ML.X applies to ...").
@@ -101,7 +101,7 @@ class CallContext:
         spec = self.record.spec
         if not spec.get("transform_inputs"):
             return sql
-        if spec.get("transform_sql") and not self.backend.supports_transform:
+        if spec.get("transform_sql") and not self.backend.capabilities.transform:
             raise NotSupportedError(
                 f"ML.{self.call.function} of model {self.record.name}, whose TRANSFORM computes "
                 f"columns in SQL, is not yet supported on the {self.backend.display_name} engine."

@@ -36,7 +36,8 @@ from sqlml.functions import (
     probability,
     register,
 )
-from sqlml.training.insights import EXPLAIN_BASELINE, GLOBAL_EXPLAIN, LINEAR_WEIGHTS
+from sqlml.measures.attribution import EXPLAIN_BASELINE, LINEAR_WEIGHTS
+from sqlml.training.insights import GLOBAL_EXPLAIN
 
 if TYPE_CHECKING:
     from sqlml.catalog import ModelRecord

@@ -13,13 +13,13 @@ from sqlml_udfs.scoring import NULL_CATEGORY, label_arrow_type
 
 from sqlml.errors import NotSupportedError, ProgrammingError
 from sqlml.functions import CallContext, boolean, register
+from sqlml.measures.attribution import LINEAR_WEIGHTS
 from sqlml.models.registry import TREES
 from sqlml.training.insights import (
     FEATURE_IMPORTANCE,
     FEATURE_INFO,
     ITERATIONS,
     LINEAR_TYPES,
-    LINEAR_WEIGHTS,
     UNAVAILABLE,
 )
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
+from sqlml_udfs.scoring import output_fields
 
-from sqlml.errors import SchemaError
-from sqlml.functions import CallContext, binary_classifier, probability, register
+from sqlml.errors import NotSupportedError, SchemaError
+from sqlml.functions import (
+    CallContext,
+    binary_classifier,
+    check_columns,
+    probability,
+    register,
+)
 
 
 @register("PREDICT", options={"threshold": probability}, input="required")
@@ -18,19 +26,13 @@ def predict(ctx: CallContext) -> pa.RecordBatchReader:
             f"The 'threshold' option of ML.PREDICT applies to {reason}; model "
             f"{ctx.record.name} is not one."
         )
-    if ctx.backend.scores_in_engine:  # e.g. Spark: scored on the executors, not through here
-        sql = ctx.call.input_sql
-        return ctx.backend.predict_relation(ctx.record, sql, ctx.params, threshold)
+    if ctx.backend.capabilities.scores_in_engine:  # e.g. Spark: scored on its workers
+        return _score_in_engine(ctx, threshold)
     scorer = ctx.scorer()
     reader = ctx.input_stream(keep_input=True)
     kept = ctx.input_fields(reader.schema)  # without the TRANSFORM's SQL outputs
     added = scorer.output_schema()
-    clash = [f.name for f in added if f.name in {k.name for k in kept}]
-    if clash:
-        raise SchemaError(
-            f"The input of ML.PREDICT already has column(s) {', '.join(clash)}, which the "
-            f"prediction adds; rename or drop them in the input query."
-        )
+    _check_clash(kept, added)
     schema = pa.schema(kept + added)
     names = [f["name"] for f in ctx.record.spec["features"]]
 
@@ -46,3 +48,29 @@ def predict(ctx: CallContext) -> pa.RecordBatchReader:
             )
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _score_in_engine(ctx: CallContext, threshold: float | None) -> Any:
+    """The input as an engine relation, checked here, scored by the engine (no rows pass
+    through this process)."""
+    record = ctx.record
+    if record.spec.get("transform_sql"):
+        raise NotSupportedError(
+            f"ML.PREDICT of model {record.name}, whose TRANSFORM computes columns in SQL, is not "
+            f"yet supported on the {ctx.backend.display_name} engine."
+        )
+    relation = ctx.backend.relation(ctx.call.input_sql, ctx.params)
+    schema = ctx.backend.relation_schema(relation)
+    check_columns(record, schema, "ML.PREDICT")
+    added = output_fields(record.spec)  # no ONNX Runtime session for the schema
+    _check_clash(list(schema), added)
+    return ctx.backend.score_relation(record, relation, threshold, added)
+
+
+def _check_clash(kept: list[pa.Field], added: list[pa.Field]) -> None:
+    clash = [f.name for f in added if f.name in {k.name for k in kept}]
+    if clash:
+        raise SchemaError(
+            f"The input of ML.PREDICT already has column(s) {', '.join(clash)}, which the "
+            f"prediction adds; rename or drop them in the input query."
+        )

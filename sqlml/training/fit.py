@@ -9,161 +9,38 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlml_udfs.scoring import NULL_CATEGORY, Scorer, feature_array
+from sqlml_udfs.scoring import NULL_CATEGORY, Scorer
 
 from sqlml.cancel import checkpoint
-from sqlml.errors import FidelityError, OptionError, SchemaError, TrainingError
+from sqlml.errors import OptionError, SchemaError, TrainingError
 from sqlml.models.options import ModelOptions
 from sqlml.models.registry import CLASSIFIERS, TREES, task_of
-from sqlml.models.registry import make_estimator
-from sqlml.models.sklearn import size_pca
 from sqlml.plan.transform import Transform
+from sqlml.training.contract import TrainedModel, fingerprint
+from sqlml.training.data import (
+    check_unique_columns,
+    feature_kind,
+    json_label,
+    sample_weights,
+    split_rows,
+)
 from sqlml.training.insights import record_insights
-from sqlml.training.onnx_names import fresh_name, restore_input_names, tensor_names
+from sqlml.training.pipeline import (
+    Training,
+    centroid_distances,
+    check_fidelity_of,
+    fit_pipeline,
+    iterations_of,
+    to_onnx,
+)
 from sqlml.types import label_type_name, sql_type
 
 log = logging.getLogger("sqlml.training")
-
-FIDELITY_SAMPLE = 2000
-# Stated tolerances of the ONNX-vs-estimator check (see sql/reference.md, "Models as ONNX").
-PROB_TOLERANCE = 1e-3  # absolute, per class probability
-REGRESSION_TOLERANCE = 1e-4  # relative to the label's standard deviation (plus 1e-6 absolute)
-DISTANCE_TOLERANCE = 1e-4  # on squared distances, relative to their mean (plus 1e-6 absolute)
-
-
-@dataclass
-class TrainedModel:
-    onnx: bytes
-    spec: dict[str, Any]
-    metrics: dict[str, float]
-    training_info: dict[str, Any]
-    fidelity: dict[str, Any]
-    features: list[dict[str, str]] = field(default_factory=list)
-    options: ModelOptions | None = None  # as trained: tuning and automl fill in their choices
-
-
-def check_unique_columns(columns: list[str], model: str) -> None:
-    """Refuse a training query with two columns of one name (``SELECT a, b, a, y``): DuckDB and
-    Spark compare names without regard to case, so ``A`` and ``a`` are the same column too."""
-    seen: dict[str, str] = {}
-    for name in columns:
-        first = seen.get(name.lower())
-        seen.setdefault(name.lower(), name)
-        if first is not None:
-            same = f"'{name}'" if first == name else f"'{first}' and '{name}'"
-            raise SchemaError(
-                f"The training query of CREATE MODEL {model} has two columns named {same}; give "
-                f"each column its own name (e.g. SELECT …, {_quoted(name)} AS {_quoted(name + '_2')})."
-            )
-
-
-def _quoted(name: str) -> str:
-    return name if name.isidentifier() and name.isascii() else '"' + name.replace('"', '""') + '"'
-
-
-def feature_kind(name: str, dtype: pa.DataType, model: str) -> str:
-    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
-        return "numeric"
-    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_boolean(dtype):
-        return "categorical"
-    if pa.types.is_dictionary(dtype):
-        return "categorical"
-    raise SchemaError(
-        f"Column '{name}' has type {sql_type(dtype)}, which CREATE MODEL {model} cannot use as a "
-        f"feature; cast it to a number or string in the query (e.g. epoch({name}) or "
-        f"CAST({name} AS VARCHAR)), or leave it out with SELECT * EXCLUDE ({name})."
-    )
-
-
-# --- data split ---------------------------------------------------------------------------------
-
-
-def split_rows(table: pa.Table, options: ModelOptions, model: str) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the training and evaluation parts, as BigQuery's data_split_method defines."""
-    n = table.num_rows
-    method = options.get("data_split_method", "AUTO_SPLIT")
-    fraction = options.get("data_split_eval_fraction", 0.2)
-    column = options.get("data_split_col")
-    rng = np.random.default_rng(options.get("random_seed", 42))
-    everything = np.arange(n)
-    if method in ("SEQ", "CUSTOM") and not column:
-        raise SchemaError(
-            f"data_split_method '{method}' of CREATE MODEL {model} needs data_split_col = '<column>'."
-        )
-    if column and column not in table.column_names:
-        raise SchemaError(
-            f"data_split_col '{column}' of CREATE MODEL {model} is not a column of the training "
-            f"query; its columns are: {', '.join(table.column_names)}."
-        )
-    if method == "AUTO_SPLIT":
-        if n < 500:
-            return everything, everything
-        eval_size = int(round(n * 0.2)) if n <= 50_000 else 10_000
-        shuffled = rng.permutation(n)
-        return np.sort(shuffled[eval_size:]), np.sort(shuffled[:eval_size])
-    if method == "NO_SPLIT":
-        return everything, everything
-    if method == "RANDOM":
-        eval_size = max(1, int(round(n * fraction)))
-        shuffled = rng.permutation(n)
-        return np.sort(shuffled[eval_size:]), np.sort(shuffled[:eval_size])
-    if method == "SEQ":
-        order = pc.sort_indices(table, sort_keys=[(column, "ascending")]).to_numpy()
-        eval_size = max(1, int(round(n * fraction)))
-        return np.sort(order[: n - eval_size]), np.sort(order[n - eval_size :])
-    # CUSTOM: a BOOLEAN column, TRUE for evaluation rows
-    flags = table.column(column)
-    if not pa.types.is_boolean(flags.type):
-        raise SchemaError(
-            f"data_split_col '{column}' must be BOOLEAN for data_split_method 'CUSTOM' "
-            f"(TRUE marks evaluation rows); it is {sql_type(flags.type)}."
-        )
-    is_eval = pc.fill_null(flags, False).to_numpy(zero_copy_only=False).astype(bool)
-    return np.flatnonzero(~is_eval), np.flatnonzero(is_eval)
-
-
-# --- fit ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Training:
-    """One CREATE MODEL in progress: the prepared data, and what each stage adds to it.
-
-    Stages run in order (see :func:`fit`); each reads what earlier ones left and records its own
-    results in ``spec`` (what scoring needs, stored as JSON) or ``info`` (training info for the
-    catalog and the inspection functions).
-    """
-
-    model: str
-    options: ModelOptions
-    task: str
-    label: str | None
-    features: list[dict[str, str]]
-    spec: dict[str, Any]
-    train: pa.Table
-    evaluation: pa.Table
-    y: np.ndarray | None = None
-    sample_weight: np.ndarray | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-    pipeline: Any = None
-    scorer: Scorer | None = None
-    onnx: bytes = b""
-    transform: Transform | None = None  # the TRANSFORM clause: features are its outputs
-
-    def frame(self, table: pa.Table | None = None) -> Any:
-        """Features of ``table`` (default: the training rows) as scikit-learn's input."""
-        return _frame(self.train if table is None else table, self.features)
-
-    def labels(self, table: pa.Table) -> np.ndarray:
-        assert self.label is not None
-        return _label_values(table.column(self.label), self.task, self.model, self.label)
 
 
 def fit(
@@ -304,10 +181,10 @@ def prepare(
         if len(classes) < 2:
             raise TrainingError(
                 f"Label '{label}' of CREATE MODEL {model} has only one class "
-                f"({_json_label(classes[0], spec['label_type'])!r}) "
+                f"({json_label(classes[0], spec['label_type'])!r}) "
                 f"in the training rows; a classifier needs at least two."
             )
-        spec["classes"] = [_json_label(c, spec["label_type"]) for c in classes]
+        spec["classes"] = [json_label(c, spec["label_type"]) for c in classes]
         if len(classes) == 2:
             spec["threshold"] = options.get("threshold", 0.5)
         elif options.get("optimize_threshold"):
@@ -315,65 +192,15 @@ def prepare(
                 f"The 'optimize_threshold' option of CREATE MODEL {model} applies to binary "
                 f"classifiers; label '{label}' has {len(classes)} classes in the training rows."
             )
-        training.sample_weight = _sample_weights(y, classes, options, model, spec["label_type"])
+        training.sample_weight = sample_weights(y, classes, options, model, spec["label_type"])
     return training
-
-
-def fit_pipeline(training: Training) -> None:
-    """Fit the preprocessing + estimator pipeline on the training rows."""
-    pipeline, seconds, notes = fit_once(training, training.options)
-    training.pipeline = pipeline
-    training.info["fit_seconds"] = round(seconds, 4)
-    training.info["notes"] = notes
-
-
-def fit_once(
-    training: Training,
-    options: ModelOptions,
-    rows: np.ndarray | None = None,
-) -> tuple[Any, float, list[str]]:
-    """Fit a fresh pipeline with ``options`` on the training rows (or the subset ``rows``).
-
-    Returns the pipeline, the seconds the fit took, and scikit-learn's convergence warnings.
-    """
-    train = training.train if rows is None else training.train.take(rows)
-    y = training.y if rows is None or training.y is None else training.y[rows]
-    weight = training.sample_weight
-    if weight is not None and rows is not None:
-        weight = weight[rows]
-    frame = _frame(train, training.features)
-    pipeline = _pipeline(
-        training.features,
-        make_estimator(options, train.num_rows),
-        training.transform,
-        frame,
-        training.model,
-    )
-    if options.model_type == "pca":
-        size_pca(pipeline, frame, options, training.model)
-    fit_kwargs = {"model__sample_weight": weight} if weight is not None else {}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        started = time.perf_counter()
-        try:
-            if y is None:
-                pipeline.fit(frame, **fit_kwargs)
-            else:
-                pipeline.fit(frame, y, **fit_kwargs)
-        except ValueError as exc:
-            raise TrainingError(
-                f"Training {training.model} ({options.model_type}) failed: {exc}"
-            ) from exc
-        seconds = time.perf_counter() - started
-    notes = sorted({str(w.message).split("\n")[0] for w in caught if "onverge" in str(w.message)})
-    return pipeline, seconds, notes
 
 
 def convert(training: Training) -> None:
     """Convert the fitted pipeline to ONNX and prove the graph agrees with it."""
-    training.onnx = _to_onnx(training.pipeline, training.features, training.task)
+    training.onnx = to_onnx(training.pipeline, training.features, training.task)
     training.scorer = Scorer(training.onnx, training.spec)
-    training.info["fidelity"] = _check_fidelity(
+    training.info["fidelity"] = check_fidelity_of(
         training.pipeline,
         training.scorer,
         training.train,
@@ -387,9 +214,9 @@ def convert(training: Training) -> None:
 def after_fit(training: Training) -> None:
     """Record what the estimator learned that scoring, evaluation and inspection need."""
     estimator = training.pipeline.named_steps["model"]
-    training.info["iterations"] = _iterations(estimator)
+    training.info["iterations"] = iterations_of(estimator)
     if training.task == "clustering":
-        training.spec["centroid_distances"] = _centroid_distances(estimator)
+        training.spec["centroid_distances"] = centroid_distances(estimator)
     if training.task == "dimensionality_reduction":
         training.spec["num_principal_components"] = int(estimator.n_components_)
         training.info["explained_variance_ratio"] = [
@@ -469,254 +296,39 @@ def _optimize_threshold(
         )
 
 
-def _label_values(column: pa.ChunkedArray, task: str, model: str, label: str) -> np.ndarray:
-    dtype = column.type
-    if task == "regression":
-        if not (
-            pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype)
-        ):
-            raise SchemaError(
-                f"Label '{label}' of CREATE MODEL {model} is {sql_type(dtype)}, but a regression "
-                f"model needs a numeric label; use a classifier model_type for categories."
-            )
-        return pc.cast(column, pa.float64()).to_numpy()
-    if pa.types.is_boolean(dtype):
-        return pc.cast(column, pa.int64()).to_numpy()
-    if pa.types.is_integer(dtype):
-        return pc.cast(column, pa.int64()).to_numpy()
-    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
-        return column.to_numpy().astype(str).astype(object)
-    raise SchemaError(
-        f"Label '{label}' of CREATE MODEL {model} is {sql_type(dtype)}; a classifier needs a "
-        f"BOOLEAN, integer or string label (CAST it, or use a regression model_type)."
-    )
-
-
-def _json_label(value: Any, label_type: str) -> Any:
-    if label_type == "bool":
-        return bool(value)
-    if label_type == "int64":
-        return int(value)
-    return str(value)
-
-
-def explicit_class_weights(
-    explicit: dict[str, float], classes: list[Any], label_type: str, model: str
-) -> dict[Any, float]:
-    """OPTIONS (class_weights = [...]) as a weight per class (keys matched to the classes' text,
-    case-insensitively; classes not named weigh 1): the same on every engine."""
-    by_text = {str(_json_label(c, label_type)).lower(): c for c in classes}
-    weights: dict[Any, float] = {}
-    for key, weight in explicit.items():
-        if key.lower() not in by_text:
-            raise SchemaError(
-                f"class_weights of CREATE MODEL {model} names label {key!r}, which is not a "
-                f"class of the label; classes: "
-                f"{', '.join(str(_json_label(c, label_type)) for c in classes)}."
-            )
-        weights[by_text[key.lower()]] = weight
-    return {c: weights.get(c, 1.0) for c in classes}
-
-
-def _sample_weights(
-    y: np.ndarray, classes: list[Any], options: ModelOptions, model: str, label_type: str
-) -> np.ndarray | None:
-    weights: dict[Any, float] | None = None
-    if options.get("auto_class_weights"):
-        counts = {c: int(np.sum(y == c)) for c in classes}
-        weights = {c: len(y) / (len(classes) * counts[c]) for c in classes}
-    explicit = options.get("class_weights")
-    if explicit:
-        weights = explicit_class_weights(explicit, classes, label_type, model)
-    if weights is None:
-        return None
-    lookup = np.vectorize(lambda v: weights[v], otypes=[np.float64])
-    return lookup(y)
-
-
-def _frame(table: pa.Table, features: list[dict[str, str]]) -> Any:
-    import pandas as pd
-
-    return pd.DataFrame(
-        {f["name"]: feature_array(table.column(f["name"]), f["kind"], np.float64) for f in features}
-    )
-
-
-def _pipeline(
-    features: list[dict[str, str]],
-    plan: Any,
-    transform: Transform | None = None,
-    frame: Any = None,
-    model: str = "",
-) -> Any:
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    numeric = [f["name"] for f in features if f["kind"] == "numeric"]
-    categorical = [f["name"] for f in features if f["kind"] == "categorical"]
-    parts = []
-    if numeric:
-        steps: list[tuple[str, Any]] = [("impute", SimpleImputer(keep_empty_features=True))]
-        if plan.scale_numeric:
-            steps.append(("scale", StandardScaler()))
-        parts.append(("numeric", Pipeline(steps), numeric))
-    if categorical:
-        parts.append(
-            (
-                "categorical",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                categorical,
-            )
-        )
-    preprocess = ColumnTransformer(parts, sparse_threshold=0.0)
-    if transform is not None:  # one branch per TRANSFORM output instead
-        from sqlml.training.transform import column_transformer
-
-        preprocess = column_transformer(transform, features, plan.scale_numeric, frame, model)
-    return Pipeline([("preprocess", preprocess), ("model", plan.estimator)])
-
-
-def _to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
-    initial_types = [
-        (
-            f["name"],
-            FloatTensorType([None, 1]) if f["kind"] == "numeric" else StringTensorType([None, 1]),
-        )
-        for f in features
-    ]
-    estimator = pipeline.named_steps["model"]
-    options = {id(estimator): {"zipmap": False}} if task == "classification" else None
-    model = convert_sklearn(
-        pipeline,
-        initial_types=initial_types,
-        options=options,
-        target_opset={"": 18, "ai.onnx.ml": 3},
-    )
-    restore_input_names(model, [f["name"] for f in features])
-    if task == "clustering":
-        _clamp_before_sqrt(model)
-    if task == "dimensionality_reduction":
-        _expose_centered(model)
-    return model.SerializeToString()
-
-
-def _expose_centered(model: Any) -> None:
-    """Add the PCA's centered input as a second graph output, ``centered`` (``centered_sqlml``
-    if a feature has that name: the scorer reads it by position).
-
-    skl2onnx computes a PCA as (x - mean) @ components.T; with the centered rows beside the
-    projections, reconstruction errors (ML.DETECT_ANOMALIES) and the explained variance of new rows
-    (ML.EVALUATE) need nothing but the graph's outputs.
-    """
-    from onnx import TensorProto, helper
-
-    graph = model.graph
-    producer = {name: node for node in graph.node for name in node.output}
-    node = producer.get(graph.output[0].name)
-    while node is not None and node.op_type in ("Identity", "Cast"):
-        node = producer.get(node.input[0])
-    if node is None or node.op_type != "MatMul":
-        raise TrainingError("sqlml could not find the PCA projection in its ONNX graph.")
-    weights = {i.name: i for i in graph.initializer}
-    width = weights[node.input[1]].dims[0] if node.input[1] in weights else None
-    name = fresh_name("centered", tensor_names(model))  # a column may be named "centered"
-    graph.node.append(helper.make_node("Identity", [node.input[0]], [name]))
-    graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, width]))
-
-
-def _clamp_before_sqrt(model: Any) -> None:
-    """Make k-means distances NaN-free in any runtime.
-
-    skl2onnx computes sqrt(|x|² - 2x·c + |c|²) in float32; for a row on a centroid the argument can
-    come out slightly negative. A Relu in front of each Sqrt turns that into the true distance, 0.
-    """
-    from onnx import helper
-
-    graph = model.graph
-    for index in reversed(range(len(graph.node))):
-        node = graph.node[index]
-        if node.op_type != "Sqrt":
-            continue
-        clamped = f"{node.input[0]}_sqlml_clamped"
-        graph.node.insert(index, helper.make_node("Relu", [node.input[0]], [clamped]))
-        node.input[0] = clamped
-
-
-def _check_fidelity(
-    pipeline: Any,
-    scorer: Scorer,
-    train: pa.Table,
-    features: list[dict[str, str]],
-    task: str,
-    model: str,
-    y: np.ndarray | None,
-) -> dict[str, Any]:
-    """Compare ONNX Runtime with the fitted estimator on up to FIDELITY_SAMPLE training rows."""
-    n = train.num_rows
-    rows = np.linspace(0, n - 1, num=min(n, FIDELITY_SAMPLE)).astype(np.int64)
-    sample = train.take(rows)
-    frame = _frame(sample, features)
-    outputs = scorer.run({f["name"]: sample.column(f["name"]) for f in features})
-    report: dict[str, Any] = {"rows": int(len(rows))}
-    if task == "classification":
-        expected = pipeline.predict_proba(frame)
-        got = np.asarray(outputs[1], dtype=np.float64)
-        diff = float(np.max(np.abs(expected - got)))
-        report.update(max_probability_difference=diff, tolerance=PROB_TOLERANCE)
-        ok = diff <= PROB_TOLERANCE
-    elif task == "regression":
-        expected = pipeline.predict(frame).astype(np.float64)
-        got = np.asarray(outputs[0], dtype=np.float64).reshape(-1)
-        scale = float(np.std(y)) if y is not None else 1.0
-        diff = float(np.max(np.abs(expected - got)))
-        allowed = REGRESSION_TOLERANCE * scale + 1e-6
-        report.update(max_difference=diff, tolerance=allowed)
-        ok = diff <= allowed
-    elif task == "dimensionality_reduction":
-        expected = pipeline.transform(frame)
-        got = np.asarray(outputs[0], dtype=np.float64)
-        diff = float(np.max(np.abs(expected - got)))
-        allowed = REGRESSION_TOLERANCE * float(np.sqrt(np.mean(expected**2))) + 1e-6
-        report.update(max_difference=diff, tolerance=allowed)
-        ok = diff <= allowed
-    else:
-        # Squared distances: the graph's float32 expansion |x|² - 2x·c + |c|² has an absolute error
-        # on that scale, which a square root magnifies near zero.
-        expected = pipeline.transform(frame) ** 2
-        got = scorer.distances(outputs) ** 2
-        diff = float(np.max(np.abs(expected - got)))
-        allowed = DISTANCE_TOLERANCE * float(np.mean(expected)) + 1e-6
-        report.update(max_squared_distance_difference=diff, tolerance=allowed)
-        ok = diff <= allowed
-    if not ok:
-        raise FidelityError(
-            f"The ONNX graph of {model} disagrees with the trained estimator on {len(rows)} training "
-            f"rows (largest difference {diff:.3g}, tolerance {report['tolerance']:.3g}); the model "
-            f"was not stored. Features with huge magnitudes lose precision as float32: rescale them "
-            f"in the query (e.g. divide timestamps' epoch seconds), or try another model_type."
-        )
-    return report
-
-
-def _iterations(estimator: Any) -> int | None:
-    for attribute in ("n_iter_", "n_estimators_"):
-        value = getattr(estimator, attribute, None)
-        if value is not None:
-            return int(np.max(value))
-    if hasattr(estimator, "estimators_"):
-        return len(estimator.estimators_)
-    return None
-
-
-def _centroid_distances(estimator: Any) -> list[list[float]]:
-    centers = np.asarray(estimator.cluster_centers_, dtype=np.float64)
-    diff = centers[:, None, :] - centers[None, :, :]
-    return np.sqrt((diff**2).sum(axis=2)).tolist()
-
-
 __all__ = ["CLASSIFIERS", "TREES", "TrainedModel", "feature_kind", "fit", "sql_type"]
+
+
+class LocalTrainer:
+    """The training query's rows read into this process (with a TRANSFORM's SQL outputs added)
+    and trained with scikit-learn: the :class:`~sqlml.training.contract.Trainer` of every engine."""
+
+    def __init__(
+        self, backend: Any, sql: str, transform: Transform | None = None, model: str = ""
+    ) -> None:
+        table = backend.arrow(sql)
+        if transform is not None:
+            from sqlml.training.transform_columns import training_rows
+
+            table = training_rows(backend, table, transform, model)
+        self.table = table
+
+    def probe(self, label: str | None) -> pa.Table:
+        return self.table
+
+    def fit(
+        self,
+        *,
+        model: str,
+        options: ModelOptions,
+        label: str | None,
+        transform: Transform | None = None,
+    ) -> TrainedModel:
+        table = self.table
+        log.info(
+            "CREATE MODEL %s: training %s on %d rows", model, options.model_type, table.num_rows
+        )
+        trained = fit(table, model=model, options=options, label=label, transform=transform)
+        trained.training_info.setdefault("training_path", "scikit-learn")
+        trained.fingerprint = fingerprint(table.schema, table.num_rows, table)
+        return trained

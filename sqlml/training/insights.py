@@ -21,7 +21,7 @@ from sqlml.measures.attribution import EXPLAIN_BASELINE, LINEAR_WEIGHTS
 from sqlml.models.registry import BOOSTED, LINEAR, TREES
 
 if TYPE_CHECKING:
-    from sqlml.training.fit import Training
+    from sqlml.training.pipeline import Training
 
 FEATURE_INFO = "feature_info"
 ITERATIONS = "iteration_results"

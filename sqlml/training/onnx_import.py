@@ -28,7 +28,7 @@ from sqlml_udfs.scoring import NULL_CATEGORY, Scorer
 from sqlml.errors import DataError, NotSupportedError, OptionError, SchemaError
 from sqlml.models.options import ModelOptions
 from sqlml.paths import file_errors, user_path
-from sqlml.training.fit import TrainedModel
+from sqlml.training.contract import TrainedModel
 from sqlml.training.insights import FEATURE_INFO, ITERATIONS, UNAVAILABLE
 
 #: Largest import, the .onnx file and its external data together (protobuf's own ceiling is 2 GiB).
@@ -453,7 +453,7 @@ def _foreign_spec(
                     f"clustering model, which has no label; leave the option out."
                 )
             spec["label"] = None
-            spec["centroid_distances"] = _centroid_distances(proto, scores.width, model)
+            spec["centroid_distances"] = centroid_distances(proto, scores.width, model)
     described = ", ".join(f"{f['name']} ({f['kind']})" for f in features)
     notes = [f"Imported model {model} ({task}) with features {described}."]
     return spec, features, notes
@@ -630,7 +630,7 @@ def _set_classes(
     )
 
 
-def _centroid_distances(proto: Any, k: int | None, model: str) -> list[list[float]]:
+def centroid_distances(proto: Any, k: int | None, model: str) -> list[list[float]]:
     """Distances between the k-means centroids (for the Davies-Bouldin index of ML.EVALUATE): the
     graph's one float [k, d] initializer, as skl2onnx's KMeans graph holds them."""
     from onnx import numpy_helper

@@ -23,17 +23,10 @@ import pyarrow as pa
 
 from sqlml.cancel import checkpoint
 from sqlml.errors import OptionError, TrainingError
-from sqlml.models.options import (
-    AUTOML_TYPES,
-    OBJECTIVES,
-    OPTIONS,
-    HParamCandidates,
-    HParamRange,
-    ModelOptions,
-)
+from sqlml.models.options import AUTOML_TYPES, OBJECTIVES, OPTIONS, ModelOptions
 from sqlml.models.registry import AUTOML_CANDIDATES, DEFAULT_SPACES
-from sqlml.models.space import Space
-from sqlml.training.fit import Training, _centroid_distances, fit_once, fit_pipeline
+from sqlml.models.space import HParamCandidates, HParamRange, Space
+from sqlml.training.pipeline import Training, centroid_distances, fit_once, fit_pipeline
 
 progress = logging.getLogger("sqlml.progress")
 
@@ -434,7 +427,7 @@ def score(
 
     frame = training.frame(table)
     if training.task == "clustering":
-        centroids = _centroid_distances(pipeline.named_steps["model"])
+        centroids = centroid_distances(pipeline.named_steps["model"])
         value = metrics._clustering(pipeline.transform(frame), {"centroid_distances": centroids})
         return _defined(value[objective], objective, "fewer than two clusters hold rows")
     assert y is not None

@@ -102,10 +102,17 @@ def _plan(frame: Any) -> str:
 
 def _predict(con: sqlml.Connection, name: str, threshold: float | None = None) -> Any:
     record = con._executor.catalog.get(name)
-    frame = con._backend.predict_relation(
-        record, "SELECT * FROM cs_score ORDER BY id", None, threshold
-    )
+    frame = _score(con, record, "SELECT * FROM cs_score ORDER BY id", threshold)
     return record, frame
+
+
+def _score(con: sqlml.Connection, record: Any, sql: str, threshold: float | None = None) -> Any:
+    """ML.PREDICT's relation as the Spark backend builds it (not yet collected)."""
+    from sqlml_udfs.scoring import output_fields
+
+    backend = con._backend
+    relation = backend.relation(sql)
+    return backend.score_relation(record, relation, threshold, output_fields(record.spec))
 
 
 def _close(got: np.ndarray, want: np.ndarray) -> None:
@@ -235,7 +242,7 @@ def test_threshold_override_and_sql_path(
     try:
         _, fast = _predict(compiled_con, "cs_thr")
         record = arrow._executor.catalog.get("cs_thr")
-        slow = arrow._backend.predict_relation(record, "SELECT * FROM cs_score", None, None)
+        slow = _score(arrow, record, "SELECT * FROM cs_score")
         assert "MapInArrow" in _plan(slow)
         # The same types; only nullability may differ (a literal label is never NULL).
         types = [f.dataType.simpleString() for f in fast.schema.fields]
@@ -276,7 +283,7 @@ def test_unsupported_op_falls_back_or_raises(
         )
         record = auto._executor.catalog.get("cs_tanh")
         with caplog.at_level(logging.INFO, logger="sqlml.spark"):
-            frame = auto._backend.predict_relation(record, "SELECT * FROM cs_score", None, None)
+            frame = _score(auto, record, "SELECT * FROM cs_score")
         assert "MapInArrow" in _plan(frame)
         assert "Tanh" in caplog.text
         got = frame.orderBy("id").toArrow().column("predicted_y").to_pylist()
@@ -303,7 +310,7 @@ def test_large_forest_falls_back(
     auto = sqlml.connect(spark=spark)
     try:
         record = auto._executor.catalog.get("cs_big")
-        frame = auto._backend.predict_relation(record, "SELECT * FROM cs_score", None, None)
+        frame = _score(auto, record, "SELECT * FROM cs_score")
         assert "MapInArrow" in _plan(frame)
     finally:
         auto.close()

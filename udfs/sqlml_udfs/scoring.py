@@ -273,24 +273,30 @@ class Scorer:
 
     def output_schema(self) -> list[pa.Field]:
         """The fields :meth:`predict_columns` produces, known before any batch is scored."""
-        label = self.spec.get("label")
-        if self.task == "classification":
-            label_type = label_arrow_type(self.spec)
-            prob = pa.struct([("label", label_type), ("prob", pa.float64())])
-            return [
-                pa.field(f"predicted_{label}", label_type),
-                pa.field(f"predicted_{label}_probs", pa.list_(prob)),
-            ]
-        if self.task == "regression":
-            return [pa.field(f"predicted_{label}", pa.float64())]
-        if self.task == "dimensionality_reduction":
-            count = self.spec["num_principal_components"]
-            return [pa.field(f"principal_component_{i + 1}", pa.float64()) for i in range(count)]
-        distance = pa.struct([("centroid_id", pa.int64()), ("distance", pa.float64())])
+        return output_fields(self.spec)
+
+
+def output_fields(spec: dict[str, Any]) -> list[pa.Field]:
+    """ML.PREDICT's added fields for a model's spec: BigQuery's prediction columns by task."""
+    label = spec.get("label")
+    task = spec["task"]
+    if task == "classification":
+        label_type = label_arrow_type(spec)
+        prob = pa.struct([("label", label_type), ("prob", pa.float64())])
         return [
-            pa.field("centroid_id", pa.int64()),
-            pa.field("nearest_centroids_distance", pa.list_(distance)),
+            pa.field(f"predicted_{label}", label_type),
+            pa.field(f"predicted_{label}_probs", pa.list_(prob)),
         ]
+    if task == "regression":
+        return [pa.field(f"predicted_{label}", pa.float64())]
+    if task == "dimensionality_reduction":
+        count = spec["num_principal_components"]
+        return [pa.field(f"principal_component_{i + 1}", pa.float64()) for i in range(count)]
+    distance = pa.struct([("centroid_id", pa.int64()), ("distance", pa.float64())])
+    return [
+        pa.field("centroid_id", pa.int64()),
+        pa.field("nearest_centroids_distance", pa.list_(distance)),
+    ]
 
 
 _CACHE: OrderedDict[str, Scorer] = OrderedDict()

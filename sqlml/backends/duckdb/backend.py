@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from sqlml.backends.base import Backend
+from sqlml.backends.base import Backend, Capabilities
 from sqlml.errors import (
     DatabaseError,
     DataError,
@@ -99,7 +99,8 @@ def _dropped(name: str) -> Callable[..., Any]:
 class DuckDBBackend(Backend):
     name = "duckdb"
     display_name = "DuckDB"
-    supports_scalar_udfs = True
+    capabilities = Capabilities(scalar_udfs=True)
+    catalog_place = "sqlml.models in the DuckDB database"
 
     _names = itertools.count(1)
 
@@ -118,6 +119,21 @@ class DuckDBBackend(Backend):
         self.in_transaction = False
 
     owns_connection = True  # False when wrapping someone else's connection: close() leaves it open
+
+    @classmethod
+    def connect(
+        cls,
+        database: str = ":memory:",
+        *,
+        read_only: bool = False,
+        config: dict[str, Any] | None = None,
+        duckdb_connection: Any = None,
+    ) -> DuckDBBackend:
+        """A DuckDB file (created if missing) or ``:memory:``; or ``duckdb_connection``, a
+        ``duckdb.connect()`` connection of the caller's, which closing sqlml's leaves open."""
+        if duckdb_connection is not None:
+            return cls.from_connection(duckdb_connection)
+        return cls(database, read_only=read_only, config=dict(config or {}))
 
     @classmethod
     def from_connection(cls, con: Any, in_transaction: bool = False) -> DuckDBBackend:

@@ -32,7 +32,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from sqlml.backends.base import Backend
+from sqlml.backends.base import Backend, Capabilities
 from sqlml.backends.spark.compiled import check_mode, predict_columns
 from sqlml.errors import (
     DatabaseError,
@@ -41,7 +41,6 @@ from sqlml.errors import (
     NotSupportedError,
     OperationalError,
     ProgrammingError,
-    SchemaError,
 )
 
 log = logging.getLogger("sqlml")
@@ -353,14 +352,17 @@ class SparkBackend(Backend):
     name = "spark"
     display_name = "Spark"
     dialect = "spark"
-    supports_scalar_udfs = True
-    supports_transactions = False
-    streams_results = False
-    supports_transform = False
-    scores_in_engine = True
-    supports_distributed_training = True
-    # Spark SQL binds `?` and `:name` only; the session rewrites `$1` / `$name` (sqlml's DB-API).
-    dollar_params = False
+    # Spark SQL binds `?` and `:name` only: the executor rewrites `$1` / `$name` (sqlml's DB-API).
+    capabilities = Capabilities(
+        scalar_udfs=True,
+        transactions=False,
+        streams_results=False,
+        transform=False,
+        scores_in_engine=True,
+        distributed_training=True,
+        dollar_params=False,
+    )
+    catalog_place = "sqlml.models in the Spark session's catalog"
 
     _names = itertools.count(1)
 
@@ -412,6 +414,40 @@ class SparkBackend(Backend):
         self._closed = False
         self._attach_on_connect()
 
+    @classmethod
+    def connect(
+        cls,
+        database: str = ":memory:",
+        *,
+        read_only: bool = False,
+        spark: Any = None,
+        spark_master: str | None = None,
+        config: dict[str, Any] | None = None,
+        local_training_rows: int | None = None,
+        spark_scoring: str | None = None,
+    ) -> SparkBackend:
+        """A new session on ``spark_master`` with ``config`` as its settings, or the session
+        ``spark`` the caller has (left running on close); what Spark cannot do fails here,
+        before a session starts."""
+        if database != ":memory:":
+            raise NotSupportedError(
+                f"A DuckDB database ({database!r}) with engine='spark': use engine='auto' (or "
+                "leave engine out) for DuckDB and Spark together, or leave the database out."
+            )
+        if read_only:
+            raise NotSupportedError("read_only=True is not yet supported on the Spark engine.")
+        if spark is not None and (spark_master is not None or config):
+            raise InterfaceError(
+                "Pass either spark= (a SparkSession you already have) or spark_master= and "
+                "config= (for a new session), not both."
+            )
+        options: dict[str, Any] = {}
+        if local_training_rows is not None:
+            options["local_training_rows"] = local_training_rows
+        if spark_scoring is not None:
+            options["scoring"] = spark_scoring
+        return cls(spark, master=spark_master, config=dict(config or {}), **options)
+
     @staticmethod
     def _check_session(spark: Any) -> None:
         """A classic ``pyspark.sql.SparkSession`` or a Spark Connect one, in a process whose
@@ -448,6 +484,16 @@ class SparkBackend(Backend):
                     args = dict(params) if isinstance(params, dict) else list(params)
                     return self.spark.sql(sql, args=args)
                 return self.spark.sql(sql)
+        except spark_errors() as exc:
+            raise translate_error(exc) from exc
+
+    def read_files(self, format: str | None, paths: Sequence[str]) -> Any:
+        """Parquet or CSV files as a DataFrame (CSV: header and types inferred, as DuckDB does)."""
+        try:
+            if format == "parquet":
+                return self.spark.read.parquet(*paths)
+            reader = self.spark.read.option("header", True).option("inferSchema", True)
+            return reader.csv(list(paths))
         except spark_errors() as exc:
             raise translate_error(exc) from exc
 
@@ -669,36 +715,27 @@ class SparkBackend(Backend):
             self._broadcasts.move_to_end(key)
         return handle
 
-    def predict_relation(self, record: Any, sql: str, params: Any, threshold: Any) -> Any:
-        """ML.PREDICT as a DataFrame: the input's rows through ``mapInArrow`` on the executors,
-        its columns then BigQuery's prediction columns (Spark types of the same Arrow types)."""
+    def relation(self, sql: str, params: Any = None) -> Any:
+        return self.sql(sql, params)
+
+    def relation_schema(self, relation: Any) -> pa.Schema:
+        return arrow_schema(relation.schema)
+
+    def score_relation(
+        self, record: Any, relation: Any, threshold: Any, added: list[pa.Field]
+    ) -> Any:
+        """ML.PREDICT as a DataFrame: compiled to Spark expressions when the graph is small
+        (sqlml.backends.spark.compiled), else the rows through ``mapInArrow`` on the executors;
+        the input's columns, then the prediction columns (Spark types of the same Arrow types)."""
         from pyspark.sql.pandas.types import from_arrow_type
         from pyspark.sql.types import StructField, StructType
-        from sqlml_udfs.scoring import Scorer
         from sqlml_udfs.spark import predict_batches
 
-        from sqlml.functions import check_columns
-
-        if record.spec.get("transform_sql"):
-            raise NotSupportedError(
-                f"ML.PREDICT of model {record.name}, whose TRANSFORM computes columns in SQL, is "
-                f"not yet supported on the Spark engine."
-            )
-        frame = self.sql(sql, params)
-        check_columns(record, arrow_schema(frame.schema), "ML.PREDICT")
-        added = Scorer.output_schema(_SpecOnly(record.spec))  # no ORT session on the driver
-        kept = list(frame.columns)
-        clash = [f.name for f in added if f.name in kept]
-        if clash:
-            raise SchemaError(
-                f"The input of ML.PREDICT already has column(s) {', '.join(clash)}, which the "
-                f"prediction adds; rename or drop them in the input query."
-            )
-        compiled = predict_columns(record, frame, threshold, self.scoring)
+        compiled = predict_columns(record, relation, threshold, self.scoring)
         if compiled is not None:
             return compiled
         schema = StructType(
-            list(frame.schema.fields)
+            list(relation.schema.fields)
             + [StructField(f.name, from_arrow_type(f.type), True) for f in added]
         )
         score = predict_batches(
@@ -706,22 +743,22 @@ class SparkBackend(Backend):
             self.broadcast(record.cache_key, record.onnx),
             json.dumps(record.spec),
             threshold,
-            kept,
+            list(relation.columns),
             [f.name for f in added],
         )
         try:
-            return frame.mapInArrow(score, schema)
+            return relation.mapInArrow(score, schema)
         except spark_errors() as exc:
             raise translate_error(exc) from exc
 
     def register_model_function(self, record: Any) -> None:
         """The model's FUNCTION (and ``<FUNCTION>_probabilities`` for classifiers) as Arrow UDFs."""
-        from sqlml_udfs.scoring import Scorer
+        from sqlml_udfs.scoring import output_fields
         from sqlml_udfs.spark import scalar_function
 
         handle = self.broadcast(record.cache_key, record.onnx)
         spec = json.dumps(record.spec)
-        fields = Scorer.output_schema(_SpecOnly(record.spec))
+        fields = output_fields(record.spec)
         names = [record.function_name]
         if record.spec["task"] == "classification":
             names.append(f"{record.function_name}_probabilities")
@@ -756,23 +793,6 @@ class SparkBackend(Backend):
             f"INSERT OVERWRITE TABLE {table} PARTITION (name = {literal}) SELECT {nulls} WHERE false"
         )
         self.execute_params(f"ALTER TABLE {table} DROP IF EXISTS PARTITION (name = {literal})")
-
-    # --- training on the executors ---------------------------------------------------------------------
-
-    def distributed_training(self, sql: str, options: dict[str, Any]) -> Any | None:
-        """Train on the executors when OPTIONS (engine = 'spark') says so, or when the query has
-        more rows than ``local_training_rows``; engine = 'duckdb' collects the rows whatever their
-        number and trains with scikit-learn here, as the DuckDB engine does."""
-        from sqlml.backends.spark.training import DistributedTraining
-
-        engine = options.get("engine")
-        if engine == "duckdb":
-            return None
-        if engine != "spark":
-            rows = self.query(f"SELECT count(*) FROM ({sql}) AS __sqlml_count")[0][0]
-            if rows <= self.local_training_rows:
-                return None
-        return DistributedTraining(self, sql)
 
     # --- a user's statement and its rows ----------------------------------------------------------------
 
@@ -881,14 +901,6 @@ def _is_catalog_table(statement: str) -> bool:
     """Whether ``statement`` is catalog_spark.sql's CREATE TABLE of ``sqlml.models``."""
     head = " ".join(statement.split()[:6]).lower()
     return head == f"create table if not exists {CATALOG_TABLE}"
-
-
-class _SpecOnly:
-    """Enough of a Scorer for :meth:`Scorer.output_schema`, which reads only the spec."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.spec = spec
-        self.task = spec["task"]
 
 
 def arrow_schema(schema: Any) -> pa.Schema:

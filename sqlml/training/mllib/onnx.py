@@ -10,7 +10,7 @@ and one string ``[N, 1]`` input per categorical column (NULL as ``__sqlml_null__
 ``scores`` [N, k] distances (k-means). So the same :class:`~sqlml_udfs.scoring.Scorer` and spec serve
 a model whichever engine trained it.
 
-The graph mirrors the pipeline :mod:`sqlml.backends.spark.training` fits: mean imputation of the
+The graph mirrors the pipeline :mod:`sqlml.training.mllib` fits: mean imputation of the
 numbers (``Imputer``), optionally standard scaling (``Scaler``), one-hot encoding of the categories
 with unseen values in a slot of their own (``LabelEncoder`` + ``Equal``, as Spark's
 ``StringIndexer(handleInvalid='keep')`` + ``OneHotEncoder(handleInvalid='keep')`` do), the blocks
@@ -85,7 +85,7 @@ class _Graph:
         return out
 
 
-def _features(graph: _Graph, layout: Layout) -> str:
+def training_features(graph: _Graph, layout: Layout) -> str:
     """Raw inputs -> the assembled float32 feature matrix [N, width]."""
     blocks = []
     if layout.numeric:
@@ -375,7 +375,7 @@ _HEADS = {LinearHead: _linear, MLPHead: _mlp, KMeansHead: _kmeans, TreeHead: _tr
 def to_onnx(features: list[dict[str, str]], layout: Layout, head: Any) -> bytes:
     """The model as ONNX bytes: inputs in ``features`` order, outputs as described above."""
     graph = _Graph()
-    x = _features(graph, layout)
+    x = training_features(graph, layout)
     _HEADS[type(head)](graph, x, head)
     inputs = [
         helper.make_tensor_value_info(

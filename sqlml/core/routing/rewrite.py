@@ -1,0 +1,140 @@
+"""A statement routed to another engine than its dialect's: written in that engine's SQL, file
+sources as temporary views (Spark), or transpiled for ``connect(dialect=...)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, SqlglotError
+
+from sqlml.errors import NotSupportedError
+from sqlml.plan import Job
+from sqlml.plan import calls as planner_calls
+from sqlml.plan.jobs import (
+    MLQuery,
+    PassThrough,
+    TrainJob,
+)
+from sqlml.sql import Statement
+from sqlml.sql.nodes import MLFunction
+
+if TYPE_CHECKING:
+    pass
+
+from sqlml.core.routing.rules import Route
+from sqlml.plan.sources import FileSource, file_source, parse
+
+
+def spark_tree(node: exp.Expression, views: dict[tuple[Any, ...], str]) -> exp.Expression:
+    """A copy of ``node`` with each file source replaced by its temporary view, and the text
+    of every query forgotten (plan() would otherwise reuse the DuckDB text as written)."""
+
+    def swap(item: exp.Expression) -> exp.Expression:
+        source = file_source(item)
+        if source is None:
+            return item
+        table = exp.Table(this=exp.to_identifier(views[_key(source)], quoted=True))
+        alias = item.args.get("alias")
+        if alias is not None:
+            table.set("alias", alias.copy())
+        return table
+
+    tree = node.transform(swap)
+    for item in tree.walk():
+        item.meta.pop("sql", None)
+    return tree
+
+
+def _key(source: FileSource) -> tuple[Any, ...]:
+    return (source.format, source.patterns)
+
+
+_SPARK_HINT = (
+    "This statement reads files large enough for Spark (sqlml.spark_threshold), but sqlglot "
+    "cannot write it in Spark SQL: {exc}. Rewrite it, or raise the threshold "
+    "(SET sqlml.spark_threshold = '…') to run it on DuckDB."
+)
+
+
+def write_sql(node: exp.Expression, dialect: str, hint: str) -> str:
+    """``node`` written in ``dialect``; what sqlglot cannot translate is an error, not a guess
+    (``hint`` is the message, with ``{exc}`` for sqlglot's reason)."""
+    try:
+        return node.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+    except SqlglotError as exc:
+        raise NotSupportedError(hint.format(exc=exc)) from exc
+
+
+def spark_sql(node: exp.Expression) -> str:
+    """``node`` written in Spark SQL, for a statement routed to Spark."""
+    return write_sql(node, "spark", _SPARK_HINT)
+
+
+def spark_job(statement: Statement, job: Job, route: Route) -> tuple[Job, dict[str, Any]]:
+    """``job`` as it runs on Spark, with the temporary views it needs (name -> (source, paths))."""
+    views: dict[tuple[Any, ...], str] = {}
+    named: dict[str, Any] = {}
+    for index, (source, paths) in enumerate(route.files, start=1):
+        if _key(source) not in views:
+            views[_key(source)] = f"__sqlml_file_{index}"
+            named[views[_key(source)]] = (source, paths)
+    node = statement.node if statement.node is not None else parse(statement.sql)
+    assert node is not None
+    return _rewritten(spark_tree(node, views), job, "spark", _SPARK_HINT), named
+
+
+def transpile_job(statement: Statement, job: Job, read: str, write: str) -> Job:
+    """``job`` (planned from ``statement``, written in the ``read`` dialect) with its SQL in the
+    engine's ``write`` dialect: ``connect(dialect=...)`` on an engine of another dialect."""
+    if not isinstance(job, (TrainJob, MLQuery, PassThrough)):
+        return job  # DROP / EXPORT / SHOW MODEL, EXPLAIN: no engine SQL of the user's
+    if isinstance(job, MLQuery) and job.placeholders:
+        raise NotSupportedError(
+            f"Parameters in a statement with an ML call are not yet supported when the "
+            f"connection's dialect ({read}) differs from the engine's ({write}); put the values "
+            f"in the statement, or connect without dialect=."
+        )
+    node = statement.node if statement.node is not None else parse(statement.sql, read)
+    if node is None:
+        raise NotSupportedError(
+            f"sqlglot cannot read this statement as {read} SQL, so sqlml cannot write it in "
+            f"{write} SQL; write it in {write} SQL and connect without dialect=."
+        )
+    tree = spark_tree(node, {})
+    hint = (
+        f"sqlglot cannot write this {read} statement in {write} SQL: {{exc}}. Write it in "
+        f"{write} SQL and connect without dialect=."
+    )
+    return _rewritten(tree, job, write, hint)
+
+
+def _rewritten(tree: exp.Expression, job: Job, dialect: str, hint: str) -> Job:
+    if isinstance(job, TrainJob):
+        query = tree.args.get("query")
+        if query is None:  # model_type = 'onnx': an import, no training query
+            return job
+        query = exp.select("*").from_(query) if isinstance(query, exp.Table) else query
+        return dataclasses.replace(job, query_sql=write_sql(query, dialect, hint))
+    if isinstance(job, MLQuery):
+        return _ml_query(tree, dialect, hint)
+    return PassThrough(write_sql(tree, dialect, hint))
+
+
+def _ml_query(tree: exp.Expression, dialect: str, hint: str) -> MLQuery:
+    functions = sorted(tree.find_all(MLFunction), key=lambda f: f.meta["span"][0])
+    calls = [planner_calls.plan_call(f, dialect) for f in functions]
+    bare = planner_calls.is_bare(tree)
+    for index, function in enumerate(functions):
+        stand_in = exp.Table(this=exp.to_identifier(f"__sqlml_call_{index}"))
+        alias = function.args.get("alias")
+        if alias is not None:
+            stand_in.set("alias", alias.copy())
+        function.replace(stand_in)
+    sql = write_sql(tree, dialect, hint)
+    spans = {int(m.group(1)): m.span() for m in re.finditer(r"[`\"]?__sqlml_call_(\d+)[`\"]?", sql)}
+    placed = tuple(dataclasses.replace(c, span=spans[i]) for i, c in enumerate(calls))
+    return MLQuery(sql, placed, (), bare)

@@ -1,0 +1,272 @@
+"""The scikit-learn pipeline of a model (preprocessing + the model type's estimator): built, fitted,
+converted to ONNX by skl2onnx, and its own predictions as the fidelity reference.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sqlml_udfs.scoring import Scorer, feature_array
+
+from sqlml.errors import TrainingError
+from sqlml.models.options import ModelOptions
+from sqlml.models.registry import make_estimator
+from sqlml.models.sklearn import size_pca
+from sqlml.plan.transform import Transform
+from sqlml.training.contract import FIDELITY_SAMPLE, check_fidelity
+from sqlml.training.data import label_values
+from sqlml.training.onnx_names import fresh_name, restore_input_names, tensor_names
+
+
+@dataclass
+class Training:
+    """One CREATE MODEL in progress: the prepared data, and what each stage adds to it.
+
+    Stages run in order (see :func:`fit`); each reads what earlier ones left and records its own
+    results in ``spec`` (what scoring needs, stored as JSON) or ``info`` (training info for the
+    catalog and the inspection functions).
+    """
+
+    model: str
+    options: ModelOptions
+    task: str
+    label: str | None
+    features: list[dict[str, str]]
+    spec: dict[str, Any]
+    train: pa.Table
+    evaluation: pa.Table
+    y: np.ndarray | None = None
+    sample_weight: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    pipeline: Any = None
+    scorer: Scorer | None = None
+    onnx: bytes = b""
+    transform: Transform | None = None  # the TRANSFORM clause: features are its outputs
+
+    def frame(self, table: pa.Table | None = None) -> Any:
+        """Features of ``table`` (default: the training rows) as scikit-learn's input."""
+        return features_frame(self.train if table is None else table, self.features)
+
+    def labels(self, table: pa.Table) -> np.ndarray:
+        assert self.label is not None
+        return label_values(table.column(self.label), self.task, self.model, self.label)
+
+
+def fit_pipeline(training: Training) -> None:
+    """Fit the preprocessing + estimator pipeline on the training rows."""
+    pipeline, seconds, notes = fit_once(training, training.options)
+    training.pipeline = pipeline
+    training.info["fit_seconds"] = round(seconds, 4)
+    training.info["notes"] = notes
+
+
+def fit_once(
+    training: Training,
+    options: ModelOptions,
+    rows: np.ndarray | None = None,
+) -> tuple[Any, float, list[str]]:
+    """Fit a fresh pipeline with ``options`` on the training rows (or the subset ``rows``).
+
+    Returns the pipeline, the seconds the fit took, and scikit-learn's convergence warnings.
+    """
+    train = training.train if rows is None else training.train.take(rows)
+    y = training.y if rows is None or training.y is None else training.y[rows]
+    weight = training.sample_weight
+    if weight is not None and rows is not None:
+        weight = weight[rows]
+    frame = features_frame(train, training.features)
+    pipeline = build_pipeline(
+        training.features,
+        make_estimator(options, train.num_rows),
+        training.transform,
+        frame,
+        training.model,
+    )
+    if options.model_type == "pca":
+        size_pca(pipeline, frame, options, training.model)
+    fit_kwargs = {"model__sample_weight": weight} if weight is not None else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        started = time.perf_counter()
+        try:
+            if y is None:
+                pipeline.fit(frame, **fit_kwargs)
+            else:
+                pipeline.fit(frame, y, **fit_kwargs)
+        except ValueError as exc:
+            raise TrainingError(
+                f"Training {training.model} ({options.model_type}) failed: {exc}"
+            ) from exc
+        seconds = time.perf_counter() - started
+    notes = sorted({str(w.message).split("\n")[0] for w in caught if "onverge" in str(w.message)})
+    return pipeline, seconds, notes
+
+
+def features_frame(table: pa.Table, features: list[dict[str, str]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(
+        {f["name"]: feature_array(table.column(f["name"]), f["kind"], np.float64) for f in features}
+    )
+
+
+def build_pipeline(
+    features: list[dict[str, str]],
+    plan: Any,
+    transform: Transform | None = None,
+    frame: Any = None,
+    model: str = "",
+) -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = [f["name"] for f in features if f["kind"] == "numeric"]
+    categorical = [f["name"] for f in features if f["kind"] == "categorical"]
+    parts = []
+    if numeric:
+        steps: list[tuple[str, Any]] = [("impute", SimpleImputer(keep_empty_features=True))]
+        if plan.scale_numeric:
+            steps.append(("scale", StandardScaler()))
+        parts.append(("numeric", Pipeline(steps), numeric))
+    if categorical:
+        parts.append(
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                categorical,
+            )
+        )
+    preprocess = ColumnTransformer(parts, sparse_threshold=0.0)
+    if transform is not None:  # one branch per TRANSFORM output instead
+        from sqlml.training.transform import column_transformer
+
+        preprocess = column_transformer(transform, features, plan.scale_numeric, frame, model)
+    return Pipeline([("preprocess", preprocess), ("model", plan.estimator)])
+
+
+def to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    initial_types = [
+        (
+            f["name"],
+            FloatTensorType([None, 1]) if f["kind"] == "numeric" else StringTensorType([None, 1]),
+        )
+        for f in features
+    ]
+    estimator = pipeline.named_steps["model"]
+    options = {id(estimator): {"zipmap": False}} if task == "classification" else None
+    model = convert_sklearn(
+        pipeline,
+        initial_types=initial_types,
+        options=options,
+        target_opset={"": 18, "ai.onnx.ml": 3},
+    )
+    restore_input_names(model, [f["name"] for f in features])
+    if task == "clustering":
+        _clamp_before_sqrt(model)
+    if task == "dimensionality_reduction":
+        _expose_centered(model)
+    return model.SerializeToString()
+
+
+def _expose_centered(model: Any) -> None:
+    """Add the PCA's centered input as a second graph output, ``centered`` (``centered_sqlml``
+    if a feature has that name: the scorer reads it by position).
+
+    skl2onnx computes a PCA as (x - mean) @ components.T; with the centered rows beside the
+    projections, reconstruction errors (ML.DETECT_ANOMALIES) and the explained variance of new rows
+    (ML.EVALUATE) need nothing but the graph's outputs.
+    """
+    from onnx import TensorProto, helper
+
+    graph = model.graph
+    producer = {name: node for node in graph.node for name in node.output}
+    node = producer.get(graph.output[0].name)
+    while node is not None and node.op_type in ("Identity", "Cast"):
+        node = producer.get(node.input[0])
+    if node is None or node.op_type != "MatMul":
+        raise TrainingError("sqlml could not find the PCA projection in its ONNX graph.")
+    weights = {i.name: i for i in graph.initializer}
+    width = weights[node.input[1]].dims[0] if node.input[1] in weights else None
+    name = fresh_name("centered", tensor_names(model))  # a column may be named "centered"
+    graph.node.append(helper.make_node("Identity", [node.input[0]], [name]))
+    graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, width]))
+
+
+def _clamp_before_sqrt(model: Any) -> None:
+    """Make k-means distances NaN-free in any runtime.
+
+    skl2onnx computes sqrt(|x|² - 2x·c + |c|²) in float32; for a row on a centroid the argument can
+    come out slightly negative. A Relu in front of each Sqrt turns that into the true distance, 0.
+    """
+    from onnx import helper
+
+    graph = model.graph
+    for index in reversed(range(len(graph.node))):
+        node = graph.node[index]
+        if node.op_type != "Sqrt":
+            continue
+        clamped = f"{node.input[0]}_sqlml_clamped"
+        graph.node.insert(index, helper.make_node("Relu", [node.input[0]], [clamped]))
+        node.input[0] = clamped
+
+
+def check_fidelity_of(
+    pipeline: Any,
+    scorer: Scorer,
+    train: pa.Table,
+    features: list[dict[str, str]],
+    task: str,
+    model: str,
+    y: np.ndarray | None,
+) -> dict[str, Any]:
+    """ONNX Runtime against the fitted scikit-learn pipeline on up to FIDELITY_SAMPLE training rows
+    (:func:`sqlml.training.contract.check_fidelity`)."""
+    n = train.num_rows
+    rows = np.linspace(0, n - 1, num=min(n, FIDELITY_SAMPLE)).astype(np.int64)
+    sample = train.take(rows)
+    frame = features_frame(sample, features)
+    outputs = scorer.run({f["name"]: sample.column(f["name"]) for f in features})
+    if task == "classification":
+        expected = pipeline.predict_proba(frame)
+    elif task == "regression":
+        expected = pipeline.predict(frame).astype(np.float64)
+    elif task == "dimensionality_reduction":
+        expected = pipeline.transform(frame)
+    else:  # k-means: squared distances to every centroid
+        expected = pipeline.transform(frame) ** 2
+    scale = float(np.std(y)) if y is not None and task == "regression" else 1.0
+    return check_fidelity(
+        task,
+        np.asarray(expected, dtype=np.float64),
+        outputs,
+        scorer,
+        model=model,
+        reference="the trained estimator",
+        label_scale=scale,
+    )
+
+
+def iterations_of(estimator: Any) -> int | None:
+    for attribute in ("n_iter_", "n_estimators_"):
+        value = getattr(estimator, attribute, None)
+        if value is not None:
+            return int(np.max(value))
+    if hasattr(estimator, "estimators_"):
+        return len(estimator.estimators_)
+    return None
+
+
+def centroid_distances(estimator: Any) -> list[list[float]]:
+    centers = np.asarray(estimator.cluster_centers_, dtype=np.float64)
+    diff = centers[:, None, :] - centers[None, :, :]
+    return np.sqrt((diff**2).sum(axis=2)).tolist()
