@@ -237,23 +237,28 @@ def test_ml_predict_call_with_struct_and_parameters() -> None:
     )
     job = job_of(sql)
     assert isinstance(job, MLQuery)
-    assert job.sql == sql
+    # The call's text, from ML.PREDICT to its closing parenthesis, is a slot (index 0).
+    start = sql.index("ML.PREDICT")
+    end = sql.index(") WHERE z") + 1
+    assert job.pieces == (sql[:start], 0, sql[end:])
+    assert job.sql == 'SELECT * FROM "__sqlml_predict_1" WHERE z = ?'
     assert len(job.calls) == 1
     call = job.calls[0]
     assert call.function == "PREDICT"
     assert call.model == "m"
     assert call.input_sql == "SELECT * FROM t WHERE x > ?"
     assert call.params == {"threshold": 0.7}
-    start = sql.index("ML.PREDICT")
-    end = sql.index(") WHERE z") + 1
-    assert call.span == (start, end)
-    first, second = sql.index("?"), sql.rindex("?")
-    assert job.placeholders == ((first, first + 1), (second, second + 1))
+    assert call.slot == "__sqlml_predict_1"
+    # Two placeholders: the first inside the call's input, the second the statement's own.
+    assert job.parameters == ("?", "?")
+    assert call.parameters == (0,)
+    assert job.outer == (1,)
 
 
 def test_ml_evaluate_without_input() -> None:
     job = job_of("SELECT * FROM ML.EVALUATE(MODEL s.M)")
-    assert job.calls == (MLCall("EVALUATE", "s.m", None, {}, (14, 36)),)
+    assert job.calls == (MLCall("EVALUATE", "s.m", None, {}, slot="__sqlml_evaluate_1"),)
+    assert job.pieces == ("SELECT * FROM ", 0, "")
 
 
 def test_ml_table_input_and_two_calls() -> None:
@@ -263,17 +268,16 @@ def test_ml_table_input_and_two_calls() -> None:
         ("PREDICT", "m", "SELECT * FROM t"),
         ("PREDICT", "n", "SELECT * FROM u"),
     ]
-    assert [sql[s:e] for s, e in (c.span for c in job.calls)] == [
-        "ML.PREDICT(MODEL m, TABLE t)",
-        "ML.PREDICT(MODEL n, TABLE u)",
-    ]
+    assert job.pieces == ("SELECT * FROM ", 0, " a JOIN ", 1, " b USING (id)")
+    assert [c.slot for c in job.calls] == ["__sqlml_predict_1", "__sqlml_predict_2"]
 
 
 def test_ml_call_inside_cte() -> None:
     sql = "WITH p AS (SELECT * FROM ML.EVALUATE(MODEL m, TABLE t)) SELECT * FROM p"
     job = job_of(sql)
     (call,) = job.calls
-    assert sql[call.span[0] : call.span[1]] == "ML.EVALUATE(MODEL m, TABLE t)"
+    assert job.pieces == ("WITH p AS (SELECT * FROM ", 0, ") SELECT * FROM p")
+    assert call.input_sql == "SELECT * FROM t"
 
 
 # --- DROP / EXPORT / SHOW / pass-through ------------------------------------------------------------
@@ -287,8 +291,11 @@ def test_ml_call_inside_cte() -> None:
         ("EXPORT MODEL m OPTIONS(uri='/tmp/a.onnx')", ExportModelJob("m", "/tmp/a.onnx")),
         ("SHOW MODEL Churn", ShowModelJob("churn")),
         ("SHOW MODEL ALL", ShowModelJob(None)),
-        ("SELECT 1", PassThrough("SELECT 1")),
-        ("CREATE TABLE t (a INT)", PassThrough("CREATE TABLE t (a INT)")),
+        ("SELECT 1", PassThrough("SELECT 1", (), "SELECT 1")),
+        (
+            "CREATE TABLE t (a INT)",
+            PassThrough("CREATE TABLE t (a INT)", (), "CREATE TABLE t (a INT)"),
+        ),
     ],
 )
 def test_simple_jobs(sql: str, expected: Any) -> None:

@@ -13,8 +13,7 @@ import datetime as dt
 import json
 import logging
 import os
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +39,7 @@ from sqlml.plan.jobs import (
     ShowModelJob,
     TrainJob,
 )
+from sqlml.plan.slots import bind_parameters
 from sqlml.training.contract import TrainedModel
 from sqlml.training.labels import resolve_family
 from sqlml.training.trainers import ON_WORKERS, placement, trainer_for
@@ -77,10 +77,10 @@ class Executor:
 
     def run(self, job: Job, params: Sequence[Any] | None = None) -> Result:
         if isinstance(job, PassThrough):
-            if params and job.placeholders and not self.backend.capabilities.dollar_params:
+            if params and job.parameters and not self.backend.capabilities.dollar_params:
                 # Spark takes `?` and `:name` only: `$1` / `$name` bind as sqlml documents them.
-                bound, params = _positional(MLQuery(job.sql, (), job.placeholders, False), params)
-                return self._execute(bound.sql, params)
+                values = bind_parameters(job.parameters, params)
+                return self._execute(job.positional_sql, values)
             return self._execute(job.sql, params)
         if isinstance(job, MLQuery):
             return self._run_ml_query(job, params)
@@ -144,23 +144,16 @@ class Executor:
     # --- ML table functions ---------------------------------------------------------------------
 
     def _run_ml_query(self, job: MLQuery, params: Any) -> Result:
-        job, params = _positional(job, params)
-        if len(params) != len(job.placeholders):
+        values = bind_parameters(job.parameters, params)
+        if len(values) != len(job.parameters):
             raise ProgrammingError(
-                f"The statement has {len(job.placeholders)} parameter placeholder(s) but "
-                f"{len(params)} value(s) were given."
+                f"The statement has {len(job.parameters)} parameter placeholder(s) but "
+                f"{len(values)} value(s) were given."
             )
-        registered: list[str] = []
-        pieces: list[tuple[tuple[int, int], str]] = []
-        outer_params: list[Any] = []
-        inner: dict[int, list[Any]] = {i: [] for i in range(len(job.calls))}
-        for (start, _end), value in zip(job.placeholders, params, strict=True):
-            owner = next(
-                (i for i, c in enumerate(job.calls) if c.span[0] <= start < c.span[1]), None
-            )
-            (outer_params if owner is None else inner[owner]).append(value)
+        inner = [[values[i] for i in call.parameters] for call in job.calls]
         if job.bare:
             return self._serve_directly(job.calls[0], inner[0])
+        registered: list[str] = []
         failures: list[Exception] = []
         try:
             for index, call in enumerate(job.calls):
@@ -168,12 +161,9 @@ class Executor:
                 source = _reporting(self._call(call, inner[index]), failures)
                 self.backend.register_arrow(name, source)
                 registered.append(name)
-                pieces.append((call.span, self.backend.quote(name)))
-            sql = job.sql
-            for (start, end), replacement in sorted(pieces, reverse=True):
-                sql = sql[:start] + replacement + sql[end:]
+            sql = job.render(lambda i: self.backend.quote(registered[i]))
             try:
-                return self._read_whole(sql, outer_params)
+                return self._read_whole(sql, [values[i] for i in job.outer])
             except Error:
                 # The engine wraps an error raised while it pulled a stream (a NULL the model
                 # cannot take, say) in its own message, with a Python traceback inside: report
@@ -297,7 +287,6 @@ class Executor:
         self, job: TrainJob, options: Any, existing: ModelRecord | None, notices: list[str]
     ) -> Result:
         """CREATE MODEL m OPTIONS (model_type = 'onnx', model_path = '…'): store a checked file."""
-        import dataclasses
 
         from sqlml.training.onnx_import import import_model
 
@@ -529,49 +518,6 @@ class Executor:
 
 
 _LABEL_SQL = {"string": "VARCHAR", "int64": "BIGINT", "bool": "BOOLEAN", "double": "DOUBLE"}
-
-
-def _positional(job: MLQuery, params: Any) -> tuple[MLQuery, list[Any]]:
-    """Rewrite ``$1`` / ``$name`` placeholders as ``?`` with the values in textual order.
-
-    An ML statement runs as several queries (each call's input, then the statement around the
-    calls), each taking the values of the placeholders in its own part of the text; numbered and
-    named placeholders would lose their meaning when split. The ``?`` is padded with spaces to the
-    placeholder's length, so every offset in the job stays valid.
-    """
-    if params is None:
-        return job, []
-    texts = [job.sql[start:end] for start, end in job.placeholders]
-    if not any(t.startswith(("$", ":")) for t in texts):
-        if isinstance(params, Mapping):
-            raise ProgrammingError("Named parameters need $name placeholders in the statement.")
-        return job, list(params)
-    values: list[Any] = []
-    for text in texts:
-        key = text[1:]
-        if isinstance(params, Mapping):
-            if key not in params:
-                raise ProgrammingError(f"No value was given for parameter {text}.")
-            values.append(params[key])
-        elif key.isdigit() and len(key) <= 9 and 1 <= int(key) <= len(params):
-            values.append(params[int(key) - 1])
-        else:
-            raise ProgrammingError(
-                f"Parameter {text} has no value: {len(params)} value(s) were given."
-            )
-    sql = job.sql
-    for start, end in sorted(job.placeholders, reverse=True):
-        sql = sql[:start] + "?".ljust(end - start) + sql[end:]
-    calls = []
-    for call in job.calls:
-        text = call.input_sql
-        at = job.sql.find(text, call.span[0], call.span[1]) if text else -1
-        if text and at >= 0:
-            text = sql[at : at + len(text)]
-        elif text:  # regenerated text (outer CTEs carried in): placeholders by their spelling
-            text = re.sub(r"\$\w+", "?", text)
-        calls.append(dataclasses.replace(call, input_sql=text))
-    return dataclasses.replace(job, sql=sql, calls=tuple(calls)), values
 
 
 def _reporting(source: Any, failures: list[Exception]) -> Any:

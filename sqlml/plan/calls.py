@@ -63,7 +63,6 @@ def plan_call(node: MLFunction, dialect: str = "duckdb") -> MLCall:
         model,
         input_sql,
         params,
-        tuple(node.meta["span"]),
         thresholds=_thresholds(thresholds, function) if thresholds is not None else None,
     )
 

@@ -6,8 +6,11 @@ rule is unit-testable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from sqlglot import exp
 
 from sqlml.plan.transform import Transform
 from sqlml.sql import Statement
@@ -15,9 +18,13 @@ from sqlml.sql import Statement
 
 @dataclass(frozen=True)
 class PassThrough:
+    """A statement sqlml does not handle itself: the engine runs it as written."""
+
     sql: str
-    # Offsets of the statement's parameter placeholders, for engines that take only `?` (Spark).
-    placeholders: tuple[tuple[int, int], ...] = ()
+    #: Its parameter placeholders as written, in order; and the statement with ``$1`` / ``$name``
+    #: written ``?``, for engines that bind only ``?`` (Spark; see sqlml.plan.slots).
+    parameters: tuple[str, ...] = ()
+    positional_sql: str = ""
 
 
 @dataclass(frozen=True)
@@ -28,20 +35,42 @@ class MLCall:
     model: str
     input_sql: str | None
     params: dict[str, Any]
-    span: tuple[int, int]
     alias: str | None = None
     thresholds: tuple[float, ...] | None = None  # ML.ROC_CURVE's [..] or GENERATE_ARRAY(..)
+    #: The name the statement reads the call's rows under (sqlml.plan.slots), e.g.
+    #: __sqlml_predict_1, and the placeholders of its input (indexes into MLQuery.parameters).
+    slot: str = ""
+    parameters: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class MLQuery:
-    """A statement whose ML calls are computed first, then spliced into its text as table names."""
+    """A statement whose ML calls are computed first; the statement then reads their rows.
 
-    sql: str
+    ``pieces`` is the statement around the calls: text, and where a call stood, its index in
+    ``calls`` (a named slot that :meth:`render` fills; see sqlml.plan.slots).
+    """
+
+    pieces: tuple[str | int, ...]
     calls: tuple[MLCall, ...]
-    placeholders: tuple[tuple[int, int], ...] = ()
-    # ``SELECT * FROM ML.<FN>(...)`` and nothing else: the function's rows are the result as they are.
+    #: Every placeholder of the statement as written, in order; ``outer``: the indexes of those
+    #: of the statement around the calls (each call lists its own).
+    parameters: tuple[str, ...] = ()
+    outer: tuple[int, ...] = ()
+    #: ``SELECT * FROM ML.<FN>(...)`` and nothing else: the function's rows are the result as is.
     bare: bool = False
+    dialect: str = "duckdb"
+
+    def render(self, names: Callable[[int], str]) -> str:
+        """The statement with each slot filled by ``names(index)`` (a quoted relation name)."""
+        return "".join(p if isinstance(p, str) else names(p) for p in self.pieces)
+
+    @property
+    def sql(self) -> str:
+        """The statement as it runs, each call's rows under its slot name (as EXPLAIN shows it)."""
+        return self.render(
+            lambda i: exp.to_identifier(self.calls[i].slot, quoted=True).sql(dialect=self.dialect)
+        )
 
 
 @dataclass(frozen=True)

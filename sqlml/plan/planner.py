@@ -10,18 +10,17 @@ from typing import Any
 from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SQLSyntaxError
-from sqlml.plan.calls import is_bare, plan_call
 from sqlml.plan.jobs import (
     DropModelJob,
     ExplainJob,
     ExportModelJob,
     Job,
-    MLQuery,
     PassThrough,
     ShowModelJob,
     TrainJob,
 )
 from sqlml.plan.redshift import plan_redshift
+from sqlml.plan.slots import ml_query, positional
 from sqlml.plan.transform import parse_transform
 from sqlml.plan.values import model_name, options_of
 from sqlml.sql import Statement
@@ -51,7 +50,8 @@ def plan(statement: Statement, dialect: str = "duckdb") -> Job:
     """The job for one statement; ``dialect`` (the engine's) writes the SQL that jobs run."""
     node = statement.node
     if node is None:
-        return PassThrough(statement.sql, statement.placeholders)
+        positional_sql, texts = positional(statement.sql, statement.placeholders)
+        return PassThrough(statement.sql, texts, positional_sql)
     if isinstance(node, Explain) and statement.explained is not None:
         if node.args.get("analyze"):
             raise NotSupportedError(
@@ -84,8 +84,7 @@ def plan(statement: Statement, dialect: str = "duckdb") -> Job:
                 "its statement runs, so the view would fail when read. Use CREATE TABLE … AS "
                 "SELECT … FROM ML.PREDICT(…), or run the ML query itself."
             )
-        calls = tuple(plan_call(f, dialect) for f in statement.ml_functions)
-        return MLQuery(statement.sql, calls, statement.placeholders, is_bare(node))
+        return ml_query(statement, node, dialect)
     raise SQLSyntaxError("Unsupported ML statement", statement.line, statement.col)
 
 

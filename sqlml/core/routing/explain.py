@@ -132,9 +132,7 @@ def _training_path(job: TrainJob, place: Placement) -> str:
 
 def _explain_ml_query(job: MLQuery, place: Placement) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
-    quote = (lambda n: f"`{n}`") if place.engine == "spark" else (lambda n: f'"{n}"')
-    pieces = []
-    for index, call in enumerate(job.calls, start=1):
+    for call in job.calls:
         step = f"ML.{call.function}(MODEL {call.model})"
         if call.input_sql is None:
             rows.append((step, place.catalog_engine, "reads the model only: no input rows", None))
@@ -145,10 +143,7 @@ def _explain_ml_query(job: MLQuery, place: Placement) -> list[tuple[Any, ...]]:
                 else "read as Arrow batches through ONNX Runtime in this process"
             )
             rows.append((f"{step} input", place.engine, f"{place.reason}; {how}", call.input_sql))
-        pieces.append((call.span, quote(f"__sqlml_{call.function.lower()}_{index}")))
-    sql = job.sql
-    for (start, end), name in sorted(pieces, reverse=True):
-        sql = sql[:start] + name + sql[end:]
+    sql = job.sql  # each call's rows under its slot name, as sqlml.plan.slots wrote it
     reason = "the ML calls' results are read as temporary " + (
         "views" if place.engine == "spark" else "Arrow sources"
     )

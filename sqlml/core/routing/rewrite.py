@@ -5,7 +5,6 @@ sources as temporary views (Spark), or transpiled for ``connect(dialect=...)``.
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -13,19 +12,18 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 
 from sqlml.errors import NotSupportedError
 from sqlml.plan import Job
-from sqlml.plan import calls as planner_calls
 from sqlml.plan.jobs import (
     MLQuery,
     PassThrough,
     TrainJob,
 )
 from sqlml.sql import Statement
-from sqlml.sql.nodes import MLFunction
 
 if TYPE_CHECKING:
     pass
 
 from sqlml.core.routing.rules import Route
+from sqlml.plan.slots import ml_query_from_tree
 from sqlml.plan.sources import FileSource, file_source, parse
 
 
@@ -92,7 +90,7 @@ def transpile_job(statement: Statement, job: Job, read: str, write: str) -> Job:
     engine's ``write`` dialect: ``connect(dialect=...)`` on an engine of another dialect."""
     if not isinstance(job, (TrainJob, MLQuery, PassThrough)):
         return job  # DROP / EXPORT / SHOW MODEL, EXPLAIN: no engine SQL of the user's
-    if isinstance(job, MLQuery) and job.placeholders:
+    if isinstance(job, MLQuery) and job.parameters:
         raise NotSupportedError(
             f"Parameters in a statement with an ML call are not yet supported when the "
             f"connection's dialect ({read}) differs from the engine's ({write}); put the values "
@@ -120,21 +118,5 @@ def _rewritten(tree: exp.Expression, job: Job, dialect: str, hint: str) -> Job:
         query = exp.select("*").from_(query) if isinstance(query, exp.Table) else query
         return dataclasses.replace(job, query_sql=write_sql(query, dialect, hint))
     if isinstance(job, MLQuery):
-        return _ml_query(tree, dialect, hint)
+        return ml_query_from_tree(tree, dialect, lambda node: write_sql(node, dialect, hint))
     return PassThrough(write_sql(tree, dialect, hint))
-
-
-def _ml_query(tree: exp.Expression, dialect: str, hint: str) -> MLQuery:
-    functions = sorted(tree.find_all(MLFunction), key=lambda f: f.meta["span"][0])
-    calls = [planner_calls.plan_call(f, dialect) for f in functions]
-    bare = planner_calls.is_bare(tree)
-    for index, function in enumerate(functions):
-        stand_in = exp.Table(this=exp.to_identifier(f"__sqlml_call_{index}"))
-        alias = function.args.get("alias")
-        if alias is not None:
-            stand_in.set("alias", alias.copy())
-        function.replace(stand_in)
-    sql = write_sql(tree, dialect, hint)
-    spans = {int(m.group(1)): m.span() for m in re.finditer(r"[`\"]?__sqlml_call_(\d+)[`\"]?", sql)}
-    placed = tuple(dataclasses.replace(c, span=spans[i]) for i, c in enumerate(calls))
-    return MLQuery(sql, placed, (), bare)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlml.dbapi import first_keyword
+from sqlml.plan.slots import one_per_appearance
 from sqlml.server import pgcompat, protocol
 from sqlml.server import types as pgtypes
 from sqlml.server.client.results import Result
@@ -81,21 +82,6 @@ def _numbers(text: str, spans: tuple[tuple[int, int], ...]) -> list[int]:
     return numbers
 
 
-def _positional(text: str, spans: tuple[tuple[int, int], ...]) -> str:
-    """``$n`` placeholders as ``(?)``, for statements with ML calls.
-
-    sqlml hands each ML call the values of the placeholders inside it, by position of appearance,
-    while PostgreSQL numbers them; with one ``(?)`` per appearance (and the values repeated to
-    match) both agree. The parentheses keep ``$1::DOUBLE`` a cast of the parameter.
-    """
-    out, position = [], 0
-    for start, end in spans:
-        out += [text[position:start], "(?)"]
-        position = end
-    out.append(text[position:])
-    return "".join(out)
-
-
 class ExtendedQuery:
     """The extended protocol's messages, mixed into :class:`~sqlml.server.client.loop.ClientSession`.
 
@@ -133,7 +119,7 @@ class ExtendedQuery:
                 arrays = _array_numbers(statement.sql, statement.placeholders)
                 positional = bool(statement.ml_functions)
                 sql = (
-                    _positional(statement.sql, statement.placeholders)
+                    one_per_appearance(statement.sql, statement.placeholders)
                     if positional
                     else statement.sql
                 )
