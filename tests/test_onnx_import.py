@@ -27,7 +27,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 import sqlml
 from sqlml import errors
-from sqlml.training import onnx_import
+from sqlml.training.onnx_import import file as onnx_import  # MAX_BYTES is file.py's
 
 N = 60
 DATA = f"""
