@@ -53,7 +53,7 @@ OBJECTIVES: dict[str, dict[str, bool]] = {
 
 
 @dataclass(frozen=True)
-class Option:
+class OptionSpec:
     """One option: its kind, its allowed range, and the model types it applies to."""
 
     name: str
@@ -94,34 +94,34 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-OPTIONS: dict[str, Option] = {
+OPTIONS: dict[str, OptionSpec] = {
     o.name: o
     for o in [
-        Option("model_type", "str", choices=MODEL_TYPES),
-        Option("input_label_cols", "str_list"),
-        Option("data_split_method", "str", "AUTO_SPLIT", choices=SPLIT_METHODS),
-        Option("data_split_eval_fraction", "float", 0.2, 0.0, 1.0, low_open=True),
-        Option("data_split_col", "str"),
-        Option("l1_reg", "float", 0.0, 0.0),
-        Option("l2_reg", "float", 0.0, 0.0),
-        Option("max_iterations", "int", None, 1, 100_000),
-        Option("learn_rate", "float", None, 0.0, 10.0, low_open=True),
-        Option("max_tree_depth", "int", None, 1, 100),
-        Option("num_parallel_tree", "int", None, 1, 10_000),
-        Option("subsample", "float", None, 0.0, 1.0, low_open=True),
-        Option("min_split_loss", "float", 0.0, 0.0),
-        Option("hidden_units", "int_list", None, 1, 100_000),
-        Option("batch_size", "int", None, 1, 10_000_000),
-        Option("num_clusters", "int", None, 1, 10_000),
-        Option(
+        OptionSpec("model_type", "str", choices=MODEL_TYPES),
+        OptionSpec("input_label_cols", "str_list"),
+        OptionSpec("data_split_method", "str", "AUTO_SPLIT", choices=SPLIT_METHODS),
+        OptionSpec("data_split_eval_fraction", "float", 0.2, 0.0, 1.0, low_open=True),
+        OptionSpec("data_split_col", "str"),
+        OptionSpec("l1_reg", "float", 0.0, 0.0),
+        OptionSpec("l2_reg", "float", 0.0, 0.0),
+        OptionSpec("max_iterations", "int", None, 1, 100_000),
+        OptionSpec("learn_rate", "float", None, 0.0, 10.0, low_open=True),
+        OptionSpec("max_tree_depth", "int", None, 1, 100),
+        OptionSpec("num_parallel_tree", "int", None, 1, 10_000),
+        OptionSpec("subsample", "float", None, 0.0, 1.0, low_open=True),
+        OptionSpec("min_split_loss", "float", 0.0, 0.0),
+        OptionSpec("hidden_units", "int_list", None, 1, 100_000),
+        OptionSpec("batch_size", "int", None, 1, 10_000_000),
+        OptionSpec("num_clusters", "int", None, 1, 10_000),
+        OptionSpec(
             "kmeans_init_method",
             "str",
             "KMEANS++",
             choices=("KMEANS++", "RANDOM"),
         ),
-        Option("standardize_features", "bool", True),
-        Option("num_principal_components", "int", None, 1, 10_000),
-        Option(
+        OptionSpec("standardize_features", "bool", True),
+        OptionSpec("num_principal_components", "int", None, 1, 10_000),
+        OptionSpec(
             "pca_explained_variance_ratio",
             "float",
             None,
@@ -129,60 +129,60 @@ OPTIONS: dict[str, Option] = {
             1.0,
             low_open=True,
         ),
-        Option("scale_features", "bool", True),
-        Option("pca_solver", "str", "AUTO", choices=("FULL", "RANDOMIZED", "AUTO")),
-        Option("auto_class_weights", "bool", False),
-        Option("class_weights", "map"),
-        Option("early_stop", "bool", True),
-        Option("min_rel_progress", "float", 0.01, 0.0),
-        Option(
+        OptionSpec("scale_features", "bool", True),
+        OptionSpec("pca_solver", "str", "AUTO", choices=("FULL", "RANDOMIZED", "AUTO")),
+        OptionSpec("auto_class_weights", "bool", False),
+        OptionSpec("class_weights", "map"),
+        OptionSpec("early_stop", "bool", True),
+        OptionSpec("min_rel_progress", "float", 0.01, 0.0),
+        OptionSpec(
             "optimize_strategy",
             "str",
             "AUTO_STRATEGY",
             choices=("AUTO_STRATEGY", "BATCH_GRADIENT_DESCENT", "NORMAL_EQUATION"),
         ),
-        Option("random_seed", "int", 42, 0, 2**31 - 1),
-        Option("threshold", "float", None, 0.0, 1.0),
-        Option(
+        OptionSpec("random_seed", "int", 42, 0, 2**31 - 1),
+        OptionSpec("threshold", "float", None, 0.0, 1.0),
+        OptionSpec(
             "optimize_threshold",
             "str",
             None,
             choices=("f1", "accuracy", "balanced_accuracy"),
             doc="binary classifiers: tune the stored threshold on the evaluation split",
         ),
-        Option(
+        OptionSpec(
             "enable_global_explain",
             "bool",
             False,
             doc="record mean |attribution| per feature at training, for ML.GLOBAL_EXPLAIN",
         ),
-        Option("engine", "str", "duckdb", choices=("duckdb", "spark", "auto")),
+        OptionSpec("engine", "str", "duckdb", choices=("duckdb", "spark", "auto")),
         # model_type = 'onnx': import a file instead of training (sqlml.training.onnx_import).
-        Option("model_path", "str", doc="the .onnx file to import"),
-        Option(
+        OptionSpec("model_path", "str", doc="the .onnx file to import"),
+        OptionSpec(
             "input_columns",
             "str_list",
             doc="columns fed, in order, to the graph's one [N, k] input",
         ),
-        Option("class_labels", "str_list", doc="labels of the k classes"),
-        Option(
+        OptionSpec("class_labels", "str_list", doc="labels of the k classes"),
+        OptionSpec(
             "task",
             "str",
             choices=("classification", "regression", "clustering"),
             doc="what the imported graph predicts, when its outputs do not say",
         ),
         # Hyperparameter tuning and automl (sqlml.training.tuning); None means the documented default.
-        Option("num_trials", "int", None, 1, 10_000),
-        Option("max_parallel_trials", "int", None, 1, 10_000),
-        Option(
+        OptionSpec("num_trials", "int", None, 1, 10_000),
+        OptionSpec("max_parallel_trials", "int", None, 1, 10_000),
+        OptionSpec(
             "hparam_tuning_algorithm",
             "str",
             None,
             choices=("RANDOM_SEARCH", "GRID_SEARCH", "VIZIER_DEFAULT"),
         ),
-        Option("hparam_tuning_objectives", "str_list", None),
-        Option("num_folds", "int", None, 2, 100),
-        Option("budget_seconds", "float", 60.0, 0.0, low_open=True),
+        OptionSpec("hparam_tuning_objectives", "str_list", None),
+        OptionSpec("num_folds", "int", None, 2, 100),
+        OptionSpec("budget_seconds", "float", 60.0, 0.0, low_open=True),
     ]
 }
 # Which model types an option applies to comes from the registry: the types whose entry names it
@@ -292,7 +292,7 @@ def _check_objectives(values: dict[str, Any], model_type: str, model: str) -> No
     values["hparam_tuning_objectives"] = names
 
 
-def _coerce_space(option: Option, space: HParamRange | HParamCandidates, model: str) -> Any:
+def _coerce_space(option: OptionSpec, space: HParamRange | HParamCandidates, model: str) -> Any:
     """Check every bound or candidate of a search space as the option's own value is checked."""
     if option.name not in TUNABLE:
         raise OptionError(
@@ -328,7 +328,7 @@ def _coerce_space(option: Option, space: HParamRange | HParamCandidates, model: 
     return HParamRange(low, high)
 
 
-def _bad(option: Option, value: Any, model: str) -> OptionError:
+def _bad(option: OptionSpec, value: Any, model: str) -> OptionError:
     return OptionError(
         f"The '{option.name}' option of CREATE MODEL {model} must be {option.describe()}; "
         f"got {value!r}."
@@ -343,7 +343,7 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
 }
 
 
-def _coerce(option: Option, value: Any, model: str) -> Any:
+def _coerce(option: OptionSpec, value: Any, model: str) -> Any:
     if value is None:
         return None
     if isinstance(value, HParamRange | HParamCandidates):
@@ -404,7 +404,7 @@ def _coerce(option: Option, value: Any, model: str) -> Any:
     raise AssertionError(option.kind)
 
 
-def _check_range(option: Option, value: float, model: str, whole: Any = None) -> None:
+def _check_range(option: OptionSpec, value: float, model: str, whole: Any = None) -> None:
     too_low = option.low is not None and (
         value <= option.low if option.low_open else value < option.low
     )

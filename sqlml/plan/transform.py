@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, ProgrammingError
-from sqlml.sql.values import literal
+from sqlml.sql.literals import literal
 
 if TYPE_CHECKING:
     pass

@@ -11,10 +11,10 @@ from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError
 from sqlml.models.space import HParamCandidates, HParamRange
+from sqlml.sql.literals import literal
 from sqlml.sql.nodes import (
     Option,
 )
-from sqlml.sql.values import literal
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

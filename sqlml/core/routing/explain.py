@@ -30,7 +30,7 @@ EXPLAIN_SCHEMA = pa.schema(
 
 
 @dataclass(frozen=True)
-class Placement:
+class ExplainTarget:
     """What EXPLAIN needs to describe a job: its engine and why, and where models are kept."""
 
     engine: str
@@ -43,7 +43,7 @@ class Placement:
 def explain_only_engine(executor: Executor, job: ExplainJob) -> pa.Table:
     """EXPLAIN on a connection with one engine: every step runs there."""
     backend = executor.backend
-    place = Placement(
+    place = ExplainTarget(
         backend.name,
         "the connection's only engine",
         backend.local_training_rows,
@@ -60,7 +60,7 @@ def explain_table(rows: list[tuple[str, str, str, str | None]]) -> pa.Table:
     )
 
 
-def explain_steps(job: Job, place: Placement, executor: Executor) -> list[tuple[Any, ...]]:
+def explain_steps(job: Job, place: ExplainTarget, executor: Executor) -> list[tuple[Any, ...]]:
     """One row per step of ``job`` as it will run: (step, engine, reason, sql)."""
     if isinstance(job, TrainJob):
         return _explain_training(job, place, executor)
@@ -76,7 +76,9 @@ def explain_steps(job: Job, place: Placement, executor: Executor) -> list[tuple[
     return [("catalog", place.catalog_engine, f"{what} {place.catalog}", None)]
 
 
-def _explain_training(job: TrainJob, place: Placement, executor: Executor) -> list[tuple[Any, ...]]:
+def _explain_training(
+    job: TrainJob, place: ExplainTarget, executor: Executor
+) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     if job.query_sql:
         rows.append(("training query", place.engine, place.reason, job.query_sql))
@@ -101,7 +103,7 @@ def _catalog_columns() -> tuple[str, ...]:
     return COLUMNS
 
 
-def _training_path(job: TrainJob, place: Placement) -> str:
+def _training_path(job: TrainJob, place: ExplainTarget) -> str:
     forced = str(job.options.get("engine") or "").lower()
     if place.local_training_rows is None:  # DuckDB
         if forced == "spark":
@@ -130,7 +132,7 @@ def _training_path(job: TrainJob, place: Placement) -> str:
     )
 
 
-def _explain_ml_query(job: MLQuery, place: Placement) -> list[tuple[Any, ...]]:
+def _explain_ml_query(job: MLQuery, place: ExplainTarget) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for call in job.calls:
         step = f"ML.{call.function}(MODEL {call.model})"

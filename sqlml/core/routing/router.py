@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sqlml.core.executor import Executor, Result
 
 from sqlml.core.routing.explain import (
-    Placement,
+    ExplainTarget,
     explain_only_engine,
     explain_steps,
     explain_table,
@@ -232,7 +232,7 @@ class Router:
             )
             for name, (source, paths) in views.items()
         ]
-        place = Placement(
+        place = ExplainTarget(
             route.engine,
             route.reason,
             self.local_training_rows if route.engine == "spark" else None,

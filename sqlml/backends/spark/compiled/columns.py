@@ -6,12 +6,13 @@ from __future__ import annotations
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
+from sqlml_udfs.scoring import NULL_CATEGORY  # the one spelling, shared with the scorer
+
 from sqlml.backends.spark.compiled.tensors import Tensor, Unsupported, quote
 
 if TYPE_CHECKING:
     from sqlml.backends.spark.compiled.compiler import Compiler
 
-NULL_CATEGORY = "__sqlml_null__"
 
 
 _NUMERIC_TYPES = (
