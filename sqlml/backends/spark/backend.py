@@ -17,31 +17,36 @@ row's file appears whole or not at all), so a failed CREATE OR REPLACE leaves th
 
 from __future__ import annotations
 
-import importlib.resources
 import itertools
-import json
 import logging
 import os
-import sys
-import threading
-import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
 
 from sqlml.backends.base import Backend, Capabilities
-from sqlml.backends.spark.compiled import check_mode, predict_columns
-from sqlml.errors import (
-    DatabaseError,
-    DataError,
-    InterfaceError,
-    NotSupportedError,
-    OperationalError,
-    ProgrammingError,
+from sqlml.backends.spark.catalog import SparkCatalog, _is_catalog_table, _statements
+from sqlml.backends.spark.compiled import check_mode
+from sqlml.backends.spark.conversion import arrow_schema, spark_type
+from sqlml.backends.spark.errors import spark_errors, translate_error
+from sqlml.backends.spark.scoring import SparkScoring
+from sqlml.backends.spark.session import (
+    _CONNECT_ENV,
+    _OWNED,
+    _OWNED_LOCK,
+    _classic_context_running,
+    _connect_mode,
+    _mixing_error,
+    _quiet,
+    _stop_quietly,
+    build_session,
+    is_connect,
+    require_pyspark,
+    ship_udfs,
 )
+from sqlml.errors import InterfaceError, NotSupportedError, OperationalError
 
 log = logging.getLogger("sqlml")
 
@@ -49,306 +54,8 @@ log = logging.getLogger("sqlml")
 #: ones are collected and trained with scikit-learn, as on DuckDB. ``connect(local_training_rows=)``.
 LOCAL_TRAINING_ROWS = 100_000
 
-# Sessions sqlml started, with how many sqlml connections use each: the last close() stops it.
-_OWNED: dict[int, int] = {}
-_OWNED_LOCK = threading.Lock()
-# pyspark warns on every import that pandas >= 3 is not fully supported; sqlml never hands Spark
-# pandas objects (Arrow only), so the warning says nothing about sqlml's use.
-_PANDAS_WARNING = "PySpark does not yet fully support pandas"
 
-
-def require_pyspark() -> Any:
-    try:
-        import pyspark
-    except ImportError as exc:
-        raise InterfaceError(
-            "The Spark engine needs pyspark: pip install 'sqlml[spark]' (pyspark 4.1 to 4.3, with "
-            "Java 17 or 21 on the PATH)."
-        ) from exc
-    return pyspark
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_PANDAS_WARNING, category=FutureWarning)
-        yield
-
-
-def build_session(master: str, config: dict[str, Any] | None = None) -> Any:
-    """A SparkSession for ``master``: "local[2]" or "spark://host:7077" (Python workers on this
-    interpreter unless PYSPARK_PYTHON says otherwise), or "sc://host:port", a new session on a
-    Spark Connect server (:func:`connect_session`)."""
-    require_pyspark()
-    if master.startswith("sc://"):
-        return connect_session(master, config)
-    if _connect_mode():
-        raise NotSupportedError(
-            f"A classic Spark session ({master}) cannot start in a process that already uses "
-            f"Spark Connect (pyspark switches the whole process to Connect mode); connect to "
-            f"an sc:// server here too, or run the classic session in another process."
-        )
-    # Executors start `PYSPARK_PYTHON` (default `python3` on the PATH), which must have numpy,
-    # pyarrow and onnxruntime; for a local master this interpreter has them.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
-    builder = SparkSession.builder.master(master).appName("sqlml")
-    # Spark logs every failed statement at ERROR with its JVM stack; sqlml raises it as an error
-    # already. {"spark.log.level": "WARN"} in config brings Spark's logs back.
-    settings = {
-        "spark.ui.showConsoleProgress": "false",
-        "spark.log.level": "FATAL",
-        **(config or {}),
-    }
-    for key, value in settings.items():
-        builder = builder.config(key, str(value))
-    with _quiet():
-        return builder.getOrCreate()
-
-
-# --- Spark Connect ------------------------------------------------------------------------------
-
-#: Seconds to wait for a Spark Connect server to accept a TCP connection (its first answer is
-#: bounded by a short retry policy instead: see :func:`_handshake`).
-CONNECT_TIMEOUT = 10.0
-_CONNECT_ENV = "SPARK_CONNECT_MODE_ENABLED"
-# Client-side loggers that print every failed statement with the server's JVM stack (sqlml
-# raises it as an error already).
-_CONNECT_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
-
-
-def is_connect(spark: Any) -> bool:
-    """Whether ``spark`` is a Spark Connect session (no SparkContext, no JVM in this process)."""
-    return type(spark).__module__.startswith("pyspark.sql.connect")
-
-
-def _connect_mode() -> bool:
-    """pyspark's process-wide switch: once set, ``pyspark.sql.functions`` and ``pyspark.ml``
-    build Connect objects, which a classic session cannot use (and the other way round)."""
-    return _CONNECT_ENV in os.environ
-
-
-def _classic_context_running() -> bool:
-    from pyspark import SparkContext
-
-    return SparkContext._active_spark_context is not None
-
-
-def _mixing_error(url: str) -> NotSupportedError:
-    return NotSupportedError(
-        f"A Spark Connect session ({url}) cannot be used in a process that already runs a "
-        f"classic SparkSession (pyspark switches the whole process to one mode or the other); "
-        f"open the Connect connection in another process, or use a spark:// or local master."
-    )
-
-
-def _host_port(url: str) -> tuple[str, int]:
-    """Host and port of an ``sc://host[:port][/;params]`` URL (Spark Connect's default port:
-    15002)."""
-    from urllib.parse import urlparse
-
-    parsed = urlparse(url.split(";", 1)[0])
-    try:
-        host, port = parsed.hostname, parsed.port or 15002
-    except ValueError as exc:
-        raise InterfaceError(f"spark_master {url!r} is not a valid sc://host:port URL.") from exc
-    if not host:
-        raise InterfaceError(f"spark_master {url!r} names no host: use sc://host:port.")
-    return host, port
-
-
-def connect_session(url: str, config: dict[str, Any] | None = None) -> Any:
-    """A new session of its own on the Spark Connect server at ``url`` (never one shared with
-    other connections: Connect keeps temporary views and functions per session, and sqlml
-    registers its own). A server that is down, or not a Spark Connect server, fails within about
-    :data:`CONNECT_TIMEOUT` seconds rather than after gRPC's ten minutes of retries. ``config``
-    keys are set as session settings; those Connect cannot change (set when the server starts)
-    are an error naming the key."""
-    import socket
-
-    host, port = _host_port(url)
-    try:
-        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
-    except OSError as exc:
-        raise OperationalError(
-            f"Could not reach a Spark Connect server at {url} ({exc}). Start one "
-            f"($SPARK_HOME/sbin/start-connect-server.sh) or fix the host and port."
-        ) from exc
-    if _classic_context_running():
-        raise _mixing_error(url)
-    try:
-        from pyspark.sql.connect.client.retries import DefaultPolicy
-    except ImportError as exc:
-        raise InterfaceError(
-            "Spark Connect needs pyspark's connect extra: pip install 'pyspark[connect]' "
-            f"(grpcio, grpcio-status, googleapis-common-protos); {exc}."
-        ) from exc
-    from pyspark.sql import SparkSession
-
-    was_connect = _connect_mode()
-    spark = None
-    try:
-        with _quiet():
-            spark = SparkSession.builder.remote(url).create()
-        _quiet_connect_loggers()
-        _handshake(spark, url, DefaultPolicy(max_retries=3, max_backoff=2000))
-        _set_config(spark, url, config or {})
-    except BaseException as exc:
-        if spark is not None:
-            _stop_quietly(spark)
-        if not was_connect:  # leave the process in the mode it was
-            os.environ.pop(_CONNECT_ENV, None)
-        if isinstance(exc, DatabaseError | InterfaceError):
-            raise
-        raise OperationalError(f"Could not open a Spark Connect session on {url}: {exc}") from exc
-    return spark
-
-
-def _quiet_connect_loggers() -> None:
-    """Through pyspark's own ``getLogger``: a plain logger made first under the same name would
-    reject the keyword arguments pyspark logs with."""
-    from pyspark.logger import PySparkLogger
-
-    for name in _CONNECT_LOGGERS:
-        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
-
-
-def _handshake(spark: Any, url: str, policy: Any) -> None:
-    """The session's first call, with few retries: what is not a Spark Connect server fails in
-    seconds."""
-    client = spark.client
-    policies = client.get_retry_policies()
-    client.set_retry_policies([policy])
-    try:
-        _ = spark.version
-    except Exception as exc:
-        spark.release_session_on_close = False  # nothing to release on what is not a server
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        raise OperationalError(
-            f"{url} did not answer as a Spark Connect server ({first}). Check the host and "
-            f"port: the server's spark.connect.grpc.binding.port (default 15002)."
-        ) from exc
-    finally:
-        client.set_retry_policies(policies)
-
-
-def _set_config(spark: Any, url: str, config: dict[str, Any]) -> None:
-    for key, value in config.items():
-        try:
-            spark.conf.set(key, str(value))
-        except spark_errors() as exc:
-            raise NotSupportedError(
-                f"Spark setting {key!r} cannot be changed through Spark Connect ({url}): "
-                f"{translate_error(exc)} Settings fixed at start are given to the server "
-                f"(start-connect-server.sh --conf {key}=...)."
-            ) from exc
-
-
-def _stop_quietly(spark: Any) -> None:
-    """Stop a Connect session, giving a server that went away seconds, not gRPC's minutes of
-    retries, to release it."""
-    try:
-        from pyspark.sql.connect.client.retries import DefaultPolicy
-
-        spark.client.set_retry_policies([DefaultPolicy(max_retries=2, max_backoff=1000)])
-        spark.stop()
-    except Exception as exc:  # the server may be gone already
-        log.debug("could not stop the Spark Connect session: %s", exc)
-
-
-_SHIPPED: set[Any] = set()
-
-
-def ship_udfs(spark: Any) -> None:
-    """Send the worker-side package (``sqlml_udfs``: numpy, pyarrow and onnxruntime only) to a
-    cluster's executors, once per SparkContext (or Spark Connect session: its artifacts), so they
-    need no sqlml installed. A local master's workers import it from this environment already;
-    a Connect server's workers get it whatever the server's master, since which Python they run
-    is the server's business."""
-    if is_connect(spark):
-        key: Any = ("connect", spark.session_id)
-        if key in _SHIPPED:
-            return
-        try:
-            spark.addArtifacts(str(_udfs_archive()), pyfile=True)
-        except spark_errors() as exc:
-            raise translate_error(exc) from exc
-        _SHIPPED.add(key)
-        return
-    context = spark.sparkContext
-    if context.master.startswith("local") or id(context) in _SHIPPED:
-        return
-    context.addPyFile(str(_udfs_archive()))
-    _SHIPPED.add(id(context))
-
-
-_ARCHIVE: list[Any] = []
-
-
-def _udfs_archive() -> Any:
-    """``sqlml_udfs`` as a zip of its modules, built once per process."""
-    if _ARCHIVE:
-        return _ARCHIVE[0]
-    import tempfile
-    import zipfile
-    from pathlib import Path
-
-    import sqlml_udfs
-
-    package = Path(sqlml_udfs.__file__).parent
-    archive = Path(tempfile.mkdtemp(prefix="sqlml_udfs_")) / "sqlml_udfs.zip"
-    with zipfile.ZipFile(archive, "w") as zipped:
-        for source in sorted(package.glob("*.py")):
-            zipped.write(source, f"sqlml_udfs/{source.name}")
-    _ARCHIVE.append(archive)
-    return archive
-
-
-def spark_errors() -> tuple[type[BaseException], ...]:
-    """What Spark raises: pyspark's exceptions (all of them on Spark Connect), and py4j's for a
-    classic session's JVM calls (py4j is absent from a Connect-only client)."""
-    from pyspark.errors import PySparkException
-
-    try:
-        from py4j.protocol import Py4JError
-    except ImportError:
-        return (PySparkException,)
-    return (PySparkException, Py4JError)
-
-
-def translate_error(exc: BaseException) -> DatabaseError:
-    """Spark's exception as the sqlml (PEP 249) exception of the same kind, without the JVM trace."""
-    from pyspark.errors import (
-        AnalysisException,
-        ArithmeticException,
-        IllegalArgumentException,
-        NumberFormatException,
-        PythonException,
-        SparkRuntimeException,
-    )
-
-    message = str(exc).split("\n\nJVM stacktrace:")[0].strip()
-    if isinstance(exc, PythonException):  # a Python worker failed: its last line says why
-        lines = [line for line in message.splitlines() if line.strip()]
-        message = lines[-1] if lines else message
-        arity = "ValueError: the model's function takes "
-        if message.startswith(arity):  # a wrong call, as DuckDB's binder reports it
-            return ProgrammingError(
-                f"The model's function takes {message[len(arity) :]}: call it with "
-                f"the model's features, in order (SHOW MODEL name lists them)."
-            )
-        return DataError(f"A Spark Python worker failed: {message}")
-    if isinstance(exc, AnalysisException):
-        return ProgrammingError(message)
-    if isinstance(exc, (ArithmeticException, NumberFormatException)):
-        return DataError(message)
-    if isinstance(exc, (IllegalArgumentException, SparkRuntimeException)):
-        return DataError(message) if "CAST" in message.upper() else OperationalError(message)
-    return OperationalError(message.splitlines()[0] if message else repr(exc))
-
-
-class SparkBackend(Backend):
+class SparkBackend(SparkScoring, SparkCatalog, Backend):
     name = "spark"
     display_name = "Spark"
     dialect = "spark"
@@ -528,81 +235,6 @@ class SparkBackend(Backend):
                     raise
                 self.attach_catalog(reason=exc)
 
-    # --- the catalog's files, across sessions ------------------------------------------------------
-
-    def catalog_location(self) -> str:
-        """Where ``sqlml.models`` keeps its files, or would: ``<database location>/models``, the
-        database's location being ``<spark.sql.warehouse.dir>/sqlml.db`` unless the session's
-        catalog already knows the database (a metastore may place it elsewhere)."""
-        try:
-            if self.spark.catalog.databaseExists(CATALOG_DATABASE):
-                base = self.spark.catalog.getDatabase(CATALOG_DATABASE).locationUri
-            else:
-                warehouse = self.spark.conf.get("spark.sql.warehouse.dir")
-                base = f"{warehouse.rstrip('/')}/{CATALOG_DATABASE}.db"
-        except spark_errors() as exc:
-            raise translate_error(exc) from exc
-        return f"{base.rstrip('/')}/{CATALOG_NAME}"
-
-    def _attach_on_connect(self) -> None:
-        """Re-register the catalog when this session does not know ``sqlml.models`` but its
-        folder holds files (an earlier session's models). Classic sessions only: their driver
-        (here) owns the catalog and reaches the warehouse through Hadoop's FileSystem, as
-        Spark's own location check does. A Spark Connect server keeps its catalog for as long as
-        it runs; after a restart, the first CREATE MODEL re-registers it (:meth:`run_script`).
-        A failure here is a warning, not a failed connect: plain Spark SQL still works, and the
-        first CREATE MODEL tries again and raises what is wrong."""
-        if self.connect:
-            return
-        try:
-            if self.table_exists(CATALOG_DATABASE, CATALOG_NAME):
-                return
-            location = self.catalog_location()
-            if not self._holds_files(location):
-                return  # no catalog yet: the first CREATE MODEL creates it (catalog_spark.sql)
-            self.attach_catalog()
-        except DatabaseError as exc:
-            log.warning("the sqlml catalog in the warehouse could not be re-registered: %s", exc)
-
-    def _holds_files(self, location: str) -> bool:
-        """Whether the folder ``location`` exists and is not empty: what makes Spark refuse a
-        managed table there (LOCATION_ALREADY_EXISTS). Classic sessions only (the driver's JVM)."""
-        try:
-            jvm = self.spark._jvm
-            path = jvm.org.apache.hadoop.fs.Path(location)
-            fs = path.getFileSystem(self.spark._jsparkSession.sessionState().newHadoopConf())
-            return bool(fs.exists(path)) and len(fs.listStatus(path)) > 0
-        except spark_errors() as exc:
-            raise OperationalError(
-                f"Could not read the warehouse folder {location}: {translate_error(exc)}"
-            ) from exc
-
-    def attach_catalog(self, reason: BaseException | None = None) -> None:
-        """Register ``sqlml.models`` over the files at :meth:`catalog_location` (the catalog an
-        earlier session wrote there) and recover its partitions, one per model name.
-
-        The table is EXTERNAL (Spark creates no managed table over existing files); so that
-        DROP MODEL still removes a model's files there, :meth:`delete_model` empties the
-        partition before dropping it. What a process killed mid-write leaves (``_temporary``,
-        ``.spark-staging-*``, an empty ``name=`` folder) is hidden or holds no rows: no model
-        appears from it, and every complete one is back. Nothing is written to the warehouse."""
-        location = self.catalog_location()
-        create = next(s for s in _statements(self.catalog_ddl()) if _is_catalog_table(s))
-        literal = "'" + location.replace("\\", "\\\\").replace("'", "\\'") + "'"
-        try:
-            self.execute_params(f"CREATE DATABASE IF NOT EXISTS {CATALOG_DATABASE}")
-            self.execute_params(f"{create}\nLOCATION {literal}")
-            self.execute_params(f"ALTER TABLE {CATALOG_TABLE} RECOVER PARTITIONS")
-        except DatabaseError as exc:
-            cause = f"{reason} " if reason is not None else ""
-            raise OperationalError(
-                f"{cause}The warehouse holds a sqlml catalog from an earlier Spark session at "
-                f"{location}, which could not be registered again in this session ({exc}). "
-                f"Move that folder away, or use another spark.sql.warehouse.dir, or a persistent "
-                f"metastore (spark.sql.catalogImplementation=hive, see README 'Spark')."
-            ) from exc
-        log.info("sqlml catalog re-registered over %s", location)
-
     def table_exists(self, schema: str, table: str) -> bool:
         try:
             return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))
@@ -673,17 +305,6 @@ class SparkBackend(Backend):
     ) -> None:
         self._register_udf(name, function, spark_type(return_type))
 
-    def _register_udf(self, name: str, function: Callable[..., pa.Array], return_type: Any) -> None:
-        from pyspark.sql.functions import ArrowUDFType, arrow_udf
-
-        try:
-            with warnings.catch_warnings():  # "prefer type hints": *args cannot carry them
-                warnings.simplefilter("ignore", UserWarning)
-                udf = arrow_udf(function, return_type, ArrowUDFType.SCALAR)
-            self.spark.udf.register(name, udf)
-        except spark_errors() as exc:
-            raise translate_error(exc) from exc
-
     def unregister_function(self, name: str) -> None:
         self.execute_params(f"DROP TEMPORARY FUNCTION IF EXISTS {self.quote(name)}")
 
@@ -692,107 +313,6 @@ class SparkBackend(Backend):
             return bool(self.spark.catalog.functionExists(name))
         except spark_errors() as exc:
             raise translate_error(exc) from exc
-
-    # --- scoring on the executors -------------------------------------------------------------------
-
-    def broadcast(self, key: str, onnx: bytes) -> Any:
-        """The model's ONNX bytes as a broadcast, made once per model version for this backend.
-
-        A Spark Connect session has no SparkContext to broadcast with: there the bytes
-        themselves travel inside the scoring function's closure, which Spark sends with every
-        task (once per task rather than once per executor: fine for models of a few MB; each
-        Python worker still builds one ONNX Runtime session per model version and reuses it)."""
-        if self.connect:
-            return onnx
-        handle = self._broadcasts.get(key)
-        if handle is None:
-            handle = self.spark.sparkContext.broadcast(onnx)
-            self._broadcasts[key] = handle
-            while len(self._broadcasts) > 16:
-                _, old = self._broadcasts.popitem(last=False)
-                old.unpersist()
-        else:
-            self._broadcasts.move_to_end(key)
-        return handle
-
-    def relation(self, sql: str, params: Any = None) -> Any:
-        return self.sql(sql, params)
-
-    def relation_schema(self, relation: Any) -> pa.Schema:
-        return arrow_schema(relation.schema)
-
-    def score_relation(
-        self, record: Any, relation: Any, threshold: Any, added: list[pa.Field]
-    ) -> Any:
-        """ML.PREDICT as a DataFrame: compiled to Spark expressions when the graph is small
-        (sqlml.backends.spark.compiled), else the rows through ``mapInArrow`` on the executors;
-        the input's columns, then the prediction columns (Spark types of the same Arrow types)."""
-        from pyspark.sql.pandas.types import from_arrow_type
-        from pyspark.sql.types import StructField, StructType
-        from sqlml_udfs.spark import predict_batches
-
-        compiled = predict_columns(record, relation, threshold, self.scoring)
-        if compiled is not None:
-            return compiled
-        schema = StructType(
-            list(relation.schema.fields)
-            + [StructField(f.name, from_arrow_type(f.type), True) for f in added]
-        )
-        score = predict_batches(
-            record.cache_key,
-            self.broadcast(record.cache_key, record.onnx),
-            json.dumps(record.spec),
-            threshold,
-            list(relation.columns),
-            [f.name for f in added],
-        )
-        try:
-            return relation.mapInArrow(score, schema)
-        except spark_errors() as exc:
-            raise translate_error(exc) from exc
-
-    def register_model_function(self, record: Any) -> None:
-        """The model's FUNCTION (and ``<FUNCTION>_probabilities`` for classifiers) as Arrow UDFs."""
-        from sqlml_udfs.scoring import output_fields
-        from sqlml_udfs.spark import scalar_function
-
-        handle = self.broadcast(record.cache_key, record.onnx)
-        spec = json.dumps(record.spec)
-        fields = output_fields(record.spec)
-        names = [record.function_name]
-        if record.spec["task"] == "classification":
-            names.append(f"{record.function_name}_probabilities")
-        elif record.spec["task"] == "clustering":
-            fields = [pa.field("centroid_id", pa.int64())]
-        for output, name in enumerate(names):
-            function = scalar_function(record.cache_key, handle, spec, output)
-            self._register_udf(name, function, _from_arrow_type(fields[output].type))
-
-    # --- the catalog ----------------------------------------------------------------------------------
-
-    def catalog_ddl(self) -> str:
-        return importlib.resources.files("sqlml._assets").joinpath("catalog_spark.sql").read_text()
-
-    def delete_model(self, table: str, name: str) -> None:
-        """Spark's Parquet tables have no DELETE: the catalog is partitioned by name instead, and
-        DROP MODEL drops the model's partition. Its files go first, by overwriting it with no
-        rows: a table re-attached over an earlier session's files (:meth:`attach_catalog`) is
-        EXTERNAL, whose DROP PARTITION keeps them, and a later session would find the model
-        again."""
-        literal = "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
-        try:
-            fields = self.sql(f"SELECT * FROM {table}").schema.fields
-        except spark_errors() as exc:
-            raise translate_error(exc) from exc
-        nulls = ", ".join(
-            f"CAST(NULL AS {f.dataType.simpleString()}) AS {self.quote(f.name)}"
-            for f in fields
-            if f.name != "name"
-        )
-        self.execute_params(
-            f"INSERT OVERWRITE TABLE {table} PARTITION (name = {literal}) SELECT {nulls} WHERE false"
-        )
-        self.execute_params(f"ALTER TABLE {table} DROP IF EXISTS PARTITION (name = {literal})")
 
     # --- a user's statement and its rows ----------------------------------------------------------------
 
@@ -884,43 +404,3 @@ class SparkBackend(Backend):
             _stop_quietly(self.spark)
         else:
             self.spark.stop()
-
-
-CATALOG_DATABASE = "sqlml"
-CATALOG_NAME = "models"
-CATALOG_TABLE = f"{CATALOG_DATABASE}.{CATALOG_NAME}"
-
-
-def _statements(sql: str) -> list[str]:
-    """A DDL script's statements: split at ``;``, comment lines dropped."""
-    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
-def _is_catalog_table(statement: str) -> bool:
-    """Whether ``statement`` is catalog_spark.sql's CREATE TABLE of ``sqlml.models``."""
-    head = " ".join(statement.split()[:6]).lower()
-    return head == f"create table if not exists {CATALOG_TABLE}"
-
-
-def arrow_schema(schema: Any) -> pa.Schema:
-    """A Spark StructType as the Arrow schema its rows arrive in (timestamps in UTC)."""
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    return to_arrow_schema(schema, timezone="UTC")
-
-
-def _from_arrow_type(dtype: pa.DataType) -> Any:
-    from pyspark.sql.pandas.types import from_arrow_type
-
-    return from_arrow_type(dtype)
-
-
-_SPARK_TYPES = {"DOUBLE": "double", "BIGINT": "bigint", "VARCHAR": "string", "BOOLEAN": "boolean"}
-
-
-def spark_type(name: str) -> str:
-    """A sqlml function type name (as DuckDB's backend takes them) as a Spark DDL type."""
-    if name.startswith("PROBS:"):
-        return f"array<struct<label:{_SPARK_TYPES[name.split(':', 1)[1]]},prob:double>>"
-    return _SPARK_TYPES[name]

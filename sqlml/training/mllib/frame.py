@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 from sqlml_udfs.scoring import NULL_CATEGORY
 
-from sqlml.backends.spark.backend import arrow_schema
+from sqlml.backends.spark.conversion import arrow_schema
 from sqlml.errors import (
     OptionError,
     SchemaError,

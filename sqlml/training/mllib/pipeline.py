@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlml_udfs.scoring import Scorer
 
-from sqlml.backends.spark.backend import spark_errors, translate_error
+from sqlml.backends.spark.errors import spark_errors, translate_error
 from sqlml.errors import (
     TrainingError,
 )

@@ -26,7 +26,8 @@ from typing import Any
 import pyarrow as pa
 from sqlml_udfs.scoring import NULL_CATEGORY, Scorer
 
-from sqlml.backends.spark.backend import arrow_schema, spark_errors, translate_error
+from sqlml.backends.spark.conversion import arrow_schema
+from sqlml.backends.spark.errors import spark_errors, translate_error
 from sqlml.errors import (
     TrainingError,
 )
