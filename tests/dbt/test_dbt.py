@@ -22,7 +22,7 @@ import sqlml
 from sqlml.dbt import package_path
 from sqlml.dbt.runtime import statements
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "dbt_project"
 SEED = EXAMPLE / "seeds" / "customers.csv"
 HOLDOUT = 400 // 5  # customer_id 1..400, every fifth held out (models/customer_features.sql)

@@ -17,7 +17,7 @@ from sqlml.project import run
 from sqlml.project.loader import ProjectError, load_project
 from sqlml.project.sqltext import create_model_sql, model_options, sql_literal
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # 40 points on a line, the label is the sign: any sensible classifier gets every one right.
 POINTS_CSV = "id,x,y\n" + "".join(f"{i},{i - 19.5},{str(i > 19).lower()}\n" for i in range(40))
