@@ -127,7 +127,7 @@ def bench_model(
     reps: int,
 ) -> dict[str, Any]:
     cur = con.cursor()
-    duck = con.session.backend.con.cursor()  # a plain DuckDB connection to the same database
+    duck = con.executor.backend.con.cursor()  # a plain DuckDB connection to the same database
     feature_list = ", ".join(FEATURES)
     result: dict[str, Any] = {"model": name, "model_type": model_type, "training_sql": train_sql}
 
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cur = con.cursor()
         generate_s, _ = timed(lambda: generate(cur, args.rows))
-        duck_threads = con.session.backend.con.execute(
+        duck_threads = con.executor.backend.con.execute(
             "SELECT current_setting('threads')"
         ).fetchall()[0][0]
         forest_rows = min(args.forest_train_rows, args.rows)

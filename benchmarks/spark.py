@@ -16,7 +16,7 @@ Scoring (median of ``--reps`` interleaved rounds; every job triggered the same w
 * ``identity mapInArrow``: the same rows through a Python ``mapInArrow`` that returns its batches
   unchanged (Arrow to a Python worker and back: the floor for any Python-side scoring);
 * ``ML.PREDICT``: the DataFrame sqlml builds for ``SELECT * FROM ML.PREDICT(MODEL m, TABLE t)``
-  (``SparkBackend.predict_relation``, the code the SQL statement runs) written to ``noop``: Spark
+  (``SparkBackend.score_relation``, the code the SQL statement runs) written to ``noop``: Spark
   expressions when the graph compiles (``spark_scoring='auto'``), else mapInArrow;
 * ``ML.PREDICT (arrow)``: the same forced through mapInArrow (``spark_scoring='arrow'``).
 
@@ -108,18 +108,25 @@ def generate(spark: Any, rows: int) -> Any:
 # --- scoring --------------------------------------------------------------------------------------
 
 
+def predict_relation(backend: Any, record: Any, sql: str) -> Any:
+    """ML.PREDICT's DataFrame as the Spark backend builds it (not yet collected)."""
+    from sqlml_udfs.scoring import output_fields
+
+    return backend.score_relation(record, backend.relation(sql), None, output_fields(record.spec))
+
+
 def bench_scoring(con: Any, frame: Any, view: str, model: str, reps: int) -> dict[str, Any]:
     """Interleaved rounds of scan / identity / ML.PREDICT (as it runs by default: compiled to
     Spark expressions when the graph allows) / ML.PREDICT through mapInArrow over ``frame`` (the
     temporary view ``view``), median seconds of each."""
-    backend, catalog = con._backend, con._session.catalog
+    backend, catalog = con._backend, con._executor.catalog
     record = catalog.get(model)
-    predicted = backend.predict_relation(record, f"SELECT * FROM {view}", None, None)
+    predicted = predict_relation(backend, record, f"SELECT * FROM {view}")
     mode, backend.scoring = backend.scoring, "arrow"  # the same query forced through mapInArrow
-    arrow = backend.predict_relation(record, f"SELECT * FROM {view}", None, None)
+    arrow = predict_relation(backend, record, f"SELECT * FROM {view}")
     # Start the Python workers and their ORT sessions once (a LIMIT above mapInArrow would close
     # its iterator early, which pyspark's daemon reports as a BrokenPipeError).
-    noop(backend.predict_relation(record, f"SELECT * FROM {view} LIMIT 1000", None, None))
+    noop(predict_relation(backend, record, f"SELECT * FROM {view} LIMIT 1000"))
     backend.scoring = mode
     noop(predicted)  # and Spark's code generation for the default path, outside the timings
     paths = {
@@ -148,7 +155,7 @@ def bench_training(con: Any, spark: Any, name: str, options: dict[str, Any]) -> 
         f"input_label_cols = ['{LABEL}']) AS SELECT * FROM t_train"
     )
     spark_s, _ = timed(lambda: cur.execute(statement))
-    info = con._session.catalog.get(name).training_info
+    info = con._executor.catalog.get(name).training_info
     assert info.get("training_path") == "spark_mllib", info.get("training_path")
 
     collect_s, table = timed(lambda: spark.table("t_train").toArrow())

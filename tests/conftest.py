@@ -1,6 +1,6 @@
 """Fixtures shared by every test folder.
 
-One local[2] SparkSession serves the whole run (starting one takes ~10 s): tests/spark and
+One local[2] SparkSession serves the whole run (starting one takes ~10 s): tests/backends/spark and
 tests/conformance both use it. pyspark is imported only when a test asks for the session, so a
 DuckDB-only run (``-m "not spark"``) never imports it.
 """

@@ -8,8 +8,8 @@ accept, so one test states one behaviour for both; what Spark cannot do yet carr
 
 Spark's catalog ``sqlml.models`` lives in the session's warehouse and is shared by the whole run,
 as are model functions (UDFs are per SparkSession): each test's teardown drops the models it
-created and the views it loaded, so tests stay independent and tests/spark sees none of them.
-Model names here avoid tests/spark's (lr_noisy, gbt, forest, mlp, lin, blobs_km, fn_model, …).
+created and the views it loaded, so tests stay independent and tests/backends/spark sees none of them.
+Model names here avoid tests/backends/spark's (lr_noisy, gbt, forest, mlp, lin, blobs_km, fn_model, …).
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from sqlml.backends.spark.compiled.compiler import Compiler
 
 
-
 _NUMERIC_TYPES = (
     "ByteType",
     "ShortType",

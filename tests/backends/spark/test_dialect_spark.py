@@ -1,6 +1,6 @@
 """connect(engine='spark', dialect='duckdb'): DuckDB SQL on Spark, transpiled by sqlglot.
 
-The tables come from tests/spark/conftest.py (``reg``: y = 3 * x1 + 2 exactly, x1 = (i - 59.5) / 10).
+The tables come from tests/backends/spark/conftest.py (``reg``: y = 3 * x1 + 2 exactly, x1 = (i - 59.5) / 10).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """engine='auto' without starting Spark: the routing decision (seen through EXPLAIN, which never
 starts Spark, and through ``cursor.engine`` for statements that run on DuckDB), the threshold from
-connect() and from SET, and the errors. Spark itself runs in tests/spark/test_auto.py.
+connect() and from SET, and the errors. Spark itself runs in tests/backends/spark/test_auto.py.
 
 File sizes come from os.path.getsize on files written here with pyarrow; thresholds are placed
 around them by hand, so each decision is known before sqlml is asked.

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from cluster import (  # tests/spark, on sys.path under pytest
+from cluster import (  # tests/backends/spark, on sys.path under pytest
     bare_python,
     driver_tables,
     onnx_outputs,
