@@ -168,3 +168,40 @@ def test_sql_text_is_rewritten_only_by_the_planner() -> None:
 )
 def test_the_splice_scan_finds_offset_rewrites(source: str) -> None:
     assert _splices(ast.parse(source)) == [1]
+
+
+def test_one_fidelity_check_and_one_fingerprint() -> None:
+    """Both trainers use training/contract.py's check_fidelity and fingerprint; nobody else
+    defines their own."""
+    defined = {
+        name: [
+            str(p.relative_to(ROOT))
+            for p in sorted(PACKAGE.rglob("*.py"))
+            for node in ast.walk(ast.parse(p.read_text()))
+            if isinstance(node, ast.FunctionDef) and node.name.lstrip("_") == name
+        ]
+        for name in ("check_fidelity", "fingerprint")
+    }
+    assert defined == {
+        "check_fidelity": ["sqlml/training/contract.py"],
+        "fingerprint": ["sqlml/training/contract.py"],
+    }
+    for trainer in ("training/pipeline.py", "training/mllib/pipeline.py"):
+        assert "check_fidelity(" in (PACKAGE / trainer).read_text(), trainer
+    for trainer in ("training/fit.py", "training/mllib/trainer.py"):
+        assert "fingerprint(" in (PACKAGE / trainer).read_text(), trainer
+
+
+def test_architecture_names_files_that_exist() -> None:
+    """Every file or folder ARCHITECTURE.md names in backticks is in the repository."""
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    named = set(re.findall(r"`([\w./-]+(?:\.py|\.md|/))`", text))
+    files = [
+        str(p.relative_to(ROOT))
+        for p in ROOT.rglob("*")
+        if not {".git", ".venv", "__pycache__"} & set(p.parts)
+    ]
+    folders = [f + "/" for f in files if (ROOT / f).is_dir()]
+    missing = sorted(n for n in named if not any(f.endswith(n) for f in files + folders))
+    assert len(named) > 40
+    assert missing == []

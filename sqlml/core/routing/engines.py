@@ -74,6 +74,8 @@ def open_engines(
     if engine == "spark":
         from sqlml.backends.spark.backend import SparkBackend
 
+        # Checked here, not by SparkBackend.connect (autocommit is the connection's, not an
+        # engine option), but after what connect() refuses first: a database, then read_only.
         if not autocommit and not read_only and database == ":memory:":
             raise NotSupportedError(
                 "autocommit=False (transactions) is not yet supported on the Spark engine."
