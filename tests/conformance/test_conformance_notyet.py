@@ -1,4 +1,4 @@
-"""The notyet marker itself (notyet_marker.py), in a pytest run of its own: a marked test that
+"""The notyet marker itself (tests/notyet_marker.py), in a pytest run of its own: a marked test that
 raises the recorded error is xfailed; one that passes, raises another error, or raises the right
 type with another message fails, with a message saying which."""
 
@@ -55,7 +55,7 @@ def test_assertion(backend):
 
 @pytest.mark.slow  # a pytest of its own: ~1 s idle, more on a busy machine
 def test_the_notyet_mark_is_strict(tmp_path: Path) -> None:
-    plugin = (Path(__file__).parent / "notyet_marker.py").read_text()
+    plugin = (Path(__file__).parents[1] / "notyet_marker.py").read_text()
     (tmp_path / "conftest.py").write_text(plugin)
     (tmp_path / "test_cases.py").write_text(CASES)
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    notyet: see conftest\n")

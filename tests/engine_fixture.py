@@ -1,0 +1,96 @@
+"""The ``backend`` fixture: a test runs once on DuckDB and once on Spark.
+
+A test gets an :class:`Engine` with a fresh sqlml connection (DuckDB: a file in tmp_path; Spark: the
+run's one local[2] session from tests/conftest.py) and ``load(name, arrow_table)``, which makes the
+same Arrow rows a table (DuckDB) or a temporary view (Spark). Tests write SQL that both engines
+accept, so one test states one behaviour for both; what an engine cannot do yet carries
+``@pytest.mark.notyet("spark", raises=..., match=...)`` (see tests/notyet_marker.py).
+
+Spark's catalog ``sqlml.models`` lives in the session's warehouse and is shared by the whole run,
+as are model functions (UDFs are per SparkSession): each test's teardown drops the models it
+created and the views it loaded, so tests stay independent and tests/backends/spark sees none of them.
+
+A folder's conftest.py uses it with ``from engine_fixture import backend`` (tests/ is on sys.path);
+tests/conformance and tests/docs do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+import sqlml
+
+ENGINES = [
+    pytest.param("duckdb", id="duckdb"),
+    pytest.param("spark", id="spark", marks=[pytest.mark.spark, pytest.mark.slow]),
+]
+
+
+@dataclass
+class Engine:
+    """One engine under test: its name, a sqlml connection, and a way to load rows into it."""
+
+    name: str
+    con: sqlml.Connection
+    spark: Any = None
+    loaded: list[str] = field(default_factory=list)
+
+    def load(self, name: str, table: pa.Table) -> None:
+        """``table``'s rows as ``name``: a DuckDB table, or a Spark temporary view."""
+        if self.spark is not None:
+            self.spark.createDataFrame(table).createOrReplaceTempView(name)
+        else:
+            raw = self.con.executor.backend.con
+            raw.register("__conformance_source", table)
+            raw.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM __conformance_source')
+            raw.unregister("__conformance_source")
+        self.loaded.append(name)
+
+    def rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        cur = self.con.cursor()
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+    def arrow(self, sql: str, params: Any = None) -> pa.Table:
+        cur = self.con.cursor()
+        cur.execute(sql, params)
+        return cur.fetch_arrow_table()
+
+    def run(self, sql: str, params: Any = None) -> Any:
+        """Execute a statement; the cursor (for its description or notices)."""
+        cur = self.con.cursor()
+        cur.execute(sql, params)
+        return cur
+
+
+def _models(con: sqlml.Connection) -> set[str]:
+    cur = con.cursor()
+    cur.execute("SHOW MODEL ALL")
+    return {row[0] for row in cur.fetchall()}
+
+
+@pytest.fixture(params=ENGINES)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "duckdb":
+        con = sqlml.connect(str(tmp_path / "conformance.duckdb"))
+        yield Engine("duckdb", con)
+        con.close()
+        return
+    spark = request.getfixturevalue("spark_session")
+    con = sqlml.connect(spark=spark)
+    before = _models(con)
+    engine = Engine("spark", con, spark)
+    yield engine
+    con.close()
+    # A fresh connection: the test may have closed its own.
+    with sqlml.connect(spark=spark) as cleanup:
+        for name in sorted(_models(cleanup) - before):
+            cleanup.execute(f"DROP MODEL IF EXISTS {name}")
+    for name in engine.loaded:
+        spark.catalog.dropTempView(name)
