@@ -11,7 +11,8 @@ as are model functions (UDFs are per SparkSession): each test's teardown drops t
 created and the views it loaded, so tests stay independent and tests/backends/spark sees none of them.
 
 A folder's conftest.py uses it with ``from engine_fixture import backend`` (tests/ is on sys.path);
-tests/conformance and tests/docs do.
+tests/conformance and tests/docs do. A test module that sets ``DIALECT = "bigquery"`` gets
+connections reading that dialect (``sqlml.connect(dialect=...)``), as tests/docs' BigQuery pages do.
 """
 
 from __future__ import annotations
@@ -77,13 +78,14 @@ def _models(con: sqlml.Connection) -> set[str]:
 
 @pytest.fixture(params=ENGINES)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    dialect = getattr(request.module, "DIALECT", None)
     if request.param == "duckdb":
-        con = sqlml.connect(str(tmp_path / "conformance.duckdb"))
+        con = sqlml.connect(str(tmp_path / "conformance.duckdb"), dialect=dialect)
         yield Engine("duckdb", con)
         con.close()
         return
     spark = request.getfixturevalue("spark_session")
-    con = sqlml.connect(spark=spark)
+    con = sqlml.connect(spark=spark, dialect=dialect)
     before = _models(con)
     engine = Engine("spark", con, spark)
     yield engine
