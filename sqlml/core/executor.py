@@ -155,15 +155,16 @@ class Executor:
             return self._serve_directly(job.calls[0], inner[0])
         registered: list[str] = []
         failures: list[Exception] = []
+        notices: list[str] = []
         try:
             for index, call in enumerate(job.calls):
                 name = self.backend.temp_name(call.function.lower())
-                source = _reporting(self._call(call, inner[index]), failures)
+                source = _reporting(self._call(call, inner[index], notices), failures)
                 self.backend.register_arrow(name, source)
                 registered.append(name)
             sql = job.render(lambda i: self.backend.quote(registered[i]))
             try:
-                return self._read_whole(sql, [values[i] for i in job.outer])
+                return self._read_whole(sql, [values[i] for i in job.outer], notices=notices)
             except Error:
                 # The engine wraps an error raised while it pulled a stream (a NULL the model
                 # cannot take, say) in its own message, with a Python traceback inside: report
@@ -181,7 +182,8 @@ class Executor:
         Skipping the engine's round trip (registering the stream, scanning it, materialising the
         copy) saves about a third of ML.PREDICT's time on a cheap model.
         """
-        table = self.backend.materialize(self._call(call, params))
+        notices: list[str] = []
+        table = self.backend.materialize(self._call(call, params, notices))
         name = self.backend.temp_name("schema")
         self.backend.register_arrow(name, table.schema.empty_table())
         try:
@@ -190,12 +192,14 @@ class Executor:
             self.backend.fetchall()
         finally:
             self.backend.unregister_arrow(name)
-        return Result(has_result=True, table=table, description=description)
+        return Result(has_result=True, table=table, description=description, notices=notices)
 
-    def _call(self, call: MLCall, params: list[Any]) -> pa.Table | pa.RecordBatchReader:
+    def _call(
+        self, call: MLCall, params: list[Any], notices: list[str]
+    ) -> pa.Table | pa.RecordBatchReader:
         from sqlml import functions
 
-        return functions.call(self.backend, self.catalog, self.scorer, call, params)
+        return functions.call(self.backend, self.catalog, self.scorer, call, params, notices)
 
     def scorer(self, record: ModelRecord) -> Any:
         from sqlml_udfs import get_scorer
@@ -271,6 +275,8 @@ class Executor:
         trained = trainer.fit(
             model=job.name, options=options, label=job.label, transform=job.transform
         )
+        if job.label is None and trained.spec.get("label"):  # BigQuery's default: `label`
+            job = dataclasses.replace(job, label=trained.spec["label"])
         # Tuning and automl store what they chose (the winning model_type and values).
         record = self._record(job, trained.options or options, trained)
         self._store(record)

@@ -7,6 +7,7 @@ ONNX bytes and JSON-able metadata: nothing here is ever pickled.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -30,6 +31,7 @@ from sqlml.training.data import (
     split_rows,
 )
 from sqlml.training.insights import record_insights
+from sqlml.training.labels import default_label, missing_label
 from sqlml.training.pipeline import (
     Training,
     centroid_distances,
@@ -57,6 +59,7 @@ def fit(
 
     started = time.perf_counter()
     checkpoint()
+    label, transform = resolve_label(table, options, label, transform, model)
     concrete = tuning.concrete_options(options, table, label)  # automl: its first candidate type
     training = prepare(table, model=model, options=concrete, label=label, transform=transform)
     checkpoint()
@@ -87,6 +90,27 @@ def fit(
     )
 
 
+def resolve_label(
+    table: pa.Table,
+    options: ModelOptions,
+    label: str | None,
+    transform: Transform | None,
+    model: str,
+) -> tuple[str | None, Transform | None]:
+    """The label named, or BigQuery's default (a column, or a TRANSFORM output, named ``label``),
+    with the TRANSFORM told which of its outputs it is."""
+    if label is not None:
+        return label, transform
+    if transform is None:
+        return default_label(table.column_names, options.model_type, None), None
+    # With a TRANSFORM the label is one of its outputs, passed through unchanged.
+    passed = [i.output for i in transform.items if i.kind == "column" and i.columns == (i.output,)]
+    found = default_label(passed, options.model_type, None)
+    if found is None or any(found in i.columns for i in transform.items if i.output != found):
+        return None, transform
+    return found, dataclasses.replace(transform, label=found)
+
+
 def prepare(
     table: pa.Table,
     *,
@@ -102,10 +126,7 @@ def prepare(
     columns = table.column_names
     check_unique_columns(columns, model)
     if supervised and label is None:
-        raise SchemaError(
-            f"CREATE MODEL {model} needs a label: OPTIONS (input_label_cols = ['<column>']) "
-            f"or TARGET <column>."
-        )
+        raise missing_label(model, columns)
     if task == "dimensionality_reduction" and label is not None:
         raise OptionError(
             f"The 'input_label_cols' option does not apply to model_type '{model_type}' (CREATE "
@@ -310,8 +331,10 @@ class LocalTrainer:
         if transform is not None:
             from sqlml.training.transform_columns import training_rows
 
+            transform = transform.expand(table.column_names)  # its *, over the query's columns
             table = training_rows(backend, table, transform, model)
         self.table = table
+        self.transform = transform
 
     def probe(self, label: str | None) -> pa.Table:
         return self.table
@@ -328,6 +351,7 @@ class LocalTrainer:
         log.info(
             "CREATE MODEL %s: training %s on %d rows", model, options.model_type, table.num_rows
         )
+        transform = self.transform if transform is not None else None
         trained = fit(table, model=model, options=options, label=label, transform=transform)
         trained.training_info.setdefault("training_path", "scikit-learn")
         trained.fingerprint = fingerprint(table.schema, table.num_rows, table)

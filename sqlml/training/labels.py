@@ -36,3 +36,26 @@ def infer_problem(column: pa.ChunkedArray) -> str:
 
         return "classification" if len(pc.unique(column.drop_null())) <= 20 else "regression"
     return "classification"
+
+
+#: BigQuery's label when OPTIONS (input_label_cols) is absent ("Default value: label").
+DEFAULT_LABEL = "label"
+
+
+def default_label(columns: list[str], model_type: str, label: str | None) -> str | None:
+    """The label a CREATE MODEL trains against: the one it names, else (for a supervised model
+    type) the column named ``label`` in any case, as BigQuery names are; None when it has neither."""
+    from sqlml.models.registry import MODEL_TYPES
+
+    if label is not None or not MODEL_TYPES[model_type].supervised:
+        return label
+    return next((c for c in columns if c.lower() == DEFAULT_LABEL), None)
+
+
+def missing_label(model: str, columns: list[str]) -> SchemaError:
+    """The error of a supervised CREATE MODEL with no label: both ways to give one."""
+    return SchemaError(
+        f"CREATE MODEL {model} needs a label: name it with OPTIONS (input_label_cols = "
+        f"['<column>']) (Redshift: TARGET <column>), or call the label column `{DEFAULT_LABEL}`, "
+        f"BigQuery's default label; the training query's columns are: {', '.join(columns)}."
+    )

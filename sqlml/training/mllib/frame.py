@@ -23,6 +23,7 @@ from sqlml.training.data import (
     json_label,
 )
 from sqlml.training.fit import sql_type
+from sqlml.training.labels import missing_label
 from sqlml.training.mllib.support import not_on_spark
 from sqlml.types import label_type_name
 
@@ -53,10 +54,7 @@ def training_features(
     check_unique_columns(columns, model)
     supervised = task in ("classification", "regression")
     if supervised and label is None:
-        raise SchemaError(
-            f"CREATE MODEL {model} needs a label: OPTIONS (input_label_cols = ['<column>']) "
-            f"or TARGET <column>."
-        )
+        raise missing_label(model, columns)
     if supervised and label not in columns:
         raise SchemaError(
             f"Label column '{label}' of CREATE MODEL {model} is not in the training query; its "

@@ -43,6 +43,7 @@ from sqlml.training.data import (
     label_values,
 )
 from sqlml.training.fit import summarize_evaluation
+from sqlml.training.labels import default_label
 from sqlml.training.mllib import onnx as spark_onnx
 from sqlml.training.mllib.frame import (
     LABEL,
@@ -106,6 +107,7 @@ class MLlibTrainer:
         check_supported(options, model)
         schema = arrow_schema(self.frame.schema)
         task = task_of(options.model_type)
+        label = default_label(schema.names, options.model_type, label)  # BigQuery's `label`
         features = training_features(schema, options, label, model, task)
         frame = self.frame
         if task in ("classification", "regression"):
