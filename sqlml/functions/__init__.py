@@ -78,6 +78,7 @@ class CallContext:
     call: MLCall
     params: Sequence[Any]
     options: dict[str, Any]
+    notices: list[str] = field(default_factory=list)  # shown to the user with the result
 
     @property
     def has_input(self) -> bool:
@@ -186,8 +187,10 @@ def call(
     scorers: Callable[[ModelRecord], Any],
     call: MLCall,
     params: Sequence[Any],
+    notices: list[str] | None = None,
 ) -> pa.Table | pa.RecordBatchReader:
-    """Check a call against its function's declaration, then run it."""
+    """Check a call against its function's declaration, then run it; what the handler notes
+    for the user is appended to ``notices``."""
     spec = lookup(call.function)
     where = f"ML.{spec.name}"
     record = catalog.get(call.model, statement=where)
@@ -215,7 +218,9 @@ def call(
             raise OptionError(
                 f"The '{key}' option of {where} must be {exc}; got {value!r}."
             ) from None
-    return spec.handler(CallContext(backend, catalog, scorers, record, call, params, options))
+    context = CallContext(backend, catalog, scorers, record, call, params, options)
+    context.notices = notices if notices is not None else []
+    return spec.handler(context)
 
 
 def describe(record: ModelRecord) -> str:

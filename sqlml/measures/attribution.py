@@ -51,20 +51,33 @@ def explain_rows(
     *,
     num_paths: int = DEFAULT_PATHS,
     seed: int = 42,
+    target: np.ndarray | None = None,
 ) -> Explanation:
-    """Attributions of the rows in ``columns`` (Arrow arrays by feature name)."""
+    """Attributions of the rows in ``columns`` (Arrow arrays by feature name).
+
+    ``target`` is, per row, the index of the class whose output is explained (classifiers only);
+    by default each row's most probable class.
+    """
     if LINEAR_WEIGHTS in info:
-        return linear_attributions(info[LINEAR_WEIGHTS], columns)
-    return sampled_shapley(scorer, spec, info[EXPLAIN_BASELINE], columns, num_paths, seed)
+        return linear_attributions(info[LINEAR_WEIGHTS], columns, target)
+    return sampled_shapley(scorer, spec, info[EXPLAIN_BASELINE], columns, num_paths, seed, target)
 
 
-def linear_attributions(weights: dict[str, Any], columns: dict[str, Any]) -> Explanation:
-    """Exact contributions to the linear score (prediction, or logit) relative to the baseline."""
+def linear_attributions(
+    weights: dict[str, Any], columns: dict[str, Any], target: np.ndarray | None = None
+) -> Explanation:
+    """BigQuery's exact attributions of a linear model: the weight times the feature's value.
+
+    The baseline is the intercept of the model trained on standardized numbers; a number's
+    attribution is its weight times its standardized value (NULL is imputed, so contributes its
+    fill value's), a category's is the weight of the row's category (its one-hot value is 1, the
+    others' 0; a category unseen in training has none: 0). They add up exactly to the linear score
+    (the prediction, or the logit of the explained class).
+    """
     intercept = np.asarray(weights["intercept"], dtype=np.float64)  # (outputs,)
     features = weights["features"]
     n = len(next(iter(columns.values()))) if columns else 0
     parts = np.zeros((n, len(features), len(intercept)))
-    baseline = intercept.copy()
     for j, feature in enumerate(features):
         w = np.asarray(feature["weights"], dtype=np.float64)
         if feature["kind"] == "numeric":
@@ -77,13 +90,19 @@ def linear_attributions(weights: dict[str, Any], columns: dict[str, Any]) -> Exp
             found = pc.index_in(encoded, value_set=pa.array(feature["categories"], pa.string()))
             index = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
             padded = np.concatenate([w, np.zeros((len(w), 1))], axis=1)  # unseen: all zeros
-            expected = w @ np.asarray(feature["frequencies"], dtype=np.float64)
-            parts[:, j, :] = padded[:, index].T - expected[None, :]
-            baseline += expected
-    scores = baseline[None, :] + parts.sum(axis=1)  # (rows, outputs)
-    chosen = np.argmax(scores, axis=1) if scores.shape[1] > 1 else np.zeros(n, dtype=np.int64)
+            parts[:, j, :] = padded[:, index].T
     rows = np.arange(n)
-    return Explanation(parts[rows, :, chosen], baseline[chosen], scores[rows, chosen])
+    if len(intercept) > 1:  # multiclass: one score per class
+        scores = intercept[None, :] + parts.sum(axis=1)
+        chosen = np.argmax(scores, axis=1) if target is None else np.asarray(target)
+        return Explanation(parts[rows, :, chosen], intercept[chosen], scores[rows, chosen])
+    # one score: a regression, or the logit of the second class (the first's is its negation)
+    sign = np.ones(n)
+    if target is not None:
+        sign = np.where(np.asarray(target) == 0, -1.0, 1.0)
+    values = parts[:, :, 0] * sign[:, None]
+    baseline = intercept[0] * sign
+    return Explanation(values, baseline, baseline + values.sum(axis=1))
 
 
 def sampled_shapley(
@@ -93,6 +112,7 @@ def sampled_shapley(
     columns: dict[str, Any],
     num_paths: int,
     seed: int,
+    target: np.ndarray | None = None,
 ) -> Explanation:
     features = spec["features"]
     m = len(features)
@@ -107,7 +127,9 @@ def sampled_shapley(
     per_row = num_paths * (m - 1) + 1
     chunk = max(1, SCORING_BUDGET // per_row)
     results = [
-        _shapley_chunk(scorer, spec, features, values, base, from_row, position, start, chunk)
+        _shapley_chunk(
+            scorer, spec, features, values, base, from_row, position, start, chunk, target
+        )
         for start in range(0, n, chunk)
     ]
     if not results:
@@ -140,6 +162,7 @@ def _shapley_chunk(
     position: np.ndarray,
     start: int,
     size: int,
+    target: np.ndarray | None,
 ) -> Explanation:
     """Score [baseline, rows, every intermediate row of every path] in one ONNX Runtime call."""
     paths, steps = from_row.shape[0], from_row.shape[1]
@@ -152,7 +175,8 @@ def _shapley_chunk(
         feeds[feature["name"]] = stacked.astype(dtype, copy=False).reshape(-1, 1)
     rows = len(values[0][start : start + size])
     outputs = scorer.session.run(None, feeds)
-    at_baseline, at_row, middle_values = _explained(outputs, spec, rows, paths, steps)
+    chosen = None if target is None else np.asarray(target)[start : start + size]
+    at_baseline, at_row, middle_values = _explained(outputs, spec, rows, paths, steps, chosen)
     walk = np.empty((rows, paths, steps + 2))
     walk[:, :, 0] = at_baseline[:, None]
     walk[:, :, -1] = at_row[:, None]
@@ -164,31 +188,28 @@ def _shapley_chunk(
 
 
 def _explained(
-    outputs: list[np.ndarray], spec: dict[str, Any], rows: int, paths: int, steps: int
+    outputs: list[np.ndarray],
+    spec: dict[str, Any],
+    rows: int,
+    paths: int,
+    steps: int,
+    target: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The explained output at the baseline, at each row, and along each row's paths.
 
-    Scored rows are laid out as [baseline, the rows, then each row's paths × steps]. A multiclass
-    model explains each row's predicted class, so the baseline's value differs per row.
+    Scored rows are laid out as [baseline, the rows, then each row's paths × steps]. A classifier
+    explains the probability of each row's ``target`` class (by default its most probable one),
+    so the baseline's value differs per row.
     """
     if spec["task"] == "regression":
         value = np.asarray(outputs[0], dtype=np.float64).reshape(-1)
-    else:
-        probs = np.asarray(outputs[1], dtype=np.float64)
-        if probs.shape[1] > 2:
-            return _explained_multiclass(probs, rows, paths, steps)
-        value = probs[:, 1]
-    return (
-        np.full(rows, value[0]),
-        value[1 : 1 + rows],
-        value[1 + rows :].reshape(rows, paths, steps),
-    )
-
-
-def _explained_multiclass(
-    probs: np.ndarray, rows: int, paths: int, steps: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    chosen = np.argmax(probs[1 : 1 + rows], axis=1)
+        return (
+            np.full(rows, value[0]),
+            value[1 : 1 + rows],
+            value[1 + rows :].reshape(rows, paths, steps),
+        )
+    probs = np.asarray(outputs[1], dtype=np.float64)
+    chosen = np.argmax(probs[1 : 1 + rows], axis=1) if target is None else target
     middle = probs[1 + rows :].reshape(rows, paths * steps, probs.shape[1])
     picked = np.take_along_axis(middle, chosen[:, None, None], axis=2)
     return (

@@ -27,6 +27,7 @@ FEATURE_INFO = "feature_info"
 ITERATIONS = "iteration_results"
 FEATURE_IMPORTANCE = "feature_importance"
 GLOBAL_EXPLAIN = "global_explain"
+GLOBAL_EXPLAIN_CLASSES = "global_explain_classes"  # classifiers: per class, as GLOBAL_EXPLAIN
 # key -> why it could not be recorded for this model (the function then says so)
 UNAVAILABLE = "insights_unavailable"
 
@@ -56,6 +57,8 @@ def record_insights(training: Training) -> None:
         info[EXPLAIN_BASELINE] = baseline_row(training.train, training.features)
         if training.options.get("enable_global_explain"):
             info[GLOBAL_EXPLAIN] = global_attributions(training)
+            if training.task == "classification":
+                info[GLOBAL_EXPLAIN_CLASSES] = class_attributions(training)
 
 
 def _record(info: dict[str, Any], key: str, compute: Callable[[], Any]) -> None:
@@ -377,11 +380,9 @@ def baseline_row(table: pa.Table, features: list[dict[str, str]]) -> dict[str, A
     return {"values": values}
 
 
-def global_attributions(training: Training) -> list[dict[str, Any]]:
-    """Mean |attribution| per feature over up to GLOBAL_EXPLAIN_ROWS training rows, largest first.
-
-    Uses the same methods as ML.EXPLAIN_PREDICT, on the ONNX graph that is stored.
-    """
+def _explained_sample(training: Training) -> tuple[dict[str, Any], Callable[..., Any]]:
+    """Up to GLOBAL_EXPLAIN_ROWS training rows, and how to explain them (ML.EXPLAIN_PREDICT's
+    methods, on the ONNX graph that is stored)."""
     from sqlml.measures.attribution import explain_rows
 
     seed = int(training.options.get("random_seed", 42))
@@ -391,16 +392,50 @@ def global_attributions(training: Training) -> list[dict[str, Any]]:
     sample = training.train.take(rows)
     columns = {f["name"]: sample.column(f["name"]) for f in training.features}
     assert training.scorer is not None
-    explanation = explain_rows(
-        training.scorer,
-        training.spec,
-        training.info,
-        columns,
-        num_paths=GLOBAL_EXPLAIN_PATHS,
-        seed=seed,
-    )
-    means = np.mean(np.abs(explanation.attributions), axis=0)
+
+    def explain(target: np.ndarray | None = None) -> Any:
+        return explain_rows(
+            training.scorer,
+            training.spec,
+            training.info,
+            columns,
+            num_paths=GLOBAL_EXPLAIN_PATHS,
+            seed=seed,
+            target=target,
+        )
+
+    return columns, explain
+
+
+def _ranked(training: Training, attributions: np.ndarray) -> list[dict[str, Any]]:
+    means = np.mean(np.abs(attributions), axis=0)
     ranked = sorted(
         zip((f["name"] for f in training.features), means, strict=True), key=lambda p: -p[1]
     )
     return [{"feature": name, "attribution": float(value)} for name, value in ranked]
+
+
+def global_attributions(training: Training) -> list[dict[str, Any]]:
+    """Mean |attribution| per feature over up to GLOBAL_EXPLAIN_ROWS training rows, largest first.
+
+    Each row's attributions are ML.EXPLAIN_PREDICT's: of its predicted class, for classifiers.
+    """
+    _columns, explain = _explained_sample(training)
+    return _ranked(training, explain().attributions)
+
+
+def class_attributions(training: Training) -> list[dict[str, Any]]:
+    """Per class (sorted order): the mean |attribution| per feature of that class's output (its
+    logit for logistic_reg, its probability otherwise) over the same rows, largest first."""
+    columns, explain = _explained_sample(training)
+    rows = len(next(iter(columns.values()))) if columns else 0
+    classes = training.spec.get("classes") or []
+    return [
+        {
+            "class": value,
+            "attributions": _ranked(
+                training, explain(np.full(rows, k, dtype=np.int64)).attributions
+            ),
+        }
+        for k, value in enumerate(classes)
+    ]

@@ -126,44 +126,85 @@ def test_linear_reg_attributions_are_the_hand_computed_contributions(cur: sqlml.
     assert attributions(rows[2])["a"] == 0.0
 
 
-def test_linear_reg_category_attribution_is_relative_to_the_training_mix(cur: sqlml.Cursor) -> None:
+def test_linear_reg_category_attribution_is_its_weight(cur: sqlml.Cursor) -> None:
+    """BigQuery: a linear model's attribution is "model weight * feature value", with standardized
+    numbers and one-hot categories, and the baseline is the model's intercept
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-xai-overview,
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-explain-predict).
+    The expected weights are numpy's least-squares fit of the same design (the one-hot columns
+    and the intercept are collinear: the minimum-norm solution of the centred problem)."""
     cur.execute(
         "CREATE OR REPLACE MODEL linc_m OPTIONS(model_type='linear_reg', input_label_cols=['y']) "
         "AS SELECT a, b, c, y FROM linc"
     )
-    data = fetch(cur, "SELECT c FROM linc")
-    effect = {"u": 0.0, "v": 5.0, "w": -1.0}
-    frequency = {c: np.mean([r["c"] == c for r in data]) for c in effect}
-    mean_effect = sum(frequency[c] * effect[c] for c in effect)
+    data = fetch(cur, "SELECT a, b, c, y FROM linc")
+    a = np.array([r["a"] for r in data])
+    b = np.array([r["b"] for r in data])
+    y = np.array([r["y"] for r in data])
+    cats = ["u", "v", "w"]
+    onehot = np.array([[r["c"] == c for c in cats] for r in data], dtype=float)
+    z = np.column_stack([(a - a.mean()) / a.std(), (b - b.mean()) / b.std(), onehot])
+    w, *_ = np.linalg.lstsq(z - z.mean(axis=0), y - y.mean(), rcond=None)
+    intercept = y.mean() - z.mean(axis=0) @ w
     rows = fetch(
         cur,
         "SELECT * FROM ML.EXPLAIN_PREDICT(MODEL linc_m, (SELECT 1.0::DOUBLE AS a, 2.0::DOUBLE AS b, "
-        "c FROM (VALUES ('u'), ('v'), ('w')) v(c)), STRUCT(3 AS top_k_features)) ORDER BY c",
+        "c FROM (VALUES ('u'), ('v'), ('w'), ('new')) v(c)), STRUCT(3 AS top_k_features)) "
+        "ORDER BY c",
     )
     for row in rows:
         got = attributions(row)
-        assert got["c"] == pytest.approx(effect[row["c"]] - mean_effect, abs=1e-9)
-        assert row["prediction_value"] == pytest.approx(3 - 4 + 1 + effect[row["c"]], abs=1e-9)
+        index = cats.index(row["c"]) if row["c"] in cats else None
+        assert got["c"] == pytest.approx(0.0 if index is None else w[2 + index], abs=1e-6)
+        assert got["a"] == pytest.approx(w[0] * (1.0 - a.mean()) / a.std(), abs=1e-6)
+        assert row["baseline_prediction_value"] == pytest.approx(intercept, abs=1e-6)
         assert row["approximation_error"] < 1e-9
+    by_c = {row["c"]: attributions(row)["c"] for row in rows}
+    assert by_c["v"] - by_c["u"] == pytest.approx(5.0, abs=1e-9)  # the effects of the data
+    assert by_c["w"] - by_c["u"] == pytest.approx(-1.0, abs=1e-9)
+    predictions = {row["c"]: row["prediction_value"] for row in rows}
+    assert predictions["v"] == pytest.approx(3 * 1.0 - 2 * 2.0 + 1 + 5.0, abs=1e-9)
 
 
 def test_logistic_reg_is_explained_exactly_in_logit_space(cur: sqlml.Cursor) -> None:
+    """BigQuery's columns: predicted_<label>, probability (of the predicted class), then the
+    attributions of the predicted class, prediction_value its logit
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-explain-predict)."""
     cur.execute(
         "CREATE OR REPLACE MODEL logit_m OPTIONS(model_type='logistic_reg', "
         "input_label_cols=['yb'], l2_reg=1.0) AS SELECT x1, x2, cat, yb FROM mix"
     )
-    rows = fetch(
-        cur, "SELECT * FROM ML.EXPLAIN_PREDICT(MODEL logit_m, (SELECT * FROM mix WHERE id < 40))"
-    )
-    for row in rows:
-        p = row["predicted_yb_probs"][1]["prob"]  # the positive class, TRUE
-        assert row["predicted_yb_probs"][1]["label"] is True
-        assert row["prediction_value"] == pytest.approx(np.log(p / (1 - p)), abs=1e-3)
-        total = sum(attributions(row).values())
-        assert total == pytest.approx(
-            row["prediction_value"] - row["baseline_prediction_value"], abs=1e-9
+    for threshold in (None, 0.8):
+        option = "" if threshold is None else f", STRUCT({threshold} AS threshold)"
+        rows = fetch(
+            cur,
+            "SELECT * FROM ML.EXPLAIN_PREDICT(MODEL logit_m, (SELECT * FROM mix WHERE id < 40)"
+            f"{option}) ORDER BY id",
         )
-        assert row["approximation_error"] < 1e-9
+        names = [d[0] for d in cur.description]
+        assert names[names.index("predicted_yb") :] == [
+            "predicted_yb",
+            "probability",
+            *EXPLAIN_COLUMNS,
+        ]
+        predicted = fetch(
+            cur,
+            "SELECT id, predicted_yb_probs FROM ML.PREDICT(MODEL logit_m, "
+            f"(SELECT * FROM mix WHERE id < 40){option}) ORDER BY id",
+        )
+        cut = 0.5 if threshold is None else threshold
+        for row, scored in zip(rows, predicted, strict=True):
+            p_true = scored["predicted_yb_probs"][1]["prob"]  # the positive class, TRUE
+            assert row["predicted_yb"] is (p_true >= cut)
+            p = p_true if row["predicted_yb"] else 1 - p_true
+            assert row["probability"] == pytest.approx(p, abs=1e-6)
+            assert row["prediction_value"] == pytest.approx(np.log(p / (1 - p)), abs=1e-3)
+            total = sum(attributions(row).values())
+            assert total == pytest.approx(
+                row["prediction_value"] - row["baseline_prediction_value"], abs=1e-9
+            )
+            assert row["approximation_error"] < 1e-9
+        assert {r["predicted_yb"] for r in rows} == {True, False}
 
 
 # --- sampled Shapley ---------------------------------------------------------------------------------
@@ -182,10 +223,8 @@ def test_forest_attributions_add_up_and_start_from_the_median_mode_row(cur: sqlm
         assert total == pytest.approx(
             row["prediction_value"] - row["baseline_prediction_value"], abs=1e-9
         )
-        # what is explained: the probability of the positive class
-        assert row["prediction_value"] == pytest.approx(
-            row["predicted_yb_probs"][1]["prob"], abs=1e-5
-        )
+        # what is explained: the probability of the predicted class
+        assert row["prediction_value"] == pytest.approx(row["probability"], abs=1e-5)
     # the baseline is the model's output at the training medians and the modes
     data = fetch(cur, "SELECT x1, x2, x3, cat FROM mix")
     medians = {f: float(np.median([r[f] for r in data])) for f in ("x1", "x2", "x3")}
@@ -197,8 +236,10 @@ def test_forest_attributions_add_up_and_start_from_the_median_mode_row(cur: sqlm
         f"{medians['x1']}::DOUBLE AS x1, {medians['x2']}::DOUBLE AS x2, "
         f"{medians['x3']}::DOUBLE AS x3, '{mode}' AS cat))",
     )
-    expected = at_baseline["predicted_yb_probs"][1]["prob"]
-    assert all(r["baseline_prediction_value"] == pytest.approx(expected, abs=1e-5) for r in rows)
+    p_true = at_baseline["predicted_yb_probs"][1]["prob"]
+    for r in rows:
+        expected = p_true if r["predicted_yb"] else 1 - p_true
+        assert r["baseline_prediction_value"] == pytest.approx(expected, abs=1e-5)
 
 
 def test_unused_and_constant_features_get_zero(cur: sqlml.Cursor) -> None:
@@ -267,9 +308,15 @@ def test_multiclass_dnn_explains_the_predicted_class_reproducibly(cur: sqlml.Cur
     )
     first, second = fetch(cur, sql), fetch(cur, sql)
     assert first == second  # seeded by the model's random_seed
-    for row in first:
-        best = max(row["predicted_ym_probs"], key=lambda p: p["prob"])
+    probs = fetch(
+        cur,
+        "SELECT predicted_ym_probs FROM ML.PREDICT(MODEL dnn_multi, (SELECT * FROM mix "
+        "WHERE id < 30)) ORDER BY id",
+    )
+    for row, scored in zip(first, probs, strict=True):
+        best = max(scored["predicted_ym_probs"], key=lambda p: p["prob"])
         assert best["label"] == row["predicted_ym"]
+        assert row["probability"] == pytest.approx(best["prob"], abs=1e-6)
         assert row["prediction_value"] == pytest.approx(best["prob"], abs=1e-5)
         assert row["approximation_error"] < 1e-9
 
@@ -356,9 +403,15 @@ def test_explain_errors(cur: sqlml.Cursor) -> None:
         )
     with pytest.raises(sqlml.ProgrammingError, match="needs input rows"):
         cur.execute("SELECT * FROM ML.EXPLAIN_PREDICT(MODEL lin_m)")
-    with pytest.raises(sqlml.NotSupportedError, match="class_level_explain"):
+    with pytest.raises(errors.SchemaError, match="'approx_feature_contrib'.*boosted tree"):
         cur.execute(
-            "SELECT * FROM ML.GLOBAL_EXPLAIN(MODEL lin_m, STRUCT(TRUE AS class_level_explain))"
+            "SELECT * FROM ML.EXPLAIN_PREDICT(MODEL lin_m, TABLE lin, "
+            "STRUCT(TRUE AS approx_feature_contrib))"
+        )
+    with pytest.raises(errors.SchemaError, match="'integrated_gradients_num_steps'.*DNN"):
+        cur.execute(
+            "SELECT * FROM ML.EXPLAIN_PREDICT(MODEL forest_bin, TABLE mix, "
+            "STRUCT(30 AS integrated_gradients_num_steps))"
         )
     with pytest.raises(errors.SchemaError, match="'threshold'.*binary classifiers"):
         cur.execute(
