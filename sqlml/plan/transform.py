@@ -7,6 +7,7 @@ Pure: only sqlglot, so the planner checks a TRANSFORM before any data is read.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -82,8 +83,12 @@ class TransformItem:
     """One output of the TRANSFORM list.
 
     ``kind`` is "column" (an input column passed through), "sql" (an expression computed in SQL,
-    ``sql`` in DuckDB's dialect) or "ml" (an ``ML.<function>`` in the ONNX graph, with its validated
-    literal arguments in ``args``). ``columns`` are the raw input columns it reads.
+    ``sql`` in DuckDB's dialect), "ml" (an ``ML.<function>`` in the ONNX graph, with its validated
+    literal arguments in ``args``) or "star" (``*``, expanded over the training query's columns
+    by :meth:`Transform.expand`: ``columns`` are its EXCEPT list, ``args`` its REPLACE items).
+    ``columns`` are the raw input columns it reads. ``graph`` is the name of the ONNX graph input
+    that takes a SQL output: its own name, unless that is the name of a raw column the graph also
+    reads (``CAST(x AS STRING) AS x`` next to ``ML.QUANTILE_BUCKETIZE(x, 10) OVER () AS b``).
     """
 
     output: str
@@ -92,6 +97,12 @@ class TransformItem:
     function: str | None = None
     args: tuple[Any, ...] = ()
     sql: str | None = None
+    graph: str | None = None
+
+    @property
+    def input_name(self) -> str:
+        """The graph input (and model feature) of a SQL output."""
+        return self.graph or self.output
 
 
 @dataclass(frozen=True)
@@ -100,10 +111,40 @@ class Transform:
 
     items: tuple[TransformItem, ...]
     label: str | None = None
+    model: str = ""
+
+    @property
+    def has_star(self) -> bool:
+        return any(i.kind == "star" for i in self.items)
 
     @property
     def features(self) -> tuple[TransformItem, ...]:
+        assert not self.has_star, "expand the TRANSFORM's * first"
         return tuple(i for i in self.items if i.output != self.label)
+
+    def expand(self, columns: Sequence[str]) -> Transform:
+        """``*`` (with its EXCEPT and REPLACE lists) over the training query's ``columns``, then
+        the checks that need every output known; a TRANSFORM without ``*`` is returned as is."""
+        if not self.has_star:
+            return self
+        items: list[TransformItem] = []
+        for item in self.items:
+            if item.kind != "star":
+                items.append(item)
+                continue
+            unknown = [c for c in item.columns if c not in columns]
+            unknown += [r.output for r in item.args if r.output not in columns]
+            if unknown:
+                raise ProgrammingError(
+                    f"The * EXCEPT / REPLACE of the TRANSFORM of CREATE MODEL {self.model} names "
+                    f"column(s) {', '.join(unknown)}, which the training query does not return; "
+                    f"its columns are: {', '.join(columns)}."
+                )
+            replaced = {r.output: r for r in item.args}
+            for column in columns:
+                if column not in item.columns:
+                    items.append(replaced.get(column) or TransformItem(column, "column", (column,)))
+        return _finish(items, self.model, self.label)
 
     @property
     def graph_inputs(self) -> list[str]:
@@ -111,7 +152,7 @@ class Transform:
         outputs' own names for SQL outputs (computed before scoring)."""
         names: list[str] = []
         for item in self.features:
-            for name in (item.output,) if item.kind == "sql" else item.columns:
+            for name in (item.input_name,) if item.kind == "sql" else item.columns:
                 if name not in names:
                     names.append(name)
         return names
@@ -130,7 +171,12 @@ class Transform:
         """What scoring needs, stored in the model's spec: the SQL outputs and the raw inputs."""
         return {
             "transform_sql": [
-                {"name": i.output, "sql": i.sql, "columns": list(i.columns)}
+                {
+                    "name": i.input_name,
+                    **({"output": i.output} if i.graph else {}),
+                    "sql": i.sql,
+                    "columns": list(i.columns),
+                }
                 for i in self.features
                 if i.kind == "sql"
             ],
@@ -141,11 +187,38 @@ class Transform:
 def parse_transform(
     expressions: Sequence[exp.Expression], model: str, label: str | None
 ) -> Transform:
-    """Check a TRANSFORM select list and describe each output; errors name the output and the fix."""
+    """Check a TRANSFORM select list and describe each output; errors name the output and the fix.
+
+    With ``*`` the outputs are known once the training query's columns are: the checks that need
+    them all wait for :meth:`Transform.expand`.
+    """
     items: list[TransformItem] = []
     for position, expression in enumerate(expressions, start=1):
         items.extend(_parse_item(expression, position, model))
-    seen: dict[str, str] = {}
+    if any(i.kind == "star" for i in items):
+        _check_unique([i for i in items if i.kind != "star"], model)
+        return Transform(tuple(items), label, model)
+    return _finish(items, model, label)
+
+
+def with_label(transform: Transform, label: str, model: str) -> Transform:
+    """``transform`` with ``label`` (BigQuery's default, found once the outputs are known) as its
+    label, checked as a label named in OPTIONS is."""
+    labelled = dataclasses.replace(transform, label=label)
+    if not labelled.has_star:
+        _check_label(labelled, model)
+    return labelled
+
+
+def _finish(items: Sequence[TransformItem], model: str, label: str | None) -> Transform:
+    _check_unique(items, model)
+    transform = Transform(tuple(_graph_names(items)), label, model)
+    _check_label(transform, model)
+    return transform
+
+
+def _check_unique(items: Sequence[TransformItem], model: str) -> None:
+    seen: set[str] = set()
     for item in items:
         key = item.output.lower()
         if key in seen:
@@ -153,22 +226,44 @@ def parse_transform(
                 f"The TRANSFORM of CREATE MODEL {model} has two outputs named '{item.output}'; "
                 f"give each output its own name."
             )
-        seen[key] = item.output
-    transform = Transform(tuple(items), label)
-    _check_label(transform, model)
-    _check_sql_names(transform, model)
-    return transform
+        seen.add(key)
 
 
-def _parse_item(expression: exp.Expression, position: int, model: str) -> list[TransformItem]:
-    where = (
+#: The graph input of a SQL output named like a raw column the graph reads: ``<output>`` + this.
+SQL_INPUT_SUFFIX = " (TRANSFORM)"
+
+
+def _graph_names(items: Sequence[TransformItem]) -> list[TransformItem]:
+    """A SQL output reusing the name of a raw column that an ML.* or pass-through output reads
+    (the tutorial's ``CAST(culmen_length_mm AS STRING) AS culmen_length_mm``) takes a graph input
+    of its own, so the graph reads both the raw column and the output."""
+    raw = {c.lower() for i in items if i.kind != "sql" for c in i.columns}
+    taken = raw | {i.output.lower() for i in items}
+    named = []
+    for item in items:
+        if item.kind == "sql" and item.output.lower() in raw:
+            graph, n = item.output + SQL_INPUT_SUFFIX, 1
+            while graph.lower() in taken:
+                n += 1
+                graph = f"{item.output} (TRANSFORM {n})"
+            taken.add(graph.lower())
+            item = dataclasses.replace(item, graph=graph)
+        named.append(item)
+    return named
+
+
+def _parse_item(
+    expression: exp.Expression, position: int, model: str, where: str = ""
+) -> list[TransformItem]:
+    where = where or (
         f"TRANSFORM output #{position} ({expression.sql(dialect='duckdb')}) of CREATE MODEL {model}"
     )
-    if isinstance(expression, exp.Star) or (
-        isinstance(expression, exp.Column) and isinstance(expression.this, exp.Star)
-    ):
+    if isinstance(expression, exp.Star):
+        return [_parse_star(expression, where, model)]
+    if isinstance(expression, exp.Column) and isinstance(expression.this, exp.Star):
         raise NotSupportedError(
-            f"{where}: * is not supported in TRANSFORM; list the columns the model uses."
+            f"{where}: expression.* is not supported in TRANSFORM yet; write * (with EXCEPT or "
+            f"REPLACE) or list the columns the model uses."
         )
     if isinstance(expression, exp.Alias):
         body, name = expression.this, expression.alias
@@ -189,6 +284,29 @@ def _parse_item(expression: exp.Expression, position: int, model: str) -> list[T
         return [TransformItem(name, "column", (name,))]
     columns = tuple(dict.fromkeys(c.name for c in body.find_all(exp.Column)))
     return [TransformItem(name, "sql", columns, sql=body.sql(dialect="duckdb"))]
+
+
+def _parse_star(star: exp.Star, where: str, model: str) -> TransformItem:
+    """``*``, ``* EXCEPT (a, b)``, ``* REPLACE (expr AS a)`` (DuckDB spells EXCEPT as EXCLUDE)."""
+    if star.args.get("rename"):
+        raise NotSupportedError(
+            f"{where}: * RENAME is not supported in TRANSFORM yet; write expr AS name."
+        )
+    excepted = []
+    for node in star.args.get("except_") or star.args.get("except") or []:
+        if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
+            raise ProgrammingError(
+                f"{where}: * EXCEPT takes column names; got {node.sql(dialect='duckdb')}."
+            )
+        excepted.append(node.name)
+    replaced: list[TransformItem] = []
+    for node in star.args.get("replace") or []:
+        if not isinstance(node, exp.Alias):
+            raise ProgrammingError(
+                f"{where}: * REPLACE takes expr AS column; got {node.sql(dialect='duckdb')}."
+            )
+        replaced.extend(_parse_item(node, 0, model, where))
+    return TransformItem("*", "star", tuple(excepted), args=tuple(replaced))
 
 
 def _ml_name(node: exp.Expression) -> str | None:
@@ -491,15 +609,4 @@ def _check_label(transform: Transform, model: str) -> None:
             raise ProgrammingError(
                 f"TRANSFORM output '{other.output}' of CREATE MODEL {model} reads the label "
                 f"column '{label}'; features cannot be computed from the label."
-            )
-
-
-def _check_sql_names(transform: Transform, model: str) -> None:
-    """A SQL output replaces an input column of its name, which ML.* outputs must still read."""
-    graph_raw = {c.lower() for i in transform.items if i.kind != "sql" for c in i.columns}
-    for item in transform.items:
-        if item.kind == "sql" and item.output.lower() in graph_raw:
-            raise ProgrammingError(
-                f"TRANSFORM output '{item.output}' of CREATE MODEL {model} is computed in SQL but "
-                f"has the name of an input column that another output reads; give it another name."
             )

@@ -52,7 +52,7 @@ def column_transformer(
     types = {f["name"]: f.get("type", "") for f in features}
     parts = []
     for index, item in enumerate(transform.features):
-        columns = [item.output] if item.kind == "sql" else list(item.columns)
+        columns = [item.input_name] if item.kind == "sql" else list(item.columns)
         _check_kinds(item, columns, kinds, types, model)
         step = _branch(item, columns, kinds, scale_numeric, frame, model)
         parts.append((f"t{index}", step, columns))
