@@ -103,11 +103,43 @@ def transpile_job(statement: Statement, job: Job, read: str, write: str) -> Job:
             f"{write} SQL; write it in {write} SQL and connect without dialect=."
         )
     tree = spark_tree(node, {})
+    if read == "bigquery" and write in ("duckdb", "spark"):
+        tree = tree.transform(lambda item: _expanded_unnest(item, write))
     hint = (
         f"sqlglot cannot write this {read} statement in {write} SQL: {{exc}}. Write it in "
         f"{write} SQL and connect without dialect=."
     )
     return _rewritten(tree, job, write, hint)
+
+
+def _expanded_unnest(node: exp.Expression, write: str) -> exp.Expression:
+    """BigQuery's ``FROM UNNEST(array)`` gives one column per field of a STRUCT element (the
+    element itself otherwise, named by the alias); DuckDB's and Spark's EXPLODE give the struct
+    whole. DuckDB: ``FROM (SELECT UNNEST(array, recursive := TRUE) AS alias) AS alias``, which
+    expands a struct's fields and keeps a scalar as one column (a field that is itself an array
+    is unnested too). Spark, for an array read by a subquery (ML.WEIGHTS' category_weights, as
+    BigQuery's examples do): ``FROM (SELECT INLINE((SELECT ...))) AS alias``; Spark's INLINE
+    takes arrays of structs only, so other arrays are left to sqlglot's EXPLODE."""
+    if not isinstance(node, exp.Unnest) or not isinstance(node.parent, exp.From | exp.Join):
+        return node
+    if node.args.get("offset") or len(node.expressions) != 1:
+        return node  # WITH OFFSET, or several arrays zipped: left to sqlglot as written
+    if write == "spark" and not isinstance(node.expressions[0], exp.Subquery):
+        return node
+    alias = node.args.get("alias")
+    columns = alias.columns if alias is not None else []
+    name = (columns[0] if columns else alias.this if alias is not None else None) or None
+    array = node.expressions[0].copy()
+    element: exp.Expression
+    if write == "spark":
+        element = exp.Anonymous(this="INLINE", expressions=[array])
+    else:
+        recursive = exp.PropertyEQ(this=exp.to_identifier("recursive"), expression=exp.true())
+        element = exp.Explode(this=array, expressions=[recursive])
+    if name is not None and write != "spark":  # INLINE's columns are the struct's fields
+        element = exp.alias_(element, name.copy())
+    table_alias = exp.TableAlias(this=name.copy()) if name is not None else None
+    return exp.Subquery(this=exp.Select(expressions=[element]), alias=table_alias)
 
 
 def _rewritten(tree: exp.Expression, job: Job, dialect: str, hint: str) -> Job:

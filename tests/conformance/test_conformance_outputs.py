@@ -1,0 +1,91 @@
+"""Output shapes as BigQuery documents them, on both engines, with ``connect(dialect='bigquery')``:
+ML.WEIGHTS' documented UNNEST example and ML.EXPLAIN_PREDICT's classifier columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+DIALECT = "bigquery"
+
+ROWS = 40
+
+
+def table() -> pa.Table:
+    i = np.arange(ROWS)
+    x = (i * 37 % 101) / 10.0
+    c = np.array(["a", "b", "c", "a"])[i % 4]
+    effect = {"a": 0.0, "b": 4.0, "c": -2.0}
+    y = 2.0 * x + np.array([effect[v] for v in c]) + 1.0
+    return pa.table({"x": x, "c": c, "y": y, "yb": y > 8.0})
+
+
+def test_weights_unnest_expands_the_structs(backend) -> None:
+    """https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-weights
+    ("Without standardization"), verbatim but for the model's name: UNNEST of the ARRAY<STRUCT>
+    category_weights gives its fields, category and weight, as columns. The weights of a
+    one-hot column are identified up to a constant; their differences are the data's effects."""
+    backend.load("ow_data", table())
+    backend.run(
+        "CREATE MODEL ow_model OPTIONS (model_type = 'linear_reg', input_label_cols = ['y']) "
+        "AS SELECT x, c, y FROM ow_data"
+    )
+    cur = backend.run(
+        """SELECT
+  category,
+  weight
+FROM
+  UNNEST((
+    SELECT
+      category_weights
+    FROM
+      ML.WEIGHTS(MODEL `ow_model`)
+    WHERE
+      processed_input = 'c'))"""
+    )
+    assert [d[0] for d in cur.description] == ["category", "weight"]
+    weights = dict(cur.fetchall())
+    assert set(weights) == {"a", "b", "c"}
+    assert weights["b"] - weights["a"] == pytest.approx(4.0, abs=1e-6)
+    assert weights["c"] - weights["a"] == pytest.approx(-2.0, abs=1e-6)
+
+
+def test_explain_predict_has_probability(backend) -> None:
+    """https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-explain-predict:
+    a classifier's output is predicted_<label>, probability (the predicted class's), then the
+    attributions; a linear model's baseline is its intercept (one value for every row)."""
+    backend.load("oe_data", table())
+    backend.run(
+        "CREATE MODEL oe_model OPTIONS (model_type = 'logistic_reg', input_label_cols = ['yb'], "
+        "l2_reg = 10.0) "
+        "AS SELECT x, c, yb FROM oe_data"
+    )
+    cur = backend.run(
+        "SELECT * FROM ML.EXPLAIN_PREDICT(MODEL `oe_model`, (SELECT x, c FROM oe_data), "
+        "STRUCT(2 AS top_k_features))"
+    )
+    names = [d[0] for d in cur.description]
+    assert names == [
+        "x",
+        "c",
+        "predicted_yb",
+        "probability",
+        "top_feature_attributions",
+        "baseline_prediction_value",
+        "prediction_value",
+        "approximation_error",
+    ]
+    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    probs = backend.rows(
+        "SELECT predicted_yb, predicted_yb_probs FROM ML.PREDICT(MODEL `oe_model`, "
+        "(SELECT x, c FROM oe_data))"
+    )
+    expected = sorted((label, max(p["prob"] for p in scored)) for label, scored in probs)
+    got = sorted((r["predicted_yb"], r["probability"]) for r in rows)
+    assert [g[0] for g in got] == [e[0] for e in expected]
+    assert [g[1] for g in got] == pytest.approx([e[1] for e in expected], abs=1e-6)
+    for r in rows:
+        p = r["probability"]
+        assert r["prediction_value"] == pytest.approx(np.log(p / (1 - p)), abs=1e-3)
+        assert r["approximation_error"] < 1e-9
