@@ -63,6 +63,13 @@ def linear_reg(o: ModelOptions, ctx: MLlibContext) -> Any:
     )
 
 
+def _columns_per_split(o: ModelOptions, default: str) -> str:
+    """colsample_bynode as Spark's featureSubsetStrategy: a fraction "(0, 1]" is the share of the
+    features considered at each split (scikit-learn's max_features)."""
+    share = o.get("colsample_bynode")
+    return default if share is None else repr(float(share))
+
+
 def _forest(o: ModelOptions, ctx: MLlibContext, classifier: bool) -> Any:
     from pyspark.ml import classification, regression
 
@@ -72,7 +79,7 @@ def _forest(o: ModelOptions, ctx: MLlibContext, classifier: bool) -> Any:
         maxDepth=min(30, o.get("max_tree_depth", 20)),
         subsamplingRate=o.get("subsample", 0.8),
         minInfoGain=o.get("min_split_loss", 0.0),
-        featureSubsetStrategy="sqrt" if classifier else "all",
+        featureSubsetStrategy=_columns_per_split(o, "sqrt" if classifier else "all"),
         seed=_seed(o),
         **ctx.common,
     )
@@ -99,6 +106,7 @@ def _boosted(o: ModelOptions, ctx: MLlibContext, classifier: bool) -> Any:
         maxDepth=min(30, o.get("max_tree_depth", 6)),
         subsamplingRate=o.get("subsample", 1.0),
         minInfoGain=o.get("min_split_loss", 0.0),
+        featureSubsetStrategy=_columns_per_split(o, "all"),
         seed=_seed(o),
         **common,
     )

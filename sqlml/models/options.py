@@ -8,190 +8,39 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlml.errors import OptionError
+from sqlml.errors import NotSupportedError, OptionError
 from sqlml.models import registry
+from sqlml.models.option_table import (
+    AUTOML_OBJECTIVES,
+    AUTOML_TYPES,
+    MODEL_TYPE_ALIASES,
+    MODEL_TYPES,
+    OBJECTIVES,
+    OPTIONS,
+    SPLIT_METHODS,
+    TUNABLE,
+    OptionSpec,
+)
 from sqlml.models.space import HParamCandidates, HParamRange
 
-#: Every model_type, in the registry's order, and the other products' names for them.
-MODEL_TYPES = registry.NAMES
-AUTOML_TYPES = registry.AUTOML_TYPES
-MODEL_TYPE_ALIASES = registry.ALIASES
-
-SPLIT_METHODS = ("AUTO_SPLIT", "RANDOM", "SEQ", "NO_SPLIT", "CUSTOM")
-
-
-# Options that take a search space (HPARAM_RANGE / HPARAM_CANDIDATES); hidden_units by candidates.
-TUNABLE = (
-    "max_tree_depth",
-    "num_parallel_tree",
-    "learn_rate",
-    "l1_reg",
-    "l2_reg",
-    "subsample",
-    "max_iterations",
-    "min_split_loss",
-    "num_clusters",
-    "hidden_units",
-)
-# Tuning objectives by task, each with whether greater is better.
-OBJECTIVES: dict[str, dict[str, bool]] = {
-    "classification": {
-        "roc_auc": True,
-        "average_precision": True,
-        "accuracy": True,
-        "f1_score": True,
-        "precision": True,
-        "recall": True,
-        "log_loss": False,
-    },
-    "regression": {"r2_score": True, "mean_squared_error": False, "mean_absolute_error": False},
-    "clustering": {"davies_bouldin_index": False},
-}
-
-
-@dataclass(frozen=True)
-class OptionSpec:
-    """One option: its kind, its allowed range, and the model types it applies to."""
-
-    name: str
-    kind: str  # "int" | "float" | "bool" | "str" | "str_list" | "int_list" | "map"
-    default: Any = None
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    choices: tuple[str, ...] | None = None
-    applies_to: tuple[str, ...] | None = None  # None: every model type
-    doc: str = ""
-
-    def describe(self) -> str:
-        if self.choices:
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        noun = {
-            "int": "an integer",
-            "float": "a number",
-            "bool": "TRUE or FALSE",
-            "str": "a string",
-            "str_list": "an array of strings such as ['a', 'b']",
-            "int_list": "an array of integers such as [32, 16]",
-            "map": "an array of STRUCT(label, weight) pairs or a JSON object",
-        }[self.kind]
-        if self.low is None and self.high is None:
-            return noun
-        lo = "(" if self.low_open else "["
-        low = "-inf" if self.low is None else _fmt(self.low)
-        high = "inf" if self.high is None else _fmt(self.high)
-        return (
-            f"{noun} in {lo}{low}, {high}]"
-            if self.high is not None
-            else (f"{noun} {'>' if self.low_open else '≥'} {low}")
-        )
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
-OPTIONS: dict[str, OptionSpec] = {
-    o.name: o
-    for o in [
-        OptionSpec("model_type", "str", choices=MODEL_TYPES),
-        OptionSpec("input_label_cols", "str_list"),
-        OptionSpec("data_split_method", "str", "AUTO_SPLIT", choices=SPLIT_METHODS),
-        OptionSpec("data_split_eval_fraction", "float", 0.2, 0.0, 1.0, low_open=True),
-        OptionSpec("data_split_col", "str"),
-        OptionSpec("l1_reg", "float", 0.0, 0.0),
-        OptionSpec("l2_reg", "float", 0.0, 0.0),
-        OptionSpec("max_iterations", "int", None, 1, 100_000),
-        OptionSpec("learn_rate", "float", None, 0.0, 10.0, low_open=True),
-        OptionSpec("max_tree_depth", "int", None, 1, 100),
-        OptionSpec("num_parallel_tree", "int", None, 1, 10_000),
-        OptionSpec("subsample", "float", None, 0.0, 1.0, low_open=True),
-        OptionSpec("min_split_loss", "float", 0.0, 0.0),
-        OptionSpec("hidden_units", "int_list", None, 1, 100_000),
-        OptionSpec("batch_size", "int", None, 1, 10_000_000),
-        OptionSpec("num_clusters", "int", None, 1, 10_000),
-        OptionSpec(
-            "kmeans_init_method",
-            "str",
-            "KMEANS++",
-            choices=("KMEANS++", "RANDOM"),
-        ),
-        OptionSpec("standardize_features", "bool", True),
-        OptionSpec("num_principal_components", "int", None, 1, 10_000),
-        OptionSpec(
-            "pca_explained_variance_ratio",
-            "float",
-            None,
-            0.0,
-            1.0,
-            low_open=True,
-        ),
-        OptionSpec("scale_features", "bool", True),
-        OptionSpec("pca_solver", "str", "AUTO", choices=("FULL", "RANDOMIZED", "AUTO")),
-        OptionSpec("auto_class_weights", "bool", False),
-        OptionSpec("class_weights", "map"),
-        OptionSpec("early_stop", "bool", True),
-        OptionSpec("min_rel_progress", "float", 0.01, 0.0),
-        OptionSpec(
-            "optimize_strategy",
-            "str",
-            "AUTO_STRATEGY",
-            choices=("AUTO_STRATEGY", "BATCH_GRADIENT_DESCENT", "NORMAL_EQUATION"),
-        ),
-        OptionSpec("random_seed", "int", 42, 0, 2**31 - 1),
-        OptionSpec("threshold", "float", None, 0.0, 1.0),
-        OptionSpec(
-            "optimize_threshold",
-            "str",
-            None,
-            choices=("f1", "accuracy", "balanced_accuracy"),
-            doc="binary classifiers: tune the stored threshold on the evaluation split",
-        ),
-        OptionSpec(
-            "enable_global_explain",
-            "bool",
-            False,
-            doc="record mean |attribution| per feature at training, for ML.GLOBAL_EXPLAIN",
-        ),
-        OptionSpec("engine", "str", "duckdb", choices=("duckdb", "spark", "auto")),
-        # model_type = 'onnx': import a file instead of training (sqlml.training.onnx_import).
-        OptionSpec("model_path", "str", doc="the .onnx file to import"),
-        OptionSpec(
-            "input_columns",
-            "str_list",
-            doc="columns fed, in order, to the graph's one [N, k] input",
-        ),
-        OptionSpec("class_labels", "str_list", doc="labels of the k classes"),
-        OptionSpec(
-            "task",
-            "str",
-            choices=("classification", "regression", "clustering"),
-            doc="what the imported graph predicts, when its outputs do not say",
-        ),
-        # Hyperparameter tuning and automl (sqlml.training.tuning); None means the documented default.
-        OptionSpec("num_trials", "int", None, 1, 10_000),
-        OptionSpec("max_parallel_trials", "int", None, 1, 10_000),
-        OptionSpec(
-            "hparam_tuning_algorithm",
-            "str",
-            None,
-            choices=("RANDOM_SEARCH", "GRID_SEARCH", "VIZIER_DEFAULT"),
-        ),
-        OptionSpec("hparam_tuning_objectives", "str_list", None),
-        OptionSpec("num_folds", "int", None, 2, 100),
-        OptionSpec("budget_seconds", "float", 60.0, 0.0, low_open=True),
-    ]
-}
-# Which model types an option applies to comes from the registry: the types whose entry names it
-# (an option no entry names applies to every type).
-_TAKEN = {name for entry in registry.ENTRIES for name in entry.options}
-OPTIONS = {
-    name: replace(option, applies_to=registry.names(taking=name)) if name in _TAKEN else option
-    for name, option in OPTIONS.items()
-}
+__all__ = [
+    "AUTOML_OBJECTIVES",
+    "AUTOML_TYPES",
+    "MODEL_TYPE_ALIASES",
+    "MODEL_TYPES",
+    "OBJECTIVES",
+    "OPTIONS",
+    "SPLIT_METHODS",
+    "TUNABLE",
+    "ModelOptions",
+    "OptionSpec",
+    "normalize_model_type",
+    "tuning_task",
+    "validate",
+]
 
 
 @dataclass(frozen=True)
@@ -201,6 +50,8 @@ class ModelOptions:
     model_type: str
     values: dict[str, Any] = field(default_factory=dict)
     given: frozenset[str] = frozenset()
+    #: Why options that were given change nothing here (the cursor's notices).
+    notices: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> Any:
         return self.values.get(name)
@@ -251,6 +102,7 @@ def validate(raw: dict[str, Any], model: str) -> ModelOptions:
                 f"(CREATE MODEL {model}); it applies to: {', '.join(option.applies_to)}."
             )
         values[name] = _coerce(option, value, model)
+    notices = _check_accepted(values, model_type, model)
     for name, option in OPTIONS.items():
         applies = option.applies_to is None or model_type in option.applies_to
         if name not in values and name != "model_type" and applies:
@@ -266,8 +118,94 @@ def validate(raw: dict[str, Any], model: str) -> ModelOptions:
             f"'pca_explained_variance_ratio'; give one: a number of components, or the share of "
             f"variance they must explain."
         )
+    _check_combinations(values, frozenset(raw), model_type, model)
     _check_objectives(values, model_type, model)
-    return ModelOptions(model_type, values, frozenset(raw))
+    return ModelOptions(model_type, values, frozenset(raw), tuple(notices))
+
+
+def _shown(value: Any) -> str:
+    return "TRUE" if value is True else "FALSE" if value is False else repr(value)
+
+
+def _check_accepted(values: dict[str, Any], model_type: str, model: str) -> list[str]:
+    """Refuse what sqlml cannot train as documented yet; the notices for what has no effect here."""
+    entry = registry.get(model_type)
+    notices = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name in entry.accepts:
+            accepted, why = entry.accepts[name]
+            if isinstance(value, HParamRange):
+                raise NotSupportedError(
+                    f"HPARAM_RANGE of the '{name}' option of CREATE MODEL {model} (model_type "
+                    f"'{model_type}') is not supported yet: {why}; list the values with "
+                    f"HPARAM_CANDIDATES([...]) among: {', '.join(_shown(v) for v in accepted)}."
+                )
+            for candidate in value.values if isinstance(value, HParamCandidates) else (value,):
+                if candidate not in accepted:
+                    allowed = (
+                        f"sqlml accepts {', '.join(_shown(v) for v in accepted)}"
+                        if accepted
+                        else "leave the option out"
+                    )
+                    raise NotSupportedError(
+                        f"{name} = {_shown(candidate)} in CREATE MODEL {model} (model_type "
+                        f"'{model_type}') is not supported yet: {why}; {allowed}."
+                    )
+        if name in entry.no_effect and value != OPTIONS[name].default:
+            notices.append(
+                f"Option '{name}' = {_shown(value)} has no effect here ({entry.no_effect[name]}); "
+                f"ignored."
+            )
+    return notices
+
+
+def _check_combinations(
+    values: dict[str, Any], given: frozenset[str], model_type: str, model: str
+) -> None:
+    """What BigQuery refuses in combination, and options that need another one."""
+    linear = registry.get(model_type).family == "linear"
+    if linear and "learn_rate" in given and values.get("learn_rate_strategy") != "CONSTANT":
+        raise OptionError(
+            f"The 'learn_rate' option of CREATE MODEL {model} applies when "
+            f"learn_rate_strategy = 'CONSTANT'; with 'LINE_SEARCH' (the default) set "
+            f"'ls_init_learn_rate' instead."
+        )
+    if values.get("optimize_strategy") == "NORMAL_EQUATION" and (
+        values.get("l1_reg") or values.get("warm_start")
+    ):
+        raise OptionError(
+            f"optimize_strategy = 'NORMAL_EQUATION' of CREATE MODEL {model} cannot be used with "
+            f"'l1_reg' or warm_start = TRUE; use 'BATCH_GRADIENT_DESCENT' or 'AUTO_STRATEGY'."
+        )
+    custom = values.get("kmeans_init_method") == "CUSTOM"
+    if custom != (values.get("kmeans_init_col") is not None):
+        raise OptionError(
+            f"CREATE MODEL {model}: kmeans_init_method = 'CUSTOM' and 'kmeans_init_col' go "
+            f"together: the BOOL column whose TRUE rows are the initial centroids, as in "
+            f"OPTIONS (kmeans_init_method = 'CUSTOM', kmeans_init_col = 'is_seed')."
+        )
+    if "integrated_gradients_num_steps" in given and not values.get("enable_global_explain"):
+        raise OptionError(
+            f"The 'integrated_gradients_num_steps' option of CREATE MODEL {model} applies with "
+            f"enable_global_explain = TRUE."
+        )
+    objective = values.get("optimization_objective")
+    if objective is not None:
+        if values.get("hparam_tuning_objectives") is not None:
+            raise OptionError(
+                f"CREATE MODEL {model} sets both 'optimization_objective' and "
+                f"'hparam_tuning_objectives'; give one."
+            )
+        metric = AUTOML_OBJECTIVES[objective]
+        if metric is None:
+            supported = [k for k, v in AUTOML_OBJECTIVES.items() if v]
+            raise NotSupportedError(
+                f"optimization_objective = {objective!r} in CREATE MODEL {model} is not supported "
+                f"yet; sqlml accepts {', '.join(repr(k) for k in supported)}."
+            )
+        values["hparam_tuning_objectives"] = [metric]
 
 
 def tuning_task(model_type: str) -> str | None:

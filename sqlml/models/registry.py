@@ -59,6 +59,12 @@ class ModelType:
     search_space: Mapping[str, Space] = field(default_factory=dict)
     #: Place among automl's candidates for its task, cheapest first (None: not a candidate).
     automl_rank: int | None = None
+    #: Options of which sqlml trains only some documented values as BigQuery does: option ->
+    #: (the values accepted, why the others are not supported yet). The documented default is
+    #: always among them, and means what leaving the option out means.
+    accepts: Mapping[str, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
+    #: Options accepted and checked that change nothing here: option -> why (the notice).
+    no_effect: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def supervised(self) -> bool:
@@ -66,13 +72,135 @@ class ModelType:
         return self.family not in ("kmeans", "pca", "onnx")
 
 
-_SUPERVISED = ("input_label_cols", "enable_global_explain")
+_SUPERVISED = ("input_label_cols", "enable_global_explain", "data_split_test_fraction")
 _CLASSIFIER = ("auto_class_weights", "class_weights", "threshold", "optimize_threshold")
-_TREE = ("max_tree_depth", "num_parallel_tree", "subsample", "min_split_loss")
-_LINEAR = ("l1_reg", "l2_reg", "max_iterations", "optimize_strategy")
-_BOOSTED = ("max_iterations", "learn_rate")
-_DNN = ("l2_reg", "max_iterations", "learn_rate", "hidden_units", "batch_size")
-_AUTOML = ("budget_seconds",)
+_TREE = (
+    "max_tree_depth",
+    "num_parallel_tree",
+    "subsample",
+    "min_split_loss",
+    "l1_reg",
+    "l2_reg",
+    "tree_method",
+    "min_tree_child_weight",
+    "colsample_bytree",
+    "colsample_bylevel",
+    "colsample_bynode",
+    "instance_weight_col",
+    "xgboost_version",
+    "approx_global_feature_contrib",
+)
+_LINEAR = (
+    "l1_reg",
+    "l2_reg",
+    "max_iterations",
+    "optimize_strategy",
+    "learn_rate_strategy",
+    "learn_rate",
+    "ls_init_learn_rate",
+    "calculate_p_values",
+    "fit_intercept",
+    "category_encoding_method",
+    "warm_start",
+)
+_BOOSTED = (
+    "max_iterations",
+    "learn_rate",
+    "booster_type",
+    "dart_normalize_type",
+    "dropout",
+    "category_encoding_method",
+)
+_DNN = (
+    "l1_reg",
+    "l2_reg",
+    "max_iterations",
+    "learn_rate",
+    "hidden_units",
+    "batch_size",
+    "activation_fn",
+    "optimizer",
+    "dropout",
+    "integrated_gradients_num_steps",
+    "tf_version",
+    "warm_start",
+)
+_AUTOML = ("budget_seconds", "optimization_objective")
+
+# What each family trains as documented, and what has no effect here (ModelType.accepts/no_effect).
+_SPLIT: dict[str, tuple[tuple[Any, ...], str]] = {
+    "data_split_test_fraction": ((0.0,), "sqlml splits rows into training and evaluation only"),
+}
+_LINEAR_ACCEPTS = _SPLIT | {
+    "category_encoding_method": (
+        ("ONE_HOT_ENCODING",),
+        "sqlml one-hot encodes every category (DUMMY_ENCODING would drop one per feature)",
+    ),
+}
+_CONVERGED = "sqlml fits linear models to convergence with scikit-learn's exact solvers"
+_LINEAR_NO_EFFECT = {
+    "learn_rate_strategy": f"{_CONVERGED}, which take no learning rate",
+    "learn_rate": f"{_CONVERGED}, which take no learning rate",
+    "ls_init_learn_rate": f"{_CONVERGED}, which take no learning rate",
+    "calculate_p_values": "p-values and standard errors are read by ML.ADVANCED_WEIGHTS, which is "
+    "not supported yet",
+    "warm_start": f"{_CONVERGED}, the optimum a warm start also reaches; trained from scratch",
+}
+_TREE_ACCEPTS = _SPLIT | {
+    "l1_reg": ((0.0,), "scikit-learn's trees have no L1 penalty on leaf weights (XGBoost's alpha)"),
+    "l2_reg": (
+        (1.0, 0.0),
+        "scikit-learn's trees have no L2 penalty on leaf weights (XGBoost's lambda); 1.0, "
+        "BigQuery's default, is accepted",
+    ),
+    "tree_method": (
+        ("AUTO", "HIST", "EXACT"),
+        "scikit-learn's trees split exactly (EXACT); APPROX's quantile sketch is XGBoost's",
+    ),
+    "colsample_bytree": ((1.0,), "scikit-learn's trees sample columns per split only"),
+    "colsample_bylevel": ((1.0,), "scikit-learn's trees sample columns per split only"),
+    "instance_weight_col": ((), "row weights from a column are not read yet"),
+}
+_TREE_CLASSIFIER_ACCEPTS = _TREE_ACCEPTS | {
+    "min_tree_child_weight": (
+        (0, 1),
+        "for classifiers XGBoost weighs a child by its sum of hessians, which scikit-learn's trees "
+        "do not track",
+    ),
+}
+_BOOSTED_ACCEPTS = {
+    "num_parallel_tree": (
+        (1,),
+        "scikit-learn's gradient boosting grows one tree per round (no boosted random forest)",
+    ),
+    "booster_type": (("GBTREE",), "the DART booster is XGBoost's"),
+    "dart_normalize_type": (("TREE",), "it applies to the DART booster"),
+    "dropout": ((0.0,), "it applies to the DART booster"),
+    "category_encoding_method": (
+        ("ONE_HOT_ENCODING", "LABEL_ENCODING"),
+        "sqlml one-hot encodes categories (LABEL_ENCODING, BigQuery's default, is accepted)",
+    ),
+}
+_TREE_NO_EFFECT = {
+    "xgboost_version": "sqlml trains trees with scikit-learn, not XGBoost",
+    "approx_global_feature_contrib": "sqlml computes feature contributions one way (XGBoost's "
+    "approximation is not used)",
+}
+_DNN_ACCEPTS = _SPLIT | {
+    "activation_fn": (
+        ("RELU", "SIGMOID", "TANH"),
+        "scikit-learn's MLP has the relu, logistic (SIGMOID) and tanh activations",
+    ),
+    "optimizer": (("ADAM", "SGD"), "scikit-learn's MLP trains with Adam or gradient descent"),
+    "dropout": ((0.0,), "scikit-learn's MLP has no dropout"),
+    "l1_reg": ((0.0,), "scikit-learn's MLP has an L2 penalty only"),
+    "warm_start": ((False,), "retraining from the stored model's weights"),
+}
+_DNN_NO_EFFECT = {
+    "tf_version": "sqlml trains DNNs with scikit-learn, not TensorFlow",
+    "integrated_gradients_num_steps": "sqlml explains DNNs with sampled Shapley values, not "
+    "integrated gradients",
+}
 
 _LINEAR_SPACE: Mapping[str, Space] = {"l2_reg": HParamRange(0.001, 10.0)}
 _FOREST_SPACE: Mapping[str, Space] = {
@@ -90,7 +218,9 @@ _DNN_SPACE: Mapping[str, Space] = {
 }
 
 _SPARK_LINEAR = frozenset({"l1_reg", "l2_reg", "max_iterations"})
-_SPARK_TREE = frozenset(_TREE)
+_SPARK_TREE = frozenset(
+    {"max_tree_depth", "num_parallel_tree", "subsample", "min_split_loss", "colsample_bynode"}
+)
 _SPARK_BOOSTED = _SPARK_TREE | {"max_iterations", "learn_rate"}
 
 ENTRIES: tuple[ModelType, ...] = (
@@ -104,6 +234,8 @@ ENTRIES: tuple[ModelType, ...] = (
         spark=SparkTraining("mllib", _SPARK_LINEAR, scaled=True, maker=mllib.linear_reg),
         search_space=_LINEAR_SPACE,
         automl_rank=0,
+        accepts=_LINEAR_ACCEPTS,
+        no_effect=_LINEAR_NO_EFFECT,
     ),
     ModelType(
         "logistic_reg",
@@ -115,6 +247,8 @@ ENTRIES: tuple[ModelType, ...] = (
         spark=SparkTraining("mllib", _SPARK_LINEAR, scaled=True, maker=mllib.logistic_reg),
         search_space=_LINEAR_SPACE,
         automl_rank=0,
+        accepts=_LINEAR_ACCEPTS,
+        no_effect=_LINEAR_NO_EFFECT,
     ),
     ModelType(
         "random_forest_classifier",
@@ -126,6 +260,8 @@ ENTRIES: tuple[ModelType, ...] = (
         spark=SparkTraining("mllib", _SPARK_TREE, maker=mllib.forest_classifier),
         search_space=_FOREST_SPACE,
         automl_rank=2,
+        accepts=_TREE_CLASSIFIER_ACCEPTS,
+        no_effect=_TREE_NO_EFFECT,
     ),
     ModelType(
         "random_forest_regressor",
@@ -136,6 +272,8 @@ ENTRIES: tuple[ModelType, ...] = (
         spark=SparkTraining("mllib", _SPARK_TREE, maker=mllib.forest_regressor),
         search_space=_FOREST_SPACE,
         automl_rank=2,
+        accepts=_TREE_ACCEPTS,
+        no_effect=_TREE_NO_EFFECT,
     ),
     ModelType(
         "boosted_tree_classifier",
@@ -147,6 +285,8 @@ ENTRIES: tuple[ModelType, ...] = (
         spark=SparkTraining("mllib", _SPARK_BOOSTED, maker=mllib.boosted_classifier),
         search_space=_BOOSTED_SPACE,
         automl_rank=1,
+        accepts=_TREE_CLASSIFIER_ACCEPTS | _BOOSTED_ACCEPTS,
+        no_effect=_TREE_NO_EFFECT,
     ),
     ModelType(
         "boosted_tree_regressor",
@@ -157,6 +297,8 @@ ENTRIES: tuple[ModelType, ...] = (
         spark=SparkTraining("mllib", _SPARK_BOOSTED, maker=mllib.boosted_regressor),
         search_space=_BOOSTED_SPACE,
         automl_rank=1,
+        accepts=_TREE_ACCEPTS | _BOOSTED_ACCEPTS,
+        no_effect=_TREE_NO_EFFECT,
     ),
     ModelType(
         "dnn_classifier",
@@ -173,6 +315,8 @@ ENTRIES: tuple[ModelType, ...] = (
         ),
         search_space=_DNN_SPACE,
         automl_rank=3,
+        accepts=_DNN_ACCEPTS,
+        no_effect=_DNN_NO_EFFECT,
     ),
     ModelType(
         "dnn_regressor",
@@ -192,12 +336,22 @@ ENTRIES: tuple[ModelType, ...] = (
         ),
         search_space=_DNN_SPACE,
         automl_rank=3,
+        accepts=_DNN_ACCEPTS,
+        no_effect=_DNN_NO_EFFECT,
     ),
     ModelType(
         "kmeans",
         "clustering",
         "kmeans",
-        ("max_iterations", "num_clusters", "kmeans_init_method", "standardize_features"),
+        (
+            "max_iterations",
+            "num_clusters",
+            "kmeans_init_method",
+            "kmeans_init_col",
+            "distance_type",
+            "standardize_features",
+            "warm_start",
+        ),
         aliases=("k_means",),
         sklearn=sklearn.kmeans,
         spark=SparkTraining(
@@ -208,6 +362,7 @@ ENTRIES: tuple[ModelType, ...] = (
             maker=mllib.kmeans,
         ),
         search_space={"num_clusters": HParamRange(2, 10)},
+        accepts={"warm_start": ((False,), "retraining from the stored model's centroids")},
     ),
     ModelType(
         "pca",

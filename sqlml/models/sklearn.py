@@ -24,12 +24,17 @@ class EstimatorPlan:
 
     estimator: Any
     scale_numeric: bool
+    #: Rows scaled to unit L2 norm after preprocessing (k-means with distance_type = 'COSINE').
+    normalize_rows: bool = False
+    #: The BOOL column whose TRUE rows are k-means' initial centroids (kmeans_init_method CUSTOM).
+    init_col: str | None = None
 
 
 def linear_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     from sklearn.linear_model import ElasticNet, LinearRegression, Ridge
 
     l1, l2 = o.get("l1_reg", 0.0), o.get("l2_reg", 0.0)
+    intercept = bool(o.get("fit_intercept", True))
     if l1 > 0:
         # BigQuery's penalties apply to the sum of squared errors; ElasticNet's to half the mean.
         alpha = l1 / (2 * n) + l2 / n
@@ -37,12 +42,13 @@ def linear_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
             alpha=alpha,
             l1_ratio=(l1 / (2 * n)) / alpha,
             max_iter=o.get("max_iterations", 1000),
+            fit_intercept=intercept,
             random_state=seed,
         )
     elif l2 > 0:
-        est = Ridge(alpha=l2)
+        est = Ridge(alpha=l2, fit_intercept=intercept)
     else:
-        est = LinearRegression()
+        est = LinearRegression(fit_intercept=intercept)
     return EstimatorPlan(est, scale_numeric=True)
 
 
@@ -51,7 +57,11 @@ def logistic_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
 
     l1, l2 = o.get("l1_reg", 0.0), o.get("l2_reg", 0.0)
     penalty = l1 + 2 * l2
-    kwargs: dict[str, Any] = {"max_iter": o.get("max_iterations", 1000), "random_state": seed}
+    kwargs: dict[str, Any] = {
+        "max_iter": o.get("max_iterations", 1000),
+        "fit_intercept": bool(o.get("fit_intercept", True)),
+        "random_state": seed,
+    }
     if penalty == 0:
         kwargs["C"] = math.inf
     else:
@@ -72,10 +82,25 @@ def _forest(o: ModelOptions, n: int, seed: int, classifier: bool) -> EstimatorPl
         max_depth=o.get("max_tree_depth", 20),
         max_samples=None if subsample >= 1.0 else subsample,
         min_impurity_decrease=o.get("min_split_loss", 0.0),
+        **_tree_kwargs(o, "sqrt" if classifier else 1.0),
         n_jobs=-1,
         random_state=seed,
     )
     return EstimatorPlan(est, scale_numeric=False)
+
+
+def _tree_kwargs(o: ModelOptions, all_features: Any) -> dict[str, Any]:
+    """XGBoost's per-split column sampling and least child weight, in scikit-learn's terms.
+
+    colsample_bynode is max_features: the share of (preprocessed) columns drawn at every split;
+    unset, the estimator's own default. min_tree_child_weight is, for squared error (every row's
+    hessian is 1), the fewest rows a leaf may hold; classifiers take only its default (registry).
+    """
+    columns = o.get("colsample_bynode")
+    return {
+        "max_features": all_features if columns is None else columns,
+        "min_samples_leaf": max(1, o.get("min_tree_child_weight", 1)),
+    }
 
 
 def _boosted(o: ModelOptions, n: int, seed: int, classifier: bool) -> EstimatorPlan:
@@ -90,23 +115,36 @@ def _boosted(o: ModelOptions, n: int, seed: int, classifier: bool) -> EstimatorP
         max_depth=o.get("max_tree_depth", 6),
         subsample=o.get("subsample", 1.0),
         min_impurity_decrease=o.get("min_split_loss", 0.0),
+        **_tree_kwargs(o, None),
         random_state=seed,
     )
     return EstimatorPlan(est, scale_numeric=False)
+
+
+#: BigQuery's ACTIVATION_FN -> scikit-learn's MLP activation (the others: registry accepts).
+_ACTIVATIONS = {"RELU": "relu", "SIGMOID": "logistic", "TANH": "tanh"}
 
 
 def _dnn(o: ModelOptions, n: int, seed: int, classifier: bool) -> EstimatorPlan:
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
     cls = MLPClassifier if classifier else MLPRegressor
+    # TensorFlow's GradientDescentOptimizer (BigQuery's SGD) has no momentum and a fixed rate.
+    solver: dict[str, Any] = (
+        {"solver": "sgd", "momentum": 0.0, "nesterovs_momentum": False, "learning_rate": "constant"}
+        if o.get("optimizer") == "SGD"
+        else {"solver": "adam"}
+    )
     est = cls(
         hidden_layer_sizes=tuple(o.get("hidden_units", [128])),
+        activation=_ACTIVATIONS[o.get("activation_fn", "RELU")],
         alpha=o.get("l2_reg", 0.0) or 1e-4,
         learning_rate_init=o.get("learn_rate", 0.001),
         max_iter=o.get("max_iterations", 200),
         batch_size=o.get("batch_size", "auto"),
         early_stopping=False,
         random_state=seed,
+        **solver,
     )
     return EstimatorPlan(est, scale_numeric=True)
 
@@ -115,15 +153,23 @@ def kmeans(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     from sklearn.cluster import KMeans
 
     default_k = max(2, min(10, round(math.log10(max(n, 10)))))
-    init = "k-means++" if o.get("kmeans_init_method") == "KMEANS++" else "random"
+    method = o.get("kmeans_init_method")
+    # CUSTOM: the initial centroids are the preprocessed TRUE rows of kmeans_init_col, set when
+    # the pipeline is fitted (training.pipeline.seed_centroids); one run from them.
+    init = {"KMEANS++": "k-means++", "RANDOM": "random", "CUSTOM": "random"}[method]
     est = KMeans(
         n_clusters=o.get("num_clusters", default_k),
         init=init,
         max_iter=o.get("max_iterations", 20),
-        n_init=3,
+        n_init=1 if method == "CUSTOM" else 3,
         random_state=seed,
     )
-    return EstimatorPlan(est, scale_numeric=bool(o.get("standardize_features", True)))
+    return EstimatorPlan(
+        est,
+        scale_numeric=bool(o.get("standardize_features", True)),
+        normalize_rows=o.get("distance_type") == "COSINE",
+        init_col=o.get("kmeans_init_col") if method == "CUSTOM" else None,
+    )
 
 
 def pca(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:

@@ -39,8 +39,6 @@ CLOUD_OPTIONS = frozenset(
         "model_registry",
         "vertex_ai_model_id",
         "vertex_ai_model_version_aliases",
-        "calculate_p_values",
-        "warm_start",
         "budget_hours",
     }
 )

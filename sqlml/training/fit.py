@@ -140,7 +140,7 @@ def prepare(
     if table.num_rows == 0:
         raise TrainingError(f"The training query of CREATE MODEL {model} returned no rows.")
 
-    excluded = {label, options.get("data_split_col")}
+    excluded = {label, options.get("data_split_col"), options.get("kmeans_init_col")}
     features = [
         {
             "name": name,

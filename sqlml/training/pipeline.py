@@ -62,7 +62,7 @@ def fit_pipeline(training: Training) -> None:
     pipeline, seconds, notes = fit_once(training, training.options)
     training.pipeline = pipeline
     training.info["fit_seconds"] = round(seconds, 4)
-    training.info["notes"] = notes
+    training.info["notes"] = [*training.options.notices, *notes]  # options with no effect here
 
 
 def fit_once(
@@ -80,15 +80,18 @@ def fit_once(
     if weight is not None and rows is not None:
         weight = weight[rows]
     frame = features_frame(train, training.features)
+    plan = make_estimator(options, train.num_rows)
     pipeline = build_pipeline(
         training.features,
-        make_estimator(options, train.num_rows),
+        plan,
         training.transform,
         frame,
         training.model,
     )
     if options.model_type == "pca":
         size_pca(pipeline, frame, options, training.model)
+    if plan.init_col is not None:
+        seed_centroids(pipeline, frame, train, plan.init_col, options, training.model)
     fit_kwargs = {"model__sample_weight": weight} if weight is not None else {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -148,7 +151,38 @@ def build_pipeline(
         from sqlml.training.transform import column_transformer
 
         preprocess = column_transformer(transform, features, plan.scale_numeric, frame, model)
+    if getattr(plan, "normalize_rows", False):  # cosine k-means: unit rows, in ONNX too
+        from sklearn.preprocessing import Normalizer
+
+        return Pipeline(
+            [("preprocess", preprocess), ("normalize", Normalizer()), ("model", plan.estimator)]
+        )
     return Pipeline([("preprocess", preprocess), ("model", plan.estimator)])
+
+
+def seed_centroids(
+    pipeline: Any, frame: Any, train: pa.Table, column: str, options: ModelOptions, model: str
+) -> None:
+    """kmeans_init_method = 'CUSTOM': the TRUE rows of ``column``, preprocessed as the model's
+    input is, are k-means' initial centroids (their number is num_clusters, when that is unset)."""
+    from sklearn.base import clone
+
+    if column not in train.column_names or not pa.types.is_boolean(train.schema.field(column).type):
+        raise TrainingError(
+            f"kmeans_init_col '{column}' of CREATE MODEL {model} must be a BOOL column of the "
+            f"training query (TRUE on the rows that start as centroids)."
+        )
+    seeds = np.flatnonzero(np.asarray(train.column(column).fill_null(False)))
+    given = options.get("num_clusters")
+    if len(seeds) == 0 or (given is not None and len(seeds) != given):
+        raise TrainingError(
+            f"kmeans_init_col '{column}' of CREATE MODEL {model} is TRUE on {len(seeds)} "
+            f"training row(s); it must be TRUE on exactly num_clusters"
+            f"{f' ({given})' if given is not None else ''} rows."
+        )
+    head = clone(pipeline[:-1]).fit(frame)
+    centroids = np.asarray(head.transform(frame.iloc[seeds]), dtype=np.float64)
+    pipeline.set_params(model__init=centroids, model__n_clusters=len(seeds))
 
 
 def to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:

@@ -39,6 +39,15 @@ DOCUMENTED = [
 ]
 
 
+TREES = (
+    "random_forest_classifier",
+    "random_forest_regressor",
+    "boosted_tree_classifier",
+    "boosted_tree_regressor",
+)
+ALL_SUPERVISED_TRAINED = ("linear_reg", "logistic_reg", *TREES, "dnn_classifier", "dnn_regressor")
+
+
 def test_the_registry_holds_the_documented_model_types_in_order() -> None:
     assert [(t.name, t.task, t.family) for t in registry.ENTRIES] == DOCUMENTED
     assert tuple(name for name, _, _ in DOCUMENTED) == MODEL_TYPES
@@ -47,14 +56,39 @@ def test_the_registry_holds_the_documented_model_types_in_order() -> None:
 @pytest.mark.parametrize(
     ("option", "types"),
     [
-        # BigQuery: L1_REG applies to linear and logistic regression; L2_REG also to DNNs.
-        ("l1_reg", ("linear_reg", "logistic_reg")),
-        ("l2_reg", ("linear_reg", "logistic_reg", "dnn_classifier", "dnn_regressor")),
+        # BigQuery: L1_REG and L2_REG are on the GLM, random forest, boosted tree and DNN pages;
+        # LEARN_RATE on the GLM, boosted tree and DNN pages.
+        ("l1_reg", ALL_SUPERVISED_TRAINED),
+        ("l2_reg", ALL_SUPERVISED_TRAINED),
         (
             "learn_rate",
-            ("boosted_tree_classifier", "boosted_tree_regressor")
+            ("linear_reg", "logistic_reg")
+            + ("boosted_tree_classifier", "boosted_tree_regressor")
             + ("dnn_classifier", "dnn_regressor"),
         ),
+        # create-boosted-tree and create-random-forest: TREE_METHOD, COLSAMPLE_BYNODE; only the
+        # boosted tree page has BOOSTER_TYPE; DROPOUT is on the boosted tree and DNN pages.
+        ("tree_method", TREES),
+        ("colsample_bynode", TREES),
+        ("booster_type", ("boosted_tree_classifier", "boosted_tree_regressor")),
+        (
+            "dropout",
+            (
+                "boosted_tree_classifier",
+                "boosted_tree_regressor",
+                "dnn_classifier",
+                "dnn_regressor",
+            ),
+        ),
+        ("activation_fn", ("dnn_classifier", "dnn_regressor")),
+        ("distance_type", ("kmeans",)),
+        ("kmeans_init_col", ("kmeans",)),
+        # create-glm and create-boosted-tree have CATEGORY_ENCODING_METHOD, create-random-forest not.
+        (
+            "category_encoding_method",
+            ("linear_reg", "logistic_reg", "boosted_tree_classifier", "boosted_tree_regressor"),
+        ),
+        ("warm_start", ("linear_reg", "logistic_reg", "dnn_classifier", "dnn_regressor", "kmeans")),
         (
             "max_tree_depth",
             (

@@ -81,12 +81,12 @@ def test_bigquery_label_given_as_plain_string() -> None:
 def test_bigquery_cloud_only_options_are_dropped_with_a_notice() -> None:
     job = job_of(
         "CREATE MODEL m OPTIONS(model_type='linear_reg', input_label_cols=['y'], "
-        "kms_key_name='k', warm_start=TRUE) AS SELECT 1"
+        "kms_key_name='k', model_registry='VERTEX_AI') AS SELECT 1"
     )
     assert job.options == {"model_type": "linear_reg"}
     assert len(job.notices) == 2
     assert any("kms_key_name" in n and "ignored" in n for n in job.notices)
-    assert any("warm_start" in n and "ignored" in n for n in job.notices)
+    assert any("model_registry" in n and "ignored" in n for n in job.notices)
 
 
 def test_bigquery_two_label_columns_rejected() -> None:

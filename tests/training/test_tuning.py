@@ -129,9 +129,15 @@ def test_search_spaces_parse_to_values() -> None:
             ["'learn_rate'", "low < high", "HPARAM_RANGE(0.5, 0.1)"],
         ),
         (
-            "model_type='dnn_classifier', batch_size=HPARAM_RANGE(16, 64)",
+            # BigQuery tunes BATCH_SIZE (create-dnn-models), not STANDARDIZE_FEATURES.
+            "model_type='kmeans', standardize_features=HPARAM_CANDIDATES([TRUE, FALSE])",
             errors.OptionError,
-            ["'batch_size'", "cannot be tuned", "max_tree_depth", "give 'batch_size' one value"],
+            [
+                "'standardize_features'",
+                "cannot be tuned",
+                "max_tree_depth",
+                "give 'standardize_features' one value",
+            ],
         ),
         (
             "model_type='dnn_classifier', hidden_units=HPARAM_RANGE(8, 64)",

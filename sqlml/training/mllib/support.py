@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlml.errors import (
     NotSupportedError,
 )
-from sqlml.models.options import ModelOptions
+from sqlml.models.options import OPTIONS, ModelOptions
 from sqlml.models.registry import MODEL_TYPES
 
 # Options every distributed model type honours (or, like early_stop, DuckDB ignores too).
@@ -59,10 +59,22 @@ def check_supported(options: ModelOptions, model: str) -> None:
     if spark is None:
         raise not_on_spark(f"model_type '{model_type}'", model, _LOCAL_HINT)
     honoured = _COMMON | spark.honoured
+    entry = MODEL_TYPES[model_type]
     for name in sorted(options.given):
+        value = options[name]
+        # What changes nothing anywhere, and what means the default, need nothing of MLlib.
+        accepted = entry.accepts.get(name, ((),))[0]
+        if name in entry.no_effect or value == OPTIONS[name].default or value in accepted[:1]:
+            continue
         if name not in honoured:
             why = spark.why_not.get(name) or _WHY_NOT.get(name, "Spark MLlib has no equivalent yet")
             raise not_on_spark(f"Option '{name}' ({why})", model, _LOCAL_HINT)
+    if options.get("kmeans_init_method") == "CUSTOM":
+        raise not_on_spark(
+            "kmeans_init_method 'CUSTOM' (Spark's KMeans takes no initial centroids)",
+            model,
+            _LOCAL_HINT,
+        )
     if options.get("data_split_method") == "SEQ":
         raise not_on_spark(
             "data_split_method 'SEQ' (a sequential split needs a global sort)", model, _LOCAL_HINT
