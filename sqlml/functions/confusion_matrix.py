@@ -9,12 +9,25 @@ import pyarrow as pa
 from sqlml_udfs.scoring import label_arrow_type
 
 from sqlml.errors import ProgrammingError, SchemaError
-from sqlml.functions import CallContext, binary_classifier, classifier, probability, register
+from sqlml.functions import (
+    CallContext,
+    binary_classifier,
+    classifier,
+    positive_int,
+    probability,
+    register,
+)
+from sqlml.functions.trials import require_optimal
 from sqlml.measures import metrics
 
 
-@register("CONFUSION_MATRIX", options={"threshold": probability}, applies=classifier)
+@register(
+    "CONFUSION_MATRIX",
+    options={"threshold": probability, "trial_id": positive_int},
+    applies=classifier,
+)
 def confusion_matrix(ctx: CallContext) -> pa.Table:
+    require_optimal(ctx)  # a tuned model stores its optimal trial's model
     record = ctx.record
     classes = record.spec["classes"]
     threshold = ctx.options.get("threshold")

@@ -1,15 +1,23 @@
-"""ML.EVALUATE: one row of metrics with BigQuery's names, on new rows or as recorded at training."""
+"""ML.EVALUATE: one row of metrics with BigQuery's names, on new rows or as recorded at training.
+
+A tuned model (num_trials > 1) without input rows gives one row per trial, ``trial_id`` first,
+each trial's model scored on the rows that trial was scored on (the evaluation split, or the mean
+over num_folds folds); ``STRUCT(n AS trial_id)`` keeps trial n's row. With input rows, the model
+that is stored (the optimal trial's) is evaluated, as BigQuery does by default
+(https://cloud.google.com/bigquery/docs/hp-tuning-overview, "Model serving functions").
+"""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
 from sqlml.errors import ProgrammingError, SchemaError
-from sqlml.functions import CallContext, binary_classifier, probability, register
+from sqlml.functions import CallContext, binary_classifier, positive_int, probability, register
+from sqlml.functions.trials import chosen_trial, require_optimal, trials
 from sqlml.measures import metrics
 
 
-@register("EVALUATE", options={"threshold": probability})
+@register("EVALUATE", options={"threshold": probability, "trial_id": positive_int})
 def evaluate(ctx: CallContext) -> pa.Table:
     record = ctx.record
     task = record.spec["task"]
@@ -19,14 +27,35 @@ def evaluate(ctx: CallContext) -> pa.Table:
             f"The 'threshold' option of ML.EVALUATE applies to {reason}; model {record.name} is "
             f"not one."
         )
+    names = metrics.metric_names(task)
     if not ctx.has_input:
         if threshold is not None:
             raise ProgrammingError(
                 "ML.EVALUATE with a threshold needs evaluation rows: TABLE t or (SELECT ...)."
             )
+        recorded = trials(record)
+        chosen = chosen_trial(ctx)  # checks trial_id, also of an untuned model
+        if recorded is not None:
+            return _per_trial(ctx, [chosen] if chosen is not None else recorded, names)
         values = record.metrics
     else:
+        require_optimal(ctx)
         table = ctx.input_table(need_label=task != "clustering")
         values = metrics.evaluate(ctx.scorer(), table, record.spec, threshold)
-    names = metrics.metric_names(task)
     return pa.table({n: pa.array([values.get(n)], type=pa.float64()) for n in names})
+
+
+def _per_trial(ctx: CallContext, chosen: list[dict], names: tuple[str, ...]) -> pa.Table:
+    """One row per trial; the optimal trial's metrics are the stored model's where a trial
+    recorded none (a model tuned by an earlier sqlml), NULL for other such trials."""
+    best = ctx.record.training_info.get("best_trial_id")
+    rows = []
+    for trial in chosen:
+        values = trial.get("metrics")
+        if values is None:
+            values = ctx.record.metrics if trial["trial_id"] == best else {}
+        rows.append(values)
+    columns = {"trial_id": pa.array([t["trial_id"] for t in chosen], type=pa.int64())}
+    for name in names:
+        columns[name] = pa.array([r.get(name) for r in rows], type=pa.float64())
+    return pa.table(columns)

@@ -13,13 +13,16 @@ from sqlml.functions import (
     CallContext,
     binary_classifier,
     check_columns,
+    positive_int,
     probability,
     register,
 )
+from sqlml.functions.trials import require_optimal
 
 
-@register("PREDICT", options={"threshold": probability}, input="required")
+@register("PREDICT", options={"threshold": probability, "trial_id": positive_int}, input="required")
 def predict(ctx: CallContext) -> pa.RecordBatchReader:
+    require_optimal(ctx)  # a tuned model stores its optimal trial's model
     threshold = ctx.options.get("threshold")
     if threshold is not None and (reason := binary_classifier(ctx.record)):
         raise SchemaError(

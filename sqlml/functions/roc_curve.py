@@ -14,14 +14,16 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import ProgrammingError
-from sqlml.functions import CallContext, binary_classifier, register
+from sqlml.functions import CallContext, binary_classifier, positive_int, register
+from sqlml.functions.trials import require_optimal
 from sqlml.measures import metrics
 
 COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
 
-@register("ROC_CURVE", applies=binary_classifier)
+@register("ROC_CURVE", options={"trial_id": positive_int}, applies=binary_classifier)
 def roc_curve(ctx: CallContext) -> pa.Table:
+    require_optimal(ctx)  # a tuned model stores its optimal trial's model
     thresholds = ctx.call.thresholds
     if ctx.has_input:
         table = ctx.input_table(need_label=True)

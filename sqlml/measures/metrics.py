@@ -73,6 +73,23 @@ def evaluate(
     return _classification(class_indices(truth, spec), predicted, probs, len(spec["classes"]))
 
 
+def classification_metrics(
+    y: np.ndarray, predicted: np.ndarray, probs: np.ndarray, n_classes: int
+) -> dict[str, float | None]:
+    """ML.EVALUATE's classifier metrics from class indices and probabilities (every class)."""
+    return _classification(y, predicted, probs, n_classes)
+
+
+def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
+    """ML.EVALUATE's regressor metrics from the labels and the predictions."""
+    return _regression(y, predicted)
+
+
+def clustering_metrics(distances: np.ndarray, spec: dict[str, Any]) -> dict[str, float | None]:
+    """ML.EVALUATE's k-means metrics from each row's distances to the centroids."""
+    return _clustering(distances, spec)
+
+
 def _labelled_outputs(
     scorer: Any, table: pa.Table, spec: dict[str, Any]
 ) -> tuple[pa.ChunkedArray, list[np.ndarray]]:

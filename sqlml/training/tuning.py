@@ -395,9 +395,11 @@ def _run_trial(
         "fold_values": None,
         "training_loss": None,
         "training_seconds": 0.0,
+        "metrics": None,
     }
     values: list[float] = []
     losses: list[float | None] = []
+    measured: list[dict[str, float | None]] = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -406,6 +408,7 @@ def _run_trial(
                 trial["training_seconds"] += seconds
                 values.append(score(pipeline, training, fold.table, fold.y, objective))
                 losses.append(_training_loss(pipeline))
+                measured.append(trial_metrics(pipeline, training, fold.table, fold.y))
     except Exception as exc:  # one failing configuration must not end the search
         trial["status"] = "FAILED"
         trial["error_message"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -415,8 +418,50 @@ def _run_trial(
             trial["fold_values"] = values
         if all(loss is not None for loss in losses):
             trial["training_loss"] = float(np.mean([loss for loss in losses if loss is not None]))
+        trial["metrics"] = _mean_metrics(measured)
     trial["training_seconds"] = round(trial["training_seconds"], 4)
     return trial
+
+
+def trial_metrics(
+    pipeline: Any, training: Training, table: pa.Table, y: np.ndarray | None
+) -> dict[str, float | None]:
+    """Every ML.EVALUATE metric of a trial's pipeline on the rows it is scored on (what
+    ML.EVALUATE of a tuned model reports per trial); None where one is undefined."""
+    from sqlml.measures import metrics
+
+    frame = training.frame(table)
+    try:
+        if training.task == "clustering":
+            centroids = centroid_distances(pipeline.named_steps["model"])
+            return metrics.clustering_metrics(
+                pipeline.transform(frame), {"centroid_distances": centroids}
+            )
+        if training.task == "regression":
+            assert y is not None
+            predicted = np.asarray(pipeline.predict(frame), dtype=np.float64).reshape(-1)
+            return metrics.regression_metrics(np.asarray(y, dtype=np.float64), predicted)
+        if training.task == "classification":
+            assert y is not None
+            truth, probs, predicted = _class_probabilities(pipeline, training, frame, y)
+            n_classes = probs.shape[1]
+            return metrics.classification_metrics(truth, predicted, probs, n_classes)
+    except ValueError:  # e.g. too few rows for a metric: the trial keeps its objective
+        pass
+    return {name: None for name in metrics.metric_names(training.task)}
+
+
+def _mean_metrics(measured: list[dict[str, float | None]]) -> dict[str, float | None] | None:
+    """One fold: its metrics; k folds: each metric's mean over the folds where it is defined."""
+    if not measured:
+        return None
+    names = measured[0].keys()
+    means: dict[str, float | None] = {}
+    for name in names:
+        values = [m[name] for m in measured if m.get(name) is not None]
+        mean = float(np.mean(values)) if values else None
+        means[name] = mean if mean is not None and math.isfinite(mean) else None
+    return means
 
 
 def score(
@@ -446,12 +491,11 @@ def _regression_score(y: np.ndarray, predicted: np.ndarray, objective: str) -> f
     return float(m.mean_absolute_error(y, predicted))
 
 
-def _classification_score(
-    pipeline: Any, training: Training, frame: Any, y: np.ndarray, objective: str
-) -> float:
-    """Probabilities over every class of the label (a fold may lack one), then the metric."""
-    from sklearn import metrics as m
-
+def _class_probabilities(
+    pipeline: Any, training: Training, frame: Any, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class indices of the rows (of classes the training rows have), probabilities over every
+    class of the label (a fold may lack one), and the predicted class indices."""
     assert training.y is not None
     classes = np.unique(training.y)
     known = np.isin(y, classes)
@@ -459,12 +503,23 @@ def _classification_score(
     truth = np.searchsorted(classes, y)
     probs = np.zeros((len(y), len(classes)))
     probs[:, np.searchsorted(classes, pipeline.classes_)] = pipeline.predict_proba(frame)
-    labels = list(range(len(classes)))
-    binary = len(classes) == 2
-    if binary:
+    if len(classes) == 2:
         predicted = (probs[:, 1] >= training.spec.get("threshold", 0.5)).astype(np.int64)
     else:
         predicted = np.argmax(probs, axis=1)
+    return truth, probs, predicted
+
+
+def _classification_score(
+    pipeline: Any, training: Training, frame: Any, y: np.ndarray, objective: str
+) -> float:
+    """Probabilities over every class of the label (a fold may lack one), then the metric."""
+    from sklearn import metrics as m
+
+    truth, probs, predicted = _class_probabilities(pipeline, training, frame, y)
+    classes = np.arange(probs.shape[1])
+    labels = list(range(len(classes)))
+    binary = len(classes) == 2
     average = "binary" if binary else "macro"
     if objective == "accuracy":
         return float(m.accuracy_score(truth, predicted))

@@ -288,7 +288,9 @@ def test_random_search_keeps_the_deeper_tree(cur: sqlml.Cursor) -> None:
     assert model["info"]["best_trial_id"] == best["trial_id"]
     assert model["info"]["tuning"]["search_space"] == {"max_tree_depth": {"candidates": [1, 8]}}
     # the stored model is the refitted winner: it separates the XOR classes
-    (evaluation,) = fetch(cur, "SELECT roc_auc FROM ML.EVALUATE(MODEL deep)")
+    (evaluation,) = fetch(
+        cur, f"SELECT roc_auc FROM ML.EVALUATE(MODEL deep, STRUCT({best['trial_id']} AS trial_id))"
+    )
     assert evaluation["roc_auc"] == pytest.approx(auc, abs=1e-4)
 
 
