@@ -41,11 +41,20 @@ class Engine:
     con: sqlml.Connection
     spark: Any = None
     loaded: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
 
-    def load(self, name: str, table: pa.Table) -> None:
-        """``table``'s rows as ``name``: a DuckDB table, or a Spark temporary view."""
+    def load(self, name: str, table: pa.Table, *, persist: bool = False) -> None:
+        """``table``'s rows as ``name``: a DuckDB table, or a Spark temporary view (a table of the
+        session's warehouse with ``persist``, for a statement that creates a view over it: Spark
+        refuses a persistent view of a temporary one)."""
         if self.spark is not None:
-            self.spark.createDataFrame(table).createOrReplaceTempView(name)
+            frame = self.spark.createDataFrame(table)
+            if persist:
+                self.spark.sql(f"DROP TABLE IF EXISTS `{name}`")
+                frame.write.saveAsTable(name)
+                self.tables.append(name)
+                return
+            frame.createOrReplaceTempView(name)
         else:
             raw = self.con.executor.backend.con
             raw.register("__conformance_source", table)
@@ -87,6 +96,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     spark = request.getfixturevalue("spark_session")
     con = sqlml.connect(spark=spark, dialect=dialect)
     before = _models(con)
+    databases = {db.name for db in spark.catalog.listDatabases()}
     engine = Engine("spark", con, spark)
     yield engine
     con.close()
@@ -96,3 +106,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
             cleanup.execute(f"DROP MODEL IF EXISTS {name}")
     for name in engine.loaded:
         spark.catalog.dropTempView(name)
+    for name in engine.tables:
+        spark.sql(f"DROP TABLE IF EXISTS `{name}`")
+    # Schemas a test created (a tutorial's dataset), with the views and tables in them.
+    for db in spark.catalog.listDatabases():
+        if db.name not in databases:
+            spark.sql(f"DROP DATABASE IF EXISTS `{db.name}` CASCADE")

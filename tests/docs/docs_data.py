@@ -103,3 +103,83 @@ def census_adult_income(rows: int = 600, seed: int = 11) -> pa.Table:
             "income_bracket": pa.array(np.where(high, " >50K", " <=50K")),
         }
     )
+
+
+def london_bicycles(hires: int = 3000, seed: int = 5) -> tuple[pa.Table, pa.Table]:
+    """Synthetic ``bigquery-public-data.london_bicycles`` ``cycle_hire`` (start_station_name,
+    start_station_id, start_date TIMESTAMP, duration in seconds) and ``cycle_stations`` (id,
+    name, longitude, latitude): the columns the k-means tutorial reads, 2015 hires at 24 stations."""
+    import datetime as dt
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    names = [f"Station {i}, Kennington" if i % 6 == 0 else f"Station {i}, Soho" for i in range(24)]
+    longitude = -0.1 + rng.normal(0, 0.05, 24)
+    latitude = 51.5 + rng.normal(0, 0.03, 24)
+    stations = pa.table(
+        {
+            "id": pa.array(np.arange(24), pa.int64()),
+            "name": pa.array(names),
+            "longitude": pa.array(longitude),
+            "latitude": pa.array(latitude),
+        }
+    )
+    station = rng.integers(0, 24, hires)
+    start = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
+    seconds = rng.integers(0, 364 * 86400, hires)
+    hire = pa.table(
+        {
+            "start_station_name": pa.array([names[s] for s in station]),
+            "start_station_id": pa.array(station, pa.int64()),
+            "start_date": pa.array(
+                [start + dt.timedelta(seconds=int(s)) for s in seconds], pa.timestamp("us", "UTC")
+            ),
+            "duration": pa.array(rng.integers(60, 4000, hires), pa.int64()),
+        }
+    )
+    return hire, stations
+
+
+def taxi_tip_input(rows: int = 400, seed: int = 3) -> pa.Table:
+    """Synthetic ``bigquery-public-data.new_york_taxi_trips.tlc_yellow_trips_2018``: its columns
+    and types (DATETIME pickup and dropoff, NUMERIC amounts as DOUBLE, ids as STRING), tips
+    rising with the fare."""
+    import datetime as dt
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    pickup = [
+        dt.datetime(2018, 1, 1) + dt.timedelta(minutes=int(m)) for m in rng.integers(0, 40000, rows)
+    ]
+    minutes = rng.integers(1, 60, rows)
+    distance = np.round(rng.gamma(2.0, 2.0, rows), 2)
+    fare = np.round(2.5 + 2.5 * distance + 0.3 * minutes, 2)
+    tip = np.round(np.clip(0.18 * fare + rng.normal(0, 1.0, rows), 0, None), 2)
+    return pa.table(
+        {
+            "vendor_id": pa.array(rng.choice(["1", "2"], rows)),
+            "pickup_datetime": pa.array(pickup, pa.timestamp("us")),
+            "dropoff_datetime": pa.array(
+                [p + dt.timedelta(minutes=int(m)) for p, m in zip(pickup, minutes, strict=True)],
+                pa.timestamp("us"),
+            ),
+            "passenger_count": pa.array(rng.integers(1, 5, rows), pa.int64()),
+            "trip_distance": pa.array(distance),
+            "rate_code": pa.array(rng.choice(["1", "5"], rows)),
+            "store_and_fwd_flag": pa.array(rng.choice(["N", "Y"], rows)),
+            "payment_type": pa.array(rng.choice(["1", "2", "3"], rows)),
+            "fare_amount": pa.array(fare),
+            "extra": pa.array(rng.choice([0.0, 0.5, 1.0], rows)),
+            "mta_tax": pa.array(np.full(rows, 0.5)),
+            "tip_amount": pa.array(tip),
+            "tolls_amount": pa.array(np.zeros(rows)),
+            "imp_surcharge": pa.array(np.full(rows, 0.3)),
+            "total_amount": pa.array(np.round(fare + tip + 0.8, 2)),
+            "pickup_location_id": pa.array(rng.choice(["193", "158", "140"], rows)),
+            "dropoff_location_id": pa.array(rng.choice(["193", "91", "67"], rows)),
+            "data_file_year": pa.array(np.full(rows, 2018), pa.int64()),
+            "data_file_month": pa.array(np.full(rows, 1), pa.int64()),
+        }
+    )
