@@ -9,29 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, ProgrammingError
-from sqlml.sql.literals import literal
-
-if TYPE_CHECKING:
-    pass
-
+from sqlml.plan.transform_args import CHECKS, int_arg, literal_arg
 
 # Columns that ML.PREDICT / ML.EVALUATE compute for a model's SQL outputs are named this, then
 # renamed to the outputs' names once read (an output may replace an input column of its own name).
 HIDDEN_PREFIX = "__sqlml_transform_"
-
-
-BUCKET_FORMATS = ("bucket_names", "bucket_ranges", "bucket_ranges_json")
-
-
-IMPUTER_STRATEGIES = ("mean", "median", "most_frequent")
 
 
 # name -> (usage, fewest and most arguments)
@@ -387,8 +376,8 @@ def _parse_ml(
         fields = _struct_columns(args[0], function, usage, where)
         return _parse_struct_function(function, fields, args[1:], name, where)
     column = _column(args[0], function, usage, where)
-    values = [_literal(a, function, usage, where) for a in args[1:]]
-    checked = _CHECKS[function](values, function, where)
+    values = [literal_arg(a, function, usage, where) for a in args[1:]]
+    checked = CHECKS[function](values, function, where)
     return [TransformItem(name, "ml", (column,), function, tuple(checked))]
 
 
@@ -437,12 +426,12 @@ def _parse_struct_function(
     where: str,
 ) -> list[TransformItem]:
     usage = FUNCTIONS[function][0]
-    values = [_literal(a, function, usage, where) for a in rest]
+    values = [literal_arg(a, function, usage, where) for a in rest]
     columns = tuple(dict.fromkeys(c for _, c in fields))
     if function == "POLYNOMIAL_EXPAND":
-        degree = _int_arg(values[0] if values else 2, "degree", 1, 4, function, where)
+        degree = int_arg(values[0] if values else 2, "degree", 1, 4, function, where)
         return [TransformItem(name, "ml", columns, function, (degree,))]
-    degree = _int_arg(values[0] if values else 2, "degree", 2, 4, function, where)
+    degree = int_arg(values[0] if values else 2, "degree", 2, 4, function, where)
     if len(fields) < 2 or degree > len(fields):
         raise ProgrammingError(
             f"{where}: ML.FEATURE_CROSS crosses at least 2 fields, and its degree ({degree}) "
@@ -462,131 +451,6 @@ def _parse_struct_function(
 
 def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(node: exp.Expression, function: str, usage: str, where: str) -> Any:
-    """A constant argument as Python: number, string, bool, NULL, or a list of those."""
-
-    def not_constant(other: exp.Expression) -> Any:
-        raise ProgrammingError(
-            f"{where}: the arguments of ML.{function} after the column must be constants "
-            f"({usage}); got {other.sql(dialect='duckdb')}."
-        )
-
-    return literal(node, not_constant)
-
-
-def _int_arg(value: Any, what: str, low: int, high: int, function: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ProgrammingError(
-            f"{where}: the {what} of ML.{function} must be an integer in [{low}, {high}]; got "
-            f"{value!r}."
-        )
-    return value
-
-
-def _bool_arg(value: Any, what: str, function: str, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise ProgrammingError(
-            f"{where}: the {what} of ML.{function} must be TRUE or FALSE; got {value!r}."
-        )
-    return value
-
-
-def _choice_arg(value: Any, what: str, choices: Sequence[str], function: str, where: str) -> str:
-    if not isinstance(value, str) or value.lower() not in choices:
-        raise ProgrammingError(
-            f"{where}: the {what} of ML.{function} must be one of "
-            f"{', '.join(repr(c) for c in choices)}; got {value!r}."
-        )
-    return value.lower()
-
-
-def _no_args(values: list[Any], function: str, where: str) -> list[Any]:
-    return []
-
-
-def _robust_args(values: list[Any], function: str, where: str) -> list[Any]:
-    quantiles = values[0] if values else [25, 75]
-    ok = (
-        isinstance(quantiles, list)
-        and len(quantiles) == 2
-        and all(isinstance(q, int) and not isinstance(q, bool) for q in quantiles)
-        and 0 < quantiles[0] < quantiles[1] < 100
-    )
-    if not ok:
-        raise ProgrammingError(
-            f"{where}: the quantile_range of ML.ROBUST_SCALER must be two integers "
-            f"[low, high] with 0 < low < high < 100; got {quantiles!r}."
-        )
-    with_median = _bool_arg(values[1], "with_median", function, where) if len(values) > 1 else True
-    with_range = (
-        _bool_arg(values[2], "with_quantile_range", function, where) if len(values) > 2 else True
-    )
-    return [quantiles[0], quantiles[1], with_median, with_range]
-
-
-def _imputer_args(values: list[Any], function: str, where: str) -> list[Any]:
-    return [_choice_arg(values[0], "strategy", IMPUTER_STRATEGIES, function, where)]
-
-
-def _vocabulary_args(values: list[Any], with_drop: bool, function: str, where: str) -> list[Any]:
-    values = list(values)
-    drop = "none"
-    if with_drop:
-        drop = (
-            _choice_arg(values.pop(0), "drop", ("none", "most_frequent"), function, where)
-            if values
-            else "none"
-        )
-    top_k = _int_arg(values[0], "top_k", 1, 999_999, function, where) if values else 32_000
-    threshold = (
-        _int_arg(values[1], "frequency_threshold", 0, 2**62, function, where)
-        if len(values) > 1
-        else 5
-    )
-    return [drop, top_k, threshold]
-
-
-def _bucketize_args(values: list[Any], function: str, where: str) -> list[Any]:
-    splits = values[0]
-    numbers = isinstance(splits, list) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in splits
-    )
-    if not numbers or not splits or any(b <= a for a, b in zip(splits, splits[1:], strict=False)):
-        raise ProgrammingError(
-            f"{where}: the split points of ML.BUCKETIZE must be a non-empty array of finite "
-            f"numbers in increasing order, as in [0, 10, 100]; got {splits!r}."
-        )
-    exclude = (
-        _bool_arg(values[1], "exclude_boundaries", function, where) if len(values) > 1 else False
-    )
-    if len(values) > 2:
-        _choice_arg(values[2], "output_format", BUCKET_FORMATS, function, where)
-    points = [float(v) for v in splits]
-    if exclude:
-        points = points[1:-1]
-    return [points]
-
-
-def _quantile_args(values: list[Any], function: str, where: str) -> list[Any]:
-    buckets = _int_arg(values[0], "num_buckets", 1, 10_000, function, where)
-    if len(values) > 1:
-        _choice_arg(values[1], "output_format", BUCKET_FORMATS, function, where)
-    return [buckets]
-
-
-_CHECKS = {
-    "STANDARD_SCALER": _no_args,
-    "MIN_MAX_SCALER": _no_args,
-    "MAX_ABS_SCALER": _no_args,
-    "ROBUST_SCALER": _robust_args,
-    "IMPUTER": _imputer_args,
-    "ONE_HOT_ENCODER": lambda v, f, w: _vocabulary_args(v, True, f, w),
-    "LABEL_ENCODER": lambda v, f, w: _vocabulary_args(v, False, f, w),
-    "BUCKETIZE": _bucketize_args,
-    "QUANTILE_BUCKETIZE": _quantile_args,
-}
 
 
 def _check_label(transform: Transform, model: str) -> None:

@@ -26,6 +26,8 @@ ML_FUNCTIONS: frozenset[str] = frozenset(
         "DETECT_ANOMALIES",
         "CENTROIDS",
         "PRINCIPAL_COMPONENTS",
+        "PRINCIPAL_COMPONENT_INFO",
+        "TRANSFORM",
         "ADVANCED_WEIGHTS",
         "FORECAST",
         "VALIDATE_DATA_DRIFT",

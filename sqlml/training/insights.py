@@ -19,6 +19,12 @@ from sqlml_udfs.scoring import feature_array
 
 from sqlml.measures.attribution import EXPLAIN_BASELINE, LINEAR_WEIGHTS
 from sqlml.models.registry import BOOSTED, LINEAR, TREES
+from sqlml.training.unsupervised import (
+    CENTROIDS,
+    PRINCIPAL_COMPONENTS,
+    kmeans_centroids,
+    principal_components,
+)
 
 if TYPE_CHECKING:
     from sqlml.training.pipeline import Training
@@ -52,6 +58,12 @@ def record_insights(training: Training) -> None:
         _record(info, LINEAR_WEIGHTS, lambda: linear_weights(training))
     if model_type in TREES:
         _record(info, FEATURE_IMPORTANCE, lambda: tree_importance(training))
+    if model_type == "kmeans":  # ML.CENTROIDS
+        _record(info, CENTROIDS, lambda: kmeans_centroids(training, _layout(training)))
+    if model_type == "pca":  # ML.PRINCIPAL_COMPONENTS, ML.PRINCIPAL_COMPONENT_INFO
+        _record(
+            info, PRINCIPAL_COMPONENTS, lambda: principal_components(training, _layout(training))
+        )
     if training.task in ("classification", "regression"):
         # the sampled Shapley baseline; linear models use it only without LINEAR_WEIGHTS
         info[EXPLAIN_BASELINE] = baseline_row(training.train, training.features)
@@ -59,6 +71,10 @@ def record_insights(training: Training) -> None:
             info[GLOBAL_EXPLAIN] = global_attributions(training)
             if training.task == "classification":
                 info[GLOBAL_EXPLAIN_CLASSES] = class_attributions(training)
+
+
+def _layout(training: Training) -> list[dict[str, Any]]:
+    return column_layout(training.pipeline.named_steps["preprocess"], training.features)
 
 
 def _record(info: dict[str, Any], key: str, compute: Callable[[], Any]) -> None:

@@ -332,6 +332,8 @@ def summary(preprocess: Any, transform: Transform) -> list[dict[str, Any]]:
         else:
             row["computed_in"] = "onnx"
             row["function"] = f"ML.{item.function}"
+            if item.function == "ONE_HOT_ENCODER":
+                row["drop"] = item.args[0]
             branch = preprocess.named_transformers_[f"t{index}"]
             row["statistics"] = _statistics(branch.named_steps["fn"])
         rows.append(row)

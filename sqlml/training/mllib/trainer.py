@@ -143,7 +143,8 @@ class MLlibTrainer:
             pipeline, seconds = fit_spark_pipeline(prepared, features, task, spec, options, info)
             info["fit_seconds"] = round(seconds, 4)
             converted = time.perf_counter()
-            onnx_bytes = spark_onnx.to_onnx(features, *extract_heads(self, pipeline, task, spec))
+            layout, head = extract_heads(self, pipeline, task, spec)
+            onnx_bytes = spark_onnx.to_onnx(features, layout, head)
             info["convert_seconds"] = round(time.perf_counter() - converted, 4)
             scorer = Scorer(onnx_bytes, spec)
             sample = sample_frame(prepared, FIDELITY_SAMPLE, rows, options)
@@ -169,6 +170,10 @@ class MLlibTrainer:
             onnx=onnx_bytes,
         )
         after_spark_fit(training, pipeline.stages[-1])
+        if task == "clustering":  # ML.CENTROIDS
+            from sqlml.training.unsupervised import CENTROIDS, spark_kmeans_centroids
+
+            info[CENTROIDS] = spark_kmeans_centroids(training, layout, head)
         summarize_evaluation(training)
         from sqlml.measures import metrics as metrics_mod
 

@@ -1,0 +1,122 @@
+"""ML.TRANSFORM(MODEL m, {TABLE t | (query)}): the input through the model's TRANSFORM clause.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-transform: the
+TRANSFORM's output columns (the page's example then shows the input's other columns, and the label,
+passed through), with the statistics of training; an error for a model without TRANSFORM. Each
+function's output type is its page's (ML.ONE_HOT_ENCODER: ARRAY<STRUCT<index, value>>, index 0 for
+NULL; ML.LABEL_ENCODER: INT64; ML.BUCKETIZE: 'bin_k'). Expected values from numpy on the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import sqlml
+from sqlml import errors
+
+
+@pytest.fixture
+def cur(tmp_path: Path) -> Iterator[sqlml.Cursor]:
+    connection = sqlml.connect(str(tmp_path / "ml_transform.duckdb"))
+    cursor = connection.cursor()
+    cursor.execute(
+        """CREATE TABLE t AS
+           SELECT i AS id, (2 + (i * 37) % 79)::DOUBLE AS x, ((i * 7) % 20) / 10 AS z,
+                  ['Basic', 'PRO', 'team'][i % 3 + 1] AS plan, i % 4 AS extra,
+                  (3 * (2 + (i * 37) % 79) - (i % 3) * 5)::DOUBLE AS y
+           FROM range(45) t(i)"""
+    )
+    yield cursor
+    connection.close()
+
+
+def fetch(cur: sqlml.Cursor, sql: str) -> list[dict[str, Any]]:
+    cur.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def test_the_pages_example_shape_with_the_training_statistics(cur: sqlml.Cursor) -> None:
+    """The page's model: two ML.MAX_ABS_SCALER outputs reusing their columns' names."""
+    cur.execute(
+        "CREATE OR REPLACE MODEL mymodel TRANSFORM (plan, ML.MAX_ABS_SCALER(x) OVER () AS x, "
+        "ML.MAX_ABS_SCALER(z) OVER () AS z, y) "
+        "OPTIONS (model_type = 'linear_reg', input_label_cols = ['y']) "
+        "AS (SELECT * FROM t WHERE y IS NOT NULL)"
+    )
+    rows = fetch(cur, "SELECT * FROM ML.TRANSFORM(MODEL mymodel, TABLE t)")
+    # the outputs, then the input's other columns (id, extra, the label) in the input's order
+    assert [d[0] for d in cur.description] == ["plan", "x", "z", "id", "extra", "y"]
+    raw = fetch(cur, "SELECT * FROM t")
+    x = np.array([r["x"] for r in raw])
+    z = np.array([r["z"] for r in raw])
+    np.testing.assert_allclose([r["x"] for r in rows], x / np.abs(x).max())
+    np.testing.assert_allclose([r["z"] for r in rows], z / np.abs(z).max())
+    assert [r["plan"] for r in rows] == [r["plan"] for r in raw]
+    assert [r["y"] for r in rows] == [r["y"] for r in raw]
+    # new rows get the training statistics, not their own
+    out = fetch(
+        cur,
+        "SELECT x FROM ML.TRANSFORM(MODEL mymodel, (SELECT 160.0 AS x, 0.5 AS z, 'PRO' AS plan))",
+    )
+    assert out[0]["x"] == pytest.approx(160.0 / np.abs(x).max())
+
+
+def test_each_functions_output(cur: sqlml.Cursor) -> None:
+    cur.execute(
+        "CREATE MODEL m TRANSFORM ("
+        "ML.STANDARD_SCALER(x) OVER () AS xs, ML.MIN_MAX_SCALER(z) OVER () AS zm, "
+        "ML.BUCKETIZE(x, [10, 40]) AS xb, ML.LABEL_ENCODER(plan, 100, 1) OVER () AS pl, "
+        "ML.ONE_HOT_ENCODER(plan, 'none', 100, 1) OVER () AS po, "
+        "ML.IMPUTER(z, 'median') OVER () AS zi, x * 2 AS x2, y) "
+        "OPTIONS (model_type = 'linear_reg', input_label_cols = ['y']) AS SELECT * FROM t"
+    )
+    raw = fetch(cur, "SELECT * FROM t")
+    x = np.array([r["x"] for r in raw])
+    z = np.array([r["z"] for r in raw])
+    new = (
+        "SELECT * FROM (VALUES (5.0, 3.0, 'team', 1), (50.0, NULL, 'gold', 2), "
+        "(NULL, 0.2, NULL, 3)) v(x, z, plan, id)"
+    )
+    rows = fetch(cur, f"SELECT * FROM ML.TRANSFORM(MODEL m, ({new}))")
+    assert [d[0] for d in cur.description] == ["xs", "zm", "xb", "pl", "po", "zi", "x2", "id"]
+    assert rows[0]["xs"] == pytest.approx((5.0 - x.mean()) / x.std())
+    assert rows[2]["xs"] is None
+    assert rows[0]["zm"] == 1.0  # capped: 3.0 is above the training maximum
+    assert rows[2]["zm"] == pytest.approx((0.2 - z.min()) / (z.max() - z.min()))
+    assert [r["xb"] for r in rows] == ["bin_1", "bin_3", None]
+    # sorted vocabulary Basic, PRO, team -> 1, 2, 3; unknown and NULL -> 0
+    assert [r["pl"] for r in rows] == [3, 0, 0]
+    assert [r["po"] for r in rows] == [[{"index": 3, "value": 1.0}]] + [
+        [{"index": 0, "value": 1.0}]
+    ] * 2
+    assert rows[1]["zi"] == pytest.approx(float(np.median(z)))
+    assert rows[0]["zi"] == 3.0
+    assert [r["x2"] for r in rows] == [10.0, 100.0, None]
+
+
+def test_a_model_without_transform_is_an_error(cur: sqlml.Cursor) -> None:
+    cur.execute(
+        "CREATE MODEL plain OPTIONS (model_type = 'linear_reg', input_label_cols = ['y']) "
+        "AS SELECT x, y FROM t"
+    )
+    with pytest.raises(
+        errors.ProgrammingError,
+        match=r"ML.TRANSFORM applies to models trained with a TRANSFORM clause; model plain is a "
+        r"linear_reg model\.",
+    ):
+        cur.execute("SELECT * FROM ML.TRANSFORM(MODEL plain, TABLE t)")
+
+
+def test_input_lacking_a_column_the_transform_reads(cur: sqlml.Cursor) -> None:
+    cur.execute(
+        "CREATE MODEL m TRANSFORM (ML.STANDARD_SCALER(x) OVER () AS xs, z * 2 AS z2, y) "
+        "OPTIONS (model_type = 'linear_reg', input_label_cols = ['y']) AS SELECT * FROM t"
+    )
+    with pytest.raises(errors.SchemaError, match=r"ML.TRANSFORM lacks column\(s\) z"):
+        cur.execute("SELECT * FROM ML.TRANSFORM(MODEL m, (SELECT x FROM t))")
