@@ -29,6 +29,8 @@ def predict(ctx: CallContext) -> pa.RecordBatchReader:
             f"The 'threshold' option of ML.PREDICT applies to {reason}; model "
             f"{ctx.record.name} is not one."
         )
+    if ctx.record.spec.get("graph_outputs"):
+        return _graph_outputs(ctx, threshold)
     if ctx.backend.capabilities.scores_in_engine:  # e.g. Spark: scored on its workers
         return _score_in_engine(ctx, threshold)
     scorer = ctx.scorer()
@@ -51,6 +53,67 @@ def predict(ctx: CallContext) -> pa.RecordBatchReader:
             )
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+# BigQuery's types of an imported ONNX model's output tensors (bigqueryml-syntax-create-onnx).
+_OUTPUT_TYPES = {"FLOAT": pa.float64(), "DOUBLE": pa.float64(), "FLOAT16": pa.float64()}
+_OUTPUT_TYPES.update({"BFLOAT16": pa.float64(), "BOOL": pa.bool_(), "STRING": pa.string()})
+_OUTPUT_TYPES.update(
+    {f"{sign}INT{bits}": pa.int64() for sign in ("", "U") for bits in (8, 16, 32, 64)}
+)
+
+
+def _graph_outputs(ctx: CallContext, threshold: float | None) -> pa.RecordBatchReader:
+    """An ONNX file imported as BigQuery imports one: the input rows, then one column per output
+    of the graph under its name (https://cloud.google.com/bigquery/docs/
+    making-predictions-with-sklearn-models-in-onnx-format: ``label`` and ``probabilities``); an
+    [N] or [N, 1] tensor is a value per row, an [N, k] one an ARRAY. Scored by ONNX Runtime in
+    this process on every engine, as the graph computes it."""
+    record = ctx.record
+    if threshold is not None:
+        raise SchemaError(
+            f"The 'threshold' option of ML.PREDICT does not apply to model {record.name}, an "
+            f"imported ONNX graph whose outputs ML.PREDICT returns as the graph computes them."
+        )
+    outputs = record.spec["graph_outputs"]
+    scorer = ctx.scorer()
+    reader = ctx.input_stream(keep_input=True)
+    kept = ctx.input_fields(reader.schema)
+    added = []
+    for output in outputs:
+        value = _OUTPUT_TYPES.get(output["elem"], pa.float64())
+        wide = output["rank"] == 2 and output["width"] != 1
+        added.append(pa.field(output["name"], pa.list_(value) if wide else value))
+    _check_clash(kept, added)
+    schema = pa.schema(kept + added)
+    names = [f["name"] for f in record.spec["features"]]
+    fetch = [o["name"] for o in outputs]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            view = ctx.model_view(batch)
+            columns = {name: view.column(name) for name in names}
+            values = scorer.session.run(fetch, scorer.feeds(columns))
+            arrays = [_output_array(v, f.type) for v, f in zip(values, added, strict=True)]
+            yield pa.RecordBatch.from_arrays(
+                [batch.column(f.name) for f in kept] + arrays, schema=schema
+            )
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _output_array(value: Any, arrow_type: pa.DataType) -> pa.Array:
+    import numpy as np
+
+    array = np.asarray(value)
+    if pa.types.is_list(arrow_type):
+        rows = array.reshape(array.shape[0], -1)
+        flat = pa.array(rows.reshape(-1).tolist(), type=arrow_type.value_type)
+        offsets = pa.array(np.arange(0, rows.size + 1, rows.shape[1], dtype=np.int32))
+        return pa.ListArray.from_arrays(offsets, flat, type=arrow_type)
+    return pa.array(array.reshape(-1).tolist(), type=arrow_type)
 
 
 def _score_in_engine(ctx: CallContext, threshold: float | None) -> Any:

@@ -89,3 +89,52 @@ def test_explain_predict_has_probability(backend) -> None:
         p = r["probability"]
         assert r["prediction_value"] == pytest.approx(np.log(p / (1 - p)), abs=1e-3)
         assert r["approximation_error"] < 1e-9
+
+
+def test_imported_onnx_outputs_are_named_after_the_graph(backend, tmp_path) -> None:
+    """https://cloud.google.com/bigquery/docs/making-predictions-with-sklearn-models-in-onnx-format:
+    the tutorial's pipeline (StandardScaler + RandomForestClassifier on iris, one [None, 1] input
+    per column, zipmap disabled) imported with CREATE MODEL ... OPTIONS (MODEL_TYPE='ONNX',
+    MODEL_PATH=...) and ML.PREDICT over the iris table: the input's columns, then ``label`` (the
+    predicted class, INT64) and ``probabilities`` (an ARRAY of FLOAT64), as the graph computes."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_iris()
+    x = data.data[:, :4]
+    y = data.target
+    pipe = Pipeline([("scaler", StandardScaler()), ("clr", RandomForestClassifier(random_state=0))])
+    pipe.fit(x, y)
+    names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    model_onnx = convert_sklearn(
+        pipe,
+        "pipeline_rf",
+        initial_types=[(name, FloatTensorType([None, 1])) for name in names],
+        options={id(pipe): {"zipmap": False}},
+    )
+    path = tmp_path / "pipeline_rf.onnx"
+    path.write_bytes(model_onnx.SerializeToString())
+    iris = {name: x[:, i] for i, name in enumerate(names)}
+    iris["species"] = np.array(data.target_names)[y]
+    backend.load("o_iris", pa.table(iris))
+    # the tutorial's statements; the model's and the table's locations adapted
+    backend.run(
+        f"CREATE OR REPLACE MODEL `imported_onnx_model` OPTIONS (MODEL_TYPE='ONNX', "
+        f"MODEL_PATH='{path}')"
+    )
+    cur = backend.run(
+        "SELECT *\n  FROM ML.PREDICT(MODEL `imported_onnx_model`,\n    (\n    SELECT * FROM "
+        "`o_iris`\n    )\n)"
+    )
+    assert [d[0] for d in cur.description] == [*names, "species", "label", "probabilities"]
+    rows = cur.fetchall()
+    expected = pipe.predict_proba(x.astype(np.float32))
+    by_row = {tuple(r[:4]): r for r in rows}
+    for i in range(len(x)):
+        row = by_row[tuple(x[i])]
+        assert row[5] == pipe.predict(x[i : i + 1].astype(np.float32))[0]
+        assert row[6] == pytest.approx(list(expected[i]), abs=1e-5)

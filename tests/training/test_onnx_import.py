@@ -239,9 +239,8 @@ def test_foreign_rank1_int64_input(cur: sqlml.Cursor, tmp_path: Path) -> None:
     model.ir_version = 9
     path = save(model, tmp_path / "ints.onnx")
     cur.execute(f"CREATE MODEL ints OPTIONS (model_type='onnx', model_path='{path}')")
-    got = column(
-        cur, "SELECT predicted_label FROM ML.PREDICT(MODEL ints, (SELECT id AS n FROM t)) "
-    )
+    # imported with BigQuery's options only: the graph's output, under its name
+    got = column(cur, "SELECT variable FROM ML.PREDICT(MODEL ints, (SELECT id AS n FROM t)) ")
     np.testing.assert_array_equal(np.sort(got), 2.0 * np.arange(N))
     with pytest.raises(errors.Error, match="NULL values.*integer input 'n'"):
         cur.execute("SELECT * FROM ML.PREDICT(MODEL ints, (SELECT NULL::BIGINT AS n))")
@@ -255,9 +254,11 @@ def test_foreign_kmeans_columns_named_in_metadata(cur: sqlml.Cursor, tmp_path: P
     entry.key, entry.value = "input_columns", '["x1", "x2"]'
     path = save(graph, tmp_path / "kmeans.onnx")
     cur.execute(f"CREATE MODEL foreign_km OPTIONS (model_type='onnx', model_path='{path}')")
-    ids = column(cur, "SELECT centroid_id FROM ML.PREDICT(MODEL foreign_km, TABLE t) ORDER BY id")
+    # the graph's outputs as it computes them (BigQuery's ML.PREDICT of an imported model)
+    rows = fetch(cur, "SELECT label, scores FROM ML.PREDICT(MODEL foreign_km, TABLE t) ORDER BY id")
     assigned = model.predict(data)
-    np.testing.assert_array_equal(ids, assigned + 1)
+    np.testing.assert_array_equal([r["label"] for r in rows], assigned)
+    np.testing.assert_allclose([r["scores"] for r in rows], model.transform(data), rtol=1e-5)
 
     (metrics,) = fetch(cur, "SELECT * FROM ML.EVALUATE(MODEL foreign_km, TABLE t)")
     distances = model.transform(data)
@@ -306,7 +307,7 @@ def test_external_data_inside_the_folder_is_read(cur: sqlml.Cursor, tmp_path: Pa
         f"CREATE MODEL ext OPTIONS (model_type='onnx', model_path='{path}', "
         "input_columns=['x1', 'x2', 'x3'])"
     )
-    got = column(cur, "SELECT predicted_label FROM ML.PREDICT(MODEL ext, TABLE t) ORDER BY id")
+    got = column(cur, "SELECT variable FROM ML.PREDICT(MODEL ext, TABLE t) ORDER BY id")
     data = frame(cur, "x1, x2, x3, v")
     expected = LinearRegression().fit(data[["x1", "x2", "x3"]], data["v"])
     np.testing.assert_allclose(got, expected.predict(data[["x1", "x2", "x3"]]), atol=1e-9)

@@ -71,6 +71,12 @@ def _foreign_spec(
                 )
             spec["label"] = None
             spec["centroid_distances"] = centroid_distances(proto, scores.width, model)
+    if label is None and options.get("task") is None and options.get("class_labels") is None:
+        # Imported as BigQuery imports an ONNX file (its options name no label, task or
+        # classes): ML.PREDICT returns the graph's outputs under their own names.
+        spec["graph_outputs"] = [
+            {"name": p.name, "elem": p.elem, "rank": p.rank, "width": p.width} for p in ports
+        ]
     described = ", ".join(f"{f['name']} ({f['kind']})" for f in features)
     notes = [f"Imported model {model} ({task}) with features {described}."]
     return spec, features, notes
