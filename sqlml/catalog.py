@@ -7,13 +7,14 @@ the new row is written in one transaction after training succeeded; until then t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlml.errors import ModelNotFoundError
+from sqlml.errors import ModelNotFoundError, ProgrammingError
 
 if TYPE_CHECKING:
     from sqlml.backends.base import Backend
@@ -95,49 +96,93 @@ def normalize_name(name: str) -> str:
     return name.lower()
 
 
+@dataclass(frozen=True)
+class _Place:
+    """Where a model name's versions are kept: the catalog table, the name as stored there, and
+    the database a three-part name named (None: the connection's own)."""
+
+    table: str
+    stored: str
+    database: str | None = None
+
+    def shown(self, stored: str) -> str:
+        return stored if self.database is None else f"{self.database.lower()}.{stored}"
+
+
 class Catalog:
-    """Reads and writes ``sqlml.models`` through a backend."""
+    """Reads and writes ``sqlml.models`` through a backend.
+
+    A three-part name ``database.schema.model`` keeps the model in that database's own catalog
+    (DuckDB: an attached database's ``sqlml.models``, so the model travels with its file), stored
+    there as ``schema.model``; the connection's own database named first is the same as leaving
+    it out (``memory.main.m`` is ``main.m``).
+    """
 
     TABLE = "sqlml.models"
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        self._ready = False
+        self._ready: set[str | None] = set()
 
-    def ensure(self) -> None:
-        """Create the catalog schema and table on first write (read-only files stay untouched)."""
-        if not self._ready:
-            self.backend.run_script(self.backend.catalog_ddl())
-            self._ready = True
+    def _place(self, name: str) -> _Place:
+        name = normalize_name(name)
+        parts = name.split(".")
+        if len(parts) < 3:
+            return _Place(self.TABLE, name)
+        database, stored = parts[0], ".".join(parts[1:])
+        current, known = self.backend.databases()
+        match = next((d for d in known if d.lower() == database), None)
+        if match is None:
+            raise ProgrammingError(
+                f"Model name '{name}': this connection has no database or catalog named "
+                f"'{database}'; its databases: {', '.join(known) or 'none'}. Attach it first "
+                f"(DuckDB: ATTACH 'file.duckdb' AS {database}), or leave the first part out."
+            )
+        if match.lower() == current.lower():
+            return _Place(self.TABLE, stored)
+        return _Place(self.backend.catalog_table(match), stored, match)
 
-    def exists(self) -> bool:
-        return self.backend.table_exists("sqlml", "models")
+    def ensure(self, name: str | None = None) -> None:
+        """Create the catalog schema and table on first write (read-only files stay untouched);
+        with a three-part ``name``, that database's."""
+        database = self._place(name).database if name is not None else None
+        if database not in self._ready:
+            self.backend.run_script(self.backend.catalog_ddl(database))
+            self._ready.add(database)
+
+    def exists(self, place: _Place | None = None) -> bool:
+        database = place.database if place is not None else None
+        return self.backend.table_exists("sqlml", "models", database)
 
     def get(self, name: str, *, statement: str = "") -> ModelRecord:
         record = self.find(name)
         if record is None:
             where = f" in {statement}" if statement else ""
-            known = self.names()
+            known = self.names(self._place(name))
             hint = f" Models here: {', '.join(known)}." if known else " There are no models yet."
             raise ModelNotFoundError(f"Model '{name}' not found{where}.{hint}")
         return record
 
     def find(self, name: str) -> ModelRecord | None:
-        if not self.exists():
+        place = self._place(name)
+        if not self.exists(place):
             return None
         rows = self.backend.query(
-            f"SELECT {', '.join(COLUMNS)} FROM {self.TABLE} WHERE name = ? "
+            f"SELECT {', '.join(COLUMNS)} FROM {place.table} WHERE name = ? "
             "ORDER BY version DESC LIMIT 1",
-            [normalize_name(name)],
+            [place.stored],
         )
-        return ModelRecord.from_row(rows[0]) if rows else None
+        if not rows:
+            return None
+        record = ModelRecord.from_row(rows[0])
+        return dataclasses.replace(record, name=place.shown(record.name))
 
-    def names(self) -> list[str]:
-        if not self.exists():
+    def names(self, place: _Place | None = None) -> list[str]:
+        place = place or _Place(self.TABLE, "")
+        if not self.exists(place):
             return []
-        return [
-            r[0] for r in self.backend.query(f"SELECT DISTINCT name FROM {self.TABLE} ORDER BY 1")
-        ]
+        rows = self.backend.query(f"SELECT DISTINCT name FROM {place.table} ORDER BY 1")
+        return [place.shown(r[0]) for r in rows]
 
     def latest(self) -> list[ModelRecord]:
         """The live version of every model."""
@@ -150,26 +195,30 @@ class Catalog:
         return [ModelRecord.from_row(r) for r in rows]
 
     def next_version(self, name: str) -> int:
-        if not self.exists():
+        place = self._place(name)
+        if not self.exists(place):
             return 1
         rows = self.backend.query(
-            f"SELECT coalesce(max(version), 0) + 1 FROM {self.TABLE} WHERE name = ?",
-            [normalize_name(name)],
+            f"SELECT coalesce(max(version), 0) + 1 FROM {place.table} WHERE name = ?",
+            [place.stored],
         )
         return int(rows[0][0])
 
     def insert(self, record: ModelRecord) -> None:
+        place = self._place(record.name)
+        record = dataclasses.replace(record, name=place.stored)
         values: list[Any] = []
         for column in COLUMNS:
             value = getattr(record, column)
             values.append(json.dumps(value) if column in JSON_COLUMNS else value)
         placeholders = ", ".join("?" for _ in COLUMNS)
         self.backend.execute_params(
-            f"INSERT INTO {self.TABLE} ({', '.join(COLUMNS)}) VALUES ({placeholders})", values
+            f"INSERT INTO {place.table} ({', '.join(COLUMNS)}) VALUES ({placeholders})", values
         )
 
     def delete(self, name: str) -> None:
-        self.backend.delete_model(self.TABLE, normalize_name(name))
+        place = self._place(name)
+        self.backend.delete_model(place.table, place.stored)
 
     def function_owner(self, function_name: str) -> str | None:
         """The model whose live version registered ``function_name``, if any."""

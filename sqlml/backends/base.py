@@ -108,7 +108,8 @@ class Backend(abc.ABC):
         """Run several internal statements (DDL)."""
 
     @abc.abstractmethod
-    def table_exists(self, schema: str, table: str) -> bool: ...
+    def table_exists(self, schema: str, table: str, database: str | None = None) -> bool:
+        """Whether ``schema.table`` exists, in ``database`` (None: the connection's own)."""
 
     @abc.abstractmethod
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
@@ -157,9 +158,23 @@ class Backend(abc.ABC):
 
     # --- the catalog ----------------------------------------------------------------------------
 
-    def catalog_ddl(self) -> str:
+    def catalog_ddl(self, database: str | None = None) -> str:
         """The statements that create sqlml's catalog (``sqlml.models``) if it is missing."""
         return importlib.resources.files("sqlml._assets").joinpath("catalog.sql").read_text()
+
+    def databases(self) -> tuple[str, list[str]]:
+        """The database (catalog) this connection's models live in, and every one that the first
+        part of a three-part model name (``database.schema.model``) may name."""
+        return ("", [])
+
+    def catalog_table(self, database: str) -> str:
+        """The catalog table of another database that :meth:`databases` lists."""
+        from sqlml.errors import NotSupportedError
+
+        raise NotSupportedError(
+            f"Models in another {self.display_name} catalog ({database}) are not supported yet; "
+            f"name the model schema.model to keep it in this connection's catalog."
+        )
 
     def delete_model(self, table: str, name: str) -> None:
         """Remove every version of model ``name`` from the catalog table."""

@@ -39,6 +39,7 @@ from sqlml.plan.jobs import (
     ShowModelJob,
     TrainJob,
 )
+from sqlml.plan.redshift import resolve_target
 from sqlml.plan.slots import bind_parameters
 from sqlml.training.contract import TrainedModel
 from sqlml.training.labels import resolve_family
@@ -262,6 +263,8 @@ class Executor:
             model=job.name,
         )
         if job.form == "redshift":  # the problem type reads the label: a few rows are enough
+            columns = trainer.probe(None).column_names  # Redshift's TARGET is case-insensitive
+            job = dataclasses.replace(job, label=resolve_target(job.label, columns, job.name))
             raw["model_type"] = resolve_family(raw["model_type"], job, trainer.probe(job.label))
         options = validate(raw, job.name)
         if placement(options.get("engine")) == ON_WORKERS and not (
@@ -358,7 +361,7 @@ class Executor:
         """Write the new version in one transaction: until it commits, the old version is live."""
         backend = self.catalog.backend  # the catalog's engine, which may not be the session's
         own_transaction = not backend.in_transaction
-        self.catalog.ensure()
+        self.catalog.ensure(record.name)
         if own_transaction:
             backend.begin()
         try:

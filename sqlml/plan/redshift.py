@@ -8,19 +8,22 @@ from typing import Any
 
 from sqlglot import exp
 
-from sqlml.errors import OptionError, ProgrammingError
+from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SchemaError
 from sqlml.plan.jobs import TrainJob
 from sqlml.plan.values import _NAME, literal_value
 from sqlml.sql.nodes import (
     CreateModel,
 )
 
-# Redshift HYPERPARAMETERS -> sqlml options.
+# Redshift HYPERPARAMETERS (XGBoost's, linear learner's, k-means') -> sqlml options.
 REDSHIFT_HYPERPARAMETERS = {
     "num_round": "max_iterations",
     "max_depth": "max_tree_depth",
     "eta": "learn_rate",
     "subsample": "subsample",
+    "gamma": "min_split_loss",
+    "lambda": "l2_reg",
+    "alpha": "l1_reg",
     "k": "num_clusters",
     "epochs": "max_iterations",
     "l1": "l1_reg",
@@ -28,6 +31,69 @@ REDSHIFT_HYPERPARAMETERS = {
     "learning_rate": "learn_rate",
     "mini_batch_size": "batch_size",
 }
+
+#: Hyperparameters that map onto a sqlml option once the option exists (models/options.py), with
+#: how their values are spelled there (XGBoost writes 'hist', BigQuery 'HIST').
+_WHEN_DECLARED = {
+    "min_child_weight": ("min_tree_child_weight", None),
+    "colsample_bytree": ("colsample_bytree", None),
+    "colsample_bylevel": ("colsample_bylevel", None),
+    "colsample_bynode": ("colsample_bynode", None),
+    "tree_method": ("tree_method", str.upper),
+    "booster": ("booster_type", str.upper),
+}
+
+#: Hyperparameters sqlml reads but that do not change what it trains: XGBoost's NUM_CLASS (the
+#: classes are the TARGET column's values), k-means' FEATURE_DIM (the FROM columns).
+_DESCRIPTIVE = {"num_class", "feature_dim"}
+
+#: The rest of SageMaker's documented hyperparameters (XGBoost, linear learner, k-means): refused
+#: as not supported yet.
+_LATER = (
+    "max_delta_step",
+    "scale_pos_weight",
+    "max_leaves",
+    "max_bin",
+    "grow_policy",
+    "sketch_eps",
+    "sample_type",
+    "normalize_type",
+    "rate_drop",
+    "one_drop",
+    "skip_drop",
+    "lambda_bias",
+    "tweedie_variance_power",
+    "base_score",
+    "eval_metric",
+    "seed",
+    "early_stopping_rounds",
+    "csv_weights",
+    "deterministic_histogram",
+    "interaction_constraints",
+    "monotone_constraints",
+    "num_parallel_tree",
+    "process_type",
+    "refresh_leaf",
+    "single_precision_histogram",
+    "updater",
+    "dsplit",
+    "predictor_type",
+    "num_classes",
+    "loss",
+    "init_method",
+)
+
+#: XGBoost objectives (AUTO OFF) whose loss sqlml's trainers do not minimise: the objective sets
+#: the problem type, and a notice says which loss is minimised instead.
+_OTHER_LOSSES = (
+    "reg:squaredlogerror",
+    "reg:pseudohubererror",
+    "reg:tweedie",
+    "reg:absoluteerror",
+    "reg:gamma",
+    "binary:hinge",
+    "binary:logitraw",
+)
 
 
 REDSHIFT_MODEL_TYPES = {
@@ -44,6 +110,7 @@ REDSHIFT_OBJECTIVES = {
     "accuracy": "accuracy",
     "f1": "f1_score",
     "f1macro": "f1_score",
+    "f1_macro": "f1_score",
     "mse": "mean_squared_error",
     "reg:squarederror": "mean_squared_error",
     "reg:absoluteerror": "mean_absolute_error",
@@ -85,18 +152,7 @@ def plan_redshift(
             )
     hyper = clauses.get("HYPERPARAMETERS")
     if hyper is not None and isinstance(hyper, exp.Tuple):
-        for item in hyper.expressions:
-            key = item.this.name.lower()
-            if key not in REDSHIFT_HYPERPARAMETERS:
-                raise OptionError(
-                    f"Unknown hyperparameter {key.upper()} in CREATE MODEL {name}; supported: "
-                    + ", ".join(k.upper() for k in REDSHIFT_HYPERPARAMETERS)
-                    + "."
-                )
-            value = literal_value(item.args.get("expression"))
-            if isinstance(value, str):
-                value = _number(value)
-            options[REDSHIFT_HYPERPARAMETERS[key]] = value
+        _hyperparameters(hyper, name, options, notices)
 
     model_type_word = clauses.get("MODEL_TYPE")
     problem_word = clauses.get("PROBLEM_TYPE")
@@ -124,12 +180,26 @@ def plan_redshift(
     objective = clauses.get("OBJECTIVE")
     if objective is not None and automl:
         options["hparam_tuning_objectives"] = [_redshift_objective(objective, name)]
-    if objective is not None and problem is None:
+    if objective is not None:
         text = str(literal_value(objective)).lower()
-        if text in ("mse", "reg:squarederror", "reg:linear") or text.startswith("reg:"):
-            problem = "regression"
-        elif text in ("accuracy", "f1", "f1macro", "auc", "binary:logistic", "multi:softmax"):
-            problem = "classification"
+        if text.startswith("rank:"):
+            raise NotSupportedError(
+                f"OBJECTIVE '{text}' in CREATE MODEL {name} (learning to rank) is not supported "
+                f"yet; use a regression or classification objective."
+            )
+        if not automl and text in _OTHER_LOSSES:
+            loss = "squared error" if text.startswith("reg:") else "log loss"
+            notices.append(
+                f"OBJECTIVE '{text}': sqlml's trainers minimise {loss} for this problem type; "
+                f"the objective sets the problem type only."
+            )
+        if problem is None:
+            if text == "mse" or text.startswith("reg:"):
+                problem = "regression"
+            elif text in ("accuracy", "f1", "f1macro", "f1_macro", "auc") or text.startswith(
+                ("binary:", "multi:")
+            ):
+                problem = "classification"
     options["model_type"] = family  # resolved with the label's type in the session
     target = node.args.get("target")
     function = node.args.get("function")
@@ -148,6 +218,67 @@ def plan_redshift(
         notices=tuple(notices),
         form="redshift",
     )
+
+
+def _hyperparameters(
+    hyper: exp.Tuple, name: str, options: dict[str, Any], notices: list[str]
+) -> None:
+    """``HYPERPARAMETERS DEFAULT EXCEPT (KEY 'value', ...)`` onto sqlml's options."""
+    from sqlml.models.options import OPTIONS
+
+    for item in hyper.expressions:
+        key = item.this.name.lower()
+        value = literal_value(item.args.get("expression"))
+        if isinstance(value, str):
+            value = _number(value)
+        if key in REDSHIFT_HYPERPARAMETERS:
+            options[REDSHIFT_HYPERPARAMETERS[key]] = value
+        elif key in _WHEN_DECLARED and _WHEN_DECLARED[key][0] in OPTIONS:
+            option, spelling = _WHEN_DECLARED[key]
+            options[option] = spelling(value) if spelling and isinstance(value, str) else value
+        elif key in _DESCRIPTIVE:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise OptionError(
+                    f"HYPERPARAMETERS {key.upper()} of CREATE MODEL {name} must be a positive "
+                    f"integer such as '10'; got {value!r}."
+                )
+            notices.append(
+                f"HYPERPARAMETERS {key.upper()} '{value}': sqlml takes it from the training data "
+                f"({'the TARGET column' if key == 'num_class' else 'the FROM columns'}); "
+                f"checked, not needed."
+            )
+        elif key in _LATER or key in _WHEN_DECLARED:
+            raise NotSupportedError(
+                f"HYPERPARAMETERS {key.upper()} in CREATE MODEL {name} is not supported yet; "
+                f"supported: {', '.join(_supported(OPTIONS))}."
+            )
+        else:
+            raise OptionError(
+                f"Unknown hyperparameter {key.upper()} in CREATE MODEL {name}; supported: "
+                f"{', '.join(_supported(OPTIONS))}."
+            )
+
+
+def _supported(declared: Any) -> list[str]:
+    keys = list(REDSHIFT_HYPERPARAMETERS)
+    keys += [k for k, (option, _) in _WHEN_DECLARED.items() if option in declared]
+    return [k.upper() for k in keys + sorted(_DESCRIPTIVE)]
+
+
+def resolve_target(label: str | None, columns: list[str], model: str) -> str | None:
+    """The column a Redshift TARGET names: Redshift folds names to lower case, so ``TARGET
+    'Churn'`` and ``TARGET cover_type`` find ``churn`` / ``Cover_type``; an exact match first."""
+    if label is None or label in columns:
+        return label
+    matches = [c for c in columns if c.lower() == label.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise SchemaError(
+            f"TARGET '{label}' of CREATE MODEL {model} matches several columns of the FROM source "
+            f"({', '.join(matches)}); name one exactly, in double quotes."
+        )
+    return label  # the trainer's error names the columns
 
 
 def _redshift_objective(node: exp.Expression, name: str) -> str:

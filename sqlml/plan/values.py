@@ -20,7 +20,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def model_name(table: exp.Expression) -> str:
-    """A model's catalog name: lower-cased, ``schema.name`` when qualified; validated."""
+    """A model's catalog name: lower-cased, ``schema.name`` or ``database.schema.name`` when
+    qualified (the catalog resolves the database, :class:`sqlml.catalog.Catalog`); validated."""
     if isinstance(table, exp.Table):
         parts = [p.name for p in table.parts]
     elif isinstance(table, (exp.Identifier, exp.Column, exp.Var)):
@@ -31,11 +32,12 @@ def model_name(table: exp.Expression) -> str:
         if not _NAME.match(part):
             raise ProgrammingError(
                 f"Invalid model name {'.'.join(parts)!r}: use letters, digits and underscores, "
-                f"optionally qualified by one schema (schema.model)."
+                f"optionally qualified by a schema and a database (database.schema.model)."
             )
-    if len(parts) > 2:
+    if len(parts) > 3:
         raise ProgrammingError(
-            f"Invalid model name {'.'.join(parts)!r}: at most one qualifier (schema.model)."
+            f"Invalid model name {'.'.join(parts)!r}: at most two qualifiers "
+            f"(database.schema.model, BigQuery's project.dataset.model)."
         )
     return ".".join(parts).lower()
 
@@ -47,6 +49,8 @@ def literal_value(node: exp.Expression | None) -> Any:
 
 def _option_value(node: exp.Expression) -> Any:
     """The option values beyond constants: bare words, STRUCT pairs, and search spaces."""
+    if isinstance(node, exp.Tuple):  # ('yes', 2.0) inside class_weights, BigQuery's documented form
+        return [literal_value(e) for e in node.expressions]
     if isinstance(node, exp.Struct):  # STRUCT('yes', 2.0) inside class_weights
         # Spark's dialect names unnamed fields (col1 := 'yes'): the values are what count.
         return [

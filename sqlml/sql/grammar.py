@@ -17,6 +17,7 @@ from sqlglot.errors import TokenError
 from sqlglot.helper import seq_get
 from sqlglot.tokens import Token, TokenType
 
+from sqlml.errors import NotSupportedError
 from sqlml.sql.keywords import (
     BIGQUERY_CLAUSES,
     CHOICES,
@@ -317,6 +318,13 @@ class SqlmlParserMixin:
         exists = self._match_text_seq("IF", "NOT", "EXISTS")
         name = self._sqlml_parse_name("<model name> after CREATE MODEL", CREATE_NAME_STOP)
         node = CreateModel(this=name, replace=replace or None, exists=exists or None)
+        if self._sqlml_at_words("FUNCTION"):
+            raise NotSupportedError(
+                f"CREATE MODEL {name.sql()} FUNCTION ... without FROM (Redshift's remote "
+                f"inference on an Amazon SageMaker endpoint) is not supported yet; sqlml scores "
+                f"the models of its own catalog: train one with CREATE MODEL ... FROM ..., or "
+                f"import an ONNX file with OPTIONS (model_type = 'onnx', model_path = '...')."
+            )
         if self._match(TokenType.FROM):
             self._sqlml_parse_redshift(node, start)
         else:
@@ -382,6 +390,13 @@ class SqlmlParserMixin:
 
     def _sqlml_parse_redshift(self: Any, node: CreateModel, start: int) -> None:
         node.set("form", exp.Var(this="redshift"))
+        if self._curr and self._curr.token_type == TokenType.STRING:
+            raise NotSupportedError(
+                f"CREATE MODEL {node.this.sql()} FROM '{self._curr.text}' (a model trained in "
+                f"Amazon SageMaker: Redshift's bring your own model) is not supported yet; export "
+                f"it as ONNX and import that with OPTIONS (model_type = 'onnx', model_path = "
+                f"'<file>.onnx')."
+            )
         if self._curr_is_l_paren():
             source = self._sqlml_parse_wrapped_query("a query inside FROM ( ... )")
         else:
@@ -412,6 +427,10 @@ class SqlmlParserMixin:
             self._sqlml_once(node, arg, clause)
             what = "<label column>" if clause == "TARGET" else "<function name>"
             context = self._sqlml_context(start)
+            if clause == "TARGET" and self._curr and self._curr.token_type == TokenType.STRING:
+                # TARGET 'Churn': Redshift's pages quote the column as a string too
+                node.set(arg, self._sqlml_parse_string(f"{what} after {context}"))
+                return
             node.set(arg, self._sqlml_parse_identifier(f"{what} after {context}", REDSHIFT_STOP))
             if clause == "FUNCTION" and self._sqlml_match_word("RETURNS"):
                 returns = self._parse_types()

@@ -316,8 +316,10 @@ def test_export_rejects_other_options() -> None:
 
 
 def test_model_name_too_many_qualifiers() -> None:
-    with pytest.raises(ProgrammingError, match="a.b.c"):
-        job_of("CREATE MODEL a.b.c OPTIONS(model_type='kmeans') AS SELECT 1")
+    """database.schema.model is the most (BigQuery's project.dataset.model)."""
+    assert job_of("CREATE MODEL a.B.c OPTIONS(model_type='kmeans') AS SELECT 1").name == "a.b.c"
+    with pytest.raises(ProgrammingError, match=r"a\.b\.c\.d.*at most two qualifiers"):
+        job_of("CREATE MODEL a.b.c.d OPTIONS(model_type='kmeans') AS SELECT 1")
 
 
 def test_model_name_invalid_characters() -> None:

@@ -175,13 +175,37 @@ class DuckDBBackend(Backend):
         except duckdb.Error as exc:
             raise translate_error(exc) from exc
 
-    def table_exists(self, schema: str, table: str) -> bool:
+    def table_exists(self, schema: str, table: str, database: str | None = None) -> bool:
+        where = "database_name = current_database()" if database is None else "database_name = ?"
         rows = self.query(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? "
-            "AND database_name = current_database()",
-            [schema, table],
+            f"SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? "
+            f"AND {where}",
+            [schema, table] if database is None else [schema, table, database],
         )
         return bool(rows[0][0])
+
+    # --- the catalogs of attached databases (three-part model names) ----------------------------
+
+    def databases(self) -> tuple[str, list[str]]:
+        """The current database and every attached one (ATTACH ... AS other): a model named
+        ``other.main.m`` lives in ``other``'s own catalog, with ``other``'s file."""
+        current = self.query("SELECT current_database()")[0][0]
+        names = self.query(
+            "SELECT database_name FROM duckdb_databases() WHERE NOT internal ORDER BY 1"
+        )
+        return current, [r[0] for r in names]
+
+    def catalog_table(self, database: str) -> str:
+        return f"{self.quote(database)}.sqlml.models"
+
+    def catalog_ddl(self, database: str | None = None) -> str:
+        ddl = super().catalog_ddl()
+        if database is None:
+            return ddl
+        schema = f"{self.quote(database)}.sqlml"
+        return ddl.replace("SCHEMA IF NOT EXISTS sqlml;", f"SCHEMA IF NOT EXISTS {schema};").replace(
+            "TABLE IF NOT EXISTS sqlml.models", f"TABLE IF NOT EXISTS {schema}.models"
+        )
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         try:

@@ -235,7 +235,7 @@ class SparkBackend(SparkScoring, SparkCatalog, Backend):
                     raise
                 self.attach_catalog(reason=exc)
 
-    def table_exists(self, schema: str, table: str) -> bool:
+    def table_exists(self, schema: str, table: str, database: str | None = None) -> bool:
         try:
             return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))
         except spark_errors() as exc:

@@ -111,8 +111,18 @@ class SparkCatalog:
 
     # --- the catalog ----------------------------------------------------------------------------------
 
-    def catalog_ddl(self) -> str:
+    def catalog_ddl(self, database: str | None = None) -> str:
         return importlib.resources.files("sqlml._assets").joinpath("catalog_spark.sql").read_text()
+
+    def databases(self) -> tuple[str, list[str]]:
+        """The session's current catalog (``spark_catalog`` unless changed), where ``sqlml.models``
+        lives, and every catalog the session knows; ``spark_catalog.default.m`` is ``default.m``."""
+        try:
+            current = self.spark.catalog.currentCatalog()
+            known = [c.name for c in self.spark.catalog.listCatalogs()]
+        except spark_errors() as exc:
+            raise translate_error(exc) from exc
+        return current, sorted(set(known) | {current})
 
     def delete_model(self, table: str, name: str) -> None:
         """Spark's Parquet tables have no DELETE: the catalog is partitioned by name instead, and
