@@ -27,6 +27,10 @@ def sql_type(dtype: pa.DataType) -> str:
     }
     if dtype in names:
         return names[dtype]
+    if pa.types.is_time(dtype):
+        return "TIME"
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return f"{sql_type(dtype.value_type)}[]"
     if pa.types.is_decimal(dtype):
         return f"DECIMAL({dtype.precision},{dtype.scale})"
     if pa.types.is_timestamp(dtype):
@@ -44,3 +48,16 @@ def label_type_name(dtype: pa.DataType) -> str:
     if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
         return "string"
     return "double"
+
+
+#: Feature types a model function takes as themselves (the scorer reads them); other non-numeric
+#: features are passed as text.
+_OWN_PARAMETER_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "DATE", "TIME")
+
+
+def parameter_type(feature: dict[str, str]) -> str:
+    """The SQL type of a model function's parameter for ``feature`` (a catalog feature entry)."""
+    if feature["kind"] == "numeric":
+        return "DOUBLE"
+    own = feature.get("type", "")
+    return own if own in _OWN_PARAMETER_TYPES else "VARCHAR"

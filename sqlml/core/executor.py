@@ -486,10 +486,10 @@ class Executor:
             return
         from sqlml_udfs import get_scorer
 
+        from sqlml.types import parameter_type
+
         features = record.spec["features"]
-        parameters = [
-            (f["name"], "DOUBLE" if f["kind"] == "numeric" else "VARCHAR") for f in features
-        ]
+        parameters = [(f["name"], parameter_type(f)) for f in record.features]
         key, onnx_bytes, spec = record.cache_key, record.onnx, record.spec
         task = spec["task"]
         names = [f["name"] for f in features]

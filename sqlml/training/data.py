@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlml_udfs.temporal import TIMESTAMP
 
-from sqlml.errors import SchemaError
+from sqlml.errors import NotSupportedError, SchemaError
 from sqlml.models.options import ModelOptions
 from sqlml.types import sql_type
 
@@ -35,12 +36,30 @@ def _quoted(name: str) -> str:
 
 
 def feature_kind(name: str, dtype: pa.DataType, model: str) -> str:
+    """How a column enters the model, as BigQuery's automatic preprocessing says
+    (https://cloud.google.com/bigquery/docs/auto-preprocessing): numbers standardized, text,
+    booleans, DATE and TIME one-hot encoded, TIMESTAMP (with or without a zone) its Unix seconds
+    and parts (sqlml_udfs.temporal)."""
     if pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
         return "numeric"
     if pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_boolean(dtype):
         return "categorical"
     if pa.types.is_dictionary(dtype):
         return "categorical"
+    if pa.types.is_timestamp(dtype):  # BigQuery's TIMESTAMP transformation: seconds and parts
+        return TIMESTAMP
+    if pa.types.is_date(dtype) or pa.types.is_time(dtype):  # BigQuery: one-hot, as strings
+        return "categorical"
+    if (
+        pa.types.is_list(dtype)
+        or pa.types.is_large_list(dtype)
+        or pa.types.is_fixed_size_list(dtype)
+    ):
+        raise NotSupportedError(
+            f"ARRAY features are not supported yet: column '{name}' of CREATE MODEL {model} is "
+            f"{sql_type(dtype)}; select its elements as columns of their own (e.g. {name}[1] AS "
+            f"{name}_1), or leave it out with SELECT * EXCLUDE ({name})."
+        )
     raise SchemaError(
         f"Column '{name}' has type {sql_type(dtype)}, which CREATE MODEL {model} cannot use as a "
         f"feature; cast it to a number or string in the query (e.g. epoch({name}) or "

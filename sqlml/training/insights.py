@@ -246,6 +246,12 @@ def column_layout(preprocess: Any, features: list[dict[str, str]]) -> list[dict[
     (mean 0 / scale 1 when the model does not scale). Categorical ones: one column per category of
     the one-hot encoder, in its order.
     """
+    stamps = [f["name"] for f in features if f["kind"] not in ("numeric", "categorical")]
+    if stamps:  # a TIMESTAMP is several model inputs (sqlml_udfs.temporal)
+        raise UnsupportedLayout(
+            f"per-input weights of TIMESTAMP feature(s) {', '.join(stamps)} (its seconds and "
+            f"parts) are not supported yet"
+        )
     by_name: dict[str, dict[str, Any]] = {}
     for name, transformer, columns in preprocess.transformers_:
         if name == "remainder" or transformer == "drop":

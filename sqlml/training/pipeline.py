@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from sqlml_udfs.scoring import Scorer, feature_array
+from sqlml_udfs.scoring import Scorer, model_arrays
+from sqlml_udfs.temporal import graph_features
 
 from sqlml.errors import TrainingError
 from sqlml.models.options import ModelOptions
@@ -114,7 +115,7 @@ def features_frame(table: pa.Table, features: list[dict[str, str]]) -> Any:
     import pandas as pd
 
     return pd.DataFrame(
-        {f["name"]: feature_array(table.column(f["name"]), f["kind"], np.float64) for f in features}
+        model_arrays({f["name"]: table.column(f["name"]) for f in features}, features, np.float64)
     )
 
 
@@ -130,8 +131,9 @@ def build_pipeline(
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    numeric = [f["name"] for f in features if f["kind"] == "numeric"]
-    categorical = [f["name"] for f in features if f["kind"] == "categorical"]
+    inputs = graph_features(features)  # a TIMESTAMP's seconds and parts (sqlml_udfs.temporal)
+    numeric = [f["name"] for f in inputs if f["kind"] == "numeric"]
+    categorical = [f["name"] for f in inputs if f["kind"] == "categorical"]
     parts = []
     if numeric:
         steps: list[tuple[str, Any]] = [("impute", SimpleImputer(keep_empty_features=True))]
@@ -194,7 +196,7 @@ def to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
             f["name"],
             FloatTensorType([None, 1]) if f["kind"] == "numeric" else StringTensorType([None, 1]),
         )
-        for f in features
+        for f in graph_features(features)
     ]
     estimator = pipeline.named_steps["model"]
     options = {id(estimator): {"zipmap": False}} if task == "classification" else None
@@ -204,7 +206,7 @@ def to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
         options=options,
         target_opset={"": 18, "ai.onnx.ml": 3},
     )
-    restore_input_names(model, [f["name"] for f in features])
+    restore_input_names(model, [f["name"] for f in graph_features(features)])
     if task == "clustering":
         _clamp_before_sqrt(model)
     if task == "dimensionality_reduction":

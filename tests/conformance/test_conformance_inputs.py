@@ -6,14 +6,16 @@ Expected values come from scikit-learn or numpy on the rows as the tests build t
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from conformance_data import X1, X2, binary, reg
 
-from sqlml.errors import SchemaError
+from sqlml.errors import NotSupportedError, SchemaError
 
 GLM = "https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm"
 
@@ -92,3 +94,147 @@ def test_without_a_label_the_error_names_both_fixes(backend: Any) -> None:
     )
     info = [r[0] for r in backend.rows("SELECT input FROM ML.FEATURE_INFO(MODEL c_km_label_m)")]
     assert sorted(info) == ["label", "x1"]
+
+
+# --- TIMESTAMP, DATE and TIME features ------------------------------------------------------------
+
+PREPROCESSING = "https://cloud.google.com/bigquery/docs/auto-preprocessing"
+STAMPS = 160
+#: Every 37 hours and 11 minutes from 2023-12-24 (a Sunday): hours, minutes, days, weeks and both
+#: years vary; row 3 has a NULL timestamp.
+INSTANTS = [
+    None if k == 3 else dt.datetime(2023, 12, 24) + dt.timedelta(minutes=int(k) * (37 * 60 + 11))
+    for k in range(STAMPS)
+]
+
+
+def _strftime_parts(values: list[Any]) -> dict[str, list[str | None]]:
+    """The seven documented parts, by pyarrow's strftime (an independent computation): day of
+    month, day of week (1 = Sunday, BigQuery's DAYOFWEEK), month, hour, minute, week of year
+    (%U: weeks begin on Sunday, week 0 before the first Sunday) and year."""
+    stamps = pa.array(values, pa.timestamp("us"))
+    formats = {"DOM": "%d", "DOW": "%w", "MOY": "%m", "HOD": "%H", "MOH": "%M", "WOY": "%U"}
+    parts: dict[str, list[str | None]] = {}
+    for part, fmt in {**formats, "YEAR": "%Y"}.items():
+        text = pc.strftime(stamps, format=fmt).to_pylist()
+        parts[part] = [None if v is None else str(int(v) + (part == "DOW")) for v in text]
+    return parts
+
+
+def _stamped() -> pa.Table:
+    """label = hour + 2 · (day of week) + 0.01 · x, exactly: linear in one-hot parts and x."""
+    x = np.arange(STAMPS) % 7 * 1.0
+    label = [
+        (0.0 if t is None else t.hour + 2 * ((t.weekday() + 1) % 7)) + 0.01 * v
+        for t, v in zip(INSTANTS, x, strict=True)
+    ]
+    return pa.table({"ts": pa.array(INSTANTS, pa.timestamp("us")), "x": x, "label": label})
+
+
+def test_a_timestamp_feature_is_its_seconds_and_parts(backend: Any) -> None:
+    """Auto-preprocessing, "TIMESTAMP feature transformation": the Unix seconds (standardized)
+    and day of month, day of week, month, hour, minute, week of year, year (one-hot encoded),
+    in UTC. A linear model on them, scored on the raw table by the column's own name, is the
+    least-squares fit of the label on that design (built here with numpy from strftime's
+    parts); the NULL row's seconds are imputed with the mean, its parts a NULL category."""
+    table = _stamped()
+    backend.load("c_stamps", table)
+    backend.run(
+        "CREATE MODEL c_stamps_m OPTIONS (model_type = 'linear_reg') AS SELECT * FROM c_stamps"
+    )
+    out = backend.arrow(
+        "SELECT x, ts, predicted_label FROM ML.PREDICT(MODEL c_stamps_m, TABLE c_stamps)"
+    )
+    by_key = {(_naive_utc(r["ts"]), r["x"]): r["predicted_label"] for r in out.to_pylist()}
+    parts = _strftime_parts(INSTANTS)
+    seconds = np.array(
+        [np.nan if t is None else t.timestamp() - _LOCAL_OFFSET(t) for t in INSTANTS]
+    )
+    seconds = np.where(np.isnan(seconds), np.nanmean(seconds), seconds)
+    columns = [seconds, table.column("x").to_numpy()]
+    for values in parts.values():
+        text = np.array(["NULL" if v is None else v for v in values])
+        columns.extend((text == level).astype(float) for level in np.unique(text))
+    expected = _least_squares(np.column_stack(columns), table.column("label").to_numpy())
+    got = [by_key[(t, v)] for t, v in zip(INSTANTS, table.column("x").to_pylist(), strict=True)]
+    np.testing.assert_allclose(got, expected, atol=1e-3)
+    np.testing.assert_allclose(got, table.column("label").to_numpy(), atol=1e-3)  # exact design
+    shown = dict(backend.rows("SHOW MODEL c_stamps_m"))
+    assert shown["Function Parameters"] == "ts x"
+    assert shown["Function Parameter Types"].split()[0].startswith("TIMESTAMP")
+
+
+def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Spark returns TIMESTAMP values with a zone: the same instant, as the naive UTC it was."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _LOCAL_OFFSET(t: dt.datetime) -> float:
+    """naive datetime.timestamp() reads local time; this undoes it, so the seconds are UTC's."""
+    return -t.replace(tzinfo=dt.UTC).timestamp() + t.timestamp()
+
+
+def test_a_timestamp_model_explains_and_evaluates_by_the_column(backend: Any) -> None:
+    """ML.EXPLAIN_PREDICT attributes to the TIMESTAMP feature as a whole (one row per input
+    column, as BigQuery's feature_attributions), and ML.EVALUATE reads the raw column."""
+    backend.load("c_stamps_x", _stamped())
+    backend.run(
+        "CREATE MODEL c_stamps_x_m OPTIONS (model_type = 'boosted_tree_regressor', "
+        "max_iterations = 5) AS SELECT * FROM c_stamps_x"
+    )
+    rows = backend.arrow(
+        "SELECT top_feature_attributions, predicted_label, baseline_prediction_value "
+        "FROM ML.EXPLAIN_PREDICT(MODEL c_stamps_x_m, TABLE c_stamps_x)"
+    ).to_pylist()
+    for row in rows:
+        assert sorted(a["feature"] for a in row["top_feature_attributions"]) == ["ts", "x"]
+        total = sum(a["attribution"] for a in row["top_feature_attributions"])
+        # sampled Shapley is efficient: attributions add up to prediction - baseline
+        assert abs(total - (row["predicted_label"] - row["baseline_prediction_value"])) < 1e-3
+    metrics = backend.arrow("SELECT * FROM ML.EVALUATE(MODEL c_stamps_x_m, TABLE c_stamps_x)")
+    assert metrics.column("r2_score")[0].as_py() > 0.5
+
+
+def test_date_and_time_features_are_one_hot_categories(backend: Any) -> None:
+    """Auto-preprocessing: DATE (and TIME, DATETIME) columns are one-hot encoded, one feature per
+    value. A date whose label is fixed per date is learned exactly by a linear model."""
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=k % 5) for k in range(60)]
+    label = [float(d.day) ** 2 for d in days]  # not linear in the date's number
+    backend.load("c_dates", pa.table({"d": pa.array(days, pa.date32()), "label": label}))
+    backend.run(
+        "CREATE MODEL c_dates_m OPTIONS (model_type = 'linear_reg') AS SELECT * FROM c_dates"
+    )
+    out = backend.arrow("SELECT d, predicted_label FROM ML.PREDICT(MODEL c_dates_m, TABLE c_dates)")
+    for row in out.to_pylist():
+        assert abs(row["predicted_label"] - row["d"].day ** 2) < 1e-3
+    info = backend.arrow("SELECT * FROM ML.FEATURE_INFO(MODEL c_dates_m)").to_pylist()
+    assert [(r["input"], r["category_count"]) for r in info] == [("d", 5)]
+
+
+def test_a_timestamp_model_function(backend: Any) -> None:
+    """Redshift's FUNCTION of a model with a TIMESTAMP feature takes the column itself."""
+    backend.load("c_stamps_fn", _stamped())
+    backend.run(
+        "CREATE MODEL c_stamps_fn_m FROM (SELECT ts, x, label FROM c_stamps_fn) TARGET label "
+        "FUNCTION c_stamps_fn_f IAM_ROLE default MODEL_TYPE LINEAR_LEARNER "
+        "PROBLEM_TYPE REGRESSION"
+    )
+    called = backend.rows("SELECT ts, x, c_stamps_fn_f(ts, x) FROM c_stamps_fn")
+    predicted = {
+        (r[0], r[1]): r[2]
+        for r in backend.rows(
+            "SELECT ts, x, predicted_label FROM ML.PREDICT(MODEL c_stamps_fn_m, TABLE c_stamps_fn)"
+        )
+    }
+    for ts, x, value in called:
+        assert abs(value - predicted[(ts, x)]) < 1e-4
+
+
+def test_array_features_are_not_supported_yet(backend: Any) -> None:
+    backend.load("c_arrays", pa.table({"v": [[1.0, 2.0], [3.0, 4.0]], "label": [1.0, 2.0]}))
+    with pytest.raises(NotSupportedError, match="ARRAY features are not supported yet: column 'v'"):
+        backend.run(
+            "CREATE MODEL c_arrays_m OPTIONS (model_type = 'linear_reg') AS SELECT * FROM c_arrays"
+        )

@@ -39,6 +39,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlml_udfs.temporal import TIMESTAMP, graph_features, timestamp_arrays
+
 NULL_CATEGORY = "__sqlml_null__"
 
 _ARROW_LABEL_TYPES = {
@@ -84,6 +86,45 @@ def feature_array(
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = pc.cast(column, pa.string())
     return pc.fill_null(column, NULL_CATEGORY).to_numpy(zero_copy_only=False).astype(object)
+
+
+def model_arrays(
+    columns: dict[str, Any], features: list[dict[str, Any]], float_dtype: type = np.float32
+) -> dict[str, np.ndarray]:
+    """Every graph input of a model sqlml trained, by name, from its feature columns: each
+    feature's :func:`feature_array`, a TIMESTAMP feature's seconds and parts
+    (:mod:`sqlml_udfs.temporal`). Training (float64) and scoring (float32) both call this."""
+    arrays: dict[str, np.ndarray] = {}
+    for feature in features:
+        name, kind = feature["name"], feature["kind"]
+        if kind == TIMESTAMP:
+            arrays.update(timestamp_arrays(columns[name], name, NULL_CATEGORY, float_dtype))
+        else:
+            arrays[name] = feature_array(columns[name], kind, float_dtype)
+    return arrays
+
+
+class _RawFeeds:
+    """An ONNX Runtime session that takes a TIMESTAMP feature's own values (as text, the way
+    :func:`feature_array` writes them) in place of its graph inputs, for callers that build a
+    feed per feature (the sampled Shapley walk); everything else is the session's."""
+
+    def __init__(self, session: Any, features: list[dict[str, Any]]) -> None:
+        self._session = session
+        self._temporal = [f["name"] for f in features if f["kind"] == TIMESTAMP]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    def run(self, output_names: Any, feeds: dict[str, Any], *args: Any) -> Any:
+        # ``ts`` is also the name of the seconds input: text under it is the column's own value.
+        raw = [n for n in self._temporal if n in feeds and feeds[n].dtype == object]
+        if raw:
+            feeds = dict(feeds)
+            for name in raw:
+                expanded = timestamp_arrays(feeds.pop(name).reshape(-1), name, NULL_CATEGORY)
+                feeds.update({k: v.reshape(-1, 1) for k, v in expanded.items()})
+        return self._session.run(output_names, feeds, *args)
 
 
 _NUMERIC_INPUTS = {
@@ -142,6 +183,9 @@ class Scorer:
         self.spec = spec
         self.session = _ort_session(onnx_bytes, threads)
         self.features: list[dict[str, str]] = spec["features"]
+        self._graph_features = graph_features(self.features)
+        if len(self._graph_features) != len(self.features):  # TIMESTAMP features
+            self.session = _RawFeeds(self.session, self.features)
         self.task: str = spec["task"]
         outputs = [o.name for o in self.session.get_outputs()]
         self._output_names = outputs
@@ -157,7 +201,7 @@ class Scorer:
         """How each graph input is fed: (input, feature names, ONNX type, rank); None when every
         input is its feature's own float32 or string ``[N, 1]`` tensor (every graph sqlml trains),
         which :meth:`feeds` serves on its fastest path."""
-        kinds = {f["name"]: f["kind"] for f in self.features}
+        kinds = {f["name"]: f["kind"] for f in self._graph_features}
         grouped: dict[str, list[str]] = self.spec.get("inputs") or {}
         plan = []
         simple = not grouped
@@ -183,10 +227,8 @@ class Scorer:
     def feeds(self, columns: dict[str, pa.Array | pa.ChunkedArray]) -> dict[str, np.ndarray]:
         """Turn Arrow columns (by feature name) into the graph's named input tensors."""
         if self._plan is None:
-            return {
-                f["name"]: feature_array(columns[f["name"]], f["kind"], np.float32).reshape(-1, 1)
-                for f in self.features
-            }
+            arrays = model_arrays(columns, self.features, np.float32)
+            return {name: array.reshape(-1, 1) for name, array in arrays.items()}
         feeds = {}
         for name, features, onnx_type, rank in self._plan:
             parts = [_input_array(columns[f], f, onnx_type, name) for f in features]

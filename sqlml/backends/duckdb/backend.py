@@ -32,6 +32,10 @@ _SQL_TYPES = {
     "BIGINT": duckdb.sqltypes.BIGINT,
     "VARCHAR": duckdb.sqltypes.VARCHAR,
     "BOOLEAN": duckdb.sqltypes.BOOLEAN,
+    "TIMESTAMP": duckdb.sqltypes.TIMESTAMP,  # model functions take temporal features as such
+    "TIMESTAMP WITH TIME ZONE": duckdb.sqltypes.TIMESTAMP_TZ,
+    "DATE": duckdb.sqltypes.DATE,
+    "TIME": duckdb.sqltypes.TIME,
 }
 
 _ERRORS: list[tuple[type[BaseException], type[DatabaseError]]] = [

@@ -8,9 +8,11 @@ from typing import Any
 
 import pyarrow as pa
 from sqlml_udfs.scoring import NULL_CATEGORY
+from sqlml_udfs.temporal import TIMESTAMP
 
 from sqlml.backends.spark.conversion import arrow_schema
 from sqlml.errors import (
+    NotSupportedError,
     OptionError,
     SchemaError,
     TrainingError,
@@ -80,6 +82,13 @@ def training_features(
         raise TrainingError(
             f"CREATE MODEL {model} has no feature columns: the training query returns only "
             f"{', '.join(columns)}."
+        )
+    stamps = [f["name"] for f in features if f["kind"] == TIMESTAMP]
+    if stamps:
+        raise NotSupportedError(
+            f"Training on the Spark engine's executors with TIMESTAMP feature column(s) "
+            f"{', '.join(stamps)} is not supported yet (CREATE MODEL {model}); OPTIONS (engine = "
+            f"'duckdb') collects the rows and trains with scikit-learn on the driver instead."
         )
     return features
 

@@ -24,6 +24,8 @@ def compile_predict(record: Any, frame: Any, threshold: Any) -> Any:
     spec = record.spec
     if spec.get("inputs") or spec.get("transform_sql"):
         raise Unsupported("graph inputs fed several columns (an imported model)")
+    if any(f["kind"] not in ("numeric", "categorical") for f in spec["features"]):
+        raise Unsupported("TIMESTAMP features (the scorer computes their seconds and parts)")
     if len(set(frame.columns)) != len(frame.columns):
         raise Unsupported("an input with duplicate column names")
     model = onnx.load_from_string(record.onnx)
