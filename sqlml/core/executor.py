@@ -249,11 +249,6 @@ class Executor:
                     f"function named {taken[0]} (built in, or defined outside sqlml); choose "
                     f"another FUNCTION name."
                 )
-        if job.transform is not None and not self.backend.capabilities.transform:
-            raise NotSupportedError(
-                f"TRANSFORM (...) in CREATE MODEL {job.name} is not yet supported on the "
-                f"{self.backend.display_name} engine; compute the columns in the training query."
-            )
         # An engine that trains on its own workers keeps large tables there; else the rows are read.
         trainer = trainer_for(
             self.backend,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlml.errors import NotSupportedError
 from sqlml.plan.transform import Transform
 from sqlml.training.contract import Trainer
 from sqlml.training.fit import LocalTrainer
@@ -37,6 +38,12 @@ def trainer_for(
         if not workers:
             count = backend.query(f"SELECT count(*) FROM ({sql}) AS __sqlml_count")[0][0]
             workers = count > backend.local_training_rows
+        if workers and transform is not None:
+            raise NotSupportedError(
+                f"TRANSFORM (...) in CREATE MODEL {model} is not supported yet for training on "
+                f"the {backend.display_name} engine's executors; OPTIONS (engine = 'duckdb') "
+                f"reads the rows and trains in this process."
+            )
         if workers:
             from sqlml.training.mllib.trainer import MLlibTrainer
 

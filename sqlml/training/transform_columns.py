@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlml.errors import SchemaError
+from sqlml.errors import NotSupportedError, SchemaError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -84,6 +84,15 @@ def training_rows(backend: Any, table: pa.Table, transform: Transform, model: st
         )
     if not spec["transform_sql"]:
         return table
+    if not backend.capabilities.transform:
+        computed = ", ".join(item["output"] if "output" in item else item["name"]
+                             for item in spec["transform_sql"])  # fmt: skip
+        raise NotSupportedError(
+            f"TRANSFORM (...) in CREATE MODEL {model} is not yet supported on the "
+            f"{backend.display_name} engine for outputs computed in SQL ({computed}); compute "
+            f"them in the training query (ML.* preprocessing functions and plain columns in "
+            f"TRANSFORM work there)."
+        )
     name = backend.temp_name("transform")
     backend.register_arrow(name, table)
     try:

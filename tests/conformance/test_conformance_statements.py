@@ -114,12 +114,6 @@ def test_redshift_model_function_and_its_probabilities(backend: Any) -> None:
         backend.run("SELECT c_rs_fn(x1, x2, cat) FROM c_bin")
 
 
-@pytest.mark.notyet(
-    "spark",
-    raises=sqlml.NotSupportedError,
-    match=r"^TRANSFORM \(\.\.\.\) in CREATE MODEL c_tf is not yet supported on the Spark engine; "
-    r"compute the columns in the training query\.$",
-)
 def test_transform_computes_features_inside_the_model(backend: Any) -> None:
     from sklearn.linear_model import LinearRegression
 

@@ -377,8 +377,9 @@ def test_what_is_not_yet_supported_says_so(con: sqlml.Connection, spark: Any) ->
             "input_label_cols = ['y']) AS SELECT x1, y FROM reg"
         )
     assert str(info.value) == (
-        "TRANSFORM (...) in CREATE MODEL t is not yet supported on the Spark engine; compute "
-        "the columns in the training query."
+        "TRANSFORM (...) in CREATE MODEL t is not yet supported on the Spark engine for "
+        "outputs computed in SQL (x); compute them in the training query (ML.* preprocessing "
+        "functions and plain columns in TRANSFORM work there)."
     )
     with pytest.raises(sqlml.NotSupportedError) as info:
         sqlml.connect(spark=spark, autocommit=False)
