@@ -42,6 +42,7 @@ def logistic_reg(o: ModelOptions, ctx: MLlibContext) -> Any:
         regParam=penalty,
         elasticNetParam=mix,
         maxIter=o.get("max_iterations", 1000),
+        fitIntercept=bool(o.get("fit_intercept", True)),
         standardization=False,
         **ctx.common,
     )
@@ -58,6 +59,7 @@ def linear_reg(o: ModelOptions, ctx: MLlibContext) -> Any:
         regParam=penalty,
         elasticNetParam=mix,
         maxIter=o.get("max_iterations", 1000),
+        fitIntercept=bool(o.get("fit_intercept", True)),
         standardization=False,
         **ctx.common,
     )

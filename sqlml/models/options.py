@@ -165,12 +165,15 @@ def _check_combinations(
     values: dict[str, Any], given: frozenset[str], model_type: str, model: str
 ) -> None:
     """What BigQuery refuses in combination, and options that need another one."""
+    # BigQuery refuses LEARN_RATE with LINE_SEARCH; left unset (Redshift's linear learner sets a
+    # learning rate alone), it only has no effect here, like the strategy itself.
     linear = registry.get(model_type).family == "linear"
-    if linear and "learn_rate" in given and values.get("learn_rate_strategy") != "CONSTANT":
+    line_search = "learn_rate_strategy" in given and values["learn_rate_strategy"] == "LINE_SEARCH"
+    if linear and "learn_rate" in given and line_search:
         raise OptionError(
             f"The 'learn_rate' option of CREATE MODEL {model} applies when "
-            f"learn_rate_strategy = 'CONSTANT'; with 'LINE_SEARCH' (the default) set "
-            f"'ls_init_learn_rate' instead."
+            f"learn_rate_strategy = 'CONSTANT'; with 'LINE_SEARCH' set 'ls_init_learn_rate' "
+            f"instead."
         )
     if values.get("optimize_strategy") == "NORMAL_EQUATION" and (
         values.get("l1_reg") or values.get("warm_start")

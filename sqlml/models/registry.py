@@ -159,7 +159,6 @@ _TREE_ACCEPTS = _SPLIT | {
     ),
     "colsample_bytree": ((1.0,), "scikit-learn's trees sample columns per split only"),
     "colsample_bylevel": ((1.0,), "scikit-learn's trees sample columns per split only"),
-    "instance_weight_col": ((), "row weights from a column are not read yet"),
 }
 _TREE_CLASSIFIER_ACCEPTS = _TREE_ACCEPTS | {
     "min_tree_child_weight": (
@@ -217,7 +216,7 @@ _DNN_SPACE: Mapping[str, Space] = {
     "learn_rate": HParamRange(0.0001, 0.01),
 }
 
-_SPARK_LINEAR = frozenset({"l1_reg", "l2_reg", "max_iterations"})
+_SPARK_LINEAR = frozenset({"l1_reg", "l2_reg", "max_iterations", "fit_intercept"})
 _SPARK_TREE = frozenset(
     {"max_tree_depth", "num_parallel_tree", "subsample", "min_split_loss", "colsample_bynode"}
 )

@@ -141,6 +141,7 @@ def prepare(
         raise TrainingError(f"The training query of CREATE MODEL {model} returned no rows.")
 
     excluded = {label, options.get("data_split_col"), options.get("kmeans_init_col")}
+    excluded.add(options.get("instance_weight_col"))  # a row's weight, not a feature
     features = [
         {
             "name": name,
@@ -214,6 +215,12 @@ def prepare(
                 f"classifiers; label '{label}' has {len(classes)} classes in the training rows."
             )
         training.sample_weight = sample_weights(y, classes, options, model, spec["label_type"])
+    if options.get("instance_weight_col") is not None:
+        from sqlml.training.weights import instance_weights
+
+        training.sample_weight = instance_weights(
+            training.train, options["instance_weight_col"], training.sample_weight, model
+        )
     return training
 
 

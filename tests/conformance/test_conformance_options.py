@@ -193,6 +193,36 @@ def test_tree_colsample_bynode_and_min_child_weight(backend: Any) -> None:
     assert np.max(np.abs(expected - default)) > 1e-3
 
 
+def test_instance_weight_col_weighs_the_rows(backend: Any) -> None:
+    """INSTANCE_WEIGHT_COL (create-boosted-tree, create-random-forest): each row's weight in the
+    loss, scikit-learn's sample_weight; the column is not a feature."""
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    base = reg()
+    weight = 1.0 + (ROW % 4) * 3.0
+    table = base.append_column("w", pa.array(weight))
+    backend.load("c_weighted_rows", table)
+    backend.run(
+        "CREATE MODEL c_weighted OPTIONS (model_type = 'boosted_tree_regressor', "
+        "input_label_cols = ['y'], max_iterations = 5, max_tree_depth = 3, "
+        "instance_weight_col = 'w') AS SELECT x1, x2, w, y FROM c_weighted_rows"
+    )
+    rows = backend.rows(
+        "SELECT id, predicted_y FROM ML.PREDICT(MODEL c_weighted, "
+        "(SELECT id, x1, x2 FROM c_weighted_rows)) ORDER BY id"
+    )
+    found = np.array([r[1] for r in rows])
+    x = np.column_stack([X1, X2])
+    y = table.column("y").to_numpy()
+    settings = {"n_estimators": 5, "learning_rate": 0.3, "max_depth": 3, "random_state": 42}
+    expected = GradientBoostingRegressor(**settings).fit(x, y, sample_weight=weight).predict(x)
+    np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-4)
+    unweighted = GradientBoostingRegressor(**settings).fit(x, y).predict(x)
+    assert np.max(np.abs(expected - unweighted)) > 1e-3
+    features = backend.rows("SELECT input FROM ML.FEATURE_INFO(MODEL c_weighted)")
+    assert sorted(r[0] for r in features) == ["x1", "x2"]
+
+
 def test_linear_reg_without_intercept(backend: Any) -> None:
     """FIT_INTERCEPT = FALSE (create-glm): least squares through the origin of the standardized
     features, which ML.WEIGHTS reports with a zero intercept."""

@@ -128,7 +128,6 @@ NOT_YET = [
     ("random_forest_regressor", {"tree_method": "APPROX"}, ["tree_method = 'APPROX'", "'EXACT'"]),
     ("random_forest_classifier", {"min_tree_child_weight": 5}, ["hessians"]),
     ("boosted_tree_regressor", {"l1_reg": 0.5}, ["l1_reg = 0.5", "alpha"]),
-    ("boosted_tree_regressor", {"instance_weight_col": "w"}, ["instance_weight_col = 'w'"]),
     ("dnn_classifier", {"activation_fn": "ELU"}, ["'ELU'", "'RELU', 'SIGMOID', 'TANH'"]),
     ("dnn_classifier", {"optimizer": "ADAGRAD"}, ["'ADAGRAD'", "'ADAM', 'SGD'"]),
     ("dnn_classifier", {"dropout": 0.1}, ["dropout = 0.1", "no dropout"]),
@@ -168,6 +167,7 @@ NOTICED = [
     ("linear_reg", {"calculate_p_values": True}, "ML.ADVANCED_WEIGHTS"),
     ("linear_reg", {"warm_start": True}, "trained from scratch"),
     ("logistic_reg", {"learn_rate_strategy": "CONSTANT", "learn_rate": 0.2}, "learning rate"),
+    ("linear_reg", {"learn_rate": 0.2}, "learning rate"),  # Redshift's linear learner sets it
     ("boosted_tree_classifier", {"xgboost_version": "2.1"}, "not XGBoost"),
     ("random_forest_regressor", {"approx_global_feature_contrib": True}, "approximation"),
     ("dnn_regressor", {"tf_version": "2.8.0"}, "not TensorFlow"),
@@ -189,7 +189,11 @@ def test_options_with_no_effect_here_give_a_notice(
 
 
 BAD = [
-    ("linear_reg", {"learn_rate": 0.1}, "learn_rate_strategy = 'CONSTANT'"),
+    (
+        "linear_reg",
+        {"learn_rate": 0.1, "learn_rate_strategy": "LINE_SEARCH"},
+        "learn_rate_strategy = 'CONSTANT'",
+    ),
     ("linear_reg", {"optimize_strategy": "NORMAL_EQUATION", "l1_reg": 1.0}, "NORMAL_EQUATION"),
     ("kmeans", {"kmeans_init_method": "CUSTOM"}, "kmeans_init_col"),
     ("kmeans", {"kmeans_init_col": "s"}, "kmeans_init_method = 'CUSTOM'"),

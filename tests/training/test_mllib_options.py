@@ -33,7 +33,7 @@ def con(spark_session: Any) -> Iterator[sqlml.Connection]:
     ).createOrReplaceTempView("mo_rows")
     connection = sqlml.connect(spark=spark_session)
     yield connection
-    for name in ("mo_forest", "mo_gbt"):
+    for name in ("mo_forest", "mo_gbt", "mo_origin"):
         connection.execute(f"DROP MODEL IF EXISTS {name}")
     connection.close()
     spark_session.catalog.dropTempView("mo_rows")
@@ -76,3 +76,27 @@ def test_options_on_the_executors(con: sqlml.Connection) -> None:
                 f"CREATE MODEL mo_gbt OPTIONS ({options}, engine = 'spark') "
                 f"AS SELECT x1, x2, y, seed FROM mo_rows"
             )
+
+
+def test_fit_intercept_false_on_the_executors(con: sqlml.Connection) -> None:
+    """FIT_INTERCEPT = FALSE (create-glm): Spark's LinearRegression through the origin of the
+    centered, scaled features gives least squares without an intercept on the standardized
+    features (scaling a column does not change least squares' predictions)."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.preprocessing import StandardScaler
+
+    cur = con.cursor()
+    cur.execute(
+        "CREATE MODEL mo_origin OPTIONS (model_type = 'linear_reg', input_label_cols = ['y'], "
+        "fit_intercept = FALSE, engine = 'spark') AS SELECT x1, x2, y + 5 AS y FROM mo_rows"
+    )
+    cur.execute("SELECT x1, x2, predicted_y FROM ML.PREDICT(MODEL mo_origin, TABLE mo_rows)")
+    rows = sorted(cur.fetchall())
+    x = np.array([r[:2] for r in rows])
+    y = 2 * x[:, 0] - x[:, 1] + 5
+    expected = LinearRegression(fit_intercept=False).fit(StandardScaler().fit_transform(x), y)
+    found = np.array([r[2] for r in rows])
+    np.testing.assert_allclose(
+        found, expected.predict(StandardScaler().fit_transform(x)), atol=1e-4
+    )
+    assert abs(float(found.mean()) - float(y.mean())) > 1.0  # no intercept: not y's mean
