@@ -182,6 +182,13 @@ def _check_combinations(
             f"optimize_strategy = 'NORMAL_EQUATION' of CREATE MODEL {model} cannot be used with "
             f"'l1_reg' or warm_start = TRUE; use 'BATCH_GRADIENT_DESCENT' or 'AUTO_STRATEGY'."
         )
+    if values.get("instance_weight_col") is not None and (
+        values.get("auto_class_weights") or values.get("class_weights")
+    ):
+        raise OptionError(
+            f"CREATE MODEL {model} sets 'instance_weight_col' with class weights; BigQuery takes "
+            f"one or the other: fold the class weights into the weight column, or drop it."
+        )
     custom = values.get("kmeans_init_method") == "CUSTOM"
     if custom != (values.get("kmeans_init_col") is not None):
         raise OptionError(

@@ -1,6 +1,6 @@
 """Row weights from a column of the training query: INSTANCE_WEIGHT_COL of BigQuery's boosted tree and
-random forest models, each row's weight in the loss (scikit-learn's ``sample_weight``), times the
-class weights when a classifier has them."""
+random forest models, each row's weight in the loss (scikit-learn's ``sample_weight``). BigQuery
+refuses it with class weights (models.options); given both, they would multiply."""
 
 from __future__ import annotations
 

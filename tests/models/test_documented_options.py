@@ -205,6 +205,13 @@ BAD = [
     ("boosted_tree_regressor", {"xgboost_version": "3.0"}, "'0.9', '1.1', '2.1'"),
     ("random_forest_regressor", {"booster_type": "GBTREE"}, "does not apply"),
     ("pca", {"distance_type": "COSINE"}, "does not apply"),
+    # create-boosted-tree: "You can't specify this option if AUTO_CLASS_WEIGHTS is TRUE or if
+    # CLASS_WEIGHTS is set."
+    (
+        "boosted_tree_classifier",
+        {"instance_weight_col": "w", "auto_class_weights": True},
+        "'instance_weight_col' with class weights",
+    ),
 ]
 
 
