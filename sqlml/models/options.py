@@ -101,6 +101,13 @@ def validate(raw: dict[str, Any], model: str) -> ModelOptions:
                 f"The '{name}' option does not apply to model_type '{model_type}' "
                 f"(CREATE MODEL {model}); it applies to: {', '.join(option.applies_to)}."
             )
+        if name == "optimization_objective" and isinstance(value, list | tuple | dict):
+            raise NotSupportedError(
+                f"optimization_objective = STRUCT(...) in CREATE MODEL {model} (a precision or "
+                f"recall at a fixed value) is not supported yet; sqlml accepts "
+                + ", ".join(repr(k) for k, v in AUTOML_OBJECTIVES.items() if v)
+                + "."
+            )
         values[name] = _coerce(option, value, model)
     notices = _check_accepted(values, model_type, model)
     for name, option in OPTIONS.items():

@@ -136,6 +136,11 @@ NOT_YET = [
     ("linear_reg", {"category_encoding_method": "DUMMY_ENCODING"}, ["'DUMMY_ENCODING'"]),
     ("linear_reg", {"data_split_test_fraction": 0.1}, ["data_split_test_fraction = 0.1"]),
     ("automl_classifier", {"optimization_objective": "MINIMIZE_RMSLE"}, ["'MINIMIZE_RMSLE'"]),
+    (
+        "automl_classifier",
+        {"optimization_objective": ["MAXIMIZE_PRECISION_AT_RECALL", 0.3]},
+        ["STRUCT(...)", "'MAXIMIZE_AU_ROC'"],
+    ),
 ]
 
 
