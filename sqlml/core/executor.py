@@ -408,6 +408,10 @@ class Executor:
         return self._status(f"EXPORT MODEL {path}")
 
     def _show(self, job: ShowModelJob) -> Result:
+        if job.report and job.name is not None:  # Redshift's SELECT EXPLAIN_MODEL('m')
+            from sqlml.core.explain_model import explain_model
+
+            return self.result_table(explain_model(self, job.name, job.column))
         if job.name is None:
             records = self.catalog.latest()
             table = pa.table(

@@ -103,6 +103,9 @@ class ExportModelJob:
 @dataclass(frozen=True)
 class ShowModelJob:
     name: str | None = None
+    #: "explain_model": Redshift's EXPLAIN_MODEL report (one row, under ``column``), not SHOW's
+    report: str = ""
+    column: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlml.plan.jobs import (
     ShowModelJob,
     TrainJob,
 )
-from sqlml.plan.redshift import plan_redshift
+from sqlml.plan.redshift import explain_model_job, plan_redshift
 from sqlml.plan.slots import ml_query, positional
 from sqlml.plan.transform import parse_transform
 from sqlml.plan.values import model_name, options_of
@@ -75,6 +75,9 @@ def plan(statement: Statement, dialect: str = "duckdb") -> Job:
     if isinstance(node, ShowModel):
         this = node.this
         return ShowModelJob(model_name(this) if this is not None else None)
+    report = explain_model_job(node)  # Redshift's SELECT EXPLAIN_MODEL('m')
+    if report is not None:
+        return report
     if statement.ml_functions:
         if isinstance(node, exp.Create) and str(node.args.get("kind") or "").upper() == "VIEW":
             raise NotSupportedError(

@@ -9,8 +9,8 @@ from typing import Any
 from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SchemaError
-from sqlml.plan.jobs import TrainJob
-from sqlml.plan.values import _NAME, literal_value
+from sqlml.plan.jobs import ShowModelJob, TrainJob
+from sqlml.plan.values import _NAME, literal_value, model_name
 from sqlml.sql.nodes import (
     CreateModel,
 )
@@ -201,6 +201,8 @@ def plan_redshift(
             ):
                 problem = "classification"
     options["model_type"] = family  # resolved with the label's type in the session
+    if family != "kmeans":  # Redshift explains every supervised model: EXPLAIN_MODEL reads it
+        options["enable_global_explain"] = True
     target = node.args.get("target")
     function = node.args.get("function")
     function_name = function.name if function is not None else None
@@ -279,6 +281,55 @@ def resolve_target(label: str | None, columns: list[str], model: str) -> str | N
             f"({', '.join(matches)}); name one exactly, in double quotes."
         )
     return label  # the trainer's error names the columns
+
+
+def explain_model_job(node: exp.Expression) -> ShowModelJob | None:
+    """``SELECT EXPLAIN_MODEL('schema.model')`` (Redshift's SQL function; a bare model name too):
+    the model's explainability report, one row. None when the statement does not call it; inside a
+    larger query it is not supported yet (the report is computed from the catalog, not by the
+    engine)."""
+    calls = [
+        f
+        for f in node.find_all(exp.Anonymous)
+        if isinstance(f.this, str) and f.this.upper() == "EXPLAIN_MODEL"
+    ]
+    if not calls:
+        return None
+    usage = "SELECT EXPLAIN_MODEL('model_name')"
+    call = calls[0]
+    alone = (
+        isinstance(node, exp.Select)
+        and len(calls) == 1
+        and len(node.expressions) == 1
+        and node.expressions[0].unalias() is call
+        and not any(v for k, v in node.args.items() if k != "expressions")
+    )
+    if not alone:
+        raise NotSupportedError(
+            f"EXPLAIN_MODEL(...) inside a larger query is not supported yet; select it alone, "
+            f"{usage}: its one row is the report (JSON text)."
+        )
+    args = call.expressions
+    if len(args) != 1:
+        raise ProgrammingError(f"EXPLAIN_MODEL takes one argument, the model's name: {usage}.")
+    arg = args[0]
+    if isinstance(arg, exp.Literal) and arg.is_string:
+        try:
+            table = exp.to_table(arg.name)
+        except Exception:  # sqlglot's ParseError: not a name at all
+            table = None
+        if table is None:
+            raise ProgrammingError(f"Invalid model name {arg.name!r} in EXPLAIN_MODEL: {usage}.")
+        name = model_name(table)
+    elif isinstance(arg, (exp.Column, exp.Identifier, exp.Dot)):
+        name = model_name(exp.to_table(arg.sql()))
+    else:
+        raise ProgrammingError(
+            f"EXPLAIN_MODEL takes the model's name, as a string or a name: {usage}; "
+            f"got {arg.sql()}."
+        )
+    column = node.expressions[0].alias_or_name if node.expressions[0] is not call else ""
+    return ShowModelJob(name, report="explain_model", column=column or "explain_model")
 
 
 def _redshift_objective(node: exp.Expression, name: str) -> str:

@@ -95,4 +95,16 @@ def is_ml_statement(tokens: Sequence[Token]) -> bool:
             return True
     if words[:2] in (["DROP", "MODEL"], ["EXPORT", "MODEL"], ["SHOW", "MODEL"], ["SHOW", "MODELS"]):
         return True
-    return any(is_ml_call(tokens, i) for i in range(len(tokens)))
+    return any(is_ml_call(tokens, i) or is_explain_model(tokens, i) for i in range(len(tokens)))
+
+
+def is_explain_model(tokens: Sequence[Token], i: int) -> bool:
+    """Redshift's ``EXPLAIN_MODEL (`` at tokens[i], unqualified (sqlml.plan.redshift answers it
+    from the model catalog)."""
+    return (
+        i + 1 < len(tokens)
+        and tokens[i].token_type not in QUOTED
+        and tokens[i].text.upper() == "EXPLAIN_MODEL"
+        and tokens[i + 1].token_type == TokenType.L_PAREN
+        and (i == 0 or tokens[i - 1].token_type != TokenType.DOT)
+    )

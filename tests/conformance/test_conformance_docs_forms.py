@@ -230,3 +230,48 @@ def test_three_part_name_in_an_attached_duckdb_database(tmp_path: Any) -> None:
         cur.execute("DROP MODEL other.main.c_away")
         cur.execute("SELECT count(*) FROM other.sqlml.models")
         assert cur.fetchall() == [(0,)]
+
+
+# --- Redshift's EXPLAIN_MODEL ------------------------------------------------------------------------
+
+
+def test_explain_model_report_of_a_linear_learner(backend: Any) -> None:
+    """https://docs.aws.amazon.com/redshift/latest/dg/r_explain_model_function.html: one SUPER
+    value, {"explanations": {"kernel_shap": {"label0": {"global_shap_values": {...},
+    "expected_value": ...}}}, "version": "1.0"}. For y = 2x + 1 exactly (x = 0..29) a linear
+    model's attribution of a row is 2 (x - mean x), so the mean |attribution| is
+    2 · mean |x - 14.5| = 15, and the baseline (the intercept on standardized x) is mean y = 30."""
+    backend.load("c_line", line())
+    backend.run(
+        "CREATE MODEL c_explained FROM c_line TARGET y FUNCTION c_explained_fn IAM_ROLE default "
+        "MODEL_TYPE LINEAR_LEARNER PROBLEM_TYPE REGRESSION OBJECTIVE 'MSE' "
+        "SETTINGS (S3_BUCKET 'bucket')"
+    )
+    for sql in ("SELECT EXPLAIN_MODEL('c_explained')", "select explain_model(c_explained)"):
+        cur = backend.run(sql)
+        assert [d[0] for d in cur.description] == ["explain_model"]
+        rows = cur.fetchall()
+        assert len(rows) == 1
+        report = json.loads(rows[0][0])
+        assert report["version"] == "1.0"
+        assert list(report["explanations"]) == ["kernel_shap"]
+        entry = report["explanations"]["kernel_shap"]["label0"]
+        x = np.arange(30)
+        assert entry["global_shap_values"] == {"x": pytest.approx(2 * np.abs(x - x.mean()).mean())}
+        assert entry["expected_value"] == pytest.approx(float((2 * x + 1).mean()), abs=1e-4)
+    cur = backend.run("SELECT EXPLAIN_MODEL('c_explained') AS report")
+    assert [d[0] for d in cur.description] == ["report"]
+
+
+def test_explain_model_errors(backend: Any) -> None:
+    backend.load("c_line", line())
+    backend.run(
+        "CREATE MODEL c_plain OPTIONS (model_type = 'linear_reg', input_label_cols = ['y']) "
+        "AS SELECT x, y FROM c_line"
+    )
+    with pytest.raises(sqlml.ProgrammingError, match=r"enable_global_explain = TRUE"):
+        backend.run("SELECT EXPLAIN_MODEL('c_plain')")
+    with pytest.raises(sqlml.ProgrammingError, match=r"Model 'c_absent' not found in EXPLAIN_MODEL"):
+        backend.run("SELECT EXPLAIN_MODEL('c_absent')")
+    with pytest.raises(sqlml.NotSupportedError, match=r"inside a larger query is not supported yet"):
+        backend.run("SELECT length(EXPLAIN_MODEL('c_plain'))")

@@ -172,7 +172,12 @@ def test_redshift_create_model_fields() -> None:
     assert job.label == "y"
     assert job.function_name == "fn"
     assert job.problem_type == "classification"
-    assert job.options == {"model_type": "dnn", "max_iterations": 50, "learn_rate": 0.1}
+    assert job.options == {
+        "model_type": "dnn",
+        "max_iterations": 50,
+        "learn_rate": 0.1,
+        "enable_global_explain": True,  # Redshift explains every model (EXPLAIN_MODEL)
+    }
     assert any("IAM_ROLE" in n for n in job.notices)
     assert any("S3_BUCKET" in n for n in job.notices)
     assert any("MAX_RUNTIME" in n for n in job.notices)
@@ -207,7 +212,7 @@ def test_redshift_auto_default_is_automl() -> None:
     job = job_of(
         "CREATE MODEL m FROM t TARGET y FUNCTION f IAM_ROLE default SETTINGS (S3_BUCKET 'b')"
     )
-    assert job.options == {"model_type": "automl"}
+    assert job.options == {"model_type": "automl", "enable_global_explain": True}
 
 
 def test_redshift_kmeans_hyperparameter_k() -> None:

@@ -47,7 +47,11 @@ def test_xgboost_multi_softmax_with_num_class() -> None:
     job = job_of(XGBOOST_MULTI)
     assert job.label == "rings"
     assert job.problem_type == "classification"
-    assert job.options == {"max_iterations": 100, "model_type": "boosted_tree"}
+    assert job.options == {
+        "max_iterations": 100,
+        "model_type": "boosted_tree",
+        "enable_global_explain": True,  # for EXPLAIN_MODEL, which Redshift answers for any model
+    }
     assert any("NUM_CLASS '30'" in n for n in job.notices)
     assert job.function_name == "ml_fn_abalone_xgboost_multi_predict_age"
 
@@ -102,6 +106,7 @@ def test_xgboost_hyperparameters_that_map() -> None:
         "l2_reg": 2,
         "l1_reg": 0.5,
         "model_type": "boosted_tree",
+        "enable_global_explain": True,
     }
 
 
@@ -163,3 +168,38 @@ def test_resolve_target_folds_case_as_redshift() -> None:
     assert resolve_target(None, ["a"], "m") is None
     with pytest.raises(SchemaError, match="matches several columns"):
         resolve_target("churn", ["Churn", "CHURN"], "m")
+
+
+# --- EXPLAIN_MODEL ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "name", "column"),
+    [
+        # https://docs.aws.amazon.com/redshift/latest/dg/r_explain_model_function.html
+        ("select explain_model('customer_churn_auto_model')", "customer_churn_auto_model", ""),
+        ("SELECT EXPLAIN_MODEL('Public.Churn')", "public.churn", ""),
+        ("SELECT EXPLAIN_MODEL(churn) AS report;", "churn", "report"),
+        ("SELECT EXPLAIN_MODEL(s.churn)", "s.churn", ""),
+    ],
+)
+def test_explain_model_is_a_report_job(sql: str, name: str, column: str) -> None:
+    from sqlml.plan.jobs import ShowModelJob
+
+    assert job_of(sql) == ShowModelJob(name, report="explain_model", column=column or "explain_model")
+
+
+def test_explain_model_elsewhere_is_not_supported_yet() -> None:
+    with pytest.raises(NotSupportedError, match=r"^EXPLAIN_MODEL\(\.\.\.\) inside a larger query"):
+        job_of("SELECT id, EXPLAIN_MODEL('m') FROM t")
+
+
+def test_explain_model_takes_one_name() -> None:
+    from sqlml.errors import ProgrammingError
+
+    with pytest.raises(ProgrammingError, match="takes one argument"):
+        job_of("SELECT EXPLAIN_MODEL('a', 'b')")
+    with pytest.raises(ProgrammingError, match="got 1 \\+ 2"):
+        job_of("SELECT EXPLAIN_MODEL(1 + 2)")
+    with pytest.raises(ProgrammingError, match="Invalid model name"):
+        job_of("SELECT EXPLAIN_MODEL('not a name')")

@@ -551,9 +551,11 @@ def test_redshift_objectives_and_max_runtime_in_the_plan() -> None:
         "model_type": "automl",
         "hparam_tuning_objectives": ["roc_auc"],
         "budget_seconds": 900,
+        "enable_global_explain": True,  # Redshift explains every model (EXPLAIN_MODEL)
     }
     xgb = options_of(sql.format(clauses="MODEL_TYPE XGBOOST OBJECTIVE 'AUC'"))
-    assert xgb == {"model_type": "boosted_tree"}  # an explicit MODEL_TYPE is not searched
+    # an explicit MODEL_TYPE is not searched
+    assert xgb == {"model_type": "boosted_tree", "enable_global_explain": True}
     with pytest.raises(errors.OptionError, match="Unknown OBJECTIVE 'nonsense'"):
         options_of(sql.format(clauses="OBJECTIVE 'nonsense'"))
 
