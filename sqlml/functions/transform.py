@@ -11,11 +11,13 @@ The ML.* outputs are computed here from the statistics CREATE MODEL recorded (th
 ``transform`` entry), with BigQuery's output types: a scaler's DOUBLE, ML.IMPUTER's filled value,
 ML.LABEL_ENCODER's BIGINT (1 … n in the sorted vocabulary, 0 for NULL and unknown values),
 ML.ONE_HOT_ENCODER's ARRAY<STRUCT<index, value>>, ML.BUCKETIZE's and ML.QUANTILE_BUCKETIZE's
-``bin_k``. The outputs computed in SQL are the model's own SQL, computed by the engine.
+``bin_k``, ML.POLYNOMIAL_EXPAND's STRUCT. The outputs computed in SQL are the model's own SQL,
+computed by the engine.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,6 +63,8 @@ def ml_transform(ctx: CallContext) -> pa.Table:
             array = table.column(row["input"][0])
         elif row["computed_in"] == "sql":
             array = table.column(graph_names[output])
+        elif row.get("function") == "ML.POLYNOMIAL_EXPAND":
+            array = _polynomial(row, table)
         else:
             array = _apply(row, table.column(row["input"][0]), record.name)
         names.append(output)
@@ -72,6 +76,23 @@ def ml_transform(ctx: CallContext) -> pa.Table:
             names.append(name)
             arrays.append(table.column(name))
     return pa.table(arrays, names=names)
+
+
+def _polynomial(row: dict[str, Any], table: pa.Table) -> pa.Array:
+    """ML.POLYNOMIAL_EXPAND: a STRUCT with a field per product of degree <= the degree, named by
+    joining the columns' names (f1, f1_f1, f1_f2, ...), in name order as the page's example shows;
+    its values are text, as the page documents them (STRUCT<STRING>), NULL where an input is."""
+    columns = list(row["input"])
+    degree = int(row.get("degree") or (row.get("statistics") or {}).get("degree", 2))
+    values = {c: _floats(table.column(c)) for c in columns}
+    fields: dict[str, list[str | None]] = {}
+    for size in range(1, degree + 1):
+        for combo in itertools.combinations_with_replacement(columns, size):
+            product = np.prod([values[c] for c in combo], axis=0)
+            fields["_".join(combo)] = [None if np.isnan(v) else repr(float(v)) for v in product]
+    names = sorted(fields)
+    arrays = [pa.array(fields[n], pa.string()) for n in names]
+    return pa.StructArray.from_arrays(arrays, names=names)
 
 
 def _apply(row: dict[str, Any], column: pa.ChunkedArray, model: str) -> pa.Array:
@@ -123,17 +144,20 @@ def _categorical(
         fill = stats["fill_value"]
         fill = None if fill == NULL_CATEGORY else fill
         return pa.array([fill if v is None else v for v in values], pa.string())
-    categories = list(stats["categories"])
-    if function == "ML.ONE_HOT_ENCODER" and row.get("drop", "none") != "none":
-        raise NotSupportedError(
-            f"ML.TRANSFORM of the output {row['output']} (ML.ONE_HOT_ENCODER with "
-            f"'most_frequent') of model {model} is not supported yet; ML.PREDICT and "
-            f"ML.EVALUATE apply it."
-        )
+    dropped = stats.get("dropped")  # dummy encoding: in the vocabulary, with value 0
+    categories = sorted([*stats["categories"], *([dropped] if dropped is not None else [])])
     code = {c: i for i, c in enumerate(categories, start=1)}
     if function == "ML.LABEL_ENCODER":
         return pa.array([code.get(v, 0) if v is not None else 0 for v in values], pa.int64())
-    encoded = [[{"index": code.get(v, 0) if v is not None else 0, "value": 1.0}] for v in values]
+    encoded = [
+        [
+            {
+                "index": code.get(v, 0) if v is not None else 0,
+                "value": 0.0 if v is not None and v == dropped else 1.0,
+            }
+        ]
+        for v in values
+    ]
     return pa.array(encoded, pa.list_(ONE_HOT))
 
 

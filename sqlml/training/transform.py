@@ -97,11 +97,12 @@ def _tail(scale: bool) -> list[tuple[str, Any]]:
     return steps
 
 
-def _one_hot(categories: list[str] | None = None) -> Any:
+def _one_hot(categories: list[str] | None = None, dropped: str | None = None) -> Any:
     from sklearn.preprocessing import OneHotEncoder
 
     listed: Any = "auto" if categories is None else [np.array(categories, dtype=object)]
-    return OneHotEncoder(categories=listed, handle_unknown="ignore", sparse_output=False)
+    drop = None if dropped is None else np.array([dropped], dtype=object)
+    return OneHotEncoder(categories=listed, drop=drop, handle_unknown="ignore", sparse_output=False)
 
 
 def _branch(
@@ -143,9 +144,10 @@ def _branch(
                 unknown_value=-1,
             )
             return Pipeline([("fn", encoder), *_tail(scale)])
-        if drop == "most_frequent":  # dummy encoding: the dropped category encodes as all zeros
-            vocabulary = [v for v in vocabulary if v != _most_frequent(values, vocabulary)]
-        return Pipeline([("fn", _one_hot(vocabulary))])
+        # dummy encoding: the dropped category encodes as all zeros (kept in the encoder's
+        # categories, so the training info and ML.TRANSFORM know which it is)
+        dropped = _most_frequent(values, vocabulary) if drop == "most_frequent" else None
+        return Pipeline([("fn", _one_hot(vocabulary, dropped))])
     if function in ("BUCKETIZE", "QUANTILE_BUCKETIZE"):
         bucketizer = bucketizer_class()
         if function == "BUCKETIZE":
@@ -332,8 +334,8 @@ def summary(preprocess: Any, transform: Transform) -> list[dict[str, Any]]:
         else:
             row["computed_in"] = "onnx"
             row["function"] = f"ML.{item.function}"
-            if item.function == "ONE_HOT_ENCODER":
-                row["drop"] = item.args[0]
+            if item.function == "POLYNOMIAL_EXPAND":
+                row["degree"] = item.args[0]
             branch = preprocess.named_transformers_[f"t{index}"]
             row["statistics"] = _statistics(branch.named_steps["fn"])
         rows.append(row)
@@ -367,7 +369,12 @@ def _statistics(step: Any) -> dict[str, Any]:
             "fill_value": str(value) if isinstance(value, str) else _number(value),
         }
     if name in ("OneHotEncoder", "OrdinalEncoder"):
-        return {"categories": [str(c) for c in step.categories_[0]]}
+        categories = [str(c) for c in step.categories_[0]]
+        dropped = getattr(step, "drop_idx_", None)
+        if dropped is not None and dropped[0] is not None:
+            gone = categories.pop(int(dropped[0]))
+            return {"categories": categories, "dropped": gone}
+        return {"categories": categories}
     if name == "Bucketizer":
         return {"split_points": [float(s) for s in step.splits_]}
     if name == "PolynomialFeatures":

@@ -9,6 +9,7 @@ NULL; ML.LABEL_ENCODER: INT64; ML.BUCKETIZE: 'bin_k'). Expected values from nump
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,43 @@ def test_input_lacking_a_column_the_transform_reads(cur: sqlml.Cursor) -> None:
     )
     with pytest.raises(errors.SchemaError, match=r"ML.TRANSFORM lacks column\(s\) z"):
         cur.execute("SELECT * FROM ML.TRANSFORM(MODEL m, (SELECT x FROM t))")
+
+
+def test_dummy_encoding_and_polynomial_expansion(cur: sqlml.Cursor) -> None:
+    """ML.ONE_HOT_ENCODER's page: with 'most_frequent' the dropped category keeps its index, with
+    value 0.0; ML.POLYNOMIAL_EXPAND's page: a STRUCT of every product, fields f1, f1_f1, f1_f2, ...
+    with text values (STRUCT<STRING>)."""
+    cur.execute(
+        "CREATE TABLE k AS SELECT ['a', 'b', 'b', 'c', 'c', 'c', 'd', 'd'][i % 8 + 1] AS f, "
+        "(i % 5)::DOUBLE AS f1, (i % 3)::DOUBLE AS f2, i::DOUBLE AS y FROM range(40) t(i)"
+    )
+    cur.execute(
+        "CREATE MODEL d TRANSFORM (ML.ONE_HOT_ENCODER(f, 'most_frequent', 10, 0) OVER () AS o, "
+        "ML.POLYNOMIAL_EXPAND(STRUCT(f1, f2)) AS p, y) "
+        "OPTIONS (model_type = 'linear_reg', input_label_cols = ['y']) AS SELECT * FROM k"
+    )
+    rows = fetch(
+        cur,
+        "SELECT * FROM ML.TRANSFORM(MODEL d, (SELECT * FROM (VALUES (NULL, 2.0, 3.0), "
+        "('a', 1.0, 1.0), ('c', 0.0, 2.0), ('z', 1.0, NULL)) v(f, f1, f2)))",
+    )
+    # the page's example: c (most frequent) dropped; a, b, c, d -> 1 … 4; NULL, unknown -> 0
+    assert [r["o"] for r in rows] == [
+        [{"index": 0, "value": 1.0}],
+        [{"index": 1, "value": 1.0}],
+        [{"index": 3, "value": 0.0}],
+        [{"index": 0, "value": 1.0}],
+    ]
+    assert rows[0]["p"] == {
+        "f1": "2.0",
+        "f1_f1": "4.0",
+        "f1_f2": "6.0",
+        "f2": "3.0",
+        "f2_f2": "9.0",
+    }
+    assert rows[3]["p"]["f1"] == "1.0"
+    assert rows[3]["p"]["f1_f2"] is None
+    # the model itself still drops c: predictions agree with the training info's vocabulary
+    cur.execute("SELECT training_info FROM sqlml.models WHERE name = 'd'")
+    stats = {r["output"]: r.get("statistics") for r in json.loads(cur.fetchone()[0])["transform"]}
+    assert stats["o"] == {"categories": ["a", "b", "d"], "dropped": "c"}
