@@ -183,3 +183,126 @@ def taxi_tip_input(rows: int = 400, seed: int = 3) -> pa.Table:
             "data_file_month": pa.array(np.full(rows, 1), pa.int64()),
         }
     )
+
+
+def customer_activity(rows: int = 240, seed: int = 8) -> pa.Table:
+    """Synthetic ``customer_activity`` of Redshift ML's churn tutorial (the page's CREATE TABLE
+    columns; churn is 'True.' / 'False.' as in the UCI file), records from 2019 to 2021, churn more
+    likely with many service calls and a high daily spend."""
+    import datetime as dt
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    account_length = rng.integers(1, 240, rows)
+    day_mins = np.round(rng.uniform(0, 350, rows), 1)
+    eve_mins = np.round(rng.uniform(0, 350, rows), 1)
+    night_mins = np.round(rng.uniform(0, 350, rows), 1)
+    intl_mins = np.round(rng.uniform(0, 20, rows), 1)
+    calls = rng.integers(0, 9, rows)
+    total = np.round(0.17 * day_mins + 0.085 * eve_mins + 0.045 * night_mins + 0.27 * intl_mins, 2)
+    churn = (calls >= 4) | (total / account_length > 1.5)
+    churn = np.where(rng.random(rows) < 0.1, ~churn, churn)
+    day = dt.date(2019, 1, 1)
+    return pa.table(
+        {
+            "state": pa.array(rng.choice(["KS", "OH", "NJ", "OK"], rows)),
+            "account_length": pa.array(account_length, pa.int32()),
+            "area_code": pa.array(rng.choice([408, 415, 510], rows), pa.int32()),
+            "phone": pa.array(
+                [f"{rng.integers(300, 999)}-{rng.integers(1000, 9999)}" for _ in range(rows)]
+            ),
+            "intl_plan": pa.array(rng.choice(["yes", "no"], rows)),
+            "vMail_plan": pa.array(rng.choice(["yes", "no"], rows)),
+            "vMail_message": pa.array(rng.integers(0, 50, rows), pa.int32()),
+            "day_mins": pa.array(day_mins),
+            "day_calls": pa.array(rng.integers(0, 160, rows), pa.int32()),
+            "day_charge": pa.array(np.round(0.17 * day_mins, 2)),
+            "total_charge": pa.array(total),
+            "eve_mins": pa.array(eve_mins),
+            "eve_calls": pa.array(rng.integers(0, 160, rows), pa.int32()),
+            "eve_charge": pa.array(np.round(0.085 * eve_mins, 2)),
+            "night_mins": pa.array(night_mins),
+            "night_calls": pa.array(rng.integers(0, 160, rows), pa.int32()),
+            "night_charge": pa.array(np.round(0.045 * night_mins, 2)),
+            "intl_mins": pa.array(intl_mins),
+            "intl_calls": pa.array(rng.integers(0, 20, rows), pa.int32()),
+            "intl_charge": pa.array(np.round(0.27 * intl_mins, 2)),
+            "cust_serv_calls": pa.array(calls, pa.int32()),
+            "churn": pa.array(np.where(churn, "True.", "False.")),
+            "record_date": pa.array(
+                [day + dt.timedelta(days=int(d)) for d in rng.integers(0, 3 * 365, rows)],
+                pa.date32(),
+            ),
+        }
+    )
+
+
+def banknote_authentication(rows: int = 300, seed: int = 2) -> pa.Table:
+    """Synthetic banknote authentication rows (the UCI file ships in no package): variance,
+    skewness, curtosis, entropy (FLOAT) and class (INT, 1 = counterfeit), two separable groups."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    klass = rng.integers(0, 2, rows)
+    shift = np.where(klass == 1, -2.0, 2.0)
+    return pa.table(
+        {
+            "variance": pa.array(shift + rng.normal(0, 1.5, rows)),
+            "skewness": pa.array(2 * shift + rng.normal(0, 3.0, rows)),
+            "curtosis": pa.array(rng.normal(1.0, 3.0, rows)),
+            "entropy": pa.array(rng.normal(-1.0, 2.0, rows)),
+            "class": pa.array(klass, pa.int32()),
+        }
+    )
+
+
+def abalone_dataset(rows: int = 400, seed: int = 4) -> pa.Table:
+    """Synthetic ``abalone_dataset`` of Redshift ML's linear learner tutorial (its CREATE TABLE:
+    id, Sex CHAR(1), Length … Shell, Rings): rings grow with the shell weight."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    length = rng.uniform(0.1, 0.8, rows)
+    whole = 2.5 * length**3 + rng.normal(0, 0.02, rows).clip(-0.01, None)
+    shell = 0.3 * whole + rng.normal(0, 0.01, rows)
+    rings = np.clip(np.round(3 + 25 * shell + rng.normal(0, 1.2, rows)), 1, 29)
+    return pa.table(
+        {
+            "id": pa.array(np.arange(1, rows + 1), pa.int32()),
+            "Sex": pa.array(rng.choice(["M", "F", "I"], rows)),
+            "Length": pa.array(length),
+            "Diameter": pa.array(0.8 * length + rng.normal(0, 0.01, rows)),
+            "Height": pa.array(0.27 * length + rng.normal(0, 0.01, rows)),
+            "Whole": pa.array(whole),
+            "Shucked": pa.array(0.45 * whole),
+            "Viscera": pa.array(0.22 * whole),
+            "Shell": pa.array(shell),
+            "Rings": pa.array(rings.astype(np.int32)),
+        }
+    )
+
+
+def gdelt_data(rows: int = 500, seed: int = 6) -> pa.Table:
+    """Synthetic ``gdelt_data`` of Redshift ML's k-means tutorial: the columns its queries read
+    (globaleventid, AvgTone, EventCode, NumArticles, the actors' names, ethnic codes and
+    coordinates) with the page's types."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return pa.table(
+        {
+            "GlobalEventId": pa.array(np.arange(rows), pa.int64()),
+            "Actor1Name": pa.array(rng.choice(["UNITED STATES", "POLICE", " "], rows)),
+            "Actor2Name": pa.array(rng.choice(["CHINA", "PROTESTER", " "], rows)),
+            "Actor1EthnicCode": pa.array(rng.choice(["ara", "kur", " "], rows)),
+            "Actor2EthnicCode": pa.array(rng.choice(["ara", "kur", " "], rows)),
+            "EventCode": pa.array(rng.choice([10, 20, 43, 190], rows), pa.int64()),
+            "NumArticles": pa.array(rng.integers(1, 30, rows), pa.int64()),
+            "AvgTone": pa.array(rng.normal(0, 4, rows)),
+            "Actor1Geo_Lat": pa.array(rng.uniform(-60, 60, rows)),
+            "Actor1Geo_Long": pa.array(rng.uniform(-150, 150, rows)),
+            "Actor2Geo_Lat": pa.array(rng.uniform(-60, 60, rows)),
+            "Actor2Geo_Long": pa.array(rng.uniform(-150, 150, rows)),
+        }
+    )

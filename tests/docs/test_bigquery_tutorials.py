@@ -895,7 +895,6 @@ def test_onnx_import_tutorial(backend, tmp_path) -> None:
     assert [int(r[label]) for r in rows] == expected.tolist()
 
 
-@pytest.mark.notyet("duckdb", "spark", raises=AssertionError, match=r"label, probabilities")
 def test_onnx_import_tutorial_output_names(backend, tmp_path) -> None:
     """https://cloud.google.com/bigquery/docs/making-predictions-with-sklearn-models-in-onnx-format:
     "The outputs include the label and probabilities columns" — named after the graph's outputs
