@@ -47,7 +47,11 @@ def explain_model(executor: Executor, name: str, column: str) -> pa.Table:
     rows = functions.call(executor.backend, executor.catalog, executor.scorer, call, [])
     table = executor.backend.materialize(rows)
     values = dict(
-        zip(table.column("feature").to_pylist(), table.column("attribution").to_pylist(), strict=True)
+        zip(
+            table.column("feature").to_pylist(),
+            table.column("attribution").to_pylist(),
+            strict=True,
+        )
     )
     report = {
         "explanations": {

@@ -271,7 +271,11 @@ def test_explain_model_errors(backend: Any) -> None:
     )
     with pytest.raises(sqlml.ProgrammingError, match=r"enable_global_explain = TRUE"):
         backend.run("SELECT EXPLAIN_MODEL('c_plain')")
-    with pytest.raises(sqlml.ProgrammingError, match=r"Model 'c_absent' not found in EXPLAIN_MODEL"):
+    with pytest.raises(
+        sqlml.ProgrammingError, match=r"Model 'c_absent' not found in EXPLAIN_MODEL"
+    ):
         backend.run("SELECT EXPLAIN_MODEL('c_absent')")
-    with pytest.raises(sqlml.NotSupportedError, match=r"inside a larger query is not supported yet"):
+    with pytest.raises(
+        sqlml.NotSupportedError, match=r"inside a larger query is not supported yet"
+    ):
         backend.run("SELECT length(EXPLAIN_MODEL('c_plain'))")

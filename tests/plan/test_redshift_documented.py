@@ -66,7 +66,7 @@ def test_quoted_target() -> None:
     job = job_of(
         "CREATE MODEL customer_churn FROM customer_data TARGET 'Churn' FUNCTION predict_churn "
         "IAM_ROLE default PROBLEM_TYPE BINARY_CLASSIFICATION OBJECTIVE 'F1' "
-        "PREPROCESSORS '[{\"ColumnSet\": [\"t1\", \"t2\"], \"Transformers\": [\"OneHotEncoder\"]}]' "
+        'PREPROCESSORS \'[{"ColumnSet": ["t1", "t2"], "Transformers": ["OneHotEncoder"]}]\' '
         "SETTINGS (S3_BUCKET 'bucket')"
     )
     assert job.label == "Churn"
@@ -79,7 +79,7 @@ def test_kmeans_k_and_settings() -> None:
     job = job_of(
         "CREATE MODEL customers_clusters FROM customers FUNCTION customers_cluster "
         "IAM_ROLE default AUTO OFF MODEL_TYPE KMEANS "
-        "PREPROCESSORS '[{\"ColumnSet\": [ \"*\" ], \"Transformers\": [ \"NumericPassthrough\" ]}]' "
+        'PREPROCESSORS \'[{"ColumnSet": [ "*" ], "Transformers": [ "NumericPassthrough" ]}]\' '
         "HYPERPARAMETERS DEFAULT EXCEPT ( K '5' ) "
         "SETTINGS (S3_BUCKET 'bucket', KMS_KEY_ID 'k', S3_GARBAGE_COLLECT OFF, MAX_CELLS 1000)"
     )
@@ -134,7 +134,9 @@ def test_ranking_objective_is_not_supported_yet() -> None:
 
 
 def test_documented_hyperparameter_not_applied_is_not_supported_yet() -> None:
-    with pytest.raises(NotSupportedError, match=r"^HYPERPARAMETERS SCALE_POS_WEIGHT in CREATE MODEL"):
+    with pytest.raises(
+        NotSupportedError, match=r"^HYPERPARAMETERS SCALE_POS_WEIGHT in CREATE MODEL"
+    ):
         job_of(
             "CREATE MODEL m FROM t TARGET y FUNCTION f IAM_ROLE default AUTO OFF "
             "MODEL_TYPE XGBOOST HYPERPARAMETERS DEFAULT EXCEPT (SCALE_POS_WEIGHT '3') "
@@ -186,7 +188,9 @@ def test_resolve_target_folds_case_as_redshift() -> None:
 def test_explain_model_is_a_report_job(sql: str, name: str, column: str) -> None:
     from sqlml.plan.jobs import ShowModelJob
 
-    assert job_of(sql) == ShowModelJob(name, report="explain_model", column=column or "explain_model")
+    assert job_of(sql) == ShowModelJob(
+        name, report="explain_model", column=column or "explain_model"
+    )
 
 
 def test_explain_model_elsewhere_is_not_supported_yet() -> None:

@@ -207,9 +207,9 @@ class DuckDBBackend(Backend):
         if database is None:
             return ddl
         schema = f"{self.quote(database)}.sqlml"
-        return ddl.replace("SCHEMA IF NOT EXISTS sqlml;", f"SCHEMA IF NOT EXISTS {schema};").replace(
-            "TABLE IF NOT EXISTS sqlml.models", f"TABLE IF NOT EXISTS {schema}.models"
-        )
+        return ddl.replace(
+            "SCHEMA IF NOT EXISTS sqlml;", f"SCHEMA IF NOT EXISTS {schema};"
+        ).replace("TABLE IF NOT EXISTS sqlml.models", f"TABLE IF NOT EXISTS {schema}.models")
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         try:
