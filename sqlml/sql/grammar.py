@@ -432,6 +432,13 @@ class SqlmlParserMixin:
                 node.set(arg, self._sqlml_parse_string(f"{what} after {context}"))
                 return
             node.set(arg, self._sqlml_parse_identifier(f"{what} after {context}", REDSHIFT_STOP))
+            if clause == "FUNCTION" and self._curr and self._curr.token_type == TokenType.DOT:
+                after = seq_get(self._tokens, self._index + 1)
+                qualified = f"{node.args['function'].name}.{after.text if after else ''}"
+                raise NotSupportedError(
+                    f"A schema-qualified FUNCTION name ({qualified}) is not supported yet; sqlml "
+                    f"registers model functions on each connection, unqualified: FUNCTION <name>."
+                )
             if clause == "FUNCTION" and self._sqlml_match_word("RETURNS"):
                 returns = self._parse_types()
                 self._sqlml_expect(returns, "a type after RETURNS")

@@ -207,3 +207,12 @@ def test_explain_model_takes_one_name() -> None:
         job_of("SELECT EXPLAIN_MODEL(1 + 2)")
     with pytest.raises(ProgrammingError, match="Invalid model name"):
         job_of("SELECT EXPLAIN_MODEL('not a name')")
+
+
+def test_schema_qualified_function_is_not_supported_yet() -> None:
+    """r_CREATE_MODEL.md: "You can provide a schema name" for FUNCTION; sqlml's model functions are
+    registered per connection, unqualified."""
+    with pytest.raises(
+        NotSupportedError, match=r"FUNCTION name \(public\.f1\) is not supported yet"
+    ):
+        job_of("CREATE MODEL m FROM t TARGET y FUNCTION public.f1 IAM_ROLE default")
