@@ -72,6 +72,34 @@ class ModelRecord:
         values["onnx"] = bytes(values["onnx"])
         return cls(**values)
 
+    @property
+    def expires_at(self) -> dt.datetime | None:
+        """When the model expires (its ``expiration_timestamp`` option, set by CREATE or ALTER
+        MODEL), in UTC; None if never."""
+        value = self.options.get("expiration_timestamp")
+        return dt.datetime.fromisoformat(value).astimezone(dt.UTC) if value else None
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        expires = self.expires_at
+        return expires is not None and expires <= (now or dt.datetime.now(dt.UTC))
+
+    def revised(self, version: int, options: dict[str, Any]) -> ModelRecord:
+        """This version again as ``version``, with other options (ALTER MODEL): the same graph,
+        its ONNX metadata rewritten to say so."""
+        import onnx
+
+        record = ModelRecord(**{**self.__dict__, "version": version, "options": options})
+        proto = onnx.load_model_from_string(self.onnx)
+        props = record.metadata()
+        for entry in proto.metadata_props:
+            if entry.key in props:
+                entry.value = props.pop(entry.key)
+        for key, value in props.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        proto.doc_string = f"sqlml model {record.name} v{version} ({record.model_type})"
+        return ModelRecord(**{**record.__dict__, "onnx": proto.SerializeToString()})
+
     def metadata(self) -> dict[str, str]:
         """The ONNX metadata_props written into the stored and exported model."""
         return {
@@ -154,13 +182,27 @@ class Catalog:
         database = place.database if place is not None else None
         return self.backend.table_exists("sqlml", "models", database)
 
-    def get(self, name: str, *, statement: str = "") -> ModelRecord:
+    def get(self, name: str, *, statement: str = "", allow_expired: bool = False) -> ModelRecord:
+        """The live version of ``name``. An expired model (past its expiration_timestamp) is an
+        error unless ``allow_expired`` (SHOW, ALTER and DROP MODEL see it): BigQuery deletes it,
+        but a local tool does not drop a user's work on its own, so it stays until the user
+        extends it or drops it."""
         record = self.find(name)
         if record is None:
             where = f" in {statement}" if statement else ""
             known = self.names(self._place(name))
             hint = f" Models here: {', '.join(known)}." if known else " There are no models yet."
             raise ModelNotFoundError(f"Model '{name}' not found{where}.{hint}")
+        if not allow_expired and record.expired():
+            expires = record.expires_at
+            assert expires is not None
+            where = f"{statement} cannot use it" if statement else "it cannot be used"
+            raise ProgrammingError(
+                f"Model '{record.name}' expired at {expires:%Y-%m-%d %H:%M:%S} UTC (its "
+                f"expiration_timestamp); {where}. Extend it with ALTER MODEL {record.name} SET "
+                f"OPTIONS (expiration_timestamp = NULL) or a later TIMESTAMP, or DROP MODEL "
+                f"{record.name}."
+            )
         return record
 
     def find(self, name: str) -> ModelRecord | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -31,7 +30,9 @@ from sqlml.errors import (
 from sqlml.paths import file_errors, user_path
 from sqlml.plan import Job
 from sqlml.plan.jobs import (
+    AlterModelJob,
     DropModelJob,
+    EngineValue,
     ExportModelJob,
     MLCall,
     MLQuery,
@@ -87,11 +88,13 @@ class Executor:
             return self._run_ml_query(job, params)
         if params:
             raise ProgrammingError(
-                "Parameters are not accepted by CREATE/DROP/EXPORT/SHOW MODEL statements; put the "
-                "values in the statement or in a table."
+                "Parameters are not accepted by CREATE/ALTER/DROP/EXPORT/SHOW MODEL statements; "
+                "put the values in the statement or in a table."
             )
         if isinstance(job, TrainJob):
             return self._train(job)
+        if isinstance(job, AlterModelJob):
+            return self._alter(job)
         if isinstance(job, DropModelJob):
             return self._drop(job)
         if isinstance(job, ExportModelJob):
@@ -213,6 +216,9 @@ class Executor:
         from sqlml.models.options import validate
 
         notices = list(job.notices)
+        if job.metadata:  # description, labels, expiration_timestamp (computed first)
+            metadata = self._computed(job.metadata, f"CREATE MODEL {job.name}")
+            job = dataclasses.replace(job, metadata=metadata)
         existing = self.catalog.find(job.name)
         if existing is not None and not job.replace:
             if job.if_not_exists:
@@ -326,7 +332,8 @@ class Executor:
             label=job.label,
             features=trained.features,
             options={k: v for k, v in options.values.items() if v is not None}
-            | {"model_type": options.model_type},
+            | {"model_type": options.model_type}
+            | {k: v for k, v in job.metadata.items() if v is not None},
             metrics=trained.metrics,
             training_info=info,
             training_sql=job.query_sql,
@@ -367,6 +374,44 @@ class Executor:
             raise
         if own_transaction:
             backend.commit()
+
+    # --- ALTER MODEL ----------------------------------------------------------------------------
+
+    def _alter(self, job: AlterModelJob) -> Result:
+        """The model's live version written again, as the next version, with the new options: the
+        catalog's rows are only ever added (Spark's Parquet catalog has no UPDATE), in one
+        transaction, so the change is atomic on both engines; nothing is written if nothing
+        changes."""
+        notices = list(job.notices)
+        record = self.catalog.find(job.name)
+        if record is None:
+            if job.if_exists:  # BigQuery: IF EXISTS on a missing model has no effect
+                return self._status(
+                    "ALTER MODEL", [*notices, f"Model {job.name} does not exist; skipped."]
+                )
+            self.catalog.get(job.name, statement="ALTER MODEL")
+        assert record is not None
+        changes = self._computed(job.changes, f"ALTER MODEL {job.name}")
+        options = {k: v for k, v in (record.options | changes).items() if v is not None}
+        if options == record.options:
+            return self._status("ALTER MODEL", notices)
+        revised = record.revised(self.catalog.next_version(job.name), options)
+        self._store(revised)
+        if revised.function_name and revised.expired():
+            self._unregister(record)
+        elif revised.function_name and record.expired():
+            self.register_model_function(revised)
+        return self._status("ALTER MODEL", notices)
+
+    def _computed(self, values: dict[str, Any], where: str) -> dict[str, Any]:
+        """``values`` with each :class:`EngineValue` computed by the engine (epoch seconds)."""
+        from sqlml.plan.metadata import from_epoch
+
+        out = dict(values)
+        for key, value in values.items():
+            if isinstance(value, EngineValue):
+                out[key] = from_epoch(self.backend.query(f"SELECT {value.sql}")[0][0], where)
+        return out
 
     # --- DROP / EXPORT / SHOW -----------------------------------------------------------------------
 
@@ -425,28 +470,10 @@ class Executor:
                 }
             )
             return self.result_table(table)
-        record = self.catalog.get(job.name, statement="SHOW MODEL")
-        rows = [
-            ("Model Name", record.name),
-            ("Version", str(record.version)),
-            ("Model State", "READY"),
-            ("Created", record.created_at.isoformat(sep=" ")),
-            ("Model Type", record.model_type),
-            ("Problem Type", record.spec["task"]),
-            ("Target Column", record.label or ""),
-            ("Decision Threshold", _text(record.spec.get("threshold"))),
-            ("Function Name", record.function_name or ""),
-            ("Function Parameters", " ".join(f["name"] for f in record.features)),
-            ("Function Parameter Types", " ".join(f.get("type", "") for f in record.features)),
-            ("Training Rows", str(record.training_info.get("training_rows", ""))),
-            ("Training Duration (s)", str(record.training_info.get("duration_seconds", ""))),
-            ("Training Query", record.training_sql),
-        ]
-        rows += [
-            (f"Metric: {k}", "" if v is None else f"{v:.6g}") for k, v in record.metrics.items()
-        ]
-        rows += [(f"Option: {k}", json.dumps(v)) for k, v in sorted(record.options.items())]
-        table = pa.table({"key": [k for k, _ in rows], "value": [v for _, v in rows]})
+        from sqlml.functions.model_info import show_model
+
+        record = self.catalog.get(job.name, statement="SHOW MODEL", allow_expired=True)
+        table = show_model(record)
         return self.result_table(table)
 
     def _status(self, status: str, notices: list[str] | None = None) -> Result:
@@ -466,7 +493,14 @@ class Executor:
             log.warning("sqlml catalog could not be read; model functions not registered")
             return
         for record in records:
-            if record.function_name:
+            if record.function_name and record.expired():
+                log.warning(
+                    "model %s expired: FUNCTION %s not registered (ALTER MODEL %s extends it)",
+                    record.name,
+                    record.function_name,
+                    record.name,
+                )
+            elif record.function_name:
                 try:
                     self.register_model_function(record)
                 except Error as exc:  # one bad name must not make the database unusable
@@ -541,7 +575,3 @@ def _reporting(source: Any, failures: list[Exception]) -> Any:
             raise
 
     return pa.RecordBatchReader.from_batches(source.schema, batches())
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)

@@ -288,6 +288,10 @@ def check_columns(record: ModelRecord, schema: pa.Schema, where: str) -> None:
         )
         if feature["kind"] == "numeric":
             compatible = numeric_now
+        elif feature["kind"] == "array":  # ARRAY<number>: any numbers, one feature per element
+            from sqlml_udfs.arrays import is_numeric_list
+
+            compatible = is_numeric_list(dtype)
         else:
             compatible = now == before or (before == "VARCHAR" and pa.types.is_dictionary(dtype))
         if not compatible:

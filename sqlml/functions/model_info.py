@@ -1,11 +1,13 @@
-"""ML.FEATURE_INFO, ML.TRAINING_INFO, ML.WEIGHTS, ML.FEATURE_IMPORTANCE: what a model learned.
+"""ML.FEATURE_INFO, ML.TRAINING_INFO, ML.WEIGHTS, ML.FEATURE_IMPORTANCE: what a model learned;
+and SHOW MODEL's rows, what the catalog holds about a model.
 
-Each reads what CREATE MODEL recorded in the model's training info (see
+Each function reads what CREATE MODEL recorded in the model's training info (see
 :mod:`sqlml.training.insights`); none takes input rows. Output columns are BigQuery ML's.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -140,3 +142,45 @@ def feature_importance(ctx: CallContext) -> pa.Table:
             "importance_cover": pa.array([r["importance_cover"] for r in rows], pa.float64()),
         }
     )
+
+
+#: The options that describe a model (CREATE / ALTER MODEL), which SHOW MODEL lists by name.
+DESCRIPTIVE = ("description", "labels", "expiration_timestamp")
+
+
+def show_model(record: ModelRecord) -> pa.Table:
+    """``SHOW MODEL name``: (key, value) rows, Redshift's SHOW MODEL keys first, then BigQuery's
+    descriptive options (description, labels, expiration), metrics and training options. An
+    expired model's state is EXPIRED: it stays until ALTER MODEL extends it or DROP MODEL drops
+    it, and every other statement refuses it."""
+    options = record.options
+    expires = record.expires_at
+    labels = options.get("labels") or {}
+    rows = [
+        ("Model Name", record.name),
+        ("Version", str(record.version)),
+        ("Model State", "EXPIRED" if record.expired() else "READY"),
+        ("Created", record.created_at.isoformat(sep=" ")),
+        ("Model Type", record.model_type),
+        ("Problem Type", record.spec["task"]),
+        ("Target Column", record.label or ""),
+        ("Decision Threshold", _text(record.spec.get("threshold"))),
+        ("Function Name", record.function_name or ""),
+        ("Function Parameters", " ".join(f["name"] for f in record.features)),
+        ("Function Parameter Types", " ".join(f.get("type", "") for f in record.features)),
+        ("Training Rows", str(record.training_info.get("training_rows", ""))),
+        ("Training Duration (s)", str(record.training_info.get("duration_seconds", ""))),
+        ("Training Query", record.training_sql),
+        ("Description", options.get("description") or ""),
+        ("Labels", ", ".join(f"{k}:{v}" for k, v in labels.items())),
+        ("Expiration", f"{expires:%Y-%m-%d %H:%M:%S} UTC" if expires else ""),
+    ]
+    rows += [(f"Metric: {k}", "" if v is None else f"{v:.6g}") for k, v in record.metrics.items()]
+    rows += [
+        (f"Option: {k}", json.dumps(v)) for k, v in sorted(options.items()) if k not in DESCRIPTIVE
+    ]
+    return pa.table({"key": [k for k, _ in rows], "value": [v for _, v in rows]})
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)

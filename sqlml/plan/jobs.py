@@ -7,7 +7,7 @@ rule is unit-testable.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
@@ -86,6 +86,27 @@ class TrainJob:
     notices: tuple[str, ...] = ()
     form: str = "bigquery"
     transform: Transform | None = None  # BigQuery's TRANSFORM (...) clause, checked
+    #: description, labels, expiration_timestamp (sqlml.plan.metadata), stored with the options
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EngineValue:
+    """A value only the engine can compute (``TIMESTAMP_ADD(CURRENT_TIMESTAMP(), ...)``): its
+    SQL in the engine's dialect, run as ``SELECT <sql>`` when the job runs."""
+
+    sql: str
+
+
+@dataclass(frozen=True)
+class AlterModelJob:
+    """``ALTER MODEL [IF EXISTS] name SET OPTIONS (...)``: ``changes`` maps each descriptive
+    option to its new value (None removes it; an :class:`EngineValue` is computed first)."""
+
+    name: str
+    changes: dict[str, Any]
+    if_exists: bool = False
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,4 +138,13 @@ class ExplainJob:
     statement: Statement  # the explained statement, as parsed
 
 
-Job = PassThrough | MLQuery | TrainJob | DropModelJob | ExportModelJob | ShowModelJob | ExplainJob
+Job = (
+    PassThrough
+    | MLQuery
+    | TrainJob
+    | AlterModelJob
+    | DropModelJob
+    | ExportModelJob
+    | ShowModelJob
+    | ExplainJob
+)

@@ -11,6 +11,7 @@ from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SQLSyntaxError
 from sqlml.plan.jobs import (
+    AlterModelJob,
     DropModelJob,
     ExplainJob,
     ExportModelJob,
@@ -19,12 +20,14 @@ from sqlml.plan.jobs import (
     ShowModelJob,
     TrainJob,
 )
+from sqlml.plan.metadata import ALTER_CLOUD_OPTIONS, METADATA, metadata_of, split_metadata
 from sqlml.plan.redshift import explain_model_job, plan_redshift
 from sqlml.plan.slots import ml_query, positional
 from sqlml.plan.transform import parse_transform
 from sqlml.plan.values import model_name, options_of
 from sqlml.sql import Statement
 from sqlml.sql.nodes import (
+    AlterModel,
     CreateModel,
     DropModel,
     Explain,
@@ -47,6 +50,8 @@ CLOUD_OPTIONS = frozenset(
 def plan(statement: Statement, dialect: str = "duckdb") -> Job:
     """The job for one statement; ``dialect`` (the engine's) writes the SQL that jobs run."""
     node = statement.node
+    if statement.unsupported is not None:  # ML.FORECAST(...), ALTER MODEL m SET DEFAULT_VERSION
+        raise NotSupportedError(statement.unsupported)
     if node is None:
         positional_sql, texts = positional(statement.sql, statement.placeholders)
         return PassThrough(statement.sql, texts, positional_sql)
@@ -60,6 +65,8 @@ def plan(statement: Statement, dialect: str = "duckdb") -> Job:
         return ExplainJob(plan(statement.explained, dialect), statement.explained)
     if isinstance(node, CreateModel):
         return _plan_create(node, statement, dialect)
+    if isinstance(node, AlterModel):
+        return _plan_alter(node, dialect)
     if isinstance(node, DropModel):
         return DropModelJob(model_name(node.this), bool(node.args.get("exists")))
     if isinstance(node, ExportModel):
@@ -129,7 +136,9 @@ def _plan_create(node: CreateModel, statement: Statement, dialect: str = "duckdb
         query_sql = _query_sql(node.args.get("query"), dialect)
         return plan_redshift(node, name, query_sql, replace, exists)
 
-    options = options_of(node.args.get("options") or [])
+    described, rest = split_metadata(node.args.get("options") or [])
+    options = options_of(rest)
+    metadata = metadata_of(described, f"CREATE MODEL {name}", dialect)
     query_sql = _bigquery_query_sql(node, options, name, dialect)
     notices = []
     for key in sorted(set(options) & CLOUD_OPTIONS):
@@ -154,4 +163,25 @@ def _plan_create(node: CreateModel, statement: Statement, dialect: str = "duckdb
         if_not_exists=exists,
         notices=tuple(notices),
         transform=parse_transform(items, name, label) if items else None,
+        metadata={k: v for k, v in metadata.items() if v is not None},
     )
+
+
+def _plan_alter(node: AlterModel, dialect: str) -> AlterModelJob:
+    """BigQuery's options of ALTER MODEL: description, labels and expiration_timestamp change
+    the model's record; the Vertex AI and Cloud KMS ones are accepted and ignored, as cloud
+    options of CREATE MODEL are."""
+    name = model_name(node.this)
+    where = f"ALTER MODEL {name}"
+    described, others = split_metadata(node.args.get("options") or [])
+    notices = []
+    for item in others:
+        key = item.name.lower()
+        if key not in ALTER_CLOUD_OPTIONS:
+            raise OptionError(
+                f"Unknown option '{key}' of {where}; accepted: {', '.join(METADATA)} (and "
+                f"{', '.join(ALTER_CLOUD_OPTIONS)}, which apply only to BigQuery in Google Cloud)."
+            )
+        notices.append(f"Option '{key}' applies only to BigQuery in Google Cloud; ignored.")
+    changes = metadata_of(described, where, dialect)
+    return AlterModelJob(name, changes, bool(node.args.get("exists")), tuple(notices))

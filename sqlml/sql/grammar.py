@@ -28,6 +28,7 @@ from sqlml.sql.keywords import (
     is_ml_call,
 )
 from sqlml.sql.nodes import (
+    AlterModel,
     CreateModel,
     DropModel,
     ExportModel,
@@ -96,6 +97,11 @@ class SqlmlParserMixin:
             name = self._sqlml_parse_name("<model name> after DROP MODEL")
             return self.expression(DropModel(this=name, exists=if_exists or None))
         return super()._parse_drop(exists=exists, kind=kind)
+
+    def _parse_alter(self: Any) -> exp.Expr:
+        if self._sqlml_match_word("MODEL"):
+            return self._sqlml_parse_alter_model()
+        return super()._parse_alter()
 
     def _parse_as_command(self: Any, start: Token) -> exp.Command:
         """sqlglot gives up on unknown syntax by wrapping it in a Command; in ML statements that
@@ -534,6 +540,20 @@ class SqlmlParserMixin:
         name = self._sqlml_parse_name("<model name> after EXPORT MODEL", ("OPTIONS",))
         options = self._sqlml_parse_options() if self._sqlml_match_word("OPTIONS") else None
         return self.expression(ExportModel(this=name, options=options))
+
+    def _sqlml_parse_alter_model(self: Any) -> AlterModel:
+        """``ALTER MODEL [IF EXISTS] name SET OPTIONS (...)``; the forms a later issue brings
+        (``SET DEFAULT_VERSION``, ``VERSION v ...``) never get here (sqlml.sql.keywords)."""
+        exists = self._match_text_seq("IF", "EXISTS")
+        name = self._sqlml_parse_name("<model name> after ALTER MODEL", ("SET",))
+        if not (self._sqlml_match_word("SET") and self._sqlml_match_word("OPTIONS")):
+            self.raise_error(f"Expected SET OPTIONS (...) after ALTER MODEL {name.sql()}")
+        options = self._sqlml_parse_options()
+        if self._curr:
+            self.raise_error(
+                f"Unexpected {self._curr.text} after ALTER MODEL ... SET OPTIONS (...)"
+            )
+        return self.expression(AlterModel(this=name, exists=exists or None, options=options))
 
     def _sqlml_parse_show(self: Any) -> ShowModel:
         if self._match(TokenType.ALL):

@@ -28,11 +28,91 @@ ML_FUNCTIONS: frozenset[str] = frozenset(
         "PRINCIPAL_COMPONENTS",
         "PRINCIPAL_COMPONENT_INFO",
         "TRANSFORM",
-        "ADVANCED_WEIGHTS",
-        "FORECAST",
-        "VALIDATE_DATA_DRIFT",
-        "ARIMA_EVALUATE",
     }
+)
+
+#: BigQuery ML functions that a later sqlml issue brings, with what the message adds. A statement
+#: that calls one is recognised from its tokens alone (it is not parsed: the arguments of these
+#: differ, ML.DESCRIBE_DATA takes no model) and fails with "ML.X is not supported yet; <hint>."
+_FORECASTING = "it reads an ARIMA_PLUS time-series model, which sqlml does not train yet"
+_IN_SQL = "compute it in SQL meanwhile"
+_IMAGES = "sqlml's models read numeric and string columns, not images"
+NOT_YET: dict[str, str] = {
+    "FORECAST": _FORECASTING,
+    "EXPLAIN_FORECAST": _FORECASTING,
+    "ARIMA_EVALUATE": _FORECASTING,
+    "ARIMA_COEFFICIENTS": _FORECASTING,
+    "HOLIDAY_INFO": _FORECASTING,
+    "DETECT_CHANGE_POINTS": _FORECASTING,
+    "ADVANCED_WEIGHTS": "ML.WEIGHTS gives a linear model's weights",
+    "RECOMMEND": "it reads a matrix factorization model, which sqlml does not train yet",
+    "GET_INSIGHTS": "it reads a contribution analysis model, which sqlml does not train yet",
+    "VALIDATE_DATA_SKEW": "ML.FEATURE_INFO gives the statistics of a model's training data",
+    "VALIDATE_DATA_DRIFT": "compare the two tables' statistics in SQL meanwhile",
+    "DESCRIBE_DATA": "ML.FEATURE_INFO gives the statistics of a model's training data",
+    "TFDV_DESCRIBE": "ML.FEATURE_INFO gives the statistics of a model's training data",
+    "TFDV_VALIDATE": "compare the two tables' statistics in SQL meanwhile",
+    "FEATURES_AT_TIME": "join the feature table on its timestamp in SQL meanwhile",
+    "ENTITY_FEATURES_AT_TIME": "join the feature table on its timestamp in SQL meanwhile",
+    "DISTANCE": _IN_SQL,
+    "LP_NORM": _IN_SQL,
+    "NORMALIZER": _IN_SQL,
+    "HASH_BUCKETIZE": _IN_SQL,
+    "MULTI_HOT_ENCODER": _IN_SQL,
+    "NGRAMS": _IN_SQL,
+    "BAG_OF_WORDS": _IN_SQL,
+    "TF_IDF": _IN_SQL,
+    "DECODE_IMAGE": _IMAGES,
+    "RESIZE_IMAGE": _IMAGES,
+    "CONVERT_COLOR_SPACE": _IMAGES,
+    "CONVERT_IMAGE_TYPE": _IMAGES,
+}
+
+#: The preprocessing functions that sqlml computes inside CREATE MODEL's TRANSFORM (...) clause
+#: (sqlml.plan.transform); anywhere else, for now, "ML.X outside TRANSFORM is not supported yet".
+TRANSFORM_ONLY = frozenset(
+    {
+        "STANDARD_SCALER",
+        "MIN_MAX_SCALER",
+        "MAX_ABS_SCALER",
+        "ROBUST_SCALER",
+        "IMPUTER",
+        "ONE_HOT_ENCODER",
+        "LABEL_ENCODER",
+        "BUCKETIZE",
+        "QUANTILE_BUCKETIZE",
+        "POLYNOMIAL_EXPAND",
+        "FEATURE_CROSS",
+    }
+)
+
+#: BigQuery ML functions that call a model or an API in Google Cloud (Vertex AI, Cloud Translation,
+#: Natural Language, Vision, Document AI, Speech-to-Text): sqlml runs the models of its catalog
+#: on the local engine and has no such service, so these say "ML.X is not supported: ...".
+REMOTE = frozenset(
+    {
+        "GENERATE_TEXT",
+        "GENERATE_EMBEDDING",
+        "GENERATE_TEXT_EMBEDDING",
+        "GENERATE_TABLE",
+        "TRANSLATE",
+        "UNDERSTAND_TEXT",
+        "ANNOTATE_IMAGE",
+        "PROCESS_DOCUMENT",
+        "TRANSCRIBE",
+    }
+)
+
+#: Every name after ``ML.`` that makes a statement sqlml's, beyond the table functions it parses.
+RECOGNISED = frozenset(NOT_YET) | TRANSFORM_ONLY | REMOTE
+
+#: ``ALTER MODEL name <form ...>``: the forms a later issue brings (model versions and aliases,
+#: as Snowflake writes them); sqlml's own form is ``SET OPTIONS (...)``.
+ALTER_NOT_YET = (
+    ("SET", "DEFAULT_VERSION"),
+    ("VERSION",),
+    ("ADD", "VERSION"),
+    ("DROP", "VERSION"),
 )
 
 #: Tokens whose text is never a keyword: quoted names and string literals.
@@ -83,19 +163,39 @@ def is_ml_call(tokens: Sequence[Token], i: int) -> bool:
     )
 
 
+def _words(tokens: Sequence[Token], count: int) -> list[str]:
+    return [t.text.upper() if t.token_type not in QUOTED else "" for t in tokens[:count]]
+
+
+def _is_create_model(words: list[str]) -> bool:
+    if words[:1] != ["CREATE"]:
+        return False
+    return (words[3:4] if words[1:3] == ["OR", "REPLACE"] else words[1:2]) == ["MODEL"]
+
+
+_MODEL_STATEMENTS = (
+    ["DROP", "MODEL"],
+    ["EXPORT", "MODEL"],
+    ["SHOW", "MODEL"],
+    ["SHOW", "MODELS"],
+    ["ALTER", "MODEL"],
+)
+
+
 def is_ml_statement(tokens: Sequence[Token]) -> bool:
-    """Whether sqlml parses the statement: a ``CREATE/DROP/EXPORT/SHOW MODEL`` or any ``ML.FN(``.
+    """Whether the statement is sqlml's: ``CREATE/ALTER/DROP/EXPORT/SHOW MODEL``, any ``ML.FN(``
+    of a table function sqlml parses, or a call of another BigQuery ML function (which
+    :func:`not_supported` then names).
 
     Decided on tokens, before any parsing, so that everything else reaches the engine verbatim.
     """
-    words = [t.text.upper() if t.token_type not in QUOTED else "" for t in tokens[:4]]
-    if words[:1] == ["CREATE"]:
-        rest = words[3:4] if words[1:3] == ["OR", "REPLACE"] else words[1:2]
-        if rest == ["MODEL"]:
-            return True
-    if words[:2] in (["DROP", "MODEL"], ["EXPORT", "MODEL"], ["SHOW", "MODEL"], ["SHOW", "MODELS"]):
+    words = _words(tokens, 4)
+    if _is_create_model(words) or words[:2] in _MODEL_STATEMENTS:
         return True
-    return any(is_ml_call(tokens, i) or is_explain_model(tokens, i) for i in range(len(tokens)))
+    return any(
+        is_ml_call(tokens, i) or _ml_name_at(tokens, i) or is_explain_model(tokens, i)
+        for i in range(len(tokens))
+    )
 
 
 def is_explain_model(tokens: Sequence[Token], i: int) -> bool:
@@ -108,3 +208,91 @@ def is_explain_model(tokens: Sequence[Token], i: int) -> bool:
         and tokens[i + 1].token_type == TokenType.L_PAREN
         and (i == 0 or tokens[i - 1].token_type != TokenType.DOT)
     )
+
+
+def _ml_name_at(tokens: Sequence[Token], i: int) -> str | None:
+    """The name of ``ML . <name in RECOGNISED> (`` starting at tokens[i], else None."""
+    if i < 0 or i + 3 >= len(tokens):
+        return None
+    ml, dot, name, paren = tokens[i : i + 4]
+    if (
+        ml.token_type == TokenType.VAR
+        and ml.text.upper() == "ML"
+        and dot.token_type == TokenType.DOT
+        and name.token_type not in QUOTED
+        and name.text.upper() in RECOGNISED
+        and paren.token_type == TokenType.L_PAREN
+    ):
+        return name.text.upper()
+    return None
+
+
+def not_supported(tokens: Sequence[Token]) -> str | None:
+    """Why sqlml cannot run this ML statement, read from its tokens: the message of the
+    NotSupportedError its planning raises, or None for a statement the grammar parses.
+
+    For the features a later sqlml issue brings the message says exactly "<feature> is not
+    supported yet"; for those that need Google Cloud, "<feature> is not supported: <why>".
+    """
+    words = _words(tokens, 4)
+    if words[:2] == ["ALTER", "MODEL"]:
+        return _alter_form(tokens)
+    create = _is_create_model(words)
+    if create and _top_level_words(tokens, ("REMOTE", "WITH", "CONNECTION")):
+        return (
+            "CREATE MODEL ... REMOTE WITH CONNECTION is not supported: a remote model runs in "
+            "Google Cloud (Vertex AI or a Cloud AI API), and sqlml trains and runs its models on "
+            "the local engine. Export the model as ONNX and import it with "
+            "OPTIONS (model_type = 'onnx', model_path = '...')."
+        )
+    for i in range(len(tokens)):
+        name = _ml_name_at(tokens, i)
+        if name is None or (create and name in TRANSFORM_ONLY):
+            continue
+        if name in REMOTE:
+            return (
+                f"ML.{name} is not supported: it calls a model or an API in Google Cloud "
+                f"(Vertex AI or a Cloud AI service), and sqlml runs only the models of its "
+                f"catalog, on the local engine."
+            )
+        if name in TRANSFORM_ONLY:
+            return (
+                f"ML.{name} outside TRANSFORM is not supported yet; use it in "
+                f"CREATE MODEL ... TRANSFORM (ML.{name}(...) OVER () AS name, ...), or compute "
+                f"the column in SQL."
+            )
+        return f"ML.{name} is not supported yet; {NOT_YET[name]}."
+    return None
+
+
+def _alter_form(tokens: Sequence[Token]) -> str | None:
+    """The message for ``ALTER MODEL [IF EXISTS] name <form>`` when the form is one a later issue
+    brings; None for SET OPTIONS and for anything else (the grammar says what it expected)."""
+    i = 2
+    if _words(tokens[i : i + 2], 2) == ["IF", "EXISTS"]:
+        i += 2
+    i += 1  # the name, then any ``.part``
+    while i + 1 < len(tokens) and tokens[i].token_type == TokenType.DOT:
+        i += 2
+    rest = _words(tokens[i:], 2)
+    for form in ALTER_NOT_YET:
+        if rest[: len(form)] == list(form):
+            return (
+                f"ALTER MODEL ... {' '.join(form)} is not supported yet: model versions and aliases "
+                f"come with a later sqlml release; ALTER MODEL takes SET OPTIONS (description, "
+                f"labels, expiration_timestamp) for now."
+            )
+    return None
+
+
+def _top_level_words(tokens: Sequence[Token], words: tuple[str, ...]) -> bool:
+    """Whether the unquoted words follow each other outside any parentheses."""
+    depth = 0
+    for i, token in enumerate(tokens):
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+        elif depth == 0 and _words(tokens[i : i + len(words)], len(words)) == list(words):
+            return True
+    return False

@@ -56,6 +56,13 @@ class DropModel(exp.Expression):
     arg_types = {"this": True, "exists": False}
 
 
+class AlterModel(exp.Expression):
+    """``ALTER MODEL [IF EXISTS] name SET OPTIONS (key = value, ...)``: ``options`` a list of
+    :class:`Option` (possibly empty)."""
+
+    arg_types = {"this": True, "exists": False, "options": False}
+
+
 class ExportModel(exp.Expression):
     """``EXPORT MODEL name OPTIONS (uri = '...')``."""
 

@@ -21,6 +21,7 @@ from sqlglot import exp
 from sqlglot.generator import Generator
 
 from sqlml.sql.nodes import (
+    AlterModel,
     CreateModel,
     DropModel,
     Explain,
@@ -120,6 +121,12 @@ def _drop_model_sql(self: Generator, node: DropModel) -> str:
     return f"DROP MODEL{exists} {self.sql(node, 'this')}"
 
 
+def _alter_model_sql(self: Generator, node: AlterModel) -> str:
+    exists = " IF EXISTS" if node.args.get("exists") else ""
+    options = ", ".join(self.sql(option) for option in node.args.get("options") or [])
+    return f"ALTER MODEL{exists} {self.sql(node, 'this')} SET OPTIONS ({options})"
+
+
 def _export_model_sql(self: Generator, node: ExportModel) -> str:
     return f"EXPORT MODEL {self.sql(node, 'this')}{_options_sql(self, node)}"
 
@@ -191,6 +198,7 @@ TRANSFORMS: dict[type[exp.Expr], Callable[[Any, Any], str]] = {
     Option: _option_sql,
     CreateModel: _create_model_sql,
     DropModel: _drop_model_sql,
+    AlterModel: _alter_model_sql,
     ExportModel: _export_model_sql,
     ShowModel: _show_model_sql,
     MLFunction: _ml_function_sql,

@@ -21,7 +21,14 @@ from sqlglot.tokens import Token, TokenType
 
 from sqlml.errors import LimitError, SQLSyntaxError
 from sqlml.sql.dialects import GrammarError, dialect_for, parse_tokens
-from sqlml.sql.keywords import ML_FUNCTIONS, QUOTED, is_ml_call, is_ml_statement
+from sqlml.sql.keywords import (
+    ML_FUNCTIONS,
+    QUOTED,
+    RECOGNISED,
+    is_ml_call,
+    is_ml_statement,
+    not_supported,
+)
 from sqlml.sql.nodes import Explain, MLFunction
 from sqlml.sql.statement import Statement
 
@@ -160,12 +167,19 @@ def _statement(script: str, chunk: list[Token], dialect_cls: type[Dialect]) -> S
     line, col = _position(script, start)
     placeholders = tuple((a - start, b - start) for a, b in _placeholders(chunk))
     explained = _explained(script, chunk, dialect_cls)
+    if explained is not None and explained.unsupported is not None:
+        return Statement(
+            sql, line, col, placeholders=placeholders, unsupported=explained.unsupported
+        )
     if explained is not None:
         analyze = chunk[1].text.upper() == "ANALYZE"
         node = Explain(this=explained.node, analyze=analyze or None)
         return Statement(sql, line, col, node, (), placeholders, explained)
     if not is_ml_statement(chunk):
         return Statement(sql, line, col, placeholders=placeholders)
+    reason = not_supported(chunk)
+    if reason is not None:
+        return Statement(sql, line, col, placeholders=placeholders, unsupported=reason)
     tokens = [_shift(token, -start) for token in chunk]
     node = _parse_ml(sql, tokens, dialect_cls, script, start)
     calls = tuple(sorted(node.find_all(MLFunction), key=lambda f: f.meta["span"][0]))
@@ -328,8 +342,8 @@ def _shift(token: Token, offset: int) -> Token:
 
 
 _ML_TEXT = re.compile(
-    r"^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?MODEL|DROP\s+MODEL|EXPORT\s+MODEL|SHOW\s+MODELS?)\b"
-    r"|\bML\s*\.\s*(?:" + "|".join(sorted(ML_FUNCTIONS)) + r")\s*\(",
+    r"^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?MODEL|(?:ALTER|DROP|EXPORT)\s+MODEL|SHOW\s+MODELS?)\b"
+    r"|\bML\s*\.\s*(?:" + "|".join(sorted(ML_FUNCTIONS | RECOGNISED)) + r")\s*\(",
     re.IGNORECASE,
 )
 _TEXT_PLACEHOLDER = re.compile(r"\?|\$\d+|\$[A-Za-z_]\w*|(?<![\w:\]\)'\"])\:[A-Za-z_]\w*")

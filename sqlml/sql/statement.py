@@ -31,3 +31,7 @@ class Statement:
     #: For ``EXPLAIN [ANALYZE] <ML statement>`` (``node`` an :class:`Explain`): the explained
     #: statement on its own, with offsets relative to its own text.
     explained: Statement | None = None
+    #: For an ML statement sqlml recognises but cannot run (``ML.FORECAST(...)``, ``ALTER MODEL m
+    #: SET DEFAULT_VERSION ...``): the NotSupportedError message its planning raises. ``node`` is
+    #: None: the statement is not parsed, nor sent to the engine.
+    unsupported: str | None = None

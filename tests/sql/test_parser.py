@@ -103,9 +103,10 @@ def test_fixture_is_big_enough() -> None:
     ("kind", "statement"), [(k, st) for k, _, st in OK], ids=[f"line{st.line}" for *_, st in OK]
 )
 def test_ok_node_types(kind: str, statement: Statement) -> None:
-    if kind == "None":
+    if kind in ("None", "NotSupported"):
         assert statement.node is None
         assert statement.ml_functions == ()
+        assert (statement.unsupported is not None) == (kind == "NotSupported")
     else:
         assert type(statement.node).__name__ == kind
     for call in statement.ml_functions:
@@ -276,9 +277,9 @@ def test_calls_nested_in_ctes_subqueries_ctas_insert_and_set_ops() -> None:
     assert name_of(CASES["insert"].ml_functions[0].args["input"]) == "batch_2024"
     set_op = CASES["set_op"]
     assert [name_of(c.args["model"]) for c in set_op.ml_functions] == ["a", "b"]
-    forecast = CASES["forecast_struct_only"].ml_functions[0]
-    assert forecast.args.get("input") is None
-    assert struct_of(forecast.args["params"]) == {"horizon": 30.0, "confidence_level": 0.9}
+    weights = CASES["struct_only"].ml_functions[0]
+    assert weights.args.get("input") is None
+    assert struct_of(weights.args["params"]) == {"standardize": True}
 
 
 def test_spans_splice_back_into_the_text() -> None:

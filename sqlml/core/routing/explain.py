@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from sqlml.plan import Job
 from sqlml.plan.jobs import (
+    AlterModelJob,
     DropModelJob,
     ExplainJob,
     ExportModelJob,
@@ -70,6 +71,7 @@ def explain_steps(job: Job, place: ExplainTarget, executor: Executor) -> list[tu
         return [("statement", place.engine, place.reason, job.sql)]
     what = {
         DropModelJob: "deletes every version of the model from",
+        AlterModelJob: "writes the model's live version again, with the new options, to",
         ExportModelJob: "reads the model's ONNX bytes from",
         ShowModelJob: "reads",
     }[type(job)]

@@ -14,6 +14,7 @@ from sqlglot import exp
 from sqlml.errors import NotSupportedError
 from sqlml.plan import Job
 from sqlml.plan.jobs import (
+    AlterModelJob,
     DropModelJob,
     ExportModelJob,
     ShowModelJob,
@@ -86,7 +87,7 @@ def route_query(node: exp.Expression, threshold: int) -> Route:
 
 def route_statement(statement: Statement, job: Job, threshold: int) -> Route:
     """The engine for one statement of an auto connection (``job`` is its DuckDB plan)."""
-    if isinstance(job, (DropModelJob, ExportModelJob, ShowModelJob)):
+    if isinstance(job, (AlterModelJob, DropModelJob, ExportModelJob, ShowModelJob)):
         return Route("duckdb", "works on the model catalog, sqlml.models in the DuckDB database")
     node = statement.node if statement.node is not None else parse(statement.sql)
     if node is None:
