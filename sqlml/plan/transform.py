@@ -101,6 +101,9 @@ class Transform:
     items: tuple[TransformItem, ...]
     label: str | None = None
     model: str = ""
+    #: Columns that pass through and are not features (data_split_col, kmeans_init_col,
+    #: instance_weight_col): see :meth:`passing`.
+    passed: tuple[str, ...] = ()
 
     @property
     def has_star(self) -> bool:
@@ -109,7 +112,23 @@ class Transform:
     @property
     def features(self) -> tuple[TransformItem, ...]:
         assert not self.has_star, "expand the TRANSFORM's * first"
-        return tuple(i for i in self.items if i.output != self.label)
+        return tuple(
+            i for i in self.items if i.output != self.label and i.output not in self.passed
+        )
+
+    def passing(self, columns: Sequence[str | None]) -> Transform:
+        """The columns BigQuery's options name (data_split_col, kmeans_init_col,
+        instance_weight_col) taken out of the features: listed in TRANSFORM, they "must appear in
+        select_list without transformation", as the label does."""
+        names = tuple(c for c in columns if c and c != self.label)
+        for item in self.items:
+            if item.output in names and item.kind != "column":
+                raise ProgrammingError(
+                    f"Column '{item.output}' of CREATE MODEL {self.model}, which its OPTIONS "
+                    f"name, must pass through TRANSFORM unchanged (write {item.output} in the "
+                    f"list), as BigQuery requires; compute it in the training query instead."
+                )
+        return dataclasses.replace(self, passed=names) if names else self
 
     def expand(self, columns: Sequence[str]) -> Transform:
         """``*`` (with its EXCEPT and REPLACE lists) over the training query's ``columns``, then

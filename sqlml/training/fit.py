@@ -142,6 +142,8 @@ def prepare(
 
     excluded = {label, options.get("data_split_col"), options.get("kmeans_init_col")}
     excluded.add(options.get("instance_weight_col"))  # a row's weight, not a feature
+    if transform is not None:
+        transform = transform.passing(sorted(c for c in excluded if c))
     features = [
         {
             "name": name,

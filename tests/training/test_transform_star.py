@@ -166,3 +166,28 @@ WHERE
     assert len(cur.fetchall()) == 30
     cur.execute("SELECT * FROM ML.EVALUATE(MODEL penguin_transform, (SELECT * FROM p))")
     assert [d[0] for d in cur.description][:2] == ["mean_absolute_error", "mean_squared_error"]
+
+
+def test_option_columns_pass_through_the_star_without_being_features(cur: sqlml.Cursor) -> None:
+    """select_list: data_split_col, kmeans_init_col and instance_weight_col "must appear in
+    select_list without transformation" (here through *); like the label, not features."""
+    cur.execute(
+        "CREATE MODEL m TRANSFORM (* EXCEPT (plan), ML.MIN_MAX_SCALER(x) OVER () AS xs) "
+        "OPTIONS (model_type = 'linear_reg', input_label_cols = ['y'], "
+        "data_split_method = 'SEQ', data_split_col = 'id', data_split_eval_fraction = 0.25) "
+        "AS SELECT *, id AS k FROM t"
+    )
+    cur.execute("SELECT input FROM ML.FEATURE_INFO(MODEL m) ORDER BY input")
+    assert [r[0] for r in cur.fetchall()] == ["k", "x", "z"]
+    cur.execute(
+        "CREATE MODEL w TRANSFORM (x, z, k, y) OPTIONS (model_type = 'boosted_tree_regressor', "
+        "input_label_cols = ['y'], instance_weight_col = 'k') AS SELECT *, id + 1 AS k FROM t"
+    )
+    cur.execute("SELECT input FROM ML.FEATURE_INFO(MODEL w) ORDER BY input")
+    assert [r[0] for r in cur.fetchall()] == ["x", "z"]
+    with pytest.raises(sqlml.ProgrammingError, match="'k' of CREATE MODEL bad.*pass through"):
+        cur.execute(
+            "CREATE MODEL bad TRANSFORM (x, k * 2 AS k, y) OPTIONS (model_type = "
+            "'boosted_tree_regressor', input_label_cols = ['y'], instance_weight_col = 'k') "
+            "AS SELECT *, id AS k FROM t"
+        )
