@@ -20,9 +20,11 @@ from sqlml.errors import SchemaError
 
 
 def test_class_weights_as_tuples_weigh_the_loss(backend: Any) -> None:
-    """https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm
-    writes ``CLASS_WEIGHTS = [('example_label', .2)]``: the same weights as the STRUCT form,
-    checked against scikit-learn's logistic regression with those sample weights."""
+    """https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm:
+    CLASS_WEIGHTS is an ARRAY of STRUCT(label, weight); ``('hi', 3.0)`` is GoogleSQL's tuple syntax
+    for such a STRUCT (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types,
+    "Constructing a struct"). The same weights as the STRUCT form, checked against scikit-learn's
+    logistic regression with those sample weights."""
     from sklearn.linear_model import LogisticRegression
 
     table = multi()
