@@ -161,3 +161,63 @@ def test_dummy_encoding_and_polynomial_expansion(cur: sqlml.Cursor) -> None:
     cur.execute("SELECT training_info FROM sqlml.models WHERE name = 'd'")
     stats = {r["output"]: r.get("statistics") for r in json.loads(cur.fetchone()[0])["transform"]}
     assert stats["o"] == {"categories": ["a", "b", "d"], "dropped": "c"}
+
+
+def test_the_pages_example_on_penguins_gives_its_published_values(tmp_path: Path) -> None:
+    """The page's example verbatim (dialect='bigquery'), on palmerpenguins (BigQuery's
+    ml_datasets.penguins is the same 344 rows; bill_* renamed culmen_* as BigQuery names them):
+    its first result row, 0.61409395973154368 and 0.79653679653679654 (36.6 / 59.6 and 184 / 231),
+    and its columns."""
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    import pyarrow as pa
+
+    frame = palmerpenguins.load_penguins().rename(
+        columns={"bill_length_mm": "culmen_length_mm", "bill_depth_mm": "culmen_depth_mm"}
+    )
+    columns = ["species", "island", "culmen_length_mm", "culmen_depth_mm", "flipper_length_mm"]
+    table = pa.Table.from_pandas(frame[[*columns, "body_mass_g", "sex"]], preserve_index=False)
+    connection = sqlml.connect(str(tmp_path / "penguins.duckdb"), dialect="bigquery")
+    raw = connection.executor.backend.con
+    raw.register("source", table)
+    raw.execute("CREATE TABLE penguins AS SELECT * FROM source")  # for `bigquery-public-data...`
+    cur = connection.cursor()
+    cur.execute(
+        """CREATE OR REPLACE MODEL `mymodel`
+  TRANSFORM(
+    species,
+    island,
+    ML.MAX_ABS_SCALER(culmen_length_mm) OVER () AS culmen_length_mm,
+    ML.MAX_ABS_SCALER(flipper_length_mm) OVER () AS flipper_length_mm,
+    sex,
+    body_mass_g)
+  OPTIONS (
+    model_type = 'linear_reg',
+    input_label_cols = ['body_mass_g'])
+AS (
+  SELECT *
+  FROM `penguins`
+  WHERE body_mass_g IS NOT NULL
+);"""
+    )
+    rows = fetch(
+        cur,
+        """SELECT
+  *
+FROM
+  ML.TRANSFORM(
+    MODEL `mymodel`,
+    TABLE `penguins`);""",
+    )
+    assert [d[0] for d in cur.description] == [
+        "species",
+        "island",
+        "culmen_length_mm",
+        "flipper_length_mm",
+        "sex",
+        "culmen_depth_mm",
+        "body_mass_g",
+    ]
+    first = next(r for r in rows if r["body_mass_g"] == 3475.0 and r["culmen_depth_mm"] == 18.4)
+    assert first["culmen_length_mm"] == pytest.approx(0.61409395973154368, rel=1e-12)
+    assert first["flipper_length_mm"] == pytest.approx(0.79653679653679654, rel=1e-12)
+    connection.close()
