@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--dialect",
-        choices=("duckdb", "spark", "bigquery"),
+        choices=("duckdb", "spark", "bigquery", "redshift"),
         help="the SQL dialect you write, when it is not the engine's: sqlml transpiles it",
     )
     parser.add_argument(

@@ -26,7 +26,7 @@ from sqlml.errors import (
 
 #: The SQL dialects a connection reads (``connect(dialect=...)``): those sqlml adds its ML
 #: statements to. Anything else about them is sqlglot's.
-DIALECTS = ("duckdb", "spark", "bigquery")
+DIALECTS = ("duckdb", "spark", "bigquery", "redshift")
 
 
 def connect(
@@ -57,10 +57,10 @@ def connect(
     ``SET sqlml.spark_threshold = '…'``), which run on Spark (``spark_config`` its settings),
     started on the first such statement. See :mod:`sqlml.core.routing`.
 
-    ``dialect`` is the SQL you write: 'duckdb', 'spark' or 'bigquery' (default: the engine's own,
-    so statements reach it verbatim). When it differs from the engine's, sqlml transpiles every
-    statement with sqlglot (what sqlglot cannot translate is a NotSupportedError, never a guess):
-    BigQuery SQL on DuckDB, DuckDB SQL on Spark, and so on.
+    ``dialect`` is the SQL you write: 'duckdb', 'spark', 'bigquery' or 'redshift' (default: the
+    engine's own, so statements reach it verbatim). When it differs from the engine's, sqlml
+    transpiles every statement with sqlglot (what sqlglot cannot translate is a
+    NotSupportedError, never a guess): BigQuery SQL on DuckDB, DuckDB SQL on Spark, and so on.
 
     ``spark_scoring`` chooses how ML.PREDICT scores on Spark: 'auto' (default) compiles small
     graphs to Spark expressions and scores the rest with ONNX Runtime through ``mapInArrow``;

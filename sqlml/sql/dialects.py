@@ -12,6 +12,7 @@ from typing import Any
 from sqlglot.dialects.bigquery import BigQuery
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.dialects.redshift import Redshift
 from sqlglot.dialects.spark import Spark
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token
@@ -71,11 +72,13 @@ _DIALECTS: dict[str, Callable[[], type[Dialect]]] = {
     "duckdb": lambda: _with_mixin(DuckDB, "SqlmlDuckDB"),
     "spark": lambda: _with_mixin(Spark, "SqlmlSpark"),
     "bigquery": lambda: _with_mixin(BigQuery, "SqlmlBigQuery"),
+    "redshift": lambda: _with_mixin(Redshift, "SqlmlRedshift"),
 }
 
 
 def dialect_for(name: str) -> type[Dialect]:
-    """sqlglot's dialect of that name with sqlml's grammar: "duckdb", "spark" or "bigquery"."""
+    """sqlglot's dialect of that name with sqlml's grammar: "duckdb", "spark", "bigquery" or
+    "redshift"."""
     key = name.lower()
     if key not in _DIALECTS:
         raise NotSupportedError(

@@ -115,7 +115,7 @@ def expected_message(name: str) -> str:
     return rf"^ML\.{name} is not supported yet; "
 
 
-@pytest.mark.parametrize("dialect", [None, "bigquery", "spark"])
+@pytest.mark.parametrize("dialect", [None, "bigquery", "spark", "redshift"])
 def test_a_recognised_function_says_it_is_not_supported_in_every_dialect(
     dialect: str | None, capfd: pytest.CaptureFixture[str]
 ) -> None:

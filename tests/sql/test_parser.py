@@ -486,7 +486,7 @@ def test_explain_body_is_seen() -> None:
 # --- dialects -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dialect", ["duckdb", "spark", "bigquery"])
+@pytest.mark.parametrize("dialect", ["duckdb", "spark", "bigquery", "redshift"])
 def test_core_grammar_in_every_dialect(dialect: str) -> None:
     script = (
         "CREATE MODEL m OPTIONS (model_type = 'linear_reg') AS SELECT a, y FROM t;\n"

@@ -165,6 +165,7 @@ DIALECT_WORDS = {
     "duckdb": {"q": '"', "text": "VARCHAR"},
     "spark": {"q": "`", "text": "STRING"},
     "bigquery": {"q": "`", "text": "STRING"},
+    "redshift": {"q": '"', "text": "VARCHAR"},
 }
 #: Syntax that only some dialects have (BigQuery's generator drops an alias's column list).
 SOME_DIALECTS = {
@@ -183,6 +184,10 @@ SOME_DIALECTS = {
         "SELECT * FROM ML.PREDICT(MODEL `proj.ds.churn`, TABLE `proj.ds.new`) WHERE x = @p",
         "CREATE MODEL `ds.m` OPTIONS (b = [1, 2], e = 'it\\'s') AS SELECT 1 AS y",
         "SELECT * FROM ML.PREDICT(MODEL m, TABLE t) p TABLESAMPLE SYSTEM (10 PERCENT)",
+    ],
+    "redshift": [
+        "CREATE MODEL m FROM (SELECT a, y FROM t WHERE d > GETDATE()) TARGET y FUNCTION f "
+        "IAM_ROLE default SETTINGS (S3_BUCKET 'b')",
     ],
 }
 CASES = [
