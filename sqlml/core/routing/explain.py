@@ -57,8 +57,16 @@ def explain_only_engine(executor: Executor, job: ExplainJob) -> pa.Table:
 def explain_table(rows: list[tuple[str, str, str, str | None]]) -> pa.Table:
     columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
     return pa.Table.from_arrays(
-        [pa.array(list(c), pa.string()) for c in columns], schema=EXPLAIN_SCHEMA
+        [pa.array([_text(v) for v in c], pa.string()) for c in columns], schema=EXPLAIN_SCHEMA
     )
+
+
+def _text(value: str | None) -> str | None:
+    """A step's text as UTF-8 can hold it: a lone surrogate (text that no engine could run
+    either) is shown as its ``\\udXXX`` escape rather than failing the EXPLAIN."""
+    if value is None:
+        return None
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def explain_steps(job: Job, place: ExplainTarget, executor: Executor) -> list[tuple[Any, ...]]:
