@@ -30,6 +30,7 @@ REDSHIFT_HYPERPARAMETERS = {
     "wd": "l2_reg",
     "learning_rate": "learn_rate",
     "mini_batch_size": "batch_size",
+    "seed": "random_seed",
 }
 
 #: Hyperparameters that map onto a sqlml option once the option exists (models/options.py), with
@@ -64,8 +65,6 @@ _LATER = (
     "lambda_bias",
     "tweedie_variance_power",
     "base_score",
-    "eval_metric",
-    "seed",
     "early_stopping_rounds",
     "csv_weights",
     "deterministic_histogram",
@@ -238,6 +237,11 @@ def _hyperparameters(
         elif key in _WHEN_DECLARED and _WHEN_DECLARED[key][0] in OPTIONS:
             option, spelling = _WHEN_DECLARED[key]
             options[option] = spelling(value) if spelling and isinstance(value, str) else value
+        elif key == "eval_metric":  # what XGBoost reports on the validation rows as it trains
+            notices.append(
+                f"HYPERPARAMETERS EVAL_METRIC '{value}': sqlml reports every metric of the "
+                f"evaluation rows (ML.EVALUATE) and does not stop on one; ignored."
+            )
         elif key in _DESCRIPTIVE:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise OptionError(
@@ -264,7 +268,7 @@ def _hyperparameters(
 def _supported(declared: Any) -> list[str]:
     keys = list(REDSHIFT_HYPERPARAMETERS)
     keys += [k for k, (option, _) in _WHEN_DECLARED.items() if option in declared]
-    return [k.upper() for k in keys + sorted(_DESCRIPTIVE)]
+    return [k.upper() for k in [*keys, *sorted(_DESCRIPTIVE), "eval_metric"]]
 
 
 def resolve_target(label: str | None, columns: list[str], model: str) -> str | None:

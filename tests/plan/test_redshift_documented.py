@@ -216,3 +216,18 @@ def test_schema_qualified_function_is_not_supported_yet() -> None:
         NotSupportedError, match=r"FUNCTION name \(public\.f1\) is not supported yet"
     ):
         job_of("CREATE MODEL m FROM t TARGET y FUNCTION public.f1 IAM_ROLE default")
+
+
+def test_seed_and_eval_metric() -> None:
+    """XGBoost's SEED is random_seed; EVAL_METRIC (a metric XGBoost reports while training, as in
+    ``HYPERPARAMETERS DEFAULT EXCEPT (NUM_ROUND '150', MAX_DEPTH '5', ETA '0.1', EVAL_METRIC
+    'auc')``) is noted and ignored."""
+    job = job_of(
+        "CREATE MODEL m FROM t TARGET y FUNCTION f IAM_ROLE default AUTO OFF MODEL_TYPE XGBOOST "
+        "OBJECTIVE 'binary:logistic' PREPROCESSORS 'none' HYPERPARAMETERS DEFAULT EXCEPT "
+        "(NUM_ROUND '150', MAX_DEPTH '5', ETA '0.1', EVAL_METRIC 'auc', SEED '7') "
+        "SETTINGS (S3_BUCKET 'b')"
+    )
+    assert job.options["random_seed"] == 7
+    assert job.options["max_iterations"] == 150
+    assert any(n.startswith("HYPERPARAMETERS EVAL_METRIC 'auc'") for n in job.notices)
