@@ -35,6 +35,7 @@ ML_FUNCTIONS: frozenset[str] = frozenset(
 #: that calls one is recognised from its tokens alone (it is not parsed: the arguments of these
 #: differ, ML.DESCRIBE_DATA takes no model) and fails with "ML.X is not supported yet; <hint>."
 _FORECASTING = "it reads an ARIMA_PLUS time-series model, which sqlml does not train yet"
+_TIME_SERIES = "sqlml has no time-series functions yet"
 _IN_SQL = "compute it in SQL meanwhile"
 _IMAGES = "sqlml's models read numeric and string columns, not images"
 NOT_YET: dict[str, str] = {
@@ -43,7 +44,11 @@ NOT_YET: dict[str, str] = {
     "ARIMA_EVALUATE": _FORECASTING,
     "ARIMA_COEFFICIENTS": _FORECASTING,
     "HOLIDAY_INFO": _FORECASTING,
-    "DETECT_CHANGE_POINTS": _FORECASTING,
+    "DETECT_CHANGE_POINTS": _TIME_SERIES,
+    "SEASONALITY": _TIME_SERIES,
+    "TREND": _TIME_SERIES,
+    "METRICS": "ML.EVALUATE gives the metrics of a model on input rows",
+    "CORRELATION": "compute it in SQL meanwhile (corr)",
     "ADVANCED_WEIGHTS": "ML.WEIGHTS gives a linear model's weights",
     "RECOMMEND": "it reads a matrix factorization model, which sqlml does not train yet",
     "GET_INSIGHTS": "it reads a contribution analysis model, which sqlml does not train yet",
@@ -105,6 +110,37 @@ REMOTE = frozenset(
 
 #: Every name after ``ML.`` that makes a statement sqlml's, beyond the table functions it parses.
 RECOGNISED = frozenset(NOT_YET) | TRANSFORM_ONLY | REMOTE
+
+#: BigQuery's ``AI.`` functions: all but two run a model Google hosts (Gemini, TimesFM, TabFM).
+AI_REMOTE = frozenset(
+    {
+        "GENERATE",
+        "GENERATE_BOOL",
+        "GENERATE_DOUBLE",
+        "GENERATE_INT",
+        "GENERATE_TABLE",
+        "GENERATE_TEXT",
+        "GENERATE_EMBEDDING",
+        "EMBED",
+        "SIMILARITY",
+        "SEARCH",
+        "CLASSIFY",
+        "IF",
+        "SCORE",
+        "AGG",
+        "COUNT_TOKENS",
+        "FORECAST",
+        "DETECT_ANOMALIES",
+        "EVALUATE",
+        "PREDICT",
+        "PARSE_DOCUMENT",
+    }
+)
+AI_NOT_YET: dict[str, str] = {
+    "CAUSAL_EFFECT": _TIME_SERIES,
+    "KEY_DRIVERS": "it is BigQuery's contribution analysis, which sqlml does not have yet",
+}
+AI_RECOGNISED = AI_REMOTE | frozenset(AI_NOT_YET)
 
 #: ``ALTER MODEL name <form ...>``: the forms a later issue brings (model versions and aliases,
 #: as Snowflake writes them); sqlml's own form is ``SET OPTIONS (...)``.
@@ -211,19 +247,20 @@ def is_explain_model(tokens: Sequence[Token], i: int) -> bool:
 
 
 def _ml_name_at(tokens: Sequence[Token], i: int) -> str | None:
-    """The name of ``ML . <name in RECOGNISED> (`` starting at tokens[i], else None."""
+    """``ML.NAME`` for ``ML . <name in RECOGNISED> (`` starting at tokens[i] (``AI.NAME`` for
+    ``AI . <name in AI_RECOGNISED> (``), else None."""
     if i < 0 or i + 3 >= len(tokens):
         return None
-    ml, dot, name, paren = tokens[i : i + 4]
+    prefix, dot, name, paren = tokens[i : i + 4]
+    known = {"ML": RECOGNISED, "AI": AI_RECOGNISED}.get(prefix.text.upper(), frozenset())
     if (
-        ml.token_type == TokenType.VAR
-        and ml.text.upper() == "ML"
+        prefix.token_type == TokenType.VAR
         and dot.token_type == TokenType.DOT
         and name.token_type not in QUOTED
-        and name.text.upper() in RECOGNISED
+        and name.text.upper() in known
         and paren.token_type == TokenType.L_PAREN
     ):
-        return name.text.upper()
+        return f"{prefix.text.upper()}.{name.text.upper()}"
     return None
 
 
@@ -246,22 +283,25 @@ def not_supported(tokens: Sequence[Token]) -> str | None:
             "OPTIONS (model_type = 'onnx', model_path = '...')."
         )
     for i in range(len(tokens)):
-        name = _ml_name_at(tokens, i)
-        if name is None or (create and name in TRANSFORM_ONLY):
+        call = _ml_name_at(tokens, i)
+        if call is None:
             continue
-        if name in REMOTE:
+        prefix, name = call.split(".")
+        if prefix == "ML" and name in TRANSFORM_ONLY:
+            if create:  # TRANSFORM (...) reads it (sqlml.plan.transform)
+                continue
             return (
-                f"ML.{name} is not supported: it calls a model or an API in Google Cloud "
+                f"{call} outside TRANSFORM is not supported yet; use it in "
+                f"CREATE MODEL ... TRANSFORM ({call}(...) OVER () AS name, ...), or compute "
+                f"the column in SQL."
+            )
+        if name in (REMOTE if prefix == "ML" else AI_REMOTE):
+            return (
+                f"{call} is not supported: it calls a model or an API in Google Cloud "
                 f"(Vertex AI or a Cloud AI service), and sqlml runs only the models of its "
                 f"catalog, on the local engine."
             )
-        if name in TRANSFORM_ONLY:
-            return (
-                f"ML.{name} outside TRANSFORM is not supported yet; use it in "
-                f"CREATE MODEL ... TRANSFORM (ML.{name}(...) OVER () AS name, ...), or compute "
-                f"the column in SQL."
-            )
-        return f"ML.{name} is not supported yet; {NOT_YET[name]}."
+        return f"{call} is not supported yet; {(NOT_YET if prefix == 'ML' else AI_NOT_YET)[name]}."
     return None
 
 

@@ -22,6 +22,7 @@ from sqlglot.tokens import Token, TokenType
 from sqlml.errors import LimitError, SQLSyntaxError
 from sqlml.sql.dialects import GrammarError, dialect_for, parse_tokens
 from sqlml.sql.keywords import (
+    AI_RECOGNISED,
     ML_FUNCTIONS,
     QUOTED,
     RECOGNISED,
@@ -343,7 +344,8 @@ def _shift(token: Token, offset: int) -> Token:
 
 _ML_TEXT = re.compile(
     r"^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?MODEL|(?:ALTER|DROP|EXPORT)\s+MODEL|SHOW\s+MODELS?)\b"
-    r"|\bML\s*\.\s*(?:" + "|".join(sorted(ML_FUNCTIONS | RECOGNISED)) + r")\s*\(",
+    r"|\bML\s*\.\s*(?:" + "|".join(sorted(ML_FUNCTIONS | RECOGNISED)) + r")\s*\("
+    r"|\bAI\s*\.\s*(?:" + "|".join(sorted(AI_RECOGNISED)) + r")\s*\(",
     re.IGNORECASE,
 )
 _TEXT_PLACEHOLDER = re.compile(r"\?|\$\d+|\$[A-Za-z_]\w*|(?<![\w:\]\)'\"])\:[A-Za-z_]\w*")
