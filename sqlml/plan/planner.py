@@ -10,6 +10,7 @@ from typing import Any
 from sqlglot import exp
 
 from sqlml.errors import NotSupportedError, OptionError, ProgrammingError, SQLSyntaxError
+from sqlml.models.options import normalize_planned
 from sqlml.plan.jobs import (
     AlterModelJob,
     DropModelJob,
@@ -139,6 +140,7 @@ def _plan_create(node: CreateModel, statement: Statement, dialect: str = "duckdb
     described, rest = split_metadata(node.args.get("options") or [])
     options = options_of(rest)
     metadata = metadata_of(described, f"CREATE MODEL {name}", dialect)
+    normalize_planned(options.get("model_type"), name)  # before asking for a training query
     query_sql = _bigquery_query_sql(node, options, name, dialect)
     notices = []
     for key in sorted(set(options) & CLOUD_OPTIONS):
