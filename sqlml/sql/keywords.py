@@ -215,6 +215,7 @@ _MODEL_STATEMENTS = (
     ["SHOW", "MODEL"],
     ["SHOW", "MODELS"],
     ["ALTER", "MODEL"],
+    ["EXPORT", "DATA"],  # BigQuery's; no engine has it (DuckDB's is EXPORT DATABASE)
 )
 
 
@@ -274,6 +275,12 @@ def not_supported(tokens: Sequence[Token]) -> str | None:
     words = _words(tokens, 4)
     if words[:2] == ["ALTER", "MODEL"]:
         return _alter_form(tokens)
+    if words[:2] == ["EXPORT", "DATA"]:
+        return (
+            "EXPORT DATA is not supported yet; write the rows with the engine's own statement "
+            "(DuckDB: COPY (SELECT ...) TO 'file.parquet'; Spark: INSERT OVERWRITE DIRECTORY), "
+            "or fetch them from the cursor."
+        )
     create = _is_create_model(words)
     if create and _top_level_words(tokens, ("REMOTE", "WITH", "CONNECTION")):
         return (

@@ -343,7 +343,7 @@ def _shift(token: Token, offset: int) -> Token:
 
 
 _ML_TEXT = re.compile(
-    r"^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?MODEL|(?:ALTER|DROP|EXPORT)\s+MODEL|SHOW\s+MODELS?)\b"
+    r"^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?MODEL|(?:ALTER|DROP|EXPORT)\s+MODEL|EXPORT\s+DATA|SHOW\s+MODELS?)\b"
     r"|\bML\s*\.\s*(?:" + "|".join(sorted(ML_FUNCTIONS | RECOGNISED)) + r")\s*\("
     r"|\bAI\s*\.\s*(?:" + "|".join(sorted(AI_RECOGNISED)) + r")\s*\(",
     re.IGNORECASE,

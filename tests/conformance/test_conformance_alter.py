@@ -159,6 +159,12 @@ def test_if_exists_and_a_missing_model(backend: Any) -> None:
             "CREATE MODEL c_llm REMOTE WITH CONNECTION DEFAULT OPTIONS (endpoint = 'gemini')",
             r"^CREATE MODEL \.\.\. REMOTE WITH CONNECTION is not supported: ",
         ),
+        (
+            # https://cloud.google.com/bigquery/docs/reference/standard-sql/export-statements
+            "EXPORT DATA OPTIONS (uri = '/tmp/c_alt_*.csv', format = 'CSV', overwrite = true) "
+            "AS SELECT * FROM c_alt_reg",
+            r"^EXPORT DATA is not supported yet; write the rows with the engine's own statement",
+        ),
     ],
 )
 def test_statements_sqlml_does_not_run_say_so(
