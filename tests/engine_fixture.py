@@ -47,18 +47,25 @@ class Engine:
         """``table``'s rows as ``name``: a DuckDB table, or a Spark temporary view (a table of the
         session's warehouse with ``persist``, for a statement that creates a view over it: Spark
         refuses a persistent view of a temporary one)."""
+        schema, _, _ = name.rpartition(".")
         if self.spark is not None:
             frame = self.spark.createDataFrame(table)
-            if persist:
-                self.spark.sql(f"DROP TABLE IF EXISTS `{name}`")
-                frame.write.saveAsTable(name)
+            if persist or schema:  # a temporary view has no schema
+                quoted = ".".join(f"`{part}`" for part in name.split("."))
+                if schema:
+                    self.spark.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
+                self.spark.sql(f"DROP TABLE IF EXISTS {quoted}")
+                frame.write.saveAsTable(quoted)
                 self.tables.append(name)
                 return
             frame.createOrReplaceTempView(name)
         else:
             raw = self.con.executor.backend.con
+            quoted = ".".join(f'"{part}"' for part in name.split("."))
+            if schema:
+                raw.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             raw.register("__conformance_source", table)
-            raw.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM __conformance_source')
+            raw.execute(f"CREATE OR REPLACE TABLE {quoted} AS SELECT * FROM __conformance_source")
             raw.unregister("__conformance_source")
         self.loaded.append(name)
 
@@ -105,9 +112,11 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         for name in sorted(_models(cleanup) - before):
             cleanup.execute(f"DROP MODEL IF EXISTS {name}")
     for name in engine.loaded:
-        spark.catalog.dropTempView(name)
+        if name not in engine.tables:
+            spark.catalog.dropTempView(name)
     for name in engine.tables:
-        spark.sql(f"DROP TABLE IF EXISTS `{name}`")
+        quoted = ".".join(f"`{part}`" for part in name.split("."))
+        spark.sql(f"DROP TABLE IF EXISTS {quoted}")
     # Schemas a test created (a tutorial's dataset), with the views and tables in them.
     for db in spark.catalog.listDatabases():
         if db.name not in databases:

@@ -306,3 +306,38 @@ def gdelt_data(rows: int = 500, seed: int = 6) -> pa.Table:
             "Actor2Geo_Long": pa.array(rng.uniform(-150, 150, rows)),
         }
     )
+
+
+def mytable(kind: str, rows: int = 120, seed: int = 1) -> pa.Table:
+    """The reference pages' ``mydataset.mytable``: column1, column2 (FLOAT64), column3 (STRING),
+    column4 (INT64), timestamp (TIMESTAMP) and label, which is FLOAT64 for ``kind='regression'``,
+    INT64 0 / 1 for ``'binary'``, and 'label1' / 'label2' / 'label3' for ``'multiclass'``."""
+    import datetime as dt
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    column1 = rng.normal(0, 1, rows)
+    column2 = rng.normal(5, 2, rows)
+    column3 = rng.choice(["a", "b", "c"], rows)
+    score = 2 * column1 - 0.5 * column2 + np.where(column3 == "a", 1.0, 0.0)
+    if kind == "regression":
+        label = pa.array(score + rng.normal(0, 0.3, rows))
+    elif kind == "binary":
+        label = pa.array((score + rng.normal(0, 0.5, rows) > -2.0).astype(np.int64))
+    else:
+        bins = np.digitize(score, np.quantile(score, [1 / 3, 2 / 3]))
+        label = pa.array([f"label{b + 1}" for b in bins])
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    return pa.table(
+        {
+            "column1": pa.array(column1),
+            "column2": pa.array(column2),
+            "column3": pa.array(column3),
+            "column4": pa.array(rng.integers(0, 12, rows), pa.int64()),
+            "timestamp": pa.array(
+                [start + dt.timedelta(hours=i) for i in range(rows)], pa.timestamp("us", "UTC")
+            ),
+            "label": label,
+        }
+    )

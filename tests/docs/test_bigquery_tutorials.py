@@ -531,15 +531,6 @@ REGRESSION_METRICS = [
 ]
 
 
-# Not an item of issue 11: TRANSFORM on Spark is a gap of its own (reference.md, TRANSFORM).
-@pytest.mark.notyet(
-    "spark",
-    raises=sqlml.NotSupportedError,
-    match=re.escape(
-        "TRANSFORM (...) in CREATE MODEL bqml_tutorial.penguin_transform is not yet supported on "
-        "the Spark engine"
-    ),
-)
 def test_transform_tutorial(backend) -> None:
     """https://cloud.google.com/bigquery/docs/bigqueryml-transform: TRANSFORM with
     ML.QUANTILE_BUCKETIZE, an output reusing an input's name (``CAST(culmen_length_mm AS string) AS
