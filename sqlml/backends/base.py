@@ -28,7 +28,8 @@ class Capabilities:
     #: A statement's rows stay pending on the engine until fetched; False: the executor reads
     #: them whole into the cursor's buffer as it runs the statement.
     streams_results: bool = True
-    #: TRANSFORM clauses, whose SQL parts are written in DuckDB's dialect.
+    #: Runs TRANSFORM's SQL outputs as they are stored, in DuckDB's dialect; False: sqlml
+    #: transpiles them to the backend's ``dialect`` (sqlml.training.transform_columns).
     transform: bool = True
     #: Scores models itself (ML.PREDICT through :meth:`Backend.score_relation`, model functions
     #: through :meth:`Backend.register_model_function`) rather than through batches that sqlml

@@ -113,15 +113,12 @@ class CallContext:
         spec = self.record.spec
         if not spec.get("transform_inputs"):
             return sql
-        if spec.get("transform_sql") and not self.backend.capabilities.transform:
-            raise NotSupportedError(
-                f"ML.{self.call.function} of model {self.record.name}, whose TRANSFORM computes "
-                f"columns in SQL, is not yet supported on the {self.backend.display_name} engine."
-            )
         probe = self.backend.arrow(f"SELECT * FROM (\n{sql}\n) LIMIT 0", self.params)
         where = f"ML.{self.call.function}"
         check_inputs(spec, self.record.name, probe.schema.names, where)
-        return select_sql(spec["transform_sql"], sql) if spec.get("transform_sql") else sql
+        if not spec.get("transform_sql"):
+            return sql
+        return select_sql(spec["transform_sql"], sql, self.backend)
 
     def model_view(self, data: Any) -> Any:
         """A batch or table with the model's feature columns under their names (see transform)."""

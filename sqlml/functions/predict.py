@@ -31,7 +31,9 @@ def predict(ctx: CallContext) -> pa.RecordBatchReader:
         )
     if ctx.record.spec.get("graph_outputs"):
         return _graph_outputs(ctx, threshold)
-    if ctx.backend.capabilities.scores_in_engine:  # e.g. Spark: scored on its workers
+    # e.g. Spark: scored on its workers; a TRANSFORM's SQL outputs are computed, and the rows
+    # scored, in this process
+    if ctx.backend.capabilities.scores_in_engine and not ctx.record.spec.get("transform_sql"):
         return _score_in_engine(ctx, threshold)
     scorer = ctx.scorer()
     reader = ctx.input_stream(keep_input=True)

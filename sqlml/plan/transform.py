@@ -18,6 +18,10 @@ from sqlglot import exp
 from sqlml.errors import NotSupportedError, ProgrammingError
 from sqlml.plan.transform_args import CHECKS, int_arg, literal_arg
 
+#: The dialect a TRANSFORM's SQL outputs are stored in (``TransformItem.sql``).
+SQL_DIALECT = "duckdb"
+
+
 # Columns that ML.PREDICT / ML.EVALUATE compute for a model's SQL outputs are named this, then
 # renamed to the outputs' names once read (an output may replace an input column of its own name).
 HIDDEN_PREFIX = "__sqlml_transform_"
@@ -291,7 +295,7 @@ def _parse_item(
     if isinstance(body, exp.Column) and not body.table and body.name == name:
         return [TransformItem(name, "column", (name,))]
     columns = tuple(dict.fromkeys(c.name for c in body.find_all(exp.Column)))
-    return [TransformItem(name, "sql", columns, sql=body.sql(dialect="duckdb"))]
+    return [TransformItem(name, "sql", columns, sql=body.sql(dialect=SQL_DIALECT))]
 
 
 def _parse_star(star: exp.Star, where: str, model: str) -> TransformItem:

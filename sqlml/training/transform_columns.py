@@ -15,12 +15,32 @@ if TYPE_CHECKING:
 from sqlml.plan.transform import HIDDEN_PREFIX, Transform, quote_identifier
 
 
-def select_sql(transform_sql: list[dict[str, Any]], source_sql: str) -> str:
-    """The input query with the model's SQL outputs added under hidden names."""
+def select_sql(transform_sql: list[dict[str, Any]], source_sql: str, backend: Any = None) -> str:
+    """The input query with the model's SQL outputs added under hidden names, in ``backend``'s
+    SQL: the outputs are stored in DuckDB's dialect, and transpiled by sqlglot for an engine that
+    does not run it (its ``capabilities.transform`` False)."""
+    quote = backend.quote if backend is not None else quote_identifier
+    native = backend is None or backend.capabilities.transform
     extra = ", ".join(
-        f'({item["sql"]}) AS "{HIDDEN_PREFIX}{i}"' for i, item in enumerate(transform_sql)
+        f"({item['sql'] if native else _transpiled(item['sql'], backend.dialect)}) AS "
+        f"{quote(f'{HIDDEN_PREFIX}{i}')}"
+        for i, item in enumerate(transform_sql)
     )
     return f"SELECT *, {extra} FROM (\n{source_sql}\n) AS __sqlml_transform_input"
+
+
+def _transpiled(sql: str, dialect: str) -> str:
+    import sqlglot
+
+    from sqlml.plan.transform import SQL_DIALECT
+
+    try:
+        return sqlglot.transpile(sql, read=SQL_DIALECT, write=dialect)[0]
+    except sqlglot.errors.SqlglotError as exc:
+        raise NotSupportedError(
+            f"The TRANSFORM output {sql} cannot be written in {dialect}'s SQL ({exc}); compute "
+            f"it in the training query."
+        ) from None
 
 
 def metadata_sql(transform_sql: list[dict[str, Any]]) -> str:
@@ -84,19 +104,11 @@ def training_rows(backend: Any, table: pa.Table, transform: Transform, model: st
         )
     if not spec["transform_sql"]:
         return table
-    if not backend.capabilities.transform:
-        computed = ", ".join(item["output"] if "output" in item else item["name"]
-                             for item in spec["transform_sql"])  # fmt: skip
-        raise NotSupportedError(
-            f"TRANSFORM (...) in CREATE MODEL {model} is not yet supported on the "
-            f"{backend.display_name} engine for outputs computed in SQL ({computed}); compute "
-            f"them in the training query (ML.* preprocessing functions and plain columns in "
-            f"TRANSFORM work there)."
-        )
     name = backend.temp_name("transform")
     backend.register_arrow(name, table)
     try:
-        computed = backend.arrow(select_sql(spec["transform_sql"], f'SELECT * FROM "{name}"'))
+        source = f"SELECT * FROM {backend.quote(name)}"
+        computed = backend.arrow(select_sql(spec["transform_sql"], source, backend))
     finally:
         backend.unregister_arrow(name)
     return model_view(computed, spec["transform_sql"])

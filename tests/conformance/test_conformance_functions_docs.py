@@ -142,12 +142,6 @@ def test_transform_star_except(backend: Any) -> None:
     np.testing.assert_allclose([r["predicted_y"] for r in found], expected, atol=1e-3)
 
 
-@pytest.mark.notyet(
-    "spark",
-    raises=sqlml.NotSupportedError,
-    match=r"^TRANSFORM \(\.\.\.\) in CREATE MODEL f_reuse is not yet supported on the Spark engine "
-    r"for outputs computed in SQL \(x1\); compute them in the training query",
-)
 def test_transform_sql_output_reusing_an_input_name(backend: Any) -> None:
     """https://cloud.google.com/bigquery/docs/bigqueryml-transform: an output named like a column
     another output reads (here x1 * x2 AS x1 beside ML.MIN_MAX_SCALER(x1))."""

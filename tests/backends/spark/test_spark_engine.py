@@ -372,16 +372,6 @@ def test_what_is_not_yet_supported_says_so(con: sqlml.Connection, spark: Any) ->
         "scikit-learn on the driver instead (fine below a few million rows)."
     )
     with pytest.raises(sqlml.NotSupportedError) as info:
-        con.execute(
-            "CREATE MODEL t TRANSFORM (x1 * 2 AS x, y) OPTIONS (model_type = 'linear_reg', "
-            "input_label_cols = ['y']) AS SELECT x1, y FROM reg"
-        )
-    assert str(info.value) == (
-        "TRANSFORM (...) in CREATE MODEL t is not yet supported on the Spark engine for "
-        "outputs computed in SQL (x); compute them in the training query (ML.* preprocessing "
-        "functions and plain columns in TRANSFORM work there)."
-    )
-    with pytest.raises(sqlml.NotSupportedError) as info:
         sqlml.connect(spark=spark, autocommit=False)
     assert (
         str(info.value)

@@ -27,3 +27,25 @@ def test_transform_on_the_executors_is_not_supported_yet(con: sqlml.Connection) 
     cur = con.cursor()
     cur.execute("SHOW MODEL ALL")
     assert "sp_tf" not in {row[0] for row in cur.fetchall()}
+
+
+def test_sql_outputs_are_computed_in_spark_sql(con: sqlml.Connection) -> None:
+    """``x1 * 2 AS x`` and ``ML.FEATURE_CROSS`` (a string concatenation) are DuckDB SQL in the
+    model, transpiled to Spark's: reg's y = 3·x1 + 2 exactly, so y = 1.5·x + 2."""
+    cur = con.cursor()
+    cur.execute(
+        "CREATE OR REPLACE MODEL sp_tf_sql TRANSFORM (x1 * 2 AS x, "
+        "ML.FEATURE_CROSS(STRUCT(cat, cat AS c2)) AS cc, y) "
+        "OPTIONS (model_type = 'linear_reg', input_label_cols = ['y']) AS SELECT x1, cat, y FROM reg"
+    )
+    try:
+        cur.execute(
+            "SELECT x1, predicted_y FROM ML.PREDICT(MODEL sp_tf_sql, (SELECT x1, cat FROM reg))"
+        )
+        for x1, predicted in cur.fetchall():
+            assert predicted == pytest.approx(3 * x1 + 2, abs=1e-3)
+        cur.execute("SELECT x, cc FROM ML.TRANSFORM(MODEL sp_tf_sql, TABLE reg) LIMIT 1")
+        x, cc = cur.fetchone()
+        assert cc in ("p_p", "q_q", "r_r")
+    finally:
+        cur.execute("DROP MODEL IF EXISTS sp_tf_sql")
