@@ -207,6 +207,11 @@ class Backend(abc.ABC):
         failed COMMIT inside an ML statement), so the next statement runs."""
         return None
 
+    def discard_pending(self) -> None:
+        """Drop the rows of a user's statement still pending from :meth:`execute` (the cursor
+        that ran it runs another, or is closed), so sqlml's own queries can use the connection."""
+        return None
+
     def interrupt(self) -> None:
         """Stop the running query at the engine's next check; callable from any thread. Engines
         without a way to do so leave it to sqlml's checks between its own steps."""

@@ -247,6 +247,7 @@ class Cursor:
         connection = self.connection
         backend = connection._backend
         connection._claim(self)
+        backend.discard_pending()  # rows no cursor holds (a statement that failed after them)
         self.engine, self.engine_reason = dispatch.engine, dispatch.reason
         keyword = first_keyword(sql)
         if (
@@ -360,6 +361,7 @@ class Cursor:
     def _release(self) -> None:
         if self._live and self.connection._owner is self:
             self.connection._owner = None
+            self.connection._backend.discard_pending()  # its unread rows are dropped
         self._failed = None
         self._live = False
         self._buffer = None

@@ -197,7 +197,6 @@ def test_redshift_function_takes_odd_column_names(backend: Any) -> None:
     assert np.mean([a == b for (a,), b in zip(by_function, truth, strict=True)]) > 0.7
 
 
-@pytest.mark.notyet("spark", raises=sqlml.NotSupportedError, match="TRANSFORM")
 def test_transform_outputs_and_inputs_with_odd_names(backend: Any) -> None:
     backend.load("c_odd_tr_rows", rows(plain=False))
     spend, ab, plan, churned = (

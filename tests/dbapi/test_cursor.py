@@ -533,3 +533,31 @@ def test_closing_a_live_cursor_frees_the_connection(con):
     b = con.cursor()
     b.execute("SELECT 5")
     assert b.fetchall() == [(5,)]
+
+
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["autocommit", "transaction"])
+def test_unread_rows_do_not_block_the_next_ml_statement(con, in_transaction):
+    """DuckDB 2 refuses other work on a connection while an execute() result is unread
+    (ResourceInUseException: found by tests/server/test_server_fuzz.py, a SELECT read partly and
+    then an EXPLAIN of ML.PREDICT on the same cursor). Re-executing the cursor drops those rows;
+    inside a transaction the transaction stays usable."""
+    cur = con.cursor()
+    cur.execute("CREATE TABLE unread AS SELECT i AS x, i % 2 = 0 AS y FROM range(60) t(i)")
+    cur.execute(
+        "CREATE MODEL unread_m OPTIONS (model_type = 'logistic_reg', input_label_cols = ['y']) "
+        "AS SELECT x, y FROM unread"
+    )
+    if in_transaction:
+        cur.execute("BEGIN")
+    cur.execute("SELECT * FROM range(5000000)")
+    assert len(cur.fetchmany(3)) == 3
+    cur.execute("EXPLAIN SELECT * FROM ML.PREDICT(MODEL unread_m, TABLE unread)")
+    assert cur.fetchall()
+    cur.execute("SELECT * FROM range(5000000)")
+    cur.fetchmany(3)
+    cur.execute("SELECT count(*) FROM ML.PREDICT(MODEL unread_m, TABLE unread)")
+    assert cur.fetchall() == [(60,)]
+    if in_transaction:
+        cur.execute("COMMIT")
+    cur.execute("SELECT count(*) FROM unread")
+    assert cur.fetchall() == [(60,)]

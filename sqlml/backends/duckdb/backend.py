@@ -36,6 +36,7 @@ _SQL_TYPES = {
     "TIMESTAMP WITH TIME ZONE": duckdb.sqltypes.TIMESTAMP_TZ,
     "DATE": duckdb.sqltypes.DATE,
     "TIME": duckdb.sqltypes.TIME,
+    "DOUBLE[]": duckdb.list_type(duckdb.sqltypes.DOUBLE),  # ARRAY<number> features
 }
 
 _ERRORS: list[tuple[type[BaseException], type[DatabaseError]]] = [
@@ -406,6 +407,16 @@ class DuckDBBackend(Backend):
                 return self.con.to_arrow_table()
             except duckdb.Error as exc:
                 raise translate_error(exc) from exc
+
+    def discard_pending(self) -> None:
+        """DuckDB 2 refuses other work on a connection whose execute() result is unread
+        (ResourceInUseException): cancel its rest; inside a transaction run it to its end
+        instead, because a cancelled result fails the open transaction."""
+        with contextlib.suppress(duckdb.Error):
+            if self.in_transaction:
+                self.con.complete()
+            else:
+                self.con.abort()
 
     def interrupt(self) -> None:
         self.con.interrupt()
