@@ -59,5 +59,7 @@ def parameter_type(feature: dict[str, str]) -> str:
     """The SQL type of a model function's parameter for ``feature`` (a catalog feature entry)."""
     if feature["kind"] == "numeric":
         return "DOUBLE"
+    if feature["kind"] == "array":  # ARRAY<number>: its elements as numbers
+        return "DOUBLE[]"
     own = feature.get("type", "")
     return own if own in _OWN_PARAMETER_TYPES else "VARCHAR"

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlml_udfs.arrays import ARRAY, is_numeric_list, lengths
 from sqlml_udfs.temporal import TIMESTAMP
 
 from sqlml.errors import NotSupportedError, SchemaError
@@ -50,21 +51,32 @@ def feature_kind(name: str, dtype: pa.DataType, model: str) -> str:
         return TIMESTAMP
     if pa.types.is_date(dtype) or pa.types.is_time(dtype):  # BigQuery: one-hot, as strings
         return "categorical"
-    if (
-        pa.types.is_list(dtype)
-        or pa.types.is_large_list(dtype)
-        or pa.types.is_fixed_size_list(dtype)
-    ):
+    if is_numeric_list(dtype):  # BigQuery: one feature per element
+        return ARRAY
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
         raise NotSupportedError(
-            f"ARRAY features are not supported yet: column '{name}' of CREATE MODEL {model} is "
-            f"{sql_type(dtype)}; select its elements as columns of their own (e.g. {name}[1] AS "
-            f"{name}_1), or leave it out with SELECT * EXCLUDE ({name})."
+            f"ARRAY features of other than numbers (BigQuery's multi-hot encoding) are not "
+            f"supported yet: column '{name}' of CREATE MODEL {model} is {sql_type(dtype)}; leave it "
+            f"out with SELECT * EXCLUDE ({name})."
         )
     raise SchemaError(
         f"Column '{name}' has type {sql_type(dtype)}, which CREATE MODEL {model} cannot use as a "
         f"feature; cast it to a number or string in the query (e.g. epoch({name}) or "
         f"CAST({name} AS VARCHAR)), or leave it out with SELECT * EXCLUDE ({name})."
     )
+
+
+def array_length(column: pa.ChunkedArray, name: str, model: str) -> int:
+    """The one length of an ARRAY feature's arrays (BigQuery: they must all have the same)."""
+    found = sorted(lengths(column))
+    if len(found) != 1:
+        shown = ", ".join(str(n) for n in found) if found else "only NULL arrays"
+        raise SchemaError(
+            f"The arrays of column '{name}' of CREATE MODEL {model} must all have the same length "
+            f"(one feature per element, as in BigQuery ML); they have {shown}. Pad or cut them "
+            f"in the query, or leave the column out."
+        )
+    return found[0]
 
 
 def split_rows(table: pa.Table, options: ModelOptions, model: str) -> tuple[np.ndarray, np.ndarray]:

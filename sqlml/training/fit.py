@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlml_udfs.arrays import ARRAY
 from sqlml_udfs.scoring import NULL_CATEGORY, Scorer
 
 from sqlml.cancel import checkpoint
@@ -24,6 +25,7 @@ from sqlml.models.registry import CLASSIFIERS, TREES, task_of
 from sqlml.plan.transform import Transform
 from sqlml.training.contract import TrainedModel, fingerprint
 from sqlml.training.data import (
+    array_length,
     check_unique_columns,
     feature_kind,
     json_label,
@@ -158,6 +160,9 @@ def prepare(
             f"CREATE MODEL {model} has no feature columns: the training query returns only "
             f"{', '.join(columns)}."
         )
+    for feature in features:  # an ARRAY is one feature per element: how many
+        if feature["kind"] == ARRAY:
+            feature["length"] = array_length(table.column(feature["name"]), feature["name"], model)
 
     if supervised:
         labels = table.column(label)
@@ -174,7 +179,7 @@ def prepare(
         "task": task,
         "model_type": model_type,
         "label": label,
-        "features": [{"name": f["name"], "kind": f["kind"]} for f in features],
+        "features": [{k: f[k] for k in ("name", "kind", "length") if k in f} for f in features],
         "null_category": NULL_CATEGORY,
         **(transform.spec() if transform else {}),
     }

@@ -128,6 +128,8 @@ def feature_statistics(table: pa.Table, features: list[dict[str, str]]) -> list[
             if valid > 1:
                 row["stddev"] = _number(pc.stddev(values, ddof=1).as_py())
             row["null_count"] = int(values.null_count)
+        elif feature["kind"] == "array":  # ARRAY<number>: no statistics of the arrays as such
+            row["null_count"] = int(column.null_count)
         else:
             if pa.types.is_dictionary(column.type):
                 column = pc.cast(column, column.type.value_type)
@@ -247,10 +249,10 @@ def column_layout(preprocess: Any, features: list[dict[str, str]]) -> list[dict[
     the one-hot encoder, in its order.
     """
     stamps = [f["name"] for f in features if f["kind"] not in ("numeric", "categorical")]
-    if stamps:  # a TIMESTAMP is several model inputs (sqlml_udfs.temporal)
+    if stamps:  # a TIMESTAMP or an ARRAY is several model inputs (sqlml_udfs)
         raise UnsupportedLayout(
-            f"per-input weights of TIMESTAMP feature(s) {', '.join(stamps)} (its seconds and "
-            f"parts) are not supported yet"
+            f"per-input weights of TIMESTAMP or ARRAY feature(s) {', '.join(stamps)} (several "
+            f"model inputs each) are not supported yet"
         )
     by_name: dict[str, dict[str, Any]] = {}
     for name, transformer, columns in preprocess.transformers_:

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pytest
 from conformance_data import X1, X2, binary, reg
 
+import sqlml
 from sqlml.errors import NotSupportedError, SchemaError
 
 GLM = "https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm"
@@ -232,9 +233,81 @@ def test_a_timestamp_model_function(backend: Any) -> None:
         assert abs(value - predicted[(ts, x)]) < 1e-4
 
 
-def test_array_features_are_not_supported_yet(backend: Any) -> None:
-    backend.load("c_arrays", pa.table({"v": [[1.0, 2.0], [3.0, 4.0]], "label": [1.0, 2.0]}))
-    with pytest.raises(NotSupportedError, match="ARRAY features are not supported yet: column 'v'"):
+# --- ARRAY<number> features -----------------------------------------------------------------------
+
+ARRAY_ROWS = 90
+WEIGHTS = np.array([1.5, -2.0, 0.25])
+
+
+def _arrays() -> tuple[pa.Table, np.ndarray]:
+    """v: three numbers per row (row 4's array is NULL, row 9's second element NULL); label is
+    linear in the elements with the NULLs read as their column's mean (so the fit is exact)."""
+    k = np.arange(ARRAY_ROWS)
+    elements = np.column_stack([np.sin(k), (k % 7) / 3.0, np.cos(k / 5.0)])
+    rows: list[Any] = [list(r) for r in elements]
+    rows[4] = None
+    rows[9] = [rows[9][0], None, rows[9][2]]
+    design = elements.copy()
+    design[4, :] = np.nan
+    design[9, 1] = np.nan
+    design = np.where(np.isnan(design), np.nanmean(design, axis=0), design)
+    label = design @ WEIGHTS + 3.0
+    table = pa.table({"id": k, "v": pa.array(rows, pa.list_(pa.float64())), "label": label})
+    return table, design
+
+
+def test_an_array_of_numbers_is_one_feature_per_element(backend: Any) -> None:
+    """Auto-preprocessing: an ARRAY of numbers enters as its elements ("one feature per element",
+    issue 11); a NULL array or element is imputed with the element's mean. The linear fit on the
+    elements (numpy least squares on the same design) is the model's prediction; the function
+    and the explanations take the column as it is."""
+    table, design = _arrays()
+    backend.load("c_arrays", table)
+    backend.run(
+        "CREATE MODEL c_arrays_m FROM (SELECT v, label FROM c_arrays) TARGET label "
+        "FUNCTION c_arrays_f IAM_ROLE default MODEL_TYPE LINEAR_LEARNER PROBLEM_TYPE REGRESSION"
+    )
+    out = backend.rows(
+        "SELECT id, predicted_label, c_arrays_f(v) "
+        "FROM ML.PREDICT(MODEL c_arrays_m, TABLE c_arrays) ORDER BY id"
+    )
+    expected = _least_squares(design, table.column("label").to_numpy())
+    np.testing.assert_allclose([r[1] for r in out], expected, atol=1e-3)
+    np.testing.assert_allclose([r[2] for r in out], expected, atol=1e-3)
+    explained = backend.arrow(
+        "SELECT top_feature_attributions FROM ML.EXPLAIN_PREDICT(MODEL c_arrays_m, TABLE c_arrays)"
+    ).to_pylist()
+    assert {a["feature"] for r in explained for a in r["top_feature_attributions"]} == {"v"}
+    shown = dict(backend.rows("SHOW MODEL c_arrays_m"))
+    assert shown["Function Parameters"] == "v"
+
+
+def test_arrays_must_have_one_length(backend: Any) -> None:
+    """BigQuery: the arrays of a column must all have the same length; in training and at
+    prediction the error says so. Arrays of text (multi-hot encoding) are not supported yet."""
+    table, _ = _arrays()
+    backend.load("c_arrays_len", table)
+    backend.load(
+        "c_arrays_bad",
+        pa.table({"v": [[1.0, 2.0], [3.0], [4.0, 5.0]], "label": [1.0, 2.0, 3.0]}),
+    )
+    backend.load("c_arrays_text", pa.table({"t": [["a"], ["b", "c"]], "label": [1.0, 2.0]}))
+    backend.load("c_arrays_short", pa.table({"v": [[1.0, 2.0]]}))
+    with pytest.raises(SchemaError, match=r"arrays of column 'v' .* same length.*1, 2"):
         backend.run(
-            "CREATE MODEL c_arrays_m OPTIONS (model_type = 'linear_reg') AS SELECT * FROM c_arrays"
+            "CREATE MODEL c_arrays_bad_m OPTIONS (model_type = 'linear_reg') "
+            "AS SELECT * FROM c_arrays_bad"
         )
+    with pytest.raises(
+        NotSupportedError, match="ARRAY features of other than numbers .* not supported yet"
+    ):
+        backend.run(
+            "CREATE MODEL c_arrays_text_m OPTIONS (model_type = 'linear_reg') "
+            "AS SELECT * FROM c_arrays_text"
+        )
+    backend.run(
+        "CREATE MODEL c_arrays_len_m OPTIONS (model_type = 'linear_reg') "
+        "AS SELECT v, label FROM c_arrays_len"
+    )
+    with pytest.raises(sqlml.Error, match="must all have 3 elements"):
+        backend.rows("SELECT * FROM ML.PREDICT(MODEL c_arrays_len_m, TABLE c_arrays_short)")

@@ -138,3 +138,51 @@ def test_imported_onnx_outputs_are_named_after_the_graph(backend, tmp_path) -> N
         row = by_row[tuple(x[i])]
         assert row[5] == pipe.predict(x[i : i + 1].astype(np.float32))[0]
         assert row[6] == pytest.approx(list(expected[i]), abs=1e-5)
+
+
+def test_evaluate_of_a_tuned_model_is_one_row_per_trial(backend) -> None:
+    """https://cloud.google.com/bigquery/docs/hp-tuning-overview ("Model serving functions"):
+    ML.EVALUATE without input rows returns every trial, trial_id first; with STRUCT(n AS
+    trial_id), trial n; with input rows, one trial's result (the optimal one's, the model kept).
+    Each trial's r2_score is its ML.TRIAL_INFO objective (both on the held-out rows)."""
+    backend.load("ot_data", table())
+    backend.run(
+        "CREATE MODEL ot_model OPTIONS (model_type = 'linear_reg', input_label_cols = ['y'], "
+        "l2_reg = HPARAM_CANDIDATES([0.1, 1000.0]), num_trials = 2, "
+        "data_split_method = 'RANDOM', data_split_eval_fraction = 0.3) AS SELECT x, c, y FROM ot_data"
+    )
+    cur = backend.run("SELECT * FROM ML.EVALUATE(MODEL `ot_model`) ORDER BY trial_id")
+    names = [d[0] for d in cur.description]
+    assert names[0] == "trial_id"
+    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    trials = dict(backend.rows("SELECT trial_id, eval_loss FROM ML.TRIAL_INFO(MODEL `ot_model`)"))
+    assert [r["trial_id"] for r in rows] == [1, 2]
+    for r in rows:
+        assert r["r2_score"] == pytest.approx(trials[r["trial_id"]], abs=1e-9)
+    assert rows[0]["r2_score"] != pytest.approx(rows[1]["r2_score"], abs=1e-3)
+    (one,) = backend.rows("SELECT * FROM ML.EVALUATE(MODEL `ot_model`, STRUCT(2 AS trial_id))")
+    assert one[0] == 2
+    cur = backend.run("SELECT * FROM ML.EVALUATE(MODEL `ot_model`, (SELECT x, c, y FROM ot_data))")
+    assert "trial_id" not in [d[0] for d in cur.description]
+    assert len(cur.fetchall()) == 1
+
+
+def test_global_explain_class_level(backend) -> None:
+    """https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-global-explain:
+    STRUCT(TRUE AS class_level_explain) gives, per class, feature and attribution."""
+    backend.load("og_data", table())
+    backend.run(
+        "CREATE MODEL og_model OPTIONS (model_type = 'logistic_reg', input_label_cols = ['yb'], "
+        "l2_reg = 10.0, enable_global_explain = TRUE) AS SELECT x, c, yb FROM og_data"
+    )
+    cur = backend.run(
+        "SELECT * FROM ML.GLOBAL_EXPLAIN(MODEL `og_model`, STRUCT(TRUE AS class_level_explain))"
+    )
+    assert [d[0] for d in cur.description] == ["yb", "feature", "attribution"]
+    rows = cur.fetchall()
+    assert {(r[0], r[1]) for r in rows} == {
+        (label, feature) for label in ("false", "true") for feature in ("x", "c")
+    }
+    model_level = dict(backend.rows("SELECT * FROM ML.GLOBAL_EXPLAIN(MODEL `og_model`)"))
+    for label, feature, value in rows:  # binary: each class's logit is the other's negation
+        assert value == pytest.approx(model_level[feature], rel=1e-9)

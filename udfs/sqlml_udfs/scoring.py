@@ -39,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlml_udfs.arrays import ARRAY, array_arrays, as_text, is_numeric_list
 from sqlml_udfs.temporal import TIMESTAMP, graph_features, timestamp_arrays
 
 NULL_CATEGORY = "__sqlml_null__"
@@ -83,7 +84,9 @@ def feature_array(
         values = pc.cast(column, arrow_float, safe=False)
         array = values.to_numpy(zero_copy_only=False)
         return array.astype(float_dtype, copy=False)
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    if is_numeric_list(column.type):  # an ARRAY feature's value as one text (sqlml_udfs.arrays)
+        column = pa.array(as_text(column), pa.string())
+    elif not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = pc.cast(column, pa.string())
     return pc.fill_null(column, NULL_CATEGORY).to_numpy(zero_copy_only=False).astype(object)
 
@@ -99,31 +102,34 @@ def model_arrays(
         name, kind = feature["name"], feature["kind"]
         if kind == TIMESTAMP:
             arrays.update(timestamp_arrays(columns[name], name, NULL_CATEGORY, float_dtype))
+        elif kind == ARRAY:
+            length = int(feature["length"])
+            arrays.update(array_arrays(columns[name], name, length, NULL_CATEGORY, float_dtype))
         else:
             arrays[name] = feature_array(columns[name], kind, float_dtype)
     return arrays
 
 
 class _RawFeeds:
-    """An ONNX Runtime session that takes a TIMESTAMP feature's own values (as text, the way
+    """An ONNX Runtime session that takes a TIMESTAMP or ARRAY feature's own values (as text, the way
     :func:`feature_array` writes them) in place of its graph inputs, for callers that build a
     feed per feature (the sampled Shapley walk); everything else is the session's."""
 
     def __init__(self, session: Any, features: list[dict[str, Any]]) -> None:
         self._session = session
-        self._temporal = [f["name"] for f in features if f["kind"] == TIMESTAMP]
+        self._expanded = {f["name"]: f for f in features if f["kind"] in (TIMESTAMP, ARRAY)}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
 
     def run(self, output_names: Any, feeds: dict[str, Any], *args: Any) -> Any:
         # ``ts`` is also the name of the seconds input: text under it is the column's own value.
-        raw = [n for n in self._temporal if n in feeds and feeds[n].dtype == object]
+        raw = [n for n in self._expanded if n in feeds and feeds[n].dtype == object]
         if raw:
             feeds = dict(feeds)
-            for name in raw:
-                expanded = timestamp_arrays(feeds.pop(name).reshape(-1), name, NULL_CATEGORY)
-                feeds.update({k: v.reshape(-1, 1) for k, v in expanded.items()})
+            values = {name: feeds.pop(name).reshape(-1) for name in raw}
+            expanded = model_arrays(values, [self._expanded[n] for n in raw])
+            feeds.update({k: v.reshape(-1, 1) for k, v in expanded.items()})
         return self._session.run(output_names, feeds, *args)
 
 
@@ -184,7 +190,7 @@ class Scorer:
         self.session = _ort_session(onnx_bytes, threads)
         self.features: list[dict[str, str]] = spec["features"]
         self._graph_features = graph_features(self.features)
-        if len(self._graph_features) != len(self.features):  # TIMESTAMP features
+        if any(f["kind"] in (TIMESTAMP, ARRAY) for f in self.features):  # several inputs each
             self.session = _RawFeeds(self.session, self.features)
         self.task: str = spec["task"]
         outputs = [o.name for o in self.session.get_outputs()]

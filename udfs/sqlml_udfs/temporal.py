@@ -24,6 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlml_udfs.arrays import ARRAY, element_names
+
 #: The feature kind of a TIMESTAMP column (the others: numeric, categorical).
 TIMESTAMP = "timestamp"
 
@@ -38,9 +40,14 @@ def part_names(name: str) -> list[str]:
 
 def graph_features(features: list[dict[str, Any]]) -> list[dict[str, str]]:
     """The model's features as graph inputs, in order: a TIMESTAMP feature becomes its seconds
-    (numeric) and its parts (categorical); the others stay as they are."""
+    (numeric) and its parts (categorical), an ARRAY its elements (numeric,
+    :mod:`sqlml_udfs.arrays`); the others stay as they are."""
     out: list[dict[str, str]] = []
     for feature in features:
+        if feature["kind"] == ARRAY:
+            names = element_names(feature["name"], int(feature["length"]))
+            out.extend({"name": name, "kind": "numeric"} for name in names)
+            continue
         if feature["kind"] != TIMESTAMP:
             out.append({"name": feature["name"], "kind": feature["kind"]})
             continue

@@ -83,10 +83,10 @@ def training_features(
             f"CREATE MODEL {model} has no feature columns: the training query returns only "
             f"{', '.join(columns)}."
         )
-    stamps = [f["name"] for f in features if f["kind"] == TIMESTAMP]
+    stamps = [f["name"] for f in features if f["kind"] in (TIMESTAMP, "array")]
     if stamps:
         raise NotSupportedError(
-            f"Training on the Spark engine's executors with TIMESTAMP feature column(s) "
+            f"Training on the Spark engine's executors with TIMESTAMP or ARRAY feature column(s) "
             f"{', '.join(stamps)} is not supported yet (CREATE MODEL {model}); OPTIONS (engine = "
             f"'duckdb') collects the rows and trains with scikit-learn on the driver instead."
         )

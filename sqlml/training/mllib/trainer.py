@@ -132,7 +132,11 @@ class MLlibTrainer:
             "features": [{"name": f["name"], "kind": f["kind"]} for f in features],
             "null_category": NULL_CATEGORY,
         }
-        info: dict[str, Any] = {"training_path": "spark_mllib", "data_split_method": split}
+        info: dict[str, Any] = {
+            "training_path": "spark_mllib",
+            "data_split_method": split,
+            "notes": list(options.notices),  # options with no effect here
+        }
         if MODEL_TYPES[options.model_type].spark.path == "numpy":  # type: ignore[union-attr]
             fitted = self._fit_numpy(train, features, label, task, spec, options, model, info)
             return self._finish(fitted, evaluation, split, options, started)

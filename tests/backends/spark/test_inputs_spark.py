@@ -40,7 +40,7 @@ def test_default_label_on_the_executors(con: sqlml.Connection, data: dict[str, A
 def test_timestamp_features_on_the_executors_are_not_supported_yet(con: sqlml.Connection) -> None:
     cur = con.cursor()
     with pytest.raises(
-        sqlml.NotSupportedError, match="TIMESTAMP feature column.*not supported yet"
+        sqlml.NotSupportedError, match="TIMESTAMP or ARRAY feature column.*not supported yet"
     ):
         cur.execute(
             "CREATE MODEL sp_stamps OPTIONS (model_type = 'linear_reg', engine = 'spark') "
