@@ -529,7 +529,7 @@ class Executor:
 
         def scored(arrays: tuple[Any, ...]) -> list[tuple[str, pa.Array]]:
             scorer = get_scorer(key, onnx_bytes, spec)
-            return scorer.predict_columns(dict(zip(names, arrays, strict=True)))
+            return scorer.function_columns(dict(zip(names, arrays, strict=True)))
 
         def predict(*arrays: Any) -> pa.Array:
             return scored(arrays)[0][1]

@@ -19,6 +19,16 @@ from sqlml.functions import (
 )
 from sqlml.functions.trials import require_optimal
 
+TRIAL_ID = "trial_id"
+
+
+def tuned_trial(ctx: CallContext) -> int | None:
+    """A tuned model's ML.PREDICT says which trial scored the rows, before the prediction
+    columns (https://cloud.google.com/bigquery/docs/hyperparameter-tuning-tutorial prints
+    ``trial_id``): the optimal one, whose model is the one stored."""
+    best = ctx.record.training_info.get("best_trial_id")
+    return None if best is None else int(best)
+
 
 @register("PREDICT", options={"threshold": probability, "trial_id": positive_int}, input="required")
 def predict(ctx: CallContext) -> pa.RecordBatchReader:
@@ -38,7 +48,9 @@ def predict(ctx: CallContext) -> pa.RecordBatchReader:
     scorer = ctx.scorer()
     reader = ctx.input_stream(keep_input=True)
     kept = ctx.input_fields(reader.schema)  # without the TRANSFORM's SQL outputs
-    added = scorer.output_schema()
+    trial = tuned_trial(ctx)
+    added = [pa.field(TRIAL_ID, pa.int64())] if trial is not None else []
+    added += scorer.output_schema()
     _check_clash(kept, added)
     schema = pa.schema(kept + added)
     names = [f["name"] for f in ctx.record.spec["features"]]
@@ -49,9 +61,11 @@ def predict(ctx: CallContext) -> pa.RecordBatchReader:
                 continue
             view = ctx.model_view(batch)
             columns = {name: view.column(name) for name in names}
-            scored = scorer.predict_columns(columns, threshold)
+            scored = [array for _, array in scorer.predict_columns(columns, threshold)]
+            if trial is not None:
+                scored.insert(0, pa.array([trial] * batch.num_rows, pa.int64()))
             yield pa.RecordBatch.from_arrays(
-                [batch.column(f.name) for f in kept] + [array for _, array in scored], schema=schema
+                [batch.column(f.name) for f in kept] + scored, schema=schema
             )
 
     return pa.RecordBatchReader.from_batches(schema, batches())
@@ -127,7 +141,13 @@ def _score_in_engine(ctx: CallContext, threshold: float | None) -> Any:
             f"ML.PREDICT of model {record.name}, whose TRANSFORM computes columns in SQL, is not "
             f"yet supported on the {ctx.backend.display_name} engine."
         )
-    relation = ctx.backend.relation(ctx.call.input_sql, ctx.params)
+    sql, trial = ctx.call.input_sql, tuned_trial(ctx)
+    if trial is not None:  # the trial's column, before the prediction's (as on one machine)
+        quote = ctx.backend.quote
+        probe = ctx.backend.relation_schema(ctx.backend.relation(sql, ctx.params))
+        _check_clash(list(probe), [pa.field(TRIAL_ID, pa.int64())])
+        sql = f"SELECT *, CAST({int(trial)} AS BIGINT) AS {quote(TRIAL_ID)} FROM ({sql}) AS {quote('__sqlml_input')}"
+    relation = ctx.backend.relation(sql, ctx.params)
     schema = ctx.backend.relation_schema(relation)
     check_columns(record, schema, "ML.PREDICT")
     added = output_fields(record.spec)  # no ONNX Runtime session for the schema

@@ -165,6 +165,12 @@ def test_evaluate_of_a_tuned_model_is_one_row_per_trial(backend) -> None:
     cur = backend.run("SELECT * FROM ML.EVALUATE(MODEL `ot_model`, (SELECT x, c, y FROM ot_data))")
     assert "trial_id" not in [d[0] for d in cur.description]
     assert len(cur.fetchall()) == 1
+    # ML.PREDICT names the trial that scored (the optimal one), before the prediction
+    # (https://cloud.google.com/bigquery/docs/hyperparameter-tuning-tutorial).
+    (best,) = backend.rows("SELECT trial_id FROM ML.TRIAL_INFO(MODEL `ot_model`) WHERE is_optimal")
+    cur = backend.run("SELECT * FROM ML.PREDICT(MODEL `ot_model`, (SELECT x, c FROM ot_data))")
+    assert [d[0] for d in cur.description][-2:] == ["trial_id", "predicted_y"]
+    assert {r[-2] for r in cur.fetchall()} == {best[0]}
 
 
 def test_global_explain_class_level(backend) -> None:

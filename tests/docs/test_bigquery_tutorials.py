@@ -788,7 +788,6 @@ def test_hyperparameter_tuning_tutorial(backend) -> None:
     assert len(cur.fetchall()) == 5
 
 
-@pytest.mark.notyet("duckdb", raises=AssertionError, match=r"no trial_id")
 @pytest.mark.notyet(
     "spark",
     raises=sqlml.ProgrammingError,
@@ -800,8 +799,15 @@ def test_hyperparameter_tuning_tutorial_predict_trial_id(backend) -> None:
     (issue 11, item 6: output shapes)."""
     load_taxi(backend)
     backend.run(HP_CREATE)
-    names = columns(backend.run(HP_PREDICT))
+    best = backend.rows(
+        "SELECT trial_id FROM ML.TRIAL_INFO(MODEL `bqml_tutorial.hp_taxi_tip_model`) "
+        "WHERE is_optimal"
+    )[0][0]
+    cur = backend.run(HP_PREDICT)
+    names = columns(cur)
     assert "trial_id" in names, f"no trial_id in {names}"
+    assert names.index("trial_id") == names.index("predicted_label") - 1
+    assert {row[names.index("trial_id")] for row in cur.fetchall()} == {best}
 
 
 ONNX_URL = (

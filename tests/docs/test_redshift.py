@@ -496,16 +496,20 @@ def test_kmeans_tutorial_fifth_cluster(backend) -> None:
     assert totals == sorted(totals, reverse=True)  # ORDER BY 5 desc
 
 
-@pytest.mark.notyet("duckdb", "spark", raises=AssertionError, match=r"cluster ids")
 def test_kmeans_tutorial_cluster_ids(backend) -> None:
     """https://docs.aws.amazon.com/redshift/latest/dg/tutorial_k-means_clustering.html: with K '7'
     the function returns SageMaker k-means' closest_cluster, 0 to 6 (the page's "fifth cluster" is
-    ``events_cluster = 5``); sqlml numbers them 1 to 7 as BigQuery's CENTROID_ID does. No item of
-    issue 11 names this: to decide, and to record in sql/reference.md."""
+    ``events_cluster = 5``). ML.PREDICT of the same model keeps BigQuery's CENTROID_ID, 1 to 7."""
     backend.load("gdelt_data", gdelt_data())
     backend.run(GDELT_CREATE)
     clusters = {row[1] for row in backend.rows(GDELT_CLUSTERS)}
     assert clusters <= set(range(7)), f"cluster ids {sorted(clusters)}, not within 0-6"
+    assert len(clusters) > 1
+    by_function = dict(backend.rows(GDELT_CLUSTERS))
+    predicted = backend.rows(
+        "SELECT globaleventid, centroid_id FROM ML.PREDICT(MODEL news_data_clusters, TABLE gdelt_data)"
+    )
+    assert {by_function[event] + 1 == centroid for event, centroid in predicted} == {True}
 
 
 CREATE_MODEL_URL = "https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_MODEL.html"

@@ -260,6 +260,17 @@ class Scorer:
         """k-means distances to every centroid, one column per centroid."""
         return np.asarray(outputs[1], dtype=np.float64)
 
+    def function_columns(self, columns: dict[str, Any]) -> list[tuple[str, pa.Array]]:
+        """What a model's FUNCTION returns (Redshift ML): ML.PREDICT's columns, but a k-means
+        model's cluster is SageMaker's ``closest_cluster``, 0 to k - 1, where ML.PREDICT's
+        CENTROID_ID (BigQuery) counts from 1
+        (https://docs.aws.amazon.com/redshift/latest/dg/tutorial_k-means_clustering.html)."""
+        out = self.predict_columns(columns)
+        if self.task == "clustering":
+            name, ids = out[0]
+            out[0] = (name, pc.subtract(ids, pa.scalar(1, ids.type)))
+        return out
+
     def predict_columns(
         self, columns: dict[str, Any], threshold: float | None = None
     ) -> list[tuple[str, pa.Array]]:

@@ -104,6 +104,6 @@ def scalar_function(key: str, onnx: Any, spec: str, output: int) -> Callable[...
                 f"got {len(arrays)}"
             )
         columns = {f["name"]: array for f, array in zip(scorer.features, arrays, strict=True)}
-        return scorer.predict_columns(columns)[output][1]
+        return scorer.function_columns(columns)[output][1]
 
     return call
