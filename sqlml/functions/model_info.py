@@ -66,6 +66,9 @@ def feature_info(ctx: CallContext) -> pa.Table:
         columns[name] = pa.array([r[name] for r in rows], pa.float64())
     for name in ("category_count", "null_count"):
         columns[name] = pa.array([r[name] for r in rows], pa.int64())
+    # BigQuery: the dimension of an ARRAY<STRUCT> (sparse) input, NULL for every other input;
+    # sqlml has no ARRAY<STRUCT> inputs.
+    columns["dimension"] = pa.nulls(len(rows), pa.int64())
     return pa.table(columns)
 
 
