@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 #: and the baseline row the attributions start from.
 LINEAR_WEIGHTS = "linear_weights"
 EXPLAIN_BASELINE = "explain_baseline"
+#: False in LINEAR_WEIGHTS when its features are not the model's inputs (TRANSFORM outputs that
+#: ML.* functions compute in the graph): the attributions are then sampled Shapley values.
+ATTRIBUTES_INPUTS = "attributes_inputs"
 
 DEFAULT_PATHS = 10
 
@@ -58,7 +61,7 @@ def explain_rows(
     ``target`` is, per row, the index of the class whose output is explained (classifiers only);
     by default each row's most probable class.
     """
-    if LINEAR_WEIGHTS in info:
+    if LINEAR_WEIGHTS in info and info[LINEAR_WEIGHTS].get(ATTRIBUTES_INPUTS, True):
         return linear_attributions(info[LINEAR_WEIGHTS], columns, target)
     return sampled_shapley(scorer, spec, info[EXPLAIN_BASELINE], columns, num_paths, seed, target)
 

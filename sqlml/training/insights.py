@@ -17,8 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlml_udfs.scoring import feature_array
 
-from sqlml.measures.attribution import EXPLAIN_BASELINE, LINEAR_WEIGHTS
+from sqlml.measures.attribution import ATTRIBUTES_INPUTS, EXPLAIN_BASELINE, LINEAR_WEIGHTS
 from sqlml.models.registry import BOOSTED, LINEAR, TREES
+from sqlml.training.transform_layout import (
+    UntracedOutput,
+    output_layout,
+    plain,
+    pre_transform_inputs,
+)
 from sqlml.training.unsupervised import (
     CENTROIDS,
     PRINCIPAL_COMPONENTS,
@@ -52,7 +58,12 @@ def record_insights(training: Training) -> None:
     """The training stage that fills the keys above (see :func:`sqlml.training.fit.fit`)."""
     info = training.info
     model_type = training.options.model_type
-    info[FEATURE_INFO] = feature_statistics(training.train, training.features)
+    if training.transform is None:
+        info[FEATURE_INFO] = feature_statistics(training.train, training.features)
+    else:  # BigQuery: the pre-transform columns of the training query that TRANSFORM reads
+        info[FEATURE_INFO] = feature_statistics(
+            *pre_transform_inputs(training.train, training.transform, training.model)
+        )
     info[ITERATIONS] = iteration_results(training)
     if model_type in LINEAR_TYPES:
         _record(info, LINEAR_WEIGHTS, lambda: linear_weights(training))
@@ -75,6 +86,18 @@ def record_insights(training: Training) -> None:
 
 def _layout(training: Training) -> list[dict[str, Any]]:
     return column_layout(training.pipeline.named_steps["preprocess"], training.features)
+
+
+def _output_layout(training: Training, *, weights: bool) -> list[dict[str, Any]]:
+    """Per model feature, its columns of the preprocessed matrix; with a TRANSFORM, per output
+    (BigQuery reports the weights and importances of TRANSFORM output features)."""
+    preprocess = training.pipeline.named_steps["preprocess"]
+    if training.transform is None:
+        return column_layout(preprocess, training.features)
+    try:
+        return output_layout(preprocess, training.transform, training.features, weights=weights)
+    except UntracedOutput as exc:
+        raise UnsupportedLayout(str(exc)) from None
 
 
 def _record(info: dict[str, Any], key: str, compute: Callable[[], Any]) -> None:
@@ -305,7 +328,7 @@ def linear_weights(training: Training) -> dict[str, Any]:
     intercept = np.atleast_1d(np.asarray(estimator.intercept_, dtype=np.float64))
     if len(intercept) != coef.shape[0]:
         intercept = np.broadcast_to(intercept, (coef.shape[0],))
-    layout = column_layout(preprocess, training.features)
+    layout = _output_layout(training, weights=True)
     encoded = None
     if any(f["kind"] == "categorical" for f in layout):
         encoded = preprocess.transform(training.frame())
@@ -336,11 +359,16 @@ def linear_weights(training: Training) -> dict[str, Any]:
                 }
             )
     classes = training.spec.get("classes")
-    return {
+    weights = {
         "classes": classes if classes and coef.shape[0] > 1 else None,
         "intercept": [float(v) for v in intercept],
         "features": features,
     }
+    if training.transform is not None and not plain(training.transform):
+        # outputs computed in the graph from its inputs (ML.*): not the model's inputs, so
+        # ML.EXPLAIN_PREDICT attributes by sampled Shapley values over the inputs instead
+        weights[ATTRIBUTES_INPUTS] = False
+    return weights
 
 
 # --- ML.FEATURE_IMPORTANCE -------------------------------------------------------------------------
@@ -353,8 +381,7 @@ def tree_importance(training: Training) -> list[dict[str, Any]]:
     of training rows reaching the feature's splits (NULL for a feature no tree splits on).
     """
     estimator = training.pipeline.named_steps["model"]
-    preprocess = training.pipeline.named_steps["preprocess"]
-    layout = column_layout(preprocess, training.features)
+    layout = _output_layout(training, weights=False)
     owner = np.zeros(sum(len(item["columns"]) for item in layout), dtype=np.int64)
     for index, item in enumerate(layout):
         owner[item["columns"]] = index

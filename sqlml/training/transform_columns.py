@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 
 from sqlml.plan.transform import HIDDEN_PREFIX, Transform, quote_identifier
 
+#: The training rows keep a raw column that a SQL output of its own name replaces under this
+#: prefix: ML.FEATURE_INFO describes the pre-transform columns (sqlml.training.transform_layout).
+RAW_PREFIX = "__sqlml_raw_"
+
 
 def select_sql(transform_sql: list[dict[str, Any]], source_sql: str, backend: Any = None) -> str:
     """The input query with the model's SQL outputs added under hidden names, in ``backend``'s
@@ -107,7 +111,14 @@ def training_rows(backend: Any, table: pa.Table, transform: Transform, model: st
     name = backend.temp_name("transform")
     backend.register_arrow(name, table)
     try:
-        source = f"SELECT * FROM {backend.quote(name)}"
+        outputs = {item["name"].lower() for item in spec["transform_sql"]}
+        # a column replaced by an output of its own name keeps its raw values beside it
+        raw = "".join(
+            f", {backend.quote(c)} AS {backend.quote(RAW_PREFIX + c)}"
+            for c in spec["transform_inputs"]
+            if c.lower() in outputs
+        )
+        source = f"SELECT *{raw} FROM {backend.quote(name)}"
         computed = backend.arrow(select_sql(spec["transform_sql"], source, backend))
     finally:
         backend.unregister_arrow(name)
