@@ -79,6 +79,23 @@ def array_length(column: pa.ChunkedArray, name: str, model: str) -> int:
     return found[0]
 
 
+#: Options that name a column of the training query.
+COLUMN_OPTIONS = ("data_split_col", "kmeans_init_col", "instance_weight_col")
+
+
+def resolve_column_options(options: ModelOptions, columns: list[str]) -> None:
+    """Column names in options match as BigQuery's names do, whatever their case
+    (DATA_SPLIT_COL = 'SPLIT_COL' names split_col): each is set to the column's own spelling.
+    An exact match wins; an unknown name is left for the check that names the columns."""
+    for option in COLUMN_OPTIONS:
+        name = options.values.get(option)
+        if not isinstance(name, str) or name in columns:
+            continue
+        matches = [c for c in columns if c.lower() == name.lower()]
+        if len(matches) == 1:
+            options.values[option] = matches[0]
+
+
 def split_rows(table: pa.Table, options: ModelOptions, model: str) -> tuple[np.ndarray, np.ndarray]:
     """Row indices of the training and evaluation parts, as BigQuery's data_split_method defines."""
     n = table.num_rows

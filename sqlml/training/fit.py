@@ -29,6 +29,7 @@ from sqlml.training.data import (
     check_unique_columns,
     feature_kind,
     json_label,
+    resolve_column_options,
     sample_weights,
     split_rows,
 )
@@ -127,6 +128,7 @@ def prepare(
     supervised = task in ("classification", "regression")
     columns = table.column_names
     check_unique_columns(columns, model)
+    resolve_column_options(options, columns)
     if supervised and label is None:
         raise missing_label(model, columns)
     if task == "dimensionality_reduction" and label is not None:

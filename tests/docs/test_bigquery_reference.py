@@ -15,7 +15,7 @@ import pytest
 from docs_data import mytable, penguins
 
 import sqlml
-from sqlml.errors import OptionError, SchemaError
+from sqlml.errors import OptionError
 
 DIALECT = "bigquery"
 
@@ -230,14 +230,6 @@ def test_create_glm_class_weights_binary(backend) -> None:
     assert backend.rows("SELECT * FROM ML.EVALUATE(MODEL `mydataset.mymodel`)")
 
 
-# Not an item of issue 11: BigQuery's column names are case-insensitive, sqlml's data_split_col
-# lookup is not.
-@pytest.mark.notyet(
-    "duckdb",
-    "spark",
-    raises=SchemaError,
-    match=re.escape("data_split_col 'SPLIT_COL' of CREATE MODEL mydataset.mymodel is not a column"),
-)
 def test_create_glm_custom_split(backend) -> None:
     """https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm,
     "Train a linear regression model with a custom data split": DATA_SPLIT_COL='SPLIT_COL' names the

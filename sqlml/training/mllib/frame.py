@@ -23,6 +23,7 @@ from sqlml.training.data import (
     explicit_class_weights,
     feature_kind,
     json_label,
+    resolve_column_options,
 )
 from sqlml.training.fit import sql_type
 from sqlml.training.labels import missing_label
@@ -54,6 +55,7 @@ def training_features(
 ) -> list[dict[str, str]]:
     columns = schema.names
     check_unique_columns(columns, model)
+    resolve_column_options(options, columns)
     supervised = task in ("classification", "regression")
     if supervised and label is None:
         raise missing_label(model, columns)
