@@ -40,8 +40,10 @@ def test_every_registered_function_is_in_the_statement_reference() -> None:
     assert [name for name in sorted(registered()) if f"ML.{name}" not in text] == []
 
 
-@pytest.mark.parametrize("name", functions.PLANNED)
+@pytest.mark.parametrize("name", sorted(set(functions.PLANNED) | set(NOT_YET)))
 def test_a_planned_function_parses_and_then_says_it_is_not_supported(name: str) -> None:
+    """Every ML function a later issue brings (the grammar's planned ones, and those recognised by
+    their tokens, sqlml.sql.keywords.NOT_YET) says exactly that it is not supported yet."""
     con = sqlml.connect()
     try:
         con.execute("CREATE TABLE t AS SELECT 1.0 AS x, 0 AS y")

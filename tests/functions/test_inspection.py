@@ -113,6 +113,7 @@ def test_feature_info_is_numpy_statistics_of_the_training_rows(cur: sqlml.Cursor
         "stddev",
         "category_count",
         "null_count",
+        "dimension",
     ]
     types = {d[0]: d[1] for d in cur.description}
     assert types["min"] == "DOUBLE" and types["category_count"] == "BIGINT"
