@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlml_udfs.arrays import ARRAY
 from sqlml_udfs.scoring import NULL_CATEGORY, Scorer
+from sqlml_udfs.temporal import TIMESTAMP, origin_of
 
 from sqlml.cancel import checkpoint
 from sqlml.errors import OptionError, SchemaError, TrainingError
@@ -62,6 +63,12 @@ def fit(
 
     started = time.perf_counter()
     checkpoint()
+    if task_of(options.model_type) == "transform":  # only a TRANSFORM, no estimator
+        from sqlml.training.transform_only import fit_transform_only
+
+        return fit_transform_only(
+            table, model=model, options=options, label=label, transform=transform
+        )
     label, transform = resolve_label(table, options, label, transform, model)
     concrete = tuning.concrete_options(options, table, label)  # automl: its first candidate type
     training = prepare(table, model=model, options=concrete, label=label, transform=transform)
@@ -165,6 +172,8 @@ def prepare(
     for feature in features:  # an ARRAY is one feature per element: how many
         if feature["kind"] == ARRAY:
             feature["length"] = array_length(table.column(feature["name"]), feature["name"], model)
+        elif feature["kind"] == TIMESTAMP:  # its seconds count from here (sqlml_udfs.temporal)
+            feature["origin"] = origin_of(table.column(feature["name"]))
 
     if supervised:
         labels = table.column(label)
@@ -181,7 +190,9 @@ def prepare(
         "task": task,
         "model_type": model_type,
         "label": label,
-        "features": [{k: f[k] for k in ("name", "kind", "length") if k in f} for f in features],
+        "features": [
+            {k: f[k] for k in ("name", "kind", "length", "origin") if k in f} for f in features
+        ],
         "null_category": NULL_CATEGORY,
         **(transform.spec() if transform else {}),
     }

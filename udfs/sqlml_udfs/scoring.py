@@ -101,7 +101,8 @@ def model_arrays(
     for feature in features:
         name, kind = feature["name"], feature["kind"]
         if kind == TIMESTAMP:
-            arrays.update(timestamp_arrays(columns[name], name, NULL_CATEGORY, float_dtype))
+            origin = int(feature.get("origin", 0))
+            arrays.update(timestamp_arrays(columns[name], name, NULL_CATEGORY, float_dtype, origin))
         elif kind == ARRAY:
             length = int(feature["length"])
             arrays.update(array_arrays(columns[name], name, length, NULL_CATEGORY, float_dtype))

@@ -10,7 +10,9 @@ in UTC (a timestamp without a time zone is read as UTC); each part is the decima
 number ("7", "2024").
 
 The model's graph takes these eight inputs (float32 ``[N, 1]`` for the seconds, string ``[N, 1]``
-for the parts). Training and scoring both compute them here, from the one column, so a model is
+for the parts). The seconds input counts from the feature's ``origin`` (the first whole second of
+the training rows, kept in the model's spec; 0 for models from before it): float32 holds Unix
+seconds to 128 s only, so a model fed 1.7e9 would lose the time of day. Training and scoring both compute them here, from the one column, so a model is
 fed its TIMESTAMP column by name everywhere; a bare ONNX Runtime user of an exported model computes
 them as :func:`timestamp_arrays` does.
 """
@@ -108,8 +110,14 @@ def dtype_tz(dtype: pa.DataType) -> str | None:
     return dtype.tz if pa.types.is_timestamp(dtype) else None
 
 
+def origin_of(column: Any) -> int:
+    """A TIMESTAMP feature's origin: its first whole second in UTC (0 when every value is NULL)."""
+    micros, valid = epoch_micros(column)
+    return int(np.floor_divide(micros[valid].min(), 1_000_000)) if valid.any() else 0
+
+
 def timestamp_arrays(
-    column: Any, name: str, null: str, float_dtype: type = np.float32
+    column: Any, name: str, null: str, float_dtype: type = np.float32, origin: int = 0
 ) -> dict[str, np.ndarray]:
     """The graph inputs of one TIMESTAMP column, by name (see the module docstring): seconds as
     floats (NaN for NULL, which the graph imputes), parts as text (``null`` for NULL)."""
@@ -132,7 +140,8 @@ def timestamp_arrays(
         "YEAR": year.astype(np.int64) + 1970,
     }
     names = part_names(name)
-    values = np.where(valid, micros / 1_000_000, np.nan).astype(float_dtype)
+    since = (micros - np.int64(origin) * 1_000_000) / 1_000_000  # exact in int64, then float
+    values = np.where(valid, since, np.nan).astype(float_dtype)
     out: dict[str, np.ndarray] = {names[0]: values}
     for part_name, part in zip(names[1:], PARTS, strict=True):
         text = parts[part].astype(str).astype(object)
