@@ -750,13 +750,6 @@ def load_taxi(backend) -> None:
     backend.run(HP_INPUT)
 
 
-# Not an item of issue 11: Spark's default catalog has no CREATE OR REPLACE TABLE … AS (the
-# tutorial's first statement).
-@pytest.mark.notyet(
-    "spark",
-    raises=sqlml.ProgrammingError,
-    match=re.escape("does not support REPLACE TABLE AS SELECT"),
-)
 def test_hyperparameter_tuning_tutorial_baseline(backend) -> None:
     """https://cloud.google.com/bigquery/docs/hyperparameter-tuning-tutorial: the baseline model has
     no input_label_cols (the label is the column named ``label``, issue 11 item 1) and DATETIME
@@ -767,13 +760,6 @@ def test_hyperparameter_tuning_tutorial_baseline(backend) -> None:
     assert columns(backend.run(HP_BASELINE_EVALUATE)) == REGRESSION_METRICS
 
 
-# Not an item of issue 11: Spark's default catalog has no CREATE OR REPLACE TABLE … AS (the
-# tutorial's first statement).
-@pytest.mark.notyet(
-    "spark",
-    raises=sqlml.ProgrammingError,
-    match=re.escape("does not support REPLACE TABLE AS SELECT"),
-)
 def test_hyperparameter_tuning_tutorial(backend) -> None:
     """https://cloud.google.com/bigquery/docs/hyperparameter-tuning-tutorial: 20 trials over
     L1_REG = HPARAM_RANGE(0, 5); ML.TRIAL_INFO's columns (trial_id, hyperparameters,
@@ -808,11 +794,6 @@ def test_hyperparameter_tuning_tutorial(backend) -> None:
     assert len(cur.fetchall()) == 5
 
 
-@pytest.mark.notyet(
-    "spark",
-    raises=sqlml.ProgrammingError,
-    match=re.escape("does not support REPLACE TABLE AS SELECT"),
-)
 def test_hyperparameter_tuning_tutorial_predict_trial_id(backend) -> None:
     """https://cloud.google.com/bigquery/docs/hyperparameter-tuning-tutorial: the page's ML.PREDICT
     of the tuned model prints ``trial_id`` (7, the optimal trial) before ``predicted_label``

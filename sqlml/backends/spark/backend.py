@@ -46,7 +46,7 @@ from sqlml.backends.spark.session import (
     require_pyspark,
     ship_udfs,
 )
-from sqlml.errors import InterfaceError, NotSupportedError, OperationalError
+from sqlml.errors import Error, InterfaceError, NotSupportedError, OperationalError
 
 log = logging.getLogger("sqlml")
 
@@ -322,7 +322,17 @@ class SparkBackend(SparkScoring, SparkCatalog, Backend):
 
     def execute(self, sql: str, params: Any = None) -> None:
         """Run a user's statement and read its rows whole (Arrow) for the fetch methods."""
-        frame = self.sql(sql, params)
+        from sqlml.backends.spark import replace
+
+        try:
+            frame = self.sql(sql, params)
+        except Error as exc:  # CREATE OR REPLACE TABLE … AS on the session catalog
+            node = replace.replacing(sql) if replace.UNSUPPORTED in str(exc) else None
+            if node is None:
+                raise
+            replace.replace_in_steps(node, params, self.sql)
+            self._pending = None
+            return
         self._pending = self.to_arrow(frame) if frame.columns else None
 
     def description(self) -> list[tuple[Any, ...]] | None:
