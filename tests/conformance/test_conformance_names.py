@@ -207,8 +207,9 @@ def test_transform_outputs_and_inputs_with_odd_names(backend: Any) -> None:
         f"{ab}, {plan}, {churned}) OPTIONS (model_type = 'logistic_reg', input_label_cols = "
         f"[{string(BOOL_LABEL[0])}]) AS SELECT * FROM c_odd_tr_rows"
     )
+    # ML.FEATURE_INFO of a TRANSFORM model: the pre-TRANSFORM columns it reads (bigqueryml-syntax-feature)
     info = backend.rows("SELECT input FROM ML.FEATURE_INFO(MODEL c_odd_tr)")
-    assert sorted(r[0] for r in info) == sorted(["double spend", "a-b", "plan type"])
+    assert sorted(r[0] for r in info) == sorted(["monthly spend", "a-b", "plan type"])
     target = quote(backend, "predicted_" + BOOL_LABEL[0])
     found = backend.rows(f"SELECT {target} FROM ML.PREDICT(MODEL c_odd_tr, TABLE c_odd_tr_rows)")
     truth = rows(plain=False).column(BOOL_LABEL[0]).to_pylist()
