@@ -255,30 +255,35 @@ class Executor:
                     f"function named {taken[0]} (built in, or defined outside sqlml); choose "
                     f"another FUNCTION name."
                 )
-        # An engine that trains on its own workers keeps large tables there; else the rows are read.
-        trainer = trainer_for(
-            self.backend,
-            job.query_sql,
-            placement(raw.get("engine")),
-            transform=job.transform,
-            model=job.name,
-        )
-        if job.form == "redshift":  # the problem type reads the label: a few rows are enough
-            columns = trainer.probe(None).column_names  # Redshift's TARGET is case-insensitive
-            job = dataclasses.replace(job, label=resolve_target(job.label, columns, job.name))
-            raw["model_type"] = resolve_family(raw["model_type"], job, trainer.probe(job.label))
-        options = validate(raw, job.name)
-        if placement(options.get("engine")) == ON_WORKERS and not (
-            self.backend.capabilities.distributed_training
-        ):
-            raise NotSupportedError(
-                f"OPTIONS (engine = 'spark') of CREATE MODEL {job.name}: this connection is to "
-                f"{self.backend.display_name}; connect with sqlml.connect(engine='spark', ...) to "
-                f"train on Spark, or use engine = 'duckdb' (the default)."
+        registered: list[str] = []  # the rows of the training query's ML calls, while it trains
+        try:
+            # An engine that trains on its own workers keeps large tables there; else rows are read.
+            trainer = trainer_for(
+                self.backend,
+                self._training_query(job, registered, notices),
+                placement(raw.get("engine")),
+                transform=job.transform,
+                model=job.name,
             )
-        trained = trainer.fit(
-            model=job.name, options=options, label=job.label, transform=job.transform
-        )
+            if job.form == "redshift":  # the problem type reads the label: a few rows are enough
+                columns = trainer.probe(None).column_names  # Redshift's TARGET is case-insensitive
+                job = dataclasses.replace(job, label=resolve_target(job.label, columns, job.name))
+                raw["model_type"] = resolve_family(raw["model_type"], job, trainer.probe(job.label))
+            options = validate(raw, job.name)
+            if placement(options.get("engine")) == ON_WORKERS and not (
+                self.backend.capabilities.distributed_training
+            ):
+                raise NotSupportedError(
+                    f"OPTIONS (engine = 'spark') of CREATE MODEL {job.name}: this connection is "
+                    f"to {self.backend.display_name}; connect with sqlml.connect(engine='spark', "
+                    f"...) to train on Spark, or use engine = 'duckdb' (the default)."
+                )
+            trained = trainer.fit(
+                model=job.name, options=options, label=job.label, transform=job.transform
+            )
+        finally:
+            for name in registered:
+                self.backend.unregister_arrow(name)
         if job.label is None and trained.spec.get("label"):  # BigQuery's default: `label`
             job = dataclasses.replace(job, label=trained.spec["label"])
         # Tuning and automl store what they chose (the winning model_type and values).
@@ -292,6 +297,18 @@ class Executor:
             self._unregister(existing)
         notices.extend(trained.training_info.get("notes", []))
         return self._status("CREATE MODEL", notices)
+
+    def _training_query(self, job: TrainJob, registered: list[str], notices: list[str]) -> str:
+        """The training query, each of its ML calls' rows computed and registered first."""
+        if job.calls is None:
+            return job.query_sql
+        for call in job.calls.calls:
+            name = self.backend.temp_name(call.function.lower())
+            self.backend.register_arrow(
+                name, self.backend.materialize(self._call(call, [], notices))
+            )
+            registered.append(name)
+        return job.calls.render(lambda i: self.backend.quote(registered[i]))
 
     def _import_onnx(
         self, job: TrainJob, options: Any, existing: ModelRecord | None, notices: list[str]

@@ -190,6 +190,15 @@ def call(
     spec = lookup(call.function)
     where = f"ML.{spec.name}"
     record = catalog.get(call.model, statement=where)
+    only = _functions_of(record.model_type)
+    if only is not None and spec.name not in only:
+        raise ProgrammingError(
+            f"{where} does not apply to model {record.name}, a {record.model_type} model: it has "
+            f"no estimator, only its TRANSFORM; "
+            + " and ".join(f"ML.{name}" for name in only)
+            + f" apply to it. To predict, train a model on its output: CREATE MODEL ... AS "
+            f"SELECT * FROM ML.TRANSFORM(MODEL {record.name}, TABLE t)."
+        )
     if spec.applies is not None:
         reason = spec.applies(record)
         if reason:
@@ -217,6 +226,14 @@ def call(
     context = CallContext(backend, catalog, scorers, record, call, params, options)
     context.notices = notices if notices is not None else []
     return spec.handler(context)
+
+
+def _functions_of(model_type: str) -> tuple[str, ...] | None:
+    """The ML functions a model type's registry entry limits its models to (None: no limit)."""
+    from sqlml.models.registry import MODEL_TYPES
+
+    entry = MODEL_TYPES.get(model_type)
+    return entry.functions if entry is not None else None
 
 
 def describe(record: ModelRecord) -> str:

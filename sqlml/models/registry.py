@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from sqlml.models.options import ModelOptions
 
 #: What a model predicts; None: decided when it is created (automl by its label, onnx by the file).
-TASKS = ("classification", "regression", "clustering", "dimensionality_reduction")
+#: "transform": nothing; the model is its TRANSFORM clause (BigQuery's TRANSFORM_ONLY).
+TASKS = ("classification", "regression", "clustering", "dimensionality_reduction", "transform")
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,13 @@ class ModelType:
     accepts: Mapping[str, tuple[tuple[Any, ...], str]] = field(default_factory=dict)
     #: Options accepted and checked that change nothing here: option -> why (the notice).
     no_effect: Mapping[str, str] = field(default_factory=dict)
+    #: The ML functions that apply to its models (None: each function's own rule decides).
+    functions: tuple[str, ...] | None = None
 
     @property
     def supervised(self) -> bool:
         """Trained against a label column (input_label_cols, Redshift's TARGET)."""
-        return self.family not in ("kmeans", "pca", "onnx")
+        return self.family not in ("kmeans", "pca", "onnx", "transform")
 
 
 _SUPERVISED = ("input_label_cols", "enable_global_explain", "data_split_test_fraction")
@@ -393,6 +396,9 @@ ENTRIES: tuple[ModelType, ...] = (
     ModelType("automl", None, "automl", _SUPERVISED + _AUTOML),
     ModelType("automl_classifier", "classification", "automl", _SUPERVISED + _AUTOML),
     ModelType("automl_regressor", "regression", "automl", _SUPERVISED + _AUTOML),
+    # Only its TRANSFORM clause, fitted on the training query (sqlml.training.transform_only):
+    # BigQuery's create-transform page; ML.TRANSFORM applies it, ML.FEATURE_INFO describes its input.
+    ModelType("transform_only", "transform", "transform", functions=("TRANSFORM", "FEATURE_INFO")),
 )
 
 #: Every model type by name, in the registry's order (which messages list them in).

@@ -88,6 +88,9 @@ class TrainJob:
     transform: Transform | None = None  # BigQuery's TRANSFORM (...) clause, checked
     #: description, labels, expiration_timestamp (sqlml.plan.metadata), stored with the options
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: The training query's ML calls, computed before it is read (``query_sql`` is then
+    #: ``calls.sql``, each call under its slot name); None when it has none.
+    calls: MLQuery | None = None
 
 
 @dataclass(frozen=True)

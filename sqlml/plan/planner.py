@@ -23,7 +23,7 @@ from sqlml.plan.jobs import (
 )
 from sqlml.plan.metadata import ALTER_CLOUD_OPTIONS, METADATA, metadata_of, split_metadata
 from sqlml.plan.redshift import explain_model_job, plan_redshift
-from sqlml.plan.slots import ml_query, positional
+from sqlml.plan.slots import ml_query, positional, training_calls
 from sqlml.plan.transform import parse_transform
 from sqlml.plan.values import model_name, options_of
 from sqlml.sql import Statement
@@ -156,9 +156,11 @@ def _plan_create(node: CreateModel, statement: Statement, dialect: str = "duckdb
         )
     label = labels[0] if labels else None
     items = node.args.get("transform")
+    calls = training_calls(node.args.get("query"), dialect, lambda q: q.sql(dialect=dialect))
     return TrainJob(
         name=name,
-        query_sql=query_sql,
+        query_sql=calls.sql if calls is not None else query_sql,
+        calls=calls,
         options=options,
         label=label,
         replace=replace,

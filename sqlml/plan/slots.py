@@ -123,6 +123,17 @@ def ml_query(statement: Statement, node: exp.Expression, dialect: str) -> MLQuer
     return MLQuery(tuple(pieces), tuple(placed), texts, outer, is_bare(node), dialect)
 
 
+def training_calls(
+    query: exp.Expression | None, dialect: str, write: Callable[[exp.Expression], str]
+) -> MLQuery | None:
+    """A CREATE MODEL's training query that reads ML calls (``AS SELECT * FROM ML.TRANSFORM(...)``,
+    as BigQuery's create-transform page trains on a TRANSFORM_ONLY model's output): the query
+    with each call's slot, which the executor fills before training; None without calls."""
+    if query is None or query.find(MLFunction) is None:
+        return None
+    return ml_query_from_tree(query.copy(), dialect, write)
+
+
 def ml_query_from_tree(
     tree: exp.Expression, dialect: str, write: Callable[[exp.Expression], str]
 ) -> MLQuery:

@@ -94,7 +94,7 @@ def check_fidelity(
         got = np.asarray(outputs[0], dtype=np.float64).reshape(-1)
         diff = float(np.max(np.abs(expected - got)))
         report.update(max_difference=diff, tolerance=REGRESSION_TOLERANCE * label_scale + 1e-6)
-    elif task == "dimensionality_reduction":
+    elif task in ("dimensionality_reduction", "transform"):  # projections; a TRANSFORM's matrix
         got = np.asarray(outputs[0], dtype=np.float64)
         diff = float(np.max(np.abs(expected - got)))
         scale = float(np.sqrt(np.mean(expected**2)))

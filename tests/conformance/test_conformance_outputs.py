@@ -190,5 +190,5 @@ def test_global_explain_class_level(backend) -> None:
         (label, feature) for label in ("false", "true") for feature in ("x", "c")
     }
     model_level = dict(backend.rows("SELECT * FROM ML.GLOBAL_EXPLAIN(MODEL `og_model`)"))
-    for label, feature, value in rows:  # binary: each class's logit is the other's negation
+    for _label, feature, value in rows:  # binary: each class's logit is the other's negation
         assert value == pytest.approx(model_level[feature], rel=1e-9)

@@ -15,7 +15,6 @@ import pytest
 from docs_data import mytable, penguins
 
 import sqlml
-from sqlml.errors import OptionError
 
 DIALECT = "bigquery"
 
@@ -617,14 +616,6 @@ WHERE body_mass_g IS NOT NULL;
 """
 
 
-@pytest.mark.notyet(
-    "duckdb",
-    "spark",
-    raises=OptionError,
-    match=re.escape(
-        "Unknown model_type 'transform_only' in CREATE MODEL mydataset.transform_model"
-    ),
-)
 def test_transform_only_model_and_ml_transform(backend) -> None:
     """https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-transform:
     a transform_only model and a model trained on ML.TRANSFORM's output (issue 11, item 9);

@@ -36,6 +36,7 @@ DOCUMENTED = [
     ("automl", None, "automl"),
     ("automl_classifier", "classification", "automl"),
     ("automl_regressor", "regression", "automl"),
+    ("transform_only", "transform", "transform"),  # the create-transform page
 ]
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     pass
 
 from sqlml.core.routing.rules import Route
-from sqlml.plan.slots import ml_query_from_tree
+from sqlml.plan.slots import ml_query_from_tree, training_calls
 from sqlml.plan.sources import FileSource, file_source, parse
 
 
@@ -148,6 +148,9 @@ def _rewritten(tree: exp.Expression, job: Job, dialect: str, hint: str) -> Job:
         if query is None:  # model_type = 'onnx': an import, no training query
             return job
         query = exp.select("*").from_(query) if isinstance(query, exp.Table) else query
+        calls = training_calls(query, dialect, lambda node: write_sql(node, dialect, hint))
+        if calls is not None:  # AS SELECT ... FROM ML.TRANSFORM(...)
+            return dataclasses.replace(job, query_sql=calls.sql, calls=calls)
         return dataclasses.replace(job, query_sql=write_sql(query, dialect, hint))
     if isinstance(job, MLQuery):
         return ml_query_from_tree(tree, dialect, lambda node: write_sql(node, dialect, hint))
