@@ -456,3 +456,18 @@ def test_no_aborted_transaction_survives_a_failed_statement_in_autocommit(tmp_pa
         cur.execute("SELECT 1")
         assert cur.fetchall() == [(1,)]
         assert len(holder.fetchall()) == 100000
+
+
+def test_a_number_the_tokenizer_glued_together_is_a_syntax_error() -> None:
+    """sqlglot reads ``. 0.9`` as the number '0.0.9' (found by tests/server/test_server_fuzz.py in
+    ML.ROC_CURVE's GENERATE_ARRAY): a SQLSyntaxError naming it, not an InternalError."""
+    con = sqlml.connect()
+    try:
+        for sql in (
+            "SELECT * FROM ML.ROC_CURVE(MODEL m, TABLE t, GENERATE_ARRAY(0.1, . 0.9, 0.2))",
+            "CREATE MODEL m OPTIONS (model_type = 'linear_reg', l2_reg = . 0.9) AS SELECT 1 AS label",
+        ):
+            with pytest.raises(sqlml.errors.SQLSyntaxError, match="'0.0.9' is not a number"):
+                con.execute(sql)
+    finally:
+        con.close()

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlglot import exp
 
+from sqlml.errors import SQLSyntaxError
+
 #: Integer literals longer than this are read as floats: no option or argument needs more (a
 #: 64-bit integer has 19 digits), and Python refuses to read integers of over 4,300 digits.
 MAX_INT_DIGITS = 30
@@ -26,9 +28,14 @@ def literal(node: exp.Expression | None, other: Callable[[exp.Expression], Any])
         if node.is_string:
             return node.this
         text = node.this
-        if any(c in text for c in ".eE") or len(text) > MAX_INT_DIGITS:
-            return float(text)  # a number too long for an exact integer is its float (or inf)
-        return int(text)
+        try:
+            if any(c in text for c in ".eE") or len(text) > MAX_INT_DIGITS:
+                return float(text)  # a number too long for an exact integer is its float (or inf)
+            return int(text)
+        except ValueError:  # the tokenizer's number of ". 0.9": '0.0.9'
+            raise SQLSyntaxError(
+                f"'{text}' is not a number; write a number such as 0.9 or 1e-3."
+            ) from None
     if isinstance(node, exp.Neg):
         value = literal(node.this, other)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
