@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from sqlml.models import mllib, sklearn
+from sqlml.models import boosting, mllib, sklearn
 from sqlml.models.space import HParamCandidates, HParamRange, Space
 
 if TYPE_CHECKING:
@@ -170,18 +170,17 @@ _TREE_CLASSIFIER_ACCEPTS = _TREE_ACCEPTS | {
         "do not track",
     ),
 }
-_BOOSTED_ACCEPTS = {
-    "num_parallel_tree": (
-        (1,),
-        "scikit-learn's gradient boosting grows one tree per round (no boosted random forest)",
-    ),
-    "booster_type": (("GBTREE",), "the DART booster is XGBoost's"),
-    "dart_normalize_type": (("TREE",), "it applies to the DART booster"),
-    "dropout": ((0.0,), "it applies to the DART booster"),
+_BOOSTED_ACCEPTS = _SPLIT | {
     "category_encoding_method": (
         ("ONE_HOT_ENCODING", "LABEL_ENCODING"),
         "sqlml one-hot encodes categories (LABEL_ENCODING, BigQuery's default, is accepted)",
     ),
+}
+_BOOSTED_NO_EFFECT = {
+    "xgboost_version": "sqlml trains with the installed XGBoost (3.x) and stores the model as "
+    "ONNX, which scores the same whatever version trained it",
+    "approx_global_feature_contrib": "sqlml computes feature contributions one way (XGBoost's "
+    "approximation is not used)",
 }
 _TREE_NO_EFFECT = {
     "xgboost_version": "sqlml trains trees with scikit-learn, not XGBoost",
@@ -283,24 +282,24 @@ ENTRIES: tuple[ModelType, ...] = (
         "boosted_tree",
         _SUPERVISED + _TREE + _BOOSTED + _CLASSIFIER,
         aliases=("xgboost", "boosted_tree"),
-        sklearn=sklearn.boosted_classifier,
+        sklearn=boosting.boosted_classifier,
         spark=SparkTraining("mllib", _SPARK_BOOSTED, maker=mllib.boosted_classifier),
         search_space=_BOOSTED_SPACE,
         automl_rank=1,
-        accepts=_TREE_CLASSIFIER_ACCEPTS | _BOOSTED_ACCEPTS,
-        no_effect=_TREE_NO_EFFECT,
+        accepts=_BOOSTED_ACCEPTS,
+        no_effect=_BOOSTED_NO_EFFECT,
     ),
     ModelType(
         "boosted_tree_regressor",
         "regression",
         "boosted_tree",
         _SUPERVISED + _TREE + _BOOSTED,
-        sklearn=sklearn.boosted_regressor,
+        sklearn=boosting.boosted_regressor,
         spark=SparkTraining("mllib", _SPARK_BOOSTED, maker=mllib.boosted_regressor),
         search_space=_BOOSTED_SPACE,
         automl_rank=1,
-        accepts=_TREE_ACCEPTS | _BOOSTED_ACCEPTS,
-        no_effect=_TREE_NO_EFFECT,
+        accepts=_BOOSTED_ACCEPTS,
+        no_effect=_BOOSTED_NO_EFFECT,
     ),
     ModelType(
         "dnn_classifier",

@@ -2,8 +2,8 @@
 options mapped onto a scikit-learn estimator's parameters.
 
 BigQuery ML's defaults are kept where scikit-learn has the same knob (100 trees for a random forest,
-20 boosting rounds at learning rate 0.3 and depth 6, 20 k-means iterations); the mapping of each
-option is in the statement reference (sql/reference.md).
+20 k-means iterations); the mapping of each option is in the statement reference (sql/reference.md).
+Boosted trees are XGBoost's (sqlml.models.boosting).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ class EstimatorPlan:
     normalize_rows: bool = False
     #: The BOOL column whose TRUE rows are k-means' initial centroids (kmeans_init_method CUSTOM).
     init_col: str | None = None
+    #: The estimator's fit takes ``evaluation=(x, y)``, the preprocessed evaluation split, for its
+    #: loss per round and early stopping (XGBoost: sqlml.models.boosting).
+    eval_set: bool = False
 
 
 def linear_reg(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
@@ -101,24 +104,6 @@ def _tree_kwargs(o: ModelOptions, all_features: Any) -> dict[str, Any]:
         "max_features": all_features if columns is None else columns,
         "min_samples_leaf": max(1, o.get("min_tree_child_weight", 1)),
     }
-
-
-def _boosted(o: ModelOptions, n: int, seed: int, classifier: bool) -> EstimatorPlan:
-    # GradientBoosting rather than HistGradientBoosting: its ONNX graph matches scikit-learn to ~1e-6,
-    # where the histogram variant flips labels and hits a converter bug (see FACTS.md).
-    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
-
-    cls = GradientBoostingClassifier if classifier else GradientBoostingRegressor
-    est = cls(
-        n_estimators=o.get("max_iterations", 20),
-        learning_rate=o.get("learn_rate", 0.3),
-        max_depth=o.get("max_tree_depth", 6),
-        subsample=o.get("subsample", 1.0),
-        min_impurity_decrease=o.get("min_split_loss", 0.0),
-        **_tree_kwargs(o, None),
-        random_state=seed,
-    )
-    return EstimatorPlan(est, scale_numeric=False)
 
 
 #: BigQuery's ACTIVATION_FN -> scikit-learn's MLP activation (the others: registry accepts).
@@ -220,14 +205,6 @@ def forest_classifier(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
 
 def forest_regressor(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     return _forest(o, n, seed, False)
-
-
-def boosted_classifier(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
-    return _boosted(o, n, seed, True)
-
-
-def boosted_regressor(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
-    return _boosted(o, n, seed, False)
 
 
 def dnn_classifier(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:

@@ -21,6 +21,7 @@ from sqlml_udfs.temporal import TIMESTAMP, origin_of
 
 from sqlml.cancel import checkpoint
 from sqlml.errors import OptionError, SchemaError, TrainingError
+from sqlml.models.boosting import is_xgboost, round_losses
 from sqlml.models.options import ModelOptions
 from sqlml.models.registry import CLASSIFIERS, TREES, task_of
 from sqlml.plan.transform import Transform
@@ -282,10 +283,10 @@ def after_fit(training: Training) -> None:
 
         preprocess = training.pipeline.named_steps["preprocess"]
         training.info["transform"] = summary(preprocess, training.transform)
-    if hasattr(estimator, "loss_curve_"):
+    if is_xgboost(estimator):
+        training.info["loss"] = round_losses(estimator)[0]
+    elif hasattr(estimator, "loss_curve_"):
         training.info["loss"] = [float(v) for v in estimator.loss_curve_]
-    elif hasattr(estimator, "train_score_"):
-        training.info["loss"] = [float(v) for v in estimator.train_score_]
 
 
 #: Most points of the ROC curve stored at training (ML.ROC_CURVE without input rows).

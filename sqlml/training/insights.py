@@ -18,7 +18,9 @@ import pyarrow.compute as pc
 from sqlml_udfs.scoring import feature_array
 
 from sqlml.measures.attribution import ATTRIBUTES_INPUTS, EXPLAIN_BASELINE, LINEAR_WEIGHTS
-from sqlml.models.registry import BOOSTED, LINEAR, TREES
+from sqlml.models.boosting import is_xgboost, round_losses, split_statistics
+from sqlml.models.registry import LINEAR, TREES
+from sqlml.training.pipeline import has_eval_split
 from sqlml.training.transform_layout import (
     UntracedOutput,
     output_layout,
@@ -44,7 +46,6 @@ GLOBAL_EXPLAIN_CLASSES = "global_explain_classes"  # classifiers: per class, as 
 UNAVAILABLE = "insights_unavailable"
 
 LINEAR_TYPES = LINEAR
-BOOSTED_TYPES = BOOSTED
 GLOBAL_EXPLAIN_ROWS = 1000
 GLOBAL_EXPLAIN_PATHS = 10
 
@@ -169,8 +170,8 @@ def iteration_results(training: Training) -> list[dict[str, Any]]:
     """One row per boosting round or DNN epoch, else one row for the final model.
 
     Boosted trees: the loss of the model after each round, on the training rows and on the
-    evaluation split (log loss for classifiers, mean squared error for regressors), from staged
-    predictions, so both columns use the same, unweighted definition. DNN: scikit-learn's loss
+    evaluation split (log loss for classifiers, mean squared error for regressors), as XGBoost
+    recorded them while it trained (the training loss weighted as the fit was). DNN: scikit-learn's loss
     curve (the optimizer's objective, including the L2 penalty; half the squared error for
     regressors), without an evaluation loss. Other models: one row, with the training loss (log
     loss, mean squared error, or mean squared distance to the nearest centroid) and the same on
@@ -178,16 +179,10 @@ def iteration_results(training: Training) -> list[dict[str, Any]]:
     AUTO_SPLIT under 500 rows), as in BigQuery. The total fit time is on the last row only.
     """
     estimator = training.pipeline.named_steps["model"]
-    preprocess = training.pipeline.named_steps["preprocess"]
-    model_type = training.options.model_type
-    evaluation = training.evaluation if _has_eval_split(training) else None
-    if model_type in BOOSTED_TYPES:
-        train_losses = _staged_losses(training, preprocess, estimator, training.train)
-        eval_losses = (
-            _staged_losses(training, preprocess, estimator, evaluation)
-            if evaluation is not None
-            else [None] * len(train_losses)
-        )
+    evaluation = training.evaluation if has_eval_split(training) else None
+    if is_xgboost(estimator):
+        train_losses, recorded = round_losses(estimator)
+        eval_losses = recorded or [None] * len(train_losses)
         rate = float(estimator.learning_rate)
     elif hasattr(estimator, "loss_curve_"):
         train_losses = [float(v) for v in estimator.loss_curve_]
@@ -212,25 +207,6 @@ def iteration_results(training: Training) -> list[dict[str, Any]]:
         }
         for i, (loss, eval_loss) in enumerate(zip(train_losses, eval_losses, strict=True))
     ]
-
-
-def _has_eval_split(training: Training) -> bool:
-    """False when the evaluation rows are the training rows (no split) or there are none."""
-    if training.evaluation.num_rows == 0:
-        return False
-    method = training.options.get("data_split_method", "AUTO_SPLIT")
-    if method == "NO_SPLIT":
-        return False
-    same = training.info.get("training_rows") == training.info.get("evaluation_rows")
-    return not (method == "AUTO_SPLIT" and same)
-
-
-def _staged_losses(training: Training, preprocess: Any, estimator: Any, table: pa.Table) -> list:
-    x = preprocess.transform(training.frame(table))
-    y = training.labels(table)
-    if training.task == "classification":
-        return [_log_loss(estimator.classes_, y, p) for p in estimator.staged_predict_proba(x)]
-    return [_squared_error(y, p) for p in estimator.staged_predict(x)]
 
 
 def _final_loss(training: Training, table: pa.Table) -> float | None:
@@ -375,7 +351,8 @@ def linear_weights(training: Training) -> dict[str, Any]:
 
 
 def tree_importance(training: Training) -> list[dict[str, Any]]:
-    """Per raw feature: splits using it, scikit-learn's impurity importance, and mean cover.
+    """Per raw feature: splits using it, their mean gain (XGBoost's; scikit-learn's impurity
+    importance for forests), and mean cover.
 
     A categorical feature's one-hot columns count as the feature itself. Cover is the mean number
     of training rows reaching the feature's splits (NULL for a feature no tree splits on).
@@ -387,6 +364,13 @@ def tree_importance(training: Training) -> list[dict[str, Any]]:
         owner[item["columns"]] = index
     splits = np.zeros(len(layout))
     covered = np.zeros(len(layout))
+    if is_xgboost(estimator):  # BigQuery's definitions: XGBoost's weight, mean gain, mean cover
+        weight, gain, cover = split_statistics(estimator, len(owner))
+        np.add.at(splits, owner, weight)
+        np.add.at(covered, owner, cover)
+        total = np.zeros(len(layout))
+        np.add.at(total, owner, gain)
+        return _importance_rows(layout, splits, np.divide(total, np.maximum(splits, 1)), covered)
     for tree in np.ravel(np.asarray(estimator.estimators_, dtype=object)):
         structure = tree.tree_
         internal = structure.children_left != -1
@@ -395,6 +379,12 @@ def tree_importance(training: Training) -> list[dict[str, Any]]:
         np.add.at(covered, used, structure.n_node_samples[internal].astype(np.float64))
     gain = np.zeros(len(layout))
     np.add.at(gain, owner, np.asarray(estimator.feature_importances_, dtype=np.float64))
+    return _importance_rows(layout, splits, gain, covered)
+
+
+def _importance_rows(
+    layout: list[dict[str, Any]], splits: np.ndarray, gain: np.ndarray, covered: np.ndarray
+) -> list[dict[str, Any]]:
     rows = [
         {
             "feature": item["name"],

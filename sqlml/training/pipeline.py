@@ -15,6 +15,12 @@ from sqlml_udfs.scoring import Scorer, model_arrays
 from sqlml_udfs.temporal import graph_features
 
 from sqlml.errors import TrainingError
+from sqlml.models.boosting import (
+    assign_tree_classes,
+    for_onnx,
+    is_xgboost,
+    register_onnx_converters,
+)
 from sqlml.models.options import ModelOptions
 from sqlml.models.registry import make_estimator
 from sqlml.models.sklearn import size_pca
@@ -98,7 +104,13 @@ def fit_once(
         warnings.simplefilter("always")
         started = time.perf_counter()
         try:
-            if y is None:
+            if plan.eval_set:  # the estimator sees the preprocessed evaluation split too
+                # (its loss per round, early stopping); a fold of a tuning run stops on its own
+                evaluation = (
+                    training.evaluation if rows is None and has_eval_split(training) else None
+                )
+                _fit_with_evaluation(pipeline, frame, y, weight, evaluation, training)
+            elif y is None:
                 pipeline.fit(frame, **fit_kwargs)
             else:
                 pipeline.fit(frame, y, **fit_kwargs)
@@ -109,6 +121,37 @@ def fit_once(
         seconds = time.perf_counter() - started
     notes = sorted({str(w.message).split("\n")[0] for w in caught if "onverge" in str(w.message)})
     return pipeline, seconds, notes
+
+
+def _fit_with_evaluation(
+    pipeline: Any,
+    frame: Any,
+    y: np.ndarray | None,
+    weight: np.ndarray | None,
+    evaluation: pa.Table | None,
+    training: Training,
+) -> None:
+    """Fit the preprocessing, then the estimator with ``evaluation=(x, y)`` preprocessed alike."""
+    head = pipeline[:-1].fit(frame, y)
+    extra = {"sample_weight": weight} if weight is not None else {}
+    held_out = None
+    if evaluation is not None:
+        held_out = (
+            head.transform(features_frame(evaluation, training.features)),
+            training.labels(evaluation),
+        )
+    pipeline.named_steps["model"].fit(head.transform(frame), y, evaluation=held_out, **extra)
+
+
+def has_eval_split(training: Training) -> bool:
+    """False when the evaluation rows are the training rows (no split) or there are none."""
+    if training.evaluation.num_rows == 0:
+        return False
+    method = training.options.get("data_split_method", "AUTO_SPLIT")
+    if method == "NO_SPLIT":
+        return False
+    same = training.info.get("training_rows") == training.info.get("evaluation_rows")
+    return not (method == "AUTO_SPLIT" and same)
 
 
 def features_frame(table: pa.Table, features: list[dict[str, str]]) -> Any:
@@ -190,6 +233,7 @@ def seed_centroids(
 def to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+    from sklearn.pipeline import Pipeline
 
     initial_types = [
         (
@@ -199,6 +243,10 @@ def to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
         for f in graph_features(features)
     ]
     estimator = pipeline.named_steps["model"]
+    if is_xgboost(estimator):  # converted by onnxmltools, as XGBoost itself would be
+        register_onnx_converters()
+        estimator = for_onnx(estimator)
+        pipeline = Pipeline([*pipeline.steps[:-1], ("model", estimator)])
     options = {id(estimator): {"zipmap": False}} if task == "classification" else None
     model = convert_sklearn(
         pipeline,
@@ -207,6 +255,8 @@ def to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
         target_opset={"": 18, "ai.onnx.ml": 3},
     )
     restore_input_names(model, [f["name"] for f in graph_features(features)])
+    if is_xgboost(estimator) and task == "classification":
+        assign_tree_classes(model, estimator)
     if task == "clustering":
         _clamp_before_sqrt(model)
     if task == "dimensionality_reduction":
@@ -293,6 +343,8 @@ def check_fidelity_of(
 
 
 def iterations_of(estimator: Any) -> int | None:
+    if is_xgboost(estimator):
+        return int(estimator.get_booster().num_boosted_rounds())
     for attribute in ("n_iter_", "n_estimators_"):
         value = getattr(estimator, attribute, None)
         if value is not None:

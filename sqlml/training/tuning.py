@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from sqlml.cancel import checkpoint
 from sqlml.errors import OptionError, TrainingError
+from sqlml.models.boosting import is_xgboost, round_losses
 from sqlml.models.options import AUTOML_TYPES, OBJECTIVES, OPTIONS, ModelOptions
 from sqlml.models.registry import AUTOML_CANDIDATES, DEFAULT_SPACES
 from sqlml.models.space import HParamCandidates, HParamRange, Space
@@ -177,7 +178,9 @@ def _trial_options(candidate: Candidate, options: ModelOptions, automl: bool) ->
     if automl:
         return _automl_options(candidate.model_type, options, candidate.hyperparameters)
     return ModelOptions(
-        options.model_type, options.values | candidate.hyperparameters, options.given
+        options.model_type,
+        options.values | candidate.hyperparameters,
+        options.given | frozenset(candidate.hyperparameters),
     )
 
 
@@ -549,8 +552,10 @@ def _defined(value: float | None, objective: str, why: str) -> float:
 
 
 def _training_loss(pipeline: Any) -> float | None:
-    """The estimator's last training loss, where it reports one (MLP, gradient boosting)."""
+    """The estimator's last training loss, where it reports one (MLP, boosted trees)."""
     estimator = pipeline.named_steps["model"]
+    if is_xgboost(estimator):
+        return round_losses(estimator)[0][-1]
     for attribute in ("loss_curve_", "train_score_"):
         curve = getattr(estimator, attribute, None)
         if curve is not None and len(curve):

@@ -235,7 +235,10 @@ def test_supervised_model_types_predict_what_their_onnx_graph_computes(
             f"SELECT feature, importance_gain FROM ML.FEATURE_IMPORTANCE(MODEL {name})"
         )
         assert sorted(r[0] for r in importance) == ["cat", "x1", "x2"]
-        assert sum(r[1] for r in importance) == pytest.approx(1.0)
+        if not model_type.startswith("boosted") or backend.name == "spark":
+            # impurity importances (scikit-learn's forests, MLlib) sum to one; XGBoost's gain
+            # (BigQuery's boosted trees) is the mean gain of a feature's splits
+            assert sum(r[1] for r in importance) == pytest.approx(1.0)
         assert importance[0][0] == "x1"  # the label is made from x1
 
 

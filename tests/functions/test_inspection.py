@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+import xgboost
 from sklearn.cluster import KMeans
 from sklearn.ensemble import (
-    GradientBoostingClassifier,
-    GradientBoostingRegressor,
     RandomForestRegressor,
 )
 from sklearn.linear_model import LinearRegression
@@ -153,7 +152,8 @@ def test_training_info_boosted_regressor_per_round(cur: sqlml.Cursor) -> None:
         cur,
         "gb_reg",
         "model_type='boosted_tree_regressor', input_label_cols=['y'], max_iterations=7, "
-        "max_tree_depth=3, learn_rate=0.25, data_split_method='CUSTOM', data_split_col='is_eval'",
+        "max_tree_depth=3, learn_rate=0.25, data_split_method='CUSTOM', data_split_col='is_eval', "
+        "early_stop=FALSE",
         "SELECT x1, x2, x3, y, is_eval FROM num ORDER BY id",
     )
     rows = fetch(cur, "SELECT * FROM ML.TRAINING_INFO(MODEL gb_reg) ORDER BY iteration")
@@ -179,14 +179,18 @@ def test_training_info_boosted_regressor_per_round(cur: sqlml.Cursor) -> None:
     features = ("x1", "x2", "x3")
     x = np.column_stack([column(fit_rows, f) for f in features])
     x_eval = np.column_stack([column(eval_rows, f) for f in features])
-    reference = GradientBoostingRegressor(
-        n_estimators=7, learning_rate=0.25, max_depth=3, subsample=1.0, random_state=42
+    reference = xgboost.XGBRegressor(
+        n_estimators=7, learning_rate=0.25, max_depth=3, tree_method="hist", random_state=42
     ).fit(x, column(fit_rows, "y"))
-    np.testing.assert_allclose(losses, reference.train_score_, rtol=1e-9)  # its MSE per round
-    expected_eval = [
-        np.mean((column(eval_rows, "y") - p) ** 2) for p in reference.staged_predict(x_eval)
-    ]
-    np.testing.assert_allclose([r["eval_loss"] for r in rows], expected_eval, rtol=1e-9)
+
+    def mse(rows: list[dict[str, Any]], x: np.ndarray, rounds: int) -> float:
+        predicted = reference.predict(x, iteration_range=(0, rounds)).astype(np.float64)
+        return float(np.mean((column(rows, "y") - predicted) ** 2))
+
+    # the mean squared error after each round, on the training rows and the evaluation split
+    np.testing.assert_allclose(losses, [mse(fit_rows, x, i + 1) for i in range(7)], rtol=1e-5)
+    expected_eval = [mse(eval_rows, x_eval, i + 1) for i in range(7)]
+    np.testing.assert_allclose([r["eval_loss"] for r in rows], expected_eval, rtol=1e-5)
 
 
 def test_training_info_boosted_classifier_log_loss(cur: sqlml.Cursor) -> None:
@@ -194,7 +198,7 @@ def test_training_info_boosted_classifier_log_loss(cur: sqlml.Cursor) -> None:
         cur,
         "gb_clf",
         "model_type='boosted_tree_classifier', input_label_cols=['yb'], max_iterations=5, "
-        "max_tree_depth=2, data_split_method='CUSTOM', data_split_col='is_eval'",
+        "max_tree_depth=2, data_split_method='CUSTOM', data_split_col='is_eval', early_stop=FALSE",
         "SELECT x1, x2, x3, yb, is_eval FROM num ORDER BY id",
     )
     rows = fetch(cur, "SELECT * FROM ML.TRAINING_INFO(MODEL gb_clf) ORDER BY iteration")
@@ -206,15 +210,15 @@ def test_training_info_boosted_classifier_log_loss(cur: sqlml.Cursor) -> None:
         for split, part in parts.items()
     }
     labels = {split: np.array([r["yb"] for r in part], dtype=int) for split, part in parts.items()}
-    reference = GradientBoostingClassifier(
-        n_estimators=5, learning_rate=0.3, max_depth=2, subsample=1.0, random_state=42
+    reference = xgboost.XGBClassifier(
+        n_estimators=5, learning_rate=0.3, max_depth=2, tree_method="hist", random_state=42
     ).fit(matrices[False], labels[False])
-    # scikit-learn's train_score_ of a binary model is the binomial deviance, twice the log loss
-    np.testing.assert_allclose([r["loss"] for r in rows], reference.train_score_ / 2, rtol=1e-9)
-    for row, probs in zip(rows, reference.staged_predict_proba(matrices[True]), strict=True):
-        y = labels[True]
-        expected = -np.mean(np.log(probs[np.arange(len(y)), y]))
-        assert row["eval_loss"] == pytest.approx(expected, rel=1e-9)
+    for i, row in enumerate(rows):  # the log loss after each round, computed here
+        for split, key in ((False, "loss"), (True, "eval_loss")):
+            probs = reference.predict_proba(matrices[split], iteration_range=(0, i + 1))
+            y = labels[split]
+            expected = -np.mean(np.log(probs[np.arange(len(y)), y].astype(np.float64)))
+            assert row[key] == pytest.approx(expected, rel=1e-5)
 
 
 def test_training_info_linear_one_row_and_no_eval_loss_without_split(cur: sqlml.Cursor) -> None:
@@ -431,11 +435,15 @@ def test_feature_importance_of_a_forest_matches_scikit_learn(cur: sqlml.Cursor) 
 
 
 def test_feature_importance_sums_one_hot_columns(cur: sqlml.Cursor) -> None:
+    """BigQuery's ML.FEATURE_IMPORTANCE of a boosted tree is XGBoost's: importance_weight the number
+    of splits on a feature, importance_gain and importance_cover their mean gain and cover
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-importance);
+    a categorical feature's one-hot columns count as the feature."""
     train(
         cur,
         "fi_boost",
         "model_type='boosted_tree_regressor', input_label_cols=['y'], max_iterations=6, "
-        "max_tree_depth=3",
+        "max_tree_depth=3, early_stop=FALSE, data_split_method='NO_SPLIT'",
         "SELECT a, b, c, y FROM lin ORDER BY id",
     )
     rows = fetch(cur, "SELECT * FROM ML.FEATURE_IMPORTANCE(MODEL fi_boost)")
@@ -443,25 +451,28 @@ def test_feature_importance_sums_one_hot_columns(cur: sqlml.Cursor) -> None:
     # the model's preprocessing by hand: the numbers, then one column per sorted category
     one_hot = [[float(r["c"] == c) for r in data] for c in ("u", "v", "w")]
     x = np.column_stack([column(data, "a"), column(data, "b"), *one_hot])
-    reference = GradientBoostingRegressor(
-        n_estimators=6, learning_rate=0.3, max_depth=3, subsample=1.0, random_state=42
+    reference = xgboost.XGBRegressor(
+        n_estimators=6, learning_rate=0.3, max_depth=3, tree_method="hist", random_state=42
     ).fit(x, column(data, "y"))
-    splits, cover = _splits_and_cover(list(reference.estimators_.ravel()), 5)
+    scores = {
+        kind: reference.get_booster().get_score(importance_type=kind)
+        for kind in ("weight", "total_gain", "total_cover")
+    }
     owner = {"a": [0], "b": [1], "c": [2, 3, 4]}
     by_feature = {r["feature"]: r for r in rows}
     assert set(by_feature) == {"a", "b", "c"}
     for name, columns in owner.items():
         got = by_feature[name]
-        assert got["importance_gain"] == pytest.approx(
-            reference.feature_importances_[columns].sum(), abs=1e-12
-        )
-        assert got["importance_weight"] == splits[columns].sum()
-        if splits[columns].sum():
+        total = {k: sum(v.get(f"f{j}", 0.0) for j in columns) for k, v in scores.items()}
+        assert got["importance_weight"] == total["weight"]
+        if total["weight"]:
+            assert got["importance_gain"] == pytest.approx(
+                total["total_gain"] / total["weight"], rel=1e-5
+            )
             assert got["importance_cover"] == pytest.approx(
-                cover[columns].sum() / splits[columns].sum()
+                total["total_cover"] / total["weight"], rel=1e-5
             )
     assert by_feature["c"]["importance_weight"] > 0
-    assert sum(r["importance_gain"] for r in rows) == pytest.approx(1.0)
 
 
 # --- errors ----------------------------------------------------------------------------------------

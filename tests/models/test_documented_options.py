@@ -91,6 +91,11 @@ ACCEPTED = [
     ("linear_reg", {"category_encoding_method": "one_hot_encoding"}, None),
     ("boosted_tree_classifier", {"booster_type": "gbtree", "dart_normalize_type": "tree"}, None),
     ("boosted_tree_classifier", {"category_encoding_method": "LABEL_ENCODING"}, None),
+    # XGBoost's own (sqlml.models.boosting): DART, boosted random forests, alpha, every tree_method
+    ("boosted_tree_regressor", {"booster_type": "DART", "dropout": 0.2}, ("dropout", 0.2)),
+    ("boosted_tree_regressor", {"num_parallel_tree": 4}, ("num_parallel_tree", 4)),
+    ("boosted_tree_regressor", {"l1_reg": 0.5, "tree_method": "APPROX"}, ("l1_reg", 0.5)),
+    ("boosted_tree_classifier", {"colsample_bytree": 0.5}, ("colsample_bytree", 0.5)),
     ("boosted_tree_regressor", {"min_tree_child_weight": 7}, ("min_tree_child_weight", 7)),
     ("random_forest_regressor", {"tree_method": "hist", "l2_reg": 1.0, "l1_reg": 0}, None),
     ("random_forest_classifier", {"colsample_bynode": 0.8}, ("colsample_bynode", 0.8)),
@@ -121,13 +126,9 @@ def test_documented_values_are_accepted(
 
 # (model_type, options, words of the NotSupportedError)
 NOT_YET = [
-    ("boosted_tree_regressor", {"booster_type": "DART"}, ["booster_type = 'DART'", "'GBTREE'"]),
-    ("boosted_tree_regressor", {"num_parallel_tree": 4}, ["num_parallel_tree = 4"]),
-    ("boosted_tree_regressor", {"dropout": 0.2}, ["dropout = 0.2", "DART"]),
     ("random_forest_regressor", {"colsample_bytree": 0.5}, ["colsample_bytree = 0.5", "1.0"]),
     ("random_forest_regressor", {"tree_method": "APPROX"}, ["tree_method = 'APPROX'", "'EXACT'"]),
     ("random_forest_classifier", {"min_tree_child_weight": 5}, ["hessians"]),
-    ("boosted_tree_regressor", {"l1_reg": 0.5}, ["l1_reg = 0.5", "alpha"]),
     ("dnn_classifier", {"activation_fn": "ELU"}, ["'ELU'", "'RELU', 'SIGMOID', 'TANH'"]),
     ("dnn_classifier", {"optimizer": "ADAGRAD"}, ["'ADAGRAD'", "'ADAM', 'SGD'"]),
     ("dnn_classifier", {"dropout": 0.1}, ["dropout = 0.1", "no dropout"]),
@@ -173,7 +174,8 @@ NOTICED = [
     ("linear_reg", {"warm_start": True}, "trained from scratch"),
     ("logistic_reg", {"learn_rate_strategy": "CONSTANT", "learn_rate": 0.2}, "learning rate"),
     ("linear_reg", {"learn_rate": 0.2}, "learning rate"),  # Redshift's linear learner sets it
-    ("boosted_tree_classifier", {"xgboost_version": "2.1"}, "not XGBoost"),
+    ("boosted_tree_classifier", {"xgboost_version": "2.1"}, "stores the model as ONNX"),
+    ("random_forest_classifier", {"xgboost_version": "2.1"}, "not XGBoost"),
     ("random_forest_regressor", {"approx_global_feature_contrib": True}, "approximation"),
     ("dnn_regressor", {"tf_version": "2.8.0"}, "not TensorFlow"),
     (

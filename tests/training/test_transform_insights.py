@@ -116,7 +116,9 @@ def test_feature_importance_is_that_of_the_transform_outputs(cur: sqlml.Cursor) 
     )
     rows = fetch(cur, "SELECT * FROM ML.FEATURE_IMPORTANCE(MODEL b)")
     assert {r["feature"] for r in rows} == {"xq", "code"}
-    assert sum(r["importance_gain"] for r in rows) == pytest.approx(1.0)
+    # XGBoost's mean gain per split (BigQuery's definition): positive for a feature split on
+    assert sum(r["importance_weight"] for r in rows) > 0
+    assert all((r["importance_gain"] > 0) == (r["importance_weight"] > 0) for r in rows)
 
 
 def test_feature_info_describes_the_pre_transform_columns(cur: sqlml.Cursor) -> None:

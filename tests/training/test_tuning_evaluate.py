@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.ensemble import GradientBoostingClassifier
+import xgboost
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
 import sqlml
@@ -51,7 +51,7 @@ def cur(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlml.Cursor]:
     cursor.execute(
         "CREATE MODEL deep OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['y'], "
         "max_tree_depth=HPARAM_CANDIDATES([1, 8]), num_trials=2, data_split_method='CUSTOM', "
-        "data_split_col='is_eval') AS SELECT x1, x2, y, is_eval FROM checker"
+        "data_split_col='is_eval', early_stop=FALSE) AS SELECT x1, x2, y, is_eval FROM checker"
     )
     cursor.execute(
         "CREATE MODEL plain OPTIONS(model_type='logistic_reg', input_label_cols=['y']) "
@@ -66,8 +66,8 @@ def expected_metrics(cur: sqlml.Cursor, depth: int) -> dict[str, float]:
     x = np.array([[r["x1"], r["x2"]] for r in rows])
     y = np.array([r["y"] for r in rows])
     held = np.array([r["is_eval"] for r in rows])
-    model = GradientBoostingClassifier(
-        n_estimators=20, learning_rate=0.3, max_depth=depth, random_state=42
+    model = xgboost.XGBClassifier(  # BigQuery's boosted trees are XGBoost's
+        n_estimators=20, learning_rate=0.3, max_depth=depth, tree_method="hist", random_state=42
     ).fit(x[~held], y[~held])
     probs = model.predict_proba(x[held])
     return {

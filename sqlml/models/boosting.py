@@ -1,0 +1,260 @@
+"""Boosted trees on XGBoost, as BigQuery ML and Redshift ML train them: the makers of the
+``boosted_tree_*`` types, BigQuery's options mapped one to one onto XGBoost's parameters.
+
+| BigQuery option          | XGBoost parameter   | BigQuery default |
+|--------------------------|---------------------|------------------|
+| max_iterations           | n_estimators        | 20               |
+| learn_rate               | learning_rate (eta) | 0.3              |
+| max_tree_depth           | max_depth           | 6                |
+| subsample                | subsample           | 1.0              |
+| min_split_loss           | gamma               | 0                |
+| l1_reg / l2_reg          | alpha / lambda      | 0 / 1.0          |
+| num_parallel_tree        | num_parallel_tree   | 1                |
+| booster_type             | booster             | GBTREE           |
+| dart_normalize_type      | normalize_type      | TREE             |
+| dropout                  | rate_drop           | 0                |
+| tree_method              | tree_method         | AUTO (= HIST)    |
+| min_tree_child_weight    | min_child_weight    | 1                |
+| colsample_by{tree,level,node} | the same       | 1.0              |
+| early_stop, min_rel_progress | a callback: stop after the first round whose evaluation loss fell by less than min_rel_progress (relative) | TRUE, 0.01 |
+
+xgboost is imported only when a boosted tree is trained (``import sqlml`` stays light).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sqlml.models.sklearn import EstimatorPlan
+
+if TYPE_CHECKING:
+    from sqlml.models.options import ModelOptions
+
+_TREE_METHODS = {"AUTO": "hist", "HIST": "hist", "EXACT": "exact", "APPROX": "approx"}
+
+
+def parameters(o: ModelOptions, seed: int) -> dict[str, Any]:
+    """XGBoost's parameters for the validated options ``o`` (the table above)."""
+    params: dict[str, Any] = {
+        "n_estimators": o.get("max_iterations", 20),
+        "learning_rate": o.get("learn_rate", 0.3),
+        "max_depth": o.get("max_tree_depth", 6),
+        "subsample": o.get("subsample", 1.0),
+        "gamma": o.get("min_split_loss", 0.0),
+        "reg_alpha": o.get("l1_reg", 0.0),
+        # the option table's l2_reg default is the linear models' 0; BigQuery's trees take 1.0
+        "reg_lambda": o.get("l2_reg") if "l2_reg" in o.given else 1.0,
+        "num_parallel_tree": o.get("num_parallel_tree", 1),
+        "tree_method": _TREE_METHODS[o.get("tree_method", "AUTO")],
+        "min_child_weight": o.get("min_tree_child_weight", 1),
+        "colsample_bytree": o.get("colsample_bytree", 1.0),
+        "colsample_bylevel": o.get("colsample_bylevel", 1.0),
+        "colsample_bynode": o.get("colsample_bynode", 1.0),
+        "random_state": seed,
+    }
+    if o.get("booster_type", "GBTREE") == "DART":
+        params["booster"] = "dart"
+        params["normalize_type"] = o.get("dart_normalize_type", "TREE").lower()
+        params["rate_drop"] = o.get("dropout", 0.0)
+    return params
+
+
+def early_stopping(o: ModelOptions) -> float | None:
+    """The relative progress under which boosting stops (None: every round is built)."""
+    return o.get("min_rel_progress", 0.01) if o.get("early_stop", True) else None
+
+
+def boosted_classifier(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    classifier, _ = estimator_classes()
+    est = classifier(**parameters(o, seed))
+    est.min_rel_progress = early_stopping(o)
+    return EstimatorPlan(est, scale_numeric=False, eval_set=True)
+
+
+def boosted_regressor(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
+    _, regressor = estimator_classes()
+    est = regressor(**parameters(o, seed))
+    est.min_rel_progress = early_stopping(o)
+    return EstimatorPlan(est, scale_numeric=False, eval_set=True)
+
+
+def is_xgboost(estimator: Any) -> bool:
+    return type(estimator).__module__ == __name__
+
+
+@cache
+def estimator_classes() -> tuple[type, type]:
+    """XGBoost's scikit-learn estimators, as sqlml fits them: any class labels (XGBoost takes only
+    0..k-1), the losses per round on the training rows and the evaluation split, early stopping on
+    the latter's relative progress."""
+    import xgboost
+
+    class _Rounds(xgboost.callback.TrainingCallback):
+        """Stop after the first round whose loss on the last evaluation set fell by less than
+        ``relative`` of the round before's (BigQuery's EARLY_STOP and MIN_REL_PROGRESS)."""
+
+        def __init__(self, relative: float) -> None:
+            super().__init__()
+            self.relative = relative
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            last = list(evals_log.values())[-1]
+            losses = next(iter(last.values()))
+            if len(losses) < 2:
+                return False
+            before, now = float(losses[-2]), float(losses[-1])
+            return before <= 0 or (before - now) / abs(before) < self.relative
+
+    class Classifier(xgboost.XGBClassifier):
+        _labels: np.ndarray | None = None
+        min_rel_progress: float | None = None
+
+        @property
+        def classes_(self) -> np.ndarray:  # type: ignore[override]
+            return self._labels if self._labels is not None else np.arange(self.n_classes_)
+
+        def fit(self, x: Any, y: Any, evaluation: Any = None, **kwargs: Any) -> Any:
+            labels, codes = np.unique(np.asarray(y), return_inverse=True)
+            if evaluation is not None:
+                ex, ey = evaluation
+                known = np.isin(ey, labels)  # a class only the evaluation rows have is skipped
+                evaluation = (ex[known], np.searchsorted(labels, np.asarray(ey)[known]))
+            self._labels = None
+            xgboost.XGBClassifier.fit(  # the classes check and num_class of XGBClassifier.fit
+                self, x, codes, **_fit_kwargs(self, x, codes, evaluation, kwargs)
+            )
+            self._labels = labels
+            return self
+
+        def predict(self, x: Any, **kwargs: Any) -> np.ndarray:
+            return self.classes_[np.argmax(self.predict_proba(x, **kwargs), axis=1)]
+
+    class Regressor(xgboost.XGBRegressor):
+        min_rel_progress: float | None = None
+
+        def fit(self, x: Any, y: Any, evaluation: Any = None, **kwargs: Any) -> Any:
+            xgboost.XGBRegressor.fit(self, x, y, **_fit_kwargs(self, x, y, evaluation, kwargs))
+            return self
+
+    def _fit_kwargs(est: Any, x: Any, y: Any, evaluation: Any, kwargs: dict) -> dict:
+        sets = [(x, y)] + ([evaluation] if evaluation is not None else [])
+        weights = kwargs.pop("sample_weight", None)
+        rounds = getattr(est, "min_rel_progress", None)
+        est.set_params(callbacks=[_Rounds(rounds)] if rounds is not None else None)
+        return {
+            "sample_weight": weights,
+            "eval_set": sets,
+            "sample_weight_eval_set": [weights] + [None] * (len(sets) - 1),
+            "verbose": False,
+            **kwargs,
+        }
+
+    Classifier.__module__ = Regressor.__module__ = __name__
+    Classifier.__qualname__, Regressor.__qualname__ = "Classifier", "Regressor"
+    return Classifier, Regressor
+
+
+@cache
+def register_onnx_converters() -> None:
+    """Teach skl2onnx sqlml's XGBoost estimators (onnxmltools' XGBoost converters)."""
+    from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+
+    classifier, regressor = estimator_classes()
+    update_registered_converter(
+        classifier,
+        "SqlmlXGBClassifier",
+        calculate_linear_classifier_output_shapes,
+        convert_xgboost,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
+    update_registered_converter(
+        regressor, "SqlmlXGBRegressor", calculate_linear_regressor_output_shapes, convert_xgboost
+    )
+
+
+def round_losses(estimator: Any) -> tuple[list[float], list[float] | None]:
+    """The loss after each round on the training rows and on the evaluation split (None without
+    one), as XGBoost recorded them: log loss for classifiers, mean squared error for regressors."""
+    recorded = estimator.evals_result()
+    curves = []
+    for name in sorted(recorded, key=lambda k: int(k.rsplit("_", 1)[1])):
+        metric, values = next(iter(recorded[name].items()))
+        square = metric == "rmse"
+        curves.append([float(v) ** 2 if square else float(v) for v in values])
+    return curves[0], curves[1] if len(curves) > 1 else None
+
+
+def split_statistics(estimator: Any, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of the preprocessed matrix: the number of splits on it, their total gain and
+    their total cover (XGBoost's ``get_score`` weight, total_gain and total_cover)."""
+    booster = estimator.get_booster()
+    out = []
+    for kind in ("weight", "total_gain", "total_cover"):
+        column = np.zeros(width)
+        for name, value in booster.get_score(importance_type=kind).items():
+            column[int(name[1:])] = value  # XGBoost names the columns of a matrix f0, f1, …
+        out.append(column)
+    return out[0], out[1], out[2]
+
+
+def for_onnx(estimator: Any) -> Any:
+    """The estimator onnxmltools converts: ``estimator`` itself, or for the DART booster (which
+    onnxmltools cannot read) a gbtree copy whose leaves carry each tree's weight."""
+    import copy
+    import json
+
+    import xgboost
+
+    raw = json.loads(estimator.get_booster().save_raw("json"))
+    boosted = raw["learner"]["gradient_booster"]
+    if boosted["name"] != "dart":
+        return estimator
+    for tree, weight in zip(
+        boosted["gbtree"]["model"]["trees"], boosted["weight_drop"], strict=True
+    ):
+        for node, left in enumerate(tree["left_children"]):
+            if left == -1:  # a leaf: its value is in split_conditions (and base_weights)
+                tree["split_conditions"][node] *= weight
+                tree["base_weights"][node] *= weight
+    raw["learner"]["gradient_booster"] = boosted["gbtree"]
+    booster = xgboost.Booster()
+    booster.load_model(bytearray(json.dumps(raw).encode()))
+    plain = copy.copy(estimator)
+    plain._Booster = booster
+    plain.set_params(booster="gbtree", normalize_type=None, rate_drop=None)
+    return plain
+
+
+def assign_tree_classes(model: Any, estimator: Any) -> None:
+    """Give every leaf of a multiclass graph the class its tree was grown for.
+
+    onnxmltools assigns tree i to class i mod k, which holds for one tree per class and round;
+    with num_parallel_tree > 1 a round grows that many trees per class. XGBoost's tree_info
+    names each tree's class.
+    """
+    import json
+
+    from onnx import helper
+
+    raw = json.loads(estimator.get_booster().save_raw("json"))
+    boosted = raw["learner"]["gradient_booster"]
+    tree_info = (boosted.get("gbtree") or boosted)["model"]["tree_info"]
+    for node in model.graph.node:
+        if node.op_type != "TreeEnsembleClassifier":
+            continue
+        attributes = {a.name: a for a in node.attribute}
+        if "class_treeids" not in attributes or "class_ids" not in attributes:
+            continue
+        if len(set(tree_info)) < 2:  # binary: one margin
+            return
+        ids = [tree_info[t] for t in attributes["class_treeids"].ints]
+        node.attribute.remove(attributes["class_ids"])
+        node.attribute.append(helper.make_attribute("class_ids", ids))
