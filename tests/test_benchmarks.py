@@ -4,6 +4,7 @@ not for tests: nothing here depends on the machine's speed)."""
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import subprocess
 import sys
@@ -74,3 +75,48 @@ def test_spark_benchmark_runs(tmp_path: pathlib.Path) -> None:
     )
     assert [r["rows"] for r in result["results"]] == [4000]
     assert all(r["models"] for r in result["results"])
+
+
+@pytest.mark.slow
+def test_quality_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    result = run(
+        "quality.py",
+        "--datasets",
+        "iris,diabetes,nulls_categories",
+        "--types",
+        "logistic_reg,linear_reg,boosted_tree_classifier",
+        "--rows-scale",
+        "0.02",
+        tmp_path=tmp_path,
+    )
+    rows = {(r["dataset"], r["model_type"]): r for r in result["results"]}
+    assert list(rows) == [
+        ("iris", "logistic_reg"),
+        ("iris", "boosted_tree_classifier"),
+        ("diabetes", "linear_reg"),
+        ("nulls_categories", "logistic_reg"),
+        ("nulls_categories", "boosted_tree_classifier"),
+    ]
+    # 150 iris rows, 442 diabetes rows, 20,000 x 0.02 synthetic rows; a quarter held out (rounded up).
+    sizes = {"iris": 150, "diabetes": 442, "nulls_categories": 400}
+    for (dataset, model_type), r in rows.items():
+        assert (r["rows"], r["test_rows"]) == (sizes[dataset], math.ceil(sizes[dataset] / 4))
+        assert r["same_rows"], r["sqlml"]  # sqlml trained and evaluated on the references' rows
+        assert "error" not in r["sqlml"]
+        metrics = r["sqlml"]["metrics"]
+        if dataset == "diabetes":
+            assert set(metrics) == {"r2_score", "mean_absolute_error"}
+            assert -math.inf < metrics["r2_score"] <= 1
+            assert 0 <= metrics["mean_absolute_error"] < math.inf
+        else:
+            assert set(metrics) == {"roc_auc", "log_loss", "accuracy"}
+            assert 0 <= metrics["roc_auc"] <= 1 and 0 <= metrics["accuracy"] <= 1
+            assert 0 <= metrics["log_loss"] < math.inf
+        trees = model_type == "boosted_tree_classifier"
+        assert sorted(r["references"]) == ["scikit-learn", "xgboost"][: 2 if trees else 1]
+        for ref in r["references"].values():
+            assert set(ref["metrics"]) == set(metrics) and ref["fit_seconds"] >= 0
+        assert [g["metric"] for g in r["goals"]] == list(metrics)
+        assert all(g["goal"] in ("PASS", "FAIL", "-") for g in r["goals"])
+    # roc_auc and log_loss have goals on each of 4 classifiers, r2_score on the regressor.
+    assert result["summary"]["quality_goals"] == 4 * 2 + 1
