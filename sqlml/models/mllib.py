@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlml.models.sklearn import logistic_penalties
+
 if TYPE_CHECKING:
     from sqlml.models.options import ModelOptions
 
@@ -35,7 +37,7 @@ def _seed(o: ModelOptions) -> int:
 def logistic_reg(o: ModelOptions, ctx: MLlibContext) -> Any:
     from pyspark.ml import classification
 
-    l1, l2 = o.get("l1_reg", 0.0), o.get("l2_reg", 0.0)
+    l1, l2 = logistic_penalties(o)  # scikit-learn's default penalty when none is given
     penalty = (l1 + 2 * l2) / ctx.rows
     mix = l1 / (l1 + 2 * l2) if penalty else 0.0
     return classification.LogisticRegression(

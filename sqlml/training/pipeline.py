@@ -100,6 +100,9 @@ def fit_once(
     if plan.init_col is not None:
         seed_centroids(pipeline, frame, train, plan.init_col, options, training.model)
     fit_kwargs = {"model__sample_weight": weight} if weight is not None else {}
+    scale = _label_scale(y) if plan.scale_label and y is not None else None
+    if scale is not None:
+        y = (y - scale[0]) / scale[1]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         started = time.perf_counter()
@@ -110,6 +113,8 @@ def fit_once(
                     training.evaluation if rows is None and has_eval_split(training) else None
                 )
                 _fit_with_evaluation(pipeline, frame, y, weight, evaluation, training)
+            elif plan.stepwise is not None:
+                _fit_stepwise(pipeline, frame, y, weight, plan.stepwise)
             elif y is None:
                 pipeline.fit(frame, **fit_kwargs)
             else:
@@ -119,6 +124,8 @@ def fit_once(
                 f"Training {training.model} ({options.model_type}) failed: {exc}"
             ) from exc
         seconds = time.perf_counter() - started
+    if scale is not None:
+        _unscale_output(pipeline.named_steps["model"], *scale)
     notes = sorted({str(w.message).split("\n")[0] for w in caught if "onverge" in str(w.message)})
     return pipeline, seconds, notes
 
@@ -141,6 +148,59 @@ def _fit_with_evaluation(
             training.labels(evaluation),
         )
     pipeline.named_steps["model"].fit(head.transform(frame), y, evaluation=held_out, **extra)
+
+
+def _label_scale(y: np.ndarray) -> tuple[float, float]:
+    values = np.asarray(y, dtype=np.float64)
+    spread = float(np.std(values))
+    return float(np.mean(values)), spread if spread > 0 else 1.0
+
+
+def _unscale_output(estimator: Any, mean: float, spread: float) -> None:
+    """An MLP regressor fitted to (y - mean) / spread predicts y once its output layer (linear)
+    is multiplied by spread and shifted by mean."""
+    estimator.coefs_[-1] = estimator.coefs_[-1] * spread
+    estimator.intercepts_[-1] = estimator.intercepts_[-1] * spread + mean
+
+
+def _fit_stepwise(
+    pipeline: Any, frame: Any, y: Any, weight: np.ndarray | None, relative: float
+) -> None:
+    """Fit the preprocessing, then the estimator one warm-started solver iteration at a time,
+    stopping after the first iteration whose training objective fell by less than ``relative`` of
+    the one before (BigQuery's EARLY_STOP / MIN_REL_PROGRESS), or after ``max_iter`` iterations."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    head = pipeline[:-1].fit(frame, y)
+    x = head.transform(frame)
+    estimator = pipeline.named_steps["model"]
+    limit = estimator.max_iter
+    extra = {"sample_weight": weight} if weight is not None else {}
+    estimator.set_params(warm_start=True, max_iter=1)
+    previous, steps = None, 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # one iteration per call, by design
+        while steps < limit:
+            estimator.fit(x, y, **extra)
+            steps += 1
+            now = _objective(estimator, x, y, weight)
+            if previous is not None and previous - now < relative * abs(previous):
+                break
+            previous = now
+    estimator.set_params(warm_start=False, max_iter=limit)
+    estimator.n_iter_ = np.array([steps])
+
+
+def _objective(estimator: Any, x: np.ndarray, y: Any, weight: np.ndarray | None) -> float:
+    """scikit-learn's logistic objective: C × the (weighted) summed log loss + ½|w|²."""
+    probs = estimator.predict_proba(x)
+    index = np.searchsorted(estimator.classes_, y)
+    chosen = np.clip(probs[np.arange(len(index)), index], 1e-300, 1.0)
+    losses = -np.log(chosen)
+    total = float(np.sum(losses if weight is None else weight * losses))
+    if not np.isfinite(estimator.C):
+        return total
+    return estimator.C * total + 0.5 * float(np.sum(estimator.coef_**2))
 
 
 def has_eval_split(training: Training) -> bool:

@@ -85,7 +85,8 @@ def test_logistic_reg_binary_matches_unpenalized_scikit_learn(backend: Any) -> N
     table = binary()
     backend.load("c_bin", table)
     backend.run(
-        "CREATE MODEL c_logit OPTIONS (model_type = 'logistic_reg', input_label_cols = ['y']) "
+        "CREATE MODEL c_logit OPTIONS (model_type = 'logistic_reg', input_label_cols = ['y'], "
+        "l2_reg = 0, early_stop = FALSE, max_iterations = 100) "
         "AS SELECT x1, x2, cat, y FROM c_bin"
     )
     cur = backend.run(
@@ -132,6 +133,32 @@ def test_logistic_reg_binary_matches_unpenalized_scikit_learn(backend: Any) -> N
     assert [r[0] for r in curve] == [0.25, 0.5]
 
 
+def test_logistic_reg_default_is_scikit_learns_default_penalty(backend: Any) -> None:
+    """With neither l1_reg nor l2_reg, logistic_reg takes scikit-learn's default penalty (C = 1 on
+    the standardized numbers and the one-hot categories: l2_reg = 0.5 on BigQuery's scale), so its
+    probabilities stay calibrated where the unpenalized optimum saturates (issue 12)."""
+    from sklearn.linear_model import LogisticRegression
+
+    table = binary()
+    backend.load("c_bin_default", table)
+    backend.run(
+        "CREATE MODEL c_logit_default OPTIONS (model_type = 'logistic_reg', "
+        "input_label_cols = ['y']) AS SELECT x1, x2, cat, y FROM c_bin_default"
+    )
+    found = backend.rows(
+        "SELECT id, predicted_y_probs FROM ML.PREDICT(MODEL c_logit_default, TABLE c_bin_default) "
+        "ORDER BY id"
+    )
+    p1 = np.array([prob(r[1], True) for r in found])
+    truth = np.array(table.column("y").to_pylist())
+    x = design(table, ["x1", "x2"], ["cat"])
+    x[:, :2] = (x[:, :2] - x[:, :2].mean(axis=0)) / x[:, :2].std(axis=0)
+    reference = LogisticRegression().fit(x, truth).predict_proba(x)[:, 1]
+    np.testing.assert_allclose(p1, reference, atol=2e-3)
+    unpenalized = LogisticRegression(C=np.inf, max_iter=10_000).fit(x, truth).predict_proba(x)
+    assert np.max(np.abs(reference - unpenalized[:, 1])) > 1e-2  # the penalty matters here
+
+
 def test_logistic_reg_multiclass(backend: Any) -> None:
     from sklearn import metrics
     from sklearn.linear_model import LogisticRegression
@@ -140,6 +167,7 @@ def test_logistic_reg_multiclass(backend: Any) -> None:
     backend.load("c_multi", table)
     backend.run(
         "CREATE MODEL c_multi_logit OPTIONS (model_type = 'logistic_reg', "
+        "l2_reg = 0, early_stop = FALSE, max_iterations = 100, "
         "input_label_cols = ['y']) AS SELECT x1, x2, y FROM c_multi"
     )
     found = backend.rows(
@@ -235,7 +263,7 @@ def test_supervised_model_types_predict_what_their_onnx_graph_computes(
             f"SELECT feature, importance_gain FROM ML.FEATURE_IMPORTANCE(MODEL {name})"
         )
         assert sorted(r[0] for r in importance) == ["cat", "x1", "x2"]
-        if not model_type.startswith("boosted") or backend.name == "spark":
+        if not model_type.startswith("boosted"):
             # impurity importances (scikit-learn's forests, MLlib) sum to one; XGBoost's gain
             # (BigQuery's boosted trees) is the mean gain of a feature's splits
             assert sum(r[1] for r in importance) == pytest.approx(1.0)

@@ -133,7 +133,8 @@ def test_dnn_activation_and_optimizer_train_that_network(
     backend: Any, activation: str, optimizer: str, expected: dict[str, Any]
 ) -> None:
     """ACTIVATION_FN and OPTIMIZER (create-dnn-models): the network scikit-learn's MLPRegressor
-    trains with that activation and solver, the same seed and the same standardized rows."""
+    trains with that activation and solver, the same seed and the same standardized rows; the label
+    standardized for the fit and the predictions back in its units (issue 12)."""
     from sklearn.neural_network import MLPRegressor
     from sklearn.preprocessing import StandardScaler
 
@@ -161,42 +162,44 @@ def test_dnn_activation_and_optimizer_train_that_network(
         "early_stopping": False,
         "random_state": 42,
     }
-    reference = MLPRegressor(**settings, **expected).fit(x, y).predict(x)
+    mean, spread = y.mean(), y.std()
+    scaled = (y - mean) / spread
+    reference = MLPRegressor(**settings, **expected).fit(x, scaled).predict(x) * spread + mean
     np.testing.assert_allclose(found, reference, rtol=1e-4, atol=1e-4)
-    default = MLPRegressor(**settings).fit(x, y).predict(x)  # relu + adam: another network
+    default = MLPRegressor(**settings).fit(x, scaled).predict(x) * spread + mean  # relu + adam
     assert np.max(np.abs(reference - default)) > 1e-2
 
 
 def test_tree_colsample_bynode_and_min_child_weight(backend: Any) -> None:
-    """COLSAMPLE_BYNODE (columns drawn at each split) and MIN_TREE_CHILD_WEIGHT (for squared
-    error, rows per leaf) of create-boosted-tree: scikit-learn's max_features and
-    min_samples_leaf, the same seed."""
-    from sklearn.ensemble import GradientBoostingRegressor
+    """COLSAMPLE_BYNODE (columns drawn at each split) and MIN_TREE_CHILD_WEIGHT (the least sum of
+    hessians in a child) of create-boosted-tree: XGBoost's colsample_bynode and min_child_weight,
+    the same seed."""
+    import xgboost
 
     table = reg()
     backend.load("c_gb_rows", table)
     backend.run(
         "CREATE MODEL c_gb_cols OPTIONS (model_type = 'boosted_tree_regressor', "
-        "input_label_cols = ['y'], max_iterations = 5, max_tree_depth = 3, "
+        "input_label_cols = ['y'], max_iterations = 5, max_tree_depth = 3, early_stop = FALSE, "
         "colsample_bynode = 0.5, min_tree_child_weight = 15, booster_type = 'GBTREE', "
-        "tree_method = 'EXACT') AS SELECT x1, x2, y FROM c_gb_rows"
+        "tree_method = 'HIST') AS SELECT x1, x2, y FROM c_gb_rows"
     )
     rows = backend.rows("SELECT id, predicted_y FROM ML.PREDICT(MODEL c_gb_cols, TABLE c_gb_rows)")
     found = np.array([r[1] for r in sorted(rows)])
     x = np.column_stack([X1, X2])
     y = table.column("y").to_numpy()
     settings = {"n_estimators": 5, "learning_rate": 0.3, "max_depth": 3, "random_state": 42}
-    reference = GradientBoostingRegressor(**settings, max_features=0.5, min_samples_leaf=15)
+    reference = xgboost.XGBRegressor(**settings, colsample_bynode=0.5, min_child_weight=15)
     expected = reference.fit(x, y).predict(x)
     np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-4)
-    default = GradientBoostingRegressor(**settings).fit(x, y).predict(x)
+    default = xgboost.XGBRegressor(**settings).fit(x, y).predict(x)
     assert np.max(np.abs(expected - default)) > 1e-3
 
 
 def test_instance_weight_col_weighs_the_rows(backend: Any) -> None:
     """INSTANCE_WEIGHT_COL (create-boosted-tree, create-random-forest): each row's weight in the
-    loss, scikit-learn's sample_weight; the column is not a feature."""
-    from sklearn.ensemble import GradientBoostingRegressor
+    loss, XGBoost's sample_weight; the column is not a feature."""
+    import xgboost
 
     base = reg()
     weight = 1.0 + (ROW % 4) * 3.0
@@ -204,7 +207,7 @@ def test_instance_weight_col_weighs_the_rows(backend: Any) -> None:
     backend.load("c_weighted_rows", table)
     backend.run(
         "CREATE MODEL c_weighted OPTIONS (model_type = 'boosted_tree_regressor', "
-        "input_label_cols = ['y'], max_iterations = 5, max_tree_depth = 3, "
+        "input_label_cols = ['y'], max_iterations = 5, max_tree_depth = 3, early_stop = FALSE, "
         "instance_weight_col = 'w') AS SELECT x1, x2, w, y FROM c_weighted_rows"
     )
     rows = backend.rows(
@@ -215,9 +218,9 @@ def test_instance_weight_col_weighs_the_rows(backend: Any) -> None:
     x = np.column_stack([X1, X2])
     y = table.column("y").to_numpy()
     settings = {"n_estimators": 5, "learning_rate": 0.3, "max_depth": 3, "random_state": 42}
-    expected = GradientBoostingRegressor(**settings).fit(x, y, sample_weight=weight).predict(x)
+    expected = xgboost.XGBRegressor(**settings).fit(x, y, sample_weight=weight).predict(x)
     np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-4)
-    unweighted = GradientBoostingRegressor(**settings).fit(x, y).predict(x)
+    unweighted = xgboost.XGBRegressor(**settings).fit(x, y).predict(x)
     assert np.max(np.abs(expected - unweighted)) > 1e-3
     features = backend.rows("SELECT input FROM ML.FEATURE_INFO(MODEL c_weighted)")
     assert sorted(r[0] for r in features) == ["x1", "x2"]
@@ -261,10 +264,34 @@ def test_options_with_no_effect_here_are_accepted_with_a_notice(backend: Any) ->
 
 
 def test_documented_values_sqlml_cannot_train_yet_say_so(backend: Any) -> None:
-    """BOOSTER_TYPE = 'DART' (create-boosted-tree): refused as not supported yet, naming what is."""
-    backend.load("c_dart_rows", reg())
-    with pytest.raises(sqlml.NotSupportedError, match=r"booster_type = 'DART'.*not supported yet"):
+    """TREE_METHOD = 'APPROX' (create-random-forest): scikit-learn's forests split exactly, so it
+    is refused as not supported yet, naming what is."""
+    backend.load("c_approx_rows", reg())
+    with pytest.raises(sqlml.NotSupportedError, match=r"tree_method = 'APPROX'.*not supported yet"):
         backend.run(
-            "CREATE MODEL c_dart OPTIONS (model_type = 'boosted_tree_regressor', "
-            "input_label_cols = ['y'], booster_type = 'DART') AS SELECT x1, x2, y FROM c_dart_rows"
+            "CREATE MODEL c_approx OPTIONS (model_type = 'random_forest_regressor', "
+            "input_label_cols = ['y'], tree_method = 'APPROX') AS SELECT x1, x2, y FROM c_approx_rows"
         )
+
+
+def test_dart_booster_is_xgboosts(backend: Any) -> None:
+    """BOOSTER_TYPE = 'DART' with DROPOUT and DART_NORMALIZE_TYPE (create-boosted-tree): XGBoost's
+    DART booster (rate_drop, normalize_type), the same seed; its ONNX graph scores as it does."""
+    import xgboost
+
+    table = reg()
+    backend.load("c_dart_rows", table)
+    backend.run(
+        "CREATE MODEL c_dart OPTIONS (model_type = 'boosted_tree_regressor', "
+        "input_label_cols = ['y'], booster_type = 'DART', dropout = 0.3, "
+        "dart_normalize_type = 'FOREST', max_iterations = 8, early_stop = FALSE) "
+        "AS SELECT x1, x2, y FROM c_dart_rows"
+    )
+    rows = backend.rows("SELECT id, predicted_y FROM ML.PREDICT(MODEL c_dart, TABLE c_dart_rows)")
+    found = np.array([r[1] for r in sorted(rows)])
+    x = np.column_stack([X1, X2])
+    y = table.column("y").to_numpy()
+    reference = xgboost.XGBRegressor(
+        n_estimators=8, booster="dart", rate_drop=0.3, normalize_type="forest", random_state=42
+    ).fit(x, y)
+    np.testing.assert_allclose(found, reference.predict(x), rtol=1e-5, atol=1e-4)

@@ -173,6 +173,7 @@ def test_class_weights_weigh_the_loss(backend: Any) -> None:
     backend.load("c_multi", table)
     backend.run(
         "CREATE MODEL c_weighted OPTIONS (model_type = 'logistic_reg', input_label_cols = ['y'], "
+        "l2_reg = 0, early_stop = FALSE, max_iterations = 100, "
         "class_weights = [STRUCT('hi', 3.0), STRUCT('lo', 0.5)]) AS SELECT x1, x2, y FROM c_multi"
     )
     found = backend.rows(

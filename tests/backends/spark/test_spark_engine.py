@@ -88,7 +88,7 @@ def spark_lr(spark: Any) -> Iterator[sqlml.Connection]:
     connection = sqlml.connect(spark=spark)
     connection.execute(
         "CREATE OR REPLACE MODEL lr_noisy OPTIONS (model_type = 'logistic_reg', "
-        "input_label_cols = ['y'], engine = 'spark', max_iterations = 100) "
+        "input_label_cols = ['y'], engine = 'spark', max_iterations = 100, l2_reg = 0) "
         "AS SELECT x1, x2, cat, y FROM noisy"
     )
     yield connection
