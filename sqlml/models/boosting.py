@@ -18,6 +18,13 @@
 | colsample_by{tree,level,node} | the same       | 1.0              |
 | early_stop, min_rel_progress | a callback: stop after the first round whose evaluation loss fell by less than min_rel_progress (relative) | TRUE, 0.01 |
 
+sqlml's defaults differ where the benchmark (benchmarks/quality.py) found better ones: unset,
+``learn_rate`` is 0.1 and boosting runs up to 500 rounds, stopping 20 rounds after the evaluation
+split's loss last improved and keeping the best round (XGBoost's early stopping), where BigQuery's
+20 rounds at 0.3 with the 1 % rule stopped too early (breast_cancer roc_auc 0.974 against 0.985).
+Without an evaluation split, or with ``min_rel_progress`` given, BigQuery's rule applies, over
+up to 100 rounds unless ``max_iterations`` says otherwise.
+
 xgboost is imported only when a boosted tree is trained (``import sqlml`` stays light).
 """
 
@@ -34,13 +41,17 @@ if TYPE_CHECKING:
     from sqlml.models.options import ModelOptions
 
 _TREE_METHODS = {"AUTO": "hist", "HIST": "hist", "EXACT": "exact", "APPROX": "approx"}
+DEFAULT_LEARN_RATE = 0.1
+DEFAULT_ROUNDS = 500  # a cap: early stopping ends the boosting
+ROUNDS_WITHOUT_PATIENCE = 100  # BigQuery's rule, or no stopping at all
+PATIENCE = 20  # rounds without a better evaluation loss before stopping
 
 
 def parameters(o: ModelOptions, seed: int) -> dict[str, Any]:
     """XGBoost's parameters for the validated options ``o`` (the table above)."""
     params: dict[str, Any] = {
-        "n_estimators": o.get("max_iterations", 20),
-        "learning_rate": o.get("learn_rate", 0.3),
+        "n_estimators": o.get("max_iterations", DEFAULT_ROUNDS),
+        "learning_rate": o.get("learn_rate", DEFAULT_LEARN_RATE),
         "max_depth": o.get("max_tree_depth", 6),
         "subsample": o.get("subsample", 1.0),
         "gamma": o.get("min_split_loss", 0.0),
@@ -62,22 +73,34 @@ def parameters(o: ModelOptions, seed: int) -> dict[str, Any]:
     return params
 
 
-def early_stopping(o: ModelOptions) -> float | None:
-    """The relative progress under which boosting stops (None: every round is built)."""
-    return o.get("min_rel_progress", 0.01) if o.get("early_stop", True) else None
+def stopping(o: ModelOptions) -> dict[str, Any]:
+    """How boosting stops: ``relative`` (BigQuery's rule, None: not applied), ``patience``
+    (XGBoost's early stopping on the evaluation split; None: not applied), and whether the user
+    chose the number of rounds."""
+    rounds_given = "max_iterations" in o.given
+    if not o.get("early_stop", True):
+        return {"relative": None, "patience": None, "rounds_given": rounds_given}
+    if "min_rel_progress" in o.given or o.get("booster_type", "GBTREE") == "DART":
+        # DART's trees are reweighted as it goes: its best round cannot be cut out afterwards
+        return {
+            "relative": o.get("min_rel_progress", 0.01),
+            "patience": None,
+            "rounds_given": rounds_given,
+        }
+    return {"relative": 0.01, "patience": PATIENCE, "rounds_given": rounds_given}
 
 
 def boosted_classifier(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     classifier, _ = estimator_classes()
     est = classifier(**parameters(o, seed))
-    est.min_rel_progress = early_stopping(o)
+    est.sqlml_stopping = stopping(o)
     return EstimatorPlan(est, scale_numeric=False, eval_set=True)
 
 
 def boosted_regressor(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     _, regressor = estimator_classes()
     est = regressor(**parameters(o, seed))
-    est.min_rel_progress = early_stopping(o)
+    est.sqlml_stopping = stopping(o)
     return EstimatorPlan(est, scale_numeric=False, eval_set=True)
 
 
@@ -110,7 +133,7 @@ def estimator_classes() -> tuple[type, type]:
 
     class Classifier(xgboost.XGBClassifier):
         _labels: np.ndarray | None = None
-        min_rel_progress: float | None = None
+        sqlml_stopping: dict[str, Any] | None = None
 
         @property
         def classes_(self) -> np.ndarray:  # type: ignore[override]
@@ -126,6 +149,7 @@ def estimator_classes() -> tuple[type, type]:
             xgboost.XGBClassifier.fit(  # the classes check and num_class of XGBClassifier.fit
                 self, x, codes, **_fit_kwargs(self, x, codes, evaluation, kwargs)
             )
+            _keep_best(self)
             self._labels = labels
             return self
 
@@ -133,23 +157,47 @@ def estimator_classes() -> tuple[type, type]:
             return self.classes_[np.argmax(self.predict_proba(x, **kwargs), axis=1)]
 
     class Regressor(xgboost.XGBRegressor):
-        min_rel_progress: float | None = None
+        sqlml_stopping: dict[str, Any] | None = None
 
         def fit(self, x: Any, y: Any, evaluation: Any = None, **kwargs: Any) -> Any:
             xgboost.XGBRegressor.fit(self, x, y, **_fit_kwargs(self, x, y, evaluation, kwargs))
+            _keep_best(self)
             return self
 
     def _fit_kwargs(est: Any, x: Any, y: Any, evaluation: Any, kwargs: dict) -> dict:
         sets = [(x, y)] + ([evaluation] if evaluation is not None else [])
         weights = kwargs.pop("sample_weight", None)
-        rounds = getattr(est, "min_rel_progress", None)
-        est.set_params(callbacks=[_Rounds(rounds)] if rounds is not None else None)
+        plan = est.sqlml_stopping or {"relative": None, "patience": None, "rounds_given": True}
+        if plan["patience"] is not None and evaluation is not None:
+            est.set_params(early_stopping_rounds=plan["patience"], callbacks=None)
+        else:
+            if not plan["rounds_given"]:
+                est.set_params(n_estimators=ROUNDS_WITHOUT_PATIENCE)
+            relative = plan["relative"]
+            est.set_params(
+                early_stopping_rounds=None,
+                callbacks=[_Rounds(relative)] if relative is not None else None,
+            )
         return {
             "sample_weight": weights,
             "eval_set": sets,
             "sample_weight_eval_set": [weights] + [None] * (len(sets) - 1),
             "verbose": False,
             **kwargs,
+        }
+
+    def _keep_best(est: Any) -> None:
+        """After XGBoost's early stopping: the booster cut to its best round (so the model, its
+        ONNX graph and ML.TRAINING_INFO have the same rounds), and plain parameters again."""
+        best = getattr(est, "best_iteration", None) if est.early_stopping_rounds else None
+        est.set_params(early_stopping_rounds=None, callbacks=None)
+        if best is None:
+            return
+        recorded = est.evals_result_
+        est._Booster = est.get_booster()[: best + 1]
+        est.evals_result_ = {
+            name: {metric: values[: best + 1] for metric, values in metrics.items()}
+            for name, metrics in recorded.items()
         }
 
     Classifier.__module__ = Regressor.__module__ = __name__

@@ -181,7 +181,7 @@ def test_tree_colsample_bynode_and_min_child_weight(backend: Any) -> None:
     backend.run(
         "CREATE MODEL c_gb_cols OPTIONS (model_type = 'boosted_tree_regressor', "
         "input_label_cols = ['y'], max_iterations = 5, max_tree_depth = 3, early_stop = FALSE, "
-        "colsample_bynode = 0.5, min_tree_child_weight = 15, booster_type = 'GBTREE', "
+        "learn_rate = 0.3, colsample_bynode = 0.5, min_tree_child_weight = 15, booster_type = 'GBTREE', "
         "tree_method = 'HIST') AS SELECT x1, x2, y FROM c_gb_rows"
     )
     rows = backend.rows("SELECT id, predicted_y FROM ML.PREDICT(MODEL c_gb_cols, TABLE c_gb_rows)")
@@ -208,7 +208,7 @@ def test_instance_weight_col_weighs_the_rows(backend: Any) -> None:
     backend.run(
         "CREATE MODEL c_weighted OPTIONS (model_type = 'boosted_tree_regressor', "
         "input_label_cols = ['y'], max_iterations = 5, max_tree_depth = 3, early_stop = FALSE, "
-        "instance_weight_col = 'w') AS SELECT x1, x2, w, y FROM c_weighted_rows"
+        "learn_rate = 0.3, instance_weight_col = 'w') AS SELECT x1, x2, w, y FROM c_weighted_rows"
     )
     rows = backend.rows(
         "SELECT id, predicted_y FROM ML.PREDICT(MODEL c_weighted, "
@@ -284,7 +284,7 @@ def test_dart_booster_is_xgboosts(backend: Any) -> None:
     backend.run(
         "CREATE MODEL c_dart OPTIONS (model_type = 'boosted_tree_regressor', "
         "input_label_cols = ['y'], booster_type = 'DART', dropout = 0.3, "
-        "dart_normalize_type = 'FOREST', max_iterations = 8, early_stop = FALSE) "
+        "dart_normalize_type = 'FOREST', max_iterations = 8, early_stop = FALSE, learn_rate = 0.3) "
         "AS SELECT x1, x2, y FROM c_dart_rows"
     )
     rows = backend.rows("SELECT id, predicted_y FROM ML.PREDICT(MODEL c_dart, TABLE c_dart_rows)")

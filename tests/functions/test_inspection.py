@@ -198,7 +198,8 @@ def test_training_info_boosted_classifier_log_loss(cur: sqlml.Cursor) -> None:
         cur,
         "gb_clf",
         "model_type='boosted_tree_classifier', input_label_cols=['yb'], max_iterations=5, "
-        "max_tree_depth=2, data_split_method='CUSTOM', data_split_col='is_eval', early_stop=FALSE",
+        "max_tree_depth=2, data_split_method='CUSTOM', data_split_col='is_eval', early_stop=FALSE, "
+        "learn_rate=0.3",
         "SELECT x1, x2, x3, yb, is_eval FROM num ORDER BY id",
     )
     rows = fetch(cur, "SELECT * FROM ML.TRAINING_INFO(MODEL gb_clf) ORDER BY iteration")
@@ -443,7 +444,7 @@ def test_feature_importance_sums_one_hot_columns(cur: sqlml.Cursor) -> None:
         cur,
         "fi_boost",
         "model_type='boosted_tree_regressor', input_label_cols=['y'], max_iterations=6, "
-        "max_tree_depth=3, early_stop=FALSE, data_split_method='NO_SPLIT'",
+        "max_tree_depth=3, early_stop=FALSE, data_split_method='NO_SPLIT', learn_rate=0.3",
         "SELECT a, b, c, y FROM lin ORDER BY id",
     )
     rows = fetch(cur, "SELECT * FROM ML.FEATURE_IMPORTANCE(MODEL fi_boost)")

@@ -51,7 +51,7 @@ def cur(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlml.Cursor]:
     cursor.execute(
         "CREATE MODEL deep OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['y'], "
         "max_tree_depth=HPARAM_CANDIDATES([1, 8]), num_trials=2, data_split_method='CUSTOM', "
-        "data_split_col='is_eval', early_stop=FALSE) AS SELECT x1, x2, y, is_eval FROM checker"
+        "data_split_col='is_eval', early_stop=FALSE, max_iterations=20, learn_rate=0.3) AS SELECT x1, x2, y, is_eval FROM checker"
     )
     cursor.execute(
         "CREATE MODEL plain OPTIONS(model_type='logistic_reg', input_label_cols=['y']) "
