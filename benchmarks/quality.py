@@ -52,6 +52,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sqlml
+from sqlml.models import boosting
 from sqlml.models.options import validate
 from sqlml.models.registry import make_estimator
 
@@ -89,9 +90,6 @@ REFERENCES: dict[str, tuple[Callable[[], Any], Callable[[], Any] | None]] = {
     "dnn_regressor": (neural_network.MLPRegressor, None),
 }
 #: sqlml's boosted-tree defaults (sqlml/models/boosting.py), as a hand-written XGBoost fit.
-XGB_SQLML_SETTINGS = dict(
-    n_estimators=20, learning_rate=0.3, max_depth=6, tree_method="hist", reg_lambda=1
-)
 LABEL = "label"
 Split = tuple[np.ndarray, np.ndarray]  # (training rows, test rows)
 
@@ -339,7 +337,13 @@ def references(model_type: str, large_set: bool, n: int) -> dict[str, Any]:
     if xgb is not None:
         out["xgboost"] = xgb()
     if large_set and model_type == "boosted_tree_classifier":
-        out["xgboost, sqlml's settings"] = xgboost.XGBClassifier(**XGB_SQLML_SETTINGS)
+        # sqlml's parameters and its early stopping (20 rounds without a better loss on the
+        # evaluation rows, here the test rows as sqlml's CUSTOM split has them)
+        options = validate({"model_type": model_type, "input_label_cols": [LABEL]}, "m")
+        settings = boosting.parameters(options, 42)
+        out["xgboost, sqlml's settings"] = xgboost.XGBClassifier(
+            **settings, early_stopping_rounds=boosting.PATIENCE
+        )
     if large_set and model_type == "logistic_reg":
         options = validate({"model_type": model_type, "input_label_cols": [LABEL]}, "m")
         out["scikit-learn, sqlml's settings"] = make_estimator(options, n).estimator
@@ -354,8 +358,11 @@ def run_reference(estimator: Any, x: Split, y: Split, k: int, reps: int) -> dict
         warnings.simplefilter("ignore", ConvergenceWarning)
         for _ in range(reps):
             estimator = clone(estimator)
+            extra = {}
+            if getattr(estimator, "early_stopping_rounds", None):  # it stops on the test rows
+                extra = {"eval_set": [(x[1], y[1])], "verbose": False}
             started = time.perf_counter()
-            estimator.fit(x[0], y[0])
+            estimator.fit(x[0], y[0], **extra)
             runs.append(time.perf_counter() - started)
     if k:
         scores = classification_scores(y[1], estimator.predict_proba(x[1]), k)

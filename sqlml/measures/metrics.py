@@ -65,12 +65,26 @@ def evaluate(
             pc.cast(truth, pa.float64()).to_numpy(), np.asarray(outputs[0], np.float64).reshape(-1)
         )
     raw = np.asarray(outputs[1], dtype=np.float64)
+    return scored_classification(scorer, class_indices(truth, spec), raw, spec, threshold)
+
+
+def scored_classification(
+    scorer: Any,
+    y: np.ndarray,
+    raw: np.ndarray,
+    spec: dict[str, Any],
+    threshold: float | None = None,
+) -> dict[str, float | None]:
+    """ML.EVALUATE's classifier metrics from true class indices and the graph's probabilities
+    (:func:`class_scores`), for a caller that has scored the rows already."""
+    if len(y) == 0:
+        return {name: None for name in metric_names("classification")}
     # float32 graph outputs sum to 1 only within ~1e-7; log_loss wants them exact.
     probs = raw / np.clip(raw.sum(axis=1, keepdims=True), 1e-12, None)
     # Labels are decided on the probabilities ML.PREDICT reports, so that a threshold equal to one
     # of them (as optimize_threshold picks) classifies that row the same way in both.
     predicted = scorer.class_index(raw, threshold)
-    return _classification(class_indices(truth, spec), predicted, probs, len(spec["classes"]))
+    return _classification(y, predicted, probs, len(spec["classes"]))
 
 
 def classification_metrics(

@@ -45,6 +45,7 @@ DEFAULT_LEARN_RATE = 0.1
 DEFAULT_ROUNDS = 500  # a cap: early stopping ends the boosting
 ROUNDS_WITHOUT_PATIENCE = 100  # BigQuery's rule, or no stopping at all
 PATIENCE = 20  # rounds without a better evaluation loss before stopping
+TRAINING_LOSS_ROWS = 10_000  # ML.TRAINING_INFO's per-round training loss is on this many rows
 
 
 def parameters(o: ModelOptions, seed: int) -> dict[str, Any]:
@@ -165,8 +166,15 @@ def estimator_classes() -> tuple[type, type]:
             return self
 
     def _fit_kwargs(est: Any, x: Any, y: Any, evaluation: Any, kwargs: dict) -> dict:
-        sets = [(x, y)] + ([evaluation] if evaluation is not None else [])
         weights = kwargs.pop("sample_weight", None)
+        # the training loss per round, on at most TRAINING_LOSS_ROWS rows spread over the
+        # training rows (on 750,000 rows the full loss cost 12 % of the fit)
+        first, first_weights = (x, y), weights
+        if len(y) > TRAINING_LOSS_ROWS:
+            rows = np.linspace(0, len(y) - 1, TRAINING_LOSS_ROWS).astype(np.int64)
+            first = (x[rows], np.asarray(y)[rows])
+            first_weights = None if weights is None else np.asarray(weights)[rows]
+        sets = [first] + ([evaluation] if evaluation is not None else [])
         plan = est.sqlml_stopping or {"relative": None, "patience": None, "rounds_given": True}
         if plan["patience"] is not None and evaluation is not None:
             est.set_params(early_stopping_rounds=plan["patience"], callbacks=None)
@@ -181,7 +189,7 @@ def estimator_classes() -> tuple[type, type]:
         return {
             "sample_weight": weights,
             "eval_set": sets,
-            "sample_weight_eval_set": [weights] + [None] * (len(sets) - 1),
+            "sample_weight_eval_set": [first_weights] + [None] * (len(sets) - 1),
             "verbose": False,
             **kwargs,
         }

@@ -83,12 +83,15 @@ def fit(
     checkpoint()
     after_fit(training)
     record_insights(training)  # what the inspection and explanation functions read
-    summarize_evaluation(training)  # may tune the threshold, so before the metrics
+    scores = summarize_evaluation(training)  # may tune the threshold, so before the metrics
     checkpoint()
     from sqlml.measures import metrics as metrics_mod
 
     assert training.scorer is not None
-    metrics = metrics_mod.evaluate(training.scorer, training.evaluation, training.spec)
+    if scores is not None:  # a classifier's evaluation rows, scored once
+        metrics = metrics_mod.scored_classification(training.scorer, *scores, training.spec)
+    else:
+        metrics = metrics_mod.evaluate(training.scorer, training.evaluation, training.spec)
     training.info["duration_seconds"] = round(time.perf_counter() - started, 4)
     return TrainedModel(
         training.onnx,
@@ -293,12 +296,13 @@ def after_fit(training: Training) -> None:
 STORED_ROC_POINTS = 1000
 
 
-def summarize_evaluation(training: Training) -> None:
+def summarize_evaluation(training: Training) -> tuple[np.ndarray, np.ndarray] | None:
     """Score a classifier's evaluation split once, through the ONNX graph, for what is kept of it:
     the tuned threshold (optimize_threshold), and the confusion matrix and ROC curve that
-    ML.CONFUSION_MATRIX and ML.ROC_CURVE return without input rows."""
+    ML.CONFUSION_MATRIX and ML.ROC_CURVE return without input rows. Returns the true class
+    indices and probabilities (None for other tasks), from which the metrics are computed."""
     if training.task != "classification":
-        return
+        return None
     from sqlml.measures import metrics
 
     assert training.scorer is not None
@@ -308,12 +312,13 @@ def summarize_evaluation(training: Training) -> None:
     if objective is not None and binary:
         _optimize_threshold(training, objective, y, probs[:, 1])
     if len(y) == 0:
-        return
+        return y, probs
     predicted = training.scorer.class_index(probs)
     classes = len(training.spec["classes"])
     training.info["confusion_matrix"] = metrics.confusion_matrix(y, predicted, classes)
     if binary:
         training.info["roc_curve"] = metrics.roc_curve(y, probs[:, 1], max_points=STORED_ROC_POINTS)
+    return y, probs
 
 
 def _optimize_threshold(
