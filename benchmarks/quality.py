@@ -89,8 +89,9 @@ REFERENCES: dict[str, tuple[Callable[[], Any], Callable[[], Any] | None]] = {
     "dnn_classifier": (neural_network.MLPClassifier, None),
     "dnn_regressor": (neural_network.MLPRegressor, None),
 }
-#: sqlml's boosted-tree defaults (sqlml/models/boosting.py), as a hand-written XGBoost fit.
 LABEL = "label"
+#: The references' random_state: every run compares with the same fitted references.
+REFERENCE_SEED = 0
 Split = tuple[np.ndarray, np.ndarray]  # (training rows, test rows)
 
 
@@ -333,9 +334,9 @@ def prepare(problem: Problem, scaled: bool) -> Split:
 def references(model_type: str, large_set: bool, n: int) -> dict[str, Any]:
     """library -> estimator, with the libraries' defaults (plus sqlml's settings on ``large``)."""
     sk, xgb = REFERENCES[model_type]
-    out = {"scikit-learn": sk()}
+    out = {"scikit-learn": _seeded(sk())}
     if xgb is not None:
-        out["xgboost"] = xgb()
+        out["xgboost"] = _seeded(xgb())
     if large_set and model_type == "boosted_tree_classifier":
         # sqlml's parameters and its early stopping (20 rounds without a better loss on the
         # evaluation rows, here the test rows as sqlml's CUSTOM split has them)
@@ -348,6 +349,14 @@ def references(model_type: str, large_set: bool, n: int) -> dict[str, Any]:
         options = validate({"model_type": model_type, "input_label_cols": [LABEL]}, "m")
         out["scikit-learn, sqlml's settings"] = make_estimator(options, n).estimator
     return out
+
+
+def _seeded(estimator: Any) -> Any:
+    """The library default, with a fixed random_state where it has one (forests, MLPs, boosting
+    sample rows or columns, or initialize weights, at random)."""
+    if "random_state" in estimator.get_params():
+        estimator.set_params(random_state=REFERENCE_SEED)
+    return estimator
 
 
 def run_reference(estimator: Any, x: Split, y: Split, k: int, reps: int) -> dict[str, Any]:
