@@ -203,7 +203,7 @@ def test_a_timestamp_model_explains_and_evaluates_by_the_column(backend: Any) ->
     backend.load("c_stamps_x", _stamped())
     backend.run(
         "CREATE MODEL c_stamps_x_m OPTIONS (model_type = 'boosted_tree_regressor', "
-        "max_iterations = 5) AS SELECT * FROM c_stamps_x"
+        "max_iterations = 5, learn_rate = 0.3) AS SELECT * FROM c_stamps_x"
     )
     rows = backend.arrow(
         "SELECT top_feature_attributions, predicted_label, baseline_prediction_value "

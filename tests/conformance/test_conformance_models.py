@@ -204,8 +204,8 @@ def test_logistic_reg_multiclass(backend: Any) -> None:
 SUPERVISED = [
     ("random_forest_classifier", "num_parallel_tree = 10, max_tree_depth = 4", "bin"),
     ("random_forest_regressor", "num_parallel_tree = 10, max_tree_depth = 4", "reg"),
-    ("boosted_tree_classifier", "max_iterations = 5, max_tree_depth = 3", "bin"),
-    ("boosted_tree_regressor", "max_iterations = 5, max_tree_depth = 3", "reg"),
+    ("boosted_tree_classifier", "max_iterations = 5, max_tree_depth = 3, learn_rate = 0.3", "bin"),
+    ("boosted_tree_regressor", "max_iterations = 5, max_tree_depth = 3, learn_rate = 0.3", "reg"),
     ("dnn_classifier", "hidden_units = [8], max_iterations = 100, learn_rate = 0.05", "bin"),
     ("dnn_regressor", "hidden_units = [8], max_iterations = 100, learn_rate = 0.05", "reg"),
 ]
