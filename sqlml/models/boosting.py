@@ -269,10 +269,10 @@ def for_onnx(estimator: Any) -> Any:
 
     import xgboost
 
+    if estimator.get_params().get("booster") != "dart":  # no need to read the model's JSON
+        return estimator
     raw = json.loads(estimator.get_booster().save_raw("json"))
     boosted = raw["learner"]["gradient_booster"]
-    if boosted["name"] != "dart":
-        return estimator
     for tree, weight in zip(
         boosted["gbtree"]["model"]["trees"], boosted["weight_drop"], strict=True
     ):
@@ -300,6 +300,8 @@ def assign_tree_classes(model: Any, estimator: Any) -> None:
 
     from onnx import helper
 
+    if len(estimator.classes_) < 3:  # binary: one margin, nothing to reassign
+        return
     raw = json.loads(estimator.get_booster().save_raw("json"))
     boosted = raw["learner"]["gradient_booster"]
     tree_info = (boosted.get("gbtree") or boosted)["model"]["tree_info"]
@@ -309,8 +311,6 @@ def assign_tree_classes(model: Any, estimator: Any) -> None:
         attributes = {a.name: a for a in node.attribute}
         if "class_treeids" not in attributes or "class_ids" not in attributes:
             continue
-        if len(set(tree_info)) < 2:  # binary: one margin
-            return
         ids = [tree_info[t] for t in attributes["class_treeids"].ints]
         node.attribute.remove(attributes["class_ids"])
         node.attribute.append(helper.make_attribute("class_ids", ids))
