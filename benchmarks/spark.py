@@ -1,7 +1,7 @@
 """Benchmark the Spark engine: ML.PREDICT against a scan, MLlib training against scikit-learn.
 
     python benchmarks/spark.py [--sizes 1000000,4000000] [--train-fraction 0.25] [--reps 3]
-                               [--master local[2]] [--json PATH]
+                               [--master local[2]] [--json PATH] [--no-boosting]
 
 Data, per size N: ``spark.range(N)`` with 20 DOUBLE features ``f1..f20 = rand(seed_i) * 2 - 1`` and
 a BIGINT label (a linear term, an interaction, a ``sin`` and noise), cached and counted before any
@@ -21,9 +21,14 @@ Scoring (median of ``--reps`` interleaved rounds; every job triggered the same w
 * ``ML.PREDICT (arrow)``: the same forced through mapInArrow (``spark_scoring='arrow'``).
 
 Training: ``CREATE MODEL … OPTIONS (engine = 'spark', …) AS SELECT * FROM t_train`` (``engine =
-'spark'`` forces MLlib on the executors whatever the row count) for ``logistic_reg`` and a
-``boosted_tree_classifier`` (20 rounds, depth 5), against collecting ``t_train`` to the driver as
-Arrow + fitting the same scikit-learn Pipeline sqlml fits on the DuckDB engine.
+'spark'`` trains on the executors whatever the row count: MLlib, XGBoost for boosted trees) for
+``logistic_reg`` and a ``boosted_tree_classifier`` (20 rounds, depth 5), against collecting
+``t_train`` to the driver as Arrow + fitting the same scikit-learn / XGBoost pipeline sqlml fits
+on the DuckDB engine.
+
+Boosting (``--no-boosting`` skips it): XGBoost on the executors (sqlml's CREATE MODEL, 20 rounds of
+depth 5 at 0.3, and sqlml's defaults) against Spark MLlib's ``GBTClassifier`` with the same rounds,
+depth and step, fitted on the same 80 % of ``t_train``; fit seconds and roc_auc on the other 20 %.
 """
 
 from __future__ import annotations
@@ -179,11 +184,104 @@ def bench_training(con: Any, spark: Any, name: str, options: dict[str, Any]) -> 
     }
 
 
+# --- boosted trees: XGBoost on the executors against MLlib's GBT -----------------------------------
+
+#: The same trees for both: 20 rounds of depth 5 at step 0.3 (BigQuery's rounds and rate).
+BOOSTING = {"rounds": 20, "depth": 5, "rate": 0.3}
+
+
+def bench_boosting(con: Any, spark: Any) -> dict[str, Any]:
+    """``t_train`` split 80/20 (seeded): sqlml's CREATE MODEL (XGBoost on the executors, fixed
+    rounds, NO_SPLIT so both see the same rows), its defaults (early stopping on an AUTO_SPLIT
+    evaluation split, up to 500 rounds at 0.1), and Spark MLlib's GBTClassifier fitted directly
+    on an assembled vector with the same rounds, depth and step; roc_auc of each on the 20 %
+    computed with scikit-learn from the collected probabilities."""
+    from pyspark.ml.classification import GBTClassifier
+    from pyspark.ml.feature import VectorAssembler
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
+    from sklearn.metrics import roc_auc_score
+
+    fit_rows, test_rows = spark.table("t_train").randomSplit([0.8, 0.2], seed=SEED)
+    fit_rows = fit_rows.cache()
+    test_rows = test_rows.cache()
+    n_fit, n_test = fit_rows.count(), test_rows.count()
+    fit_rows.createOrReplaceTempView("t_boost_fit")
+    test_rows.createOrReplaceTempView("t_boost_test")
+    truth = np.asarray(test_rows.select(LABEL).toArrow().column(0).to_numpy())
+    cur = con.cursor()
+    out: dict[str, Any] = {"fit_rows": n_fit, "test_rows": n_test, **BOOSTING}
+
+    def sqlml_run(name: str, settings: str) -> dict[str, Any]:
+        seconds, _ = timed(
+            lambda: cur.execute(
+                f"CREATE OR REPLACE MODEL {name} OPTIONS (model_type = 'boosted_tree_classifier', "
+                f"input_label_cols = ['{LABEL}'], engine = 'spark'{settings}) "
+                f"AS SELECT * FROM t_boost_fit"
+            )
+        )
+        info = con._executor.catalog.get(name).training_info
+        cur.execute(
+            f"SELECT {LABEL}, predicted_{LABEL}_probs FROM ML.PREDICT(MODEL {name}, "
+            f"TABLE t_boost_test)"
+        )
+        found = cur.fetchall()
+        p1 = [next(p["prob"] for p in probs if p["label"] == 1) for _, probs in found]
+        labels = [row[0] for row in found]
+        return {
+            "create_model_seconds": seconds,
+            "fit_seconds": info.get("fit_seconds"),
+            "rounds": info.get("iterations"),
+            "roc_auc": float(roc_auc_score(labels, p1)),
+        }
+
+    fixed = f", data_split_method = 'NO_SPLIT', early_stop = FALSE, max_iterations = {BOOSTING['rounds']}, "
+    fixed += f"max_tree_depth = {BOOSTING['depth']}, learn_rate = {BOOSTING['rate']}"
+    out["xgboost_executors"] = sqlml_run("boost_xgb", fixed)
+    out["xgboost_executors_defaults"] = sqlml_run("boost_xgb_defaults", "")
+
+    assembled = VectorAssembler(inputCols=FEATURES, outputCol="features")
+    train_vectors = assembled.transform(fit_rows).select("features", F.col(LABEL).cast("double"))
+    train_vectors = train_vectors.cache()
+    train_vectors.count()
+    gbt = GBTClassifier(
+        labelCol=LABEL,
+        maxIter=BOOSTING["rounds"],
+        maxDepth=BOOSTING["depth"],
+        stepSize=BOOSTING["rate"],
+        seed=SEED,
+    )
+    gbt_seconds, model = timed(lambda: gbt.fit(train_vectors))
+    scored = model.transform(assembled.transform(test_rows))
+    probs = scored.select(vector_to_array("probability")[1].alias("p")).toArrow()
+    out["mllib_gbt"] = {
+        "fit_seconds": gbt_seconds,
+        "rounds": BOOSTING["rounds"],
+        "roc_auc": float(roc_auc_score(truth, probs.column("p").to_numpy())),
+    }
+    train_vectors.unpersist()
+    fit_rows.unpersist()
+    test_rows.unpersist()
+    xgb, mllib = out["xgboost_executors"], out["mllib_gbt"]
+    out["fit_ratio_xgboost_vs_gbt"] = (xgb["fit_seconds"] or float("nan")) / mllib["fit_seconds"]
+    print(
+        f"  boosting on {n_fit:,} rows: XGBoost on the executors fit {xgb['fit_seconds']:.2f} s "
+        f"(CREATE MODEL {xgb['create_model_seconds']:.2f} s, roc_auc {xgb['roc_auc']:.4f}); "
+        f"MLlib GBT fit {mllib['fit_seconds']:.2f} s (roc_auc {mllib['roc_auc']:.4f}): "
+        f"{out['fit_ratio_xgboost_vs_gbt']:.2f}x; sqlml defaults "
+        f"{out['xgboost_executors_defaults']['rounds']} rounds in "
+        f"{out['xgboost_executors_defaults']['create_model_seconds']:.2f} s "
+        f"(roc_auc {out['xgboost_executors_defaults']['roc_auc']:.4f})",
+        flush=True,
+    )
+    return out
+
+
 # --- one size -------------------------------------------------------------------------------------
 
 
 def bench_size(
-    con: Any, spark: Any, rows: int, fraction: float, reps: int, folder: str
+    con: Any, spark: Any, rows: int, fraction: float, reps: int, folder: str, boosting: bool = True
 ) -> dict[str, Any]:
     print(f"\n== {rows:,} rows × 20 DOUBLE (load {load()}) ==", flush=True)
     gen_s, frame = timed(lambda: generate(spark, rows))
@@ -224,6 +322,8 @@ def bench_size(
             f"{training['sklearn_fit_seconds']:.2f} s  ({training['ratio_vs_collect_fit']:.2f}×)",
             flush=True,
         )
+    if boosting:
+        out["boosting"] = bench_boosting(con, spark)
     train.unpersist()
     frame.unpersist()
     return out
@@ -279,6 +379,22 @@ def table(results: list[dict[str, Any]], fraction: float) -> None:
                 b["training"]["sklearn_fit_seconds"] / a["training"]["sklearn_fit_seconds"]
             )
             print(f"  {name:13s} " + "  ".join(f"{k} {v:.2f}×" for k, v in ratio.items()))
+    boosted = [r for r in results if "boosting" in r]
+    if boosted:
+        print(
+            f"\n{'boosting':10s} {'fit rows':>10s} {'xgb fit s':>9s} {'gbt fit s':>9s} "
+            f"{'×gbt':>6s} {'xgb auc':>8s} {'gbt auc':>8s} {'defaults s':>10s} {'rounds':>6s} "
+            f"{'auc':>7s}"
+        )
+        for r in boosted:
+            b = r["boosting"]
+            x, g, d = b["xgboost_executors"], b["mllib_gbt"], b["xgboost_executors_defaults"]
+            print(
+                f"{r['rows']:>10,} {b['fit_rows']:>10,} {x['fit_seconds']:9.2f} "
+                f"{g['fit_seconds']:9.2f} {b['fit_ratio_xgboost_vs_gbt']:6.2f} "
+                f"{x['roc_auc']:8.4f} {g['roc_auc']:8.4f} {d['create_model_seconds']:10.2f} "
+                f"{d['rounds']!s:>6s} {d['roc_auc']:7.4f}"
+            )
     if fraction < 1:
         print(
             f"\nTraining (both engines) used a seeded {fraction:g} sample of each size's rows "
@@ -318,6 +434,9 @@ def main() -> int:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="6g")
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument(
+        "--no-boosting", action="store_true", help="skip XGBoost-on-executors vs MLlib GBT"
+    )
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if not 0 < args.train_fraction <= 1:
@@ -340,7 +459,17 @@ def main() -> int:
         warnings.simplefilter("ignore", FutureWarning)
         con = sqlml.connect(spark=spark)
         for rows in sizes:
-            results.append(bench_size(con, spark, rows, args.train_fraction, args.reps, warehouse))
+            results.append(
+                bench_size(
+                    con,
+                    spark,
+                    rows,
+                    args.train_fraction,
+                    args.reps,
+                    warehouse,
+                    boosting=not args.no_boosting,
+                )
+            )
         con.close()
     table(results, args.train_fraction)
     load_end = load()

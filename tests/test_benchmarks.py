@@ -75,6 +75,10 @@ def test_spark_benchmark_runs(tmp_path: pathlib.Path) -> None:
     )
     assert [r["rows"] for r in result["results"]] == [4000]
     assert all(r["models"] for r in result["results"])
+    boosting = result["results"][0]["boosting"]  # XGBoost on the executors beside MLlib's GBT
+    assert boosting["xgboost_executors"]["rounds"] == 20
+    for run_ in ("xgboost_executors", "xgboost_executors_defaults", "mllib_gbt"):
+        assert boosting[run_]["roc_auc"] > 0.7, run_  # a mostly linear label: easy to rank
 
 
 @pytest.mark.slow

@@ -91,6 +91,49 @@ def stopping(o: ModelOptions) -> dict[str, Any]:
     return {"relative": 0.01, "patience": PATIENCE, "rounds_given": rounds_given}
 
 
+def stopping_parameters(plan: dict[str, Any] | None, evaluation: bool) -> dict[str, Any]:
+    """XGBoost's parameters for a :func:`stopping` plan (None: the rounds as given, no stopping),
+    given whether an evaluation split is watched: early_stopping_rounds, or BigQuery's rule as a
+    callback on the last set XGBoost evaluates (the evaluation split, else the training rows),
+    and the number of rounds when the user gave none."""
+    plan = plan or {"relative": None, "patience": None, "rounds_given": True}
+    if plan["patience"] is not None and evaluation:
+        return {"early_stopping_rounds": plan["patience"], "callbacks": None}
+    relative = plan["relative"]
+    out: dict[str, Any] = {
+        "early_stopping_rounds": None,
+        "callbacks": [_rounds_class()(relative)] if relative is not None else None,
+    }
+    if not plan["rounds_given"]:
+        out["n_estimators"] = ROUNDS_WITHOUT_PATIENCE
+    return out
+
+
+@cache
+def _rounds_class() -> type:
+    import xgboost
+
+    class _Rounds(xgboost.callback.TrainingCallback):
+        """Stop after the first round whose loss on the last evaluation set fell by less than
+        ``relative`` of the round before's (BigQuery's EARLY_STOP and MIN_REL_PROGRESS)."""
+
+        def __init__(self, relative: float) -> None:
+            super().__init__()
+            self.relative = relative
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if not evals_log:
+                return False
+            last = list(evals_log.values())[-1]
+            losses = next(iter(last.values()))
+            if len(losses) < 2:
+                return False
+            before, now = float(losses[-2]), float(losses[-1])
+            return before <= 0 or (before - now) / abs(before) < self.relative
+
+    return _Rounds
+
+
 def boosted_classifier(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
     classifier, _ = estimator_classes()
     est = classifier(**parameters(o, seed))
@@ -115,22 +158,6 @@ def estimator_classes() -> tuple[type, type]:
     0..k-1), the losses per round on the training rows and the evaluation split, early stopping on
     the latter's relative progress."""
     import xgboost
-
-    class _Rounds(xgboost.callback.TrainingCallback):
-        """Stop after the first round whose loss on the last evaluation set fell by less than
-        ``relative`` of the round before's (BigQuery's EARLY_STOP and MIN_REL_PROGRESS)."""
-
-        def __init__(self, relative: float) -> None:
-            super().__init__()
-            self.relative = relative
-
-        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-            last = list(evals_log.values())[-1]
-            losses = next(iter(last.values()))
-            if len(losses) < 2:
-                return False
-            before, now = float(losses[-2]), float(losses[-1])
-            return before <= 0 or (before - now) / abs(before) < self.relative
 
     class Classifier(xgboost.XGBClassifier):
         _labels: np.ndarray | None = None
@@ -175,17 +202,7 @@ def estimator_classes() -> tuple[type, type]:
             first = (x[rows], np.asarray(y)[rows])
             first_weights = None if weights is None else np.asarray(weights)[rows]
         sets = [first] + ([evaluation] if evaluation is not None else [])
-        plan = est.sqlml_stopping or {"relative": None, "patience": None, "rounds_given": True}
-        if plan["patience"] is not None and evaluation is not None:
-            est.set_params(early_stopping_rounds=plan["patience"], callbacks=None)
-        else:
-            if not plan["rounds_given"]:
-                est.set_params(n_estimators=ROUNDS_WITHOUT_PATIENCE)
-            relative = plan["relative"]
-            est.set_params(
-                early_stopping_rounds=None,
-                callbacks=[_Rounds(relative)] if relative is not None else None,
-            )
+        est.set_params(**stopping_parameters(est.sqlml_stopping, evaluation is not None))
         return {
             "sample_weight": weights,
             "eval_set": sets,

@@ -7,10 +7,12 @@ so they are divided by the number of training rows. pyspark is imported only whe
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlml.models import boosting
 from sqlml.models.sklearn import logistic_penalties
 
 if TYPE_CHECKING:
@@ -28,6 +30,13 @@ class MLlibContext:
     #: featuresCol, and for supervised models labelCol, predictionCol (classifiers:
     #: probabilityCol, rawPredictionCol), and weightCol when rows are weighted
     common: dict[str, Any]
+    #: the boolean column marking the evaluation split's rows among the training rows (None: the
+    #: frame holds training rows only); only makers that watch an evaluation split get them
+    validation: str | None = None
+    #: tasks that can run at once (XGBoost's workers on the executors)
+    workers: int = 1
+    #: a Spark Connect session (xgboost.spark needs a classic one)
+    connect: bool = False
 
 
 def _seed(o: ModelOptions) -> int:
@@ -98,6 +107,39 @@ def forest_regressor(o: ModelOptions, ctx: MLlibContext) -> Any:
 
 
 def _boosted(o: ModelOptions, ctx: MLlibContext, classifier: bool) -> Any:
+    """XGBoost on the executors (xgboost.spark: one barrier task per worker, the booster
+    allreduced between them), with the parameters and stopping of the DuckDB path
+    (:mod:`sqlml.models.boosting`); MLlib's GBT on a Spark Connect session."""
+    if ctx.connect:
+        return _gbt(o, ctx, classifier)
+    from xgboost.spark import SparkXGBClassifier, SparkXGBRegressor
+
+    progress = logging.getLogger("XGBoost-PySpark")  # INFO lines on every fit and transform
+    if progress.level == logging.NOTSET:
+        progress.setLevel(logging.WARNING)
+
+    params = boosting.parameters(o, _seed(o))
+    params.update(boosting.stopping_parameters(boosting.stopping(o), ctx.validation is not None))
+    params = {k: v for k, v in params.items() if v is not None}
+    names = {
+        "features_col": "featuresCol",
+        "label_col": "labelCol",
+        "prediction_col": "predictionCol",
+        "weight_col": "weightCol",
+        **(
+            {"probability_col": "probabilityCol", "raw_prediction_col": "rawPredictionCol"}
+            if classifier
+            else {}
+        ),
+    }
+    columns = {ours: ctx.common[theirs] for ours, theirs in names.items() if theirs in ctx.common}
+    if ctx.validation is not None:
+        columns["validation_indicator_col"] = ctx.validation
+    cls = SparkXGBClassifier if classifier else SparkXGBRegressor
+    return cls(num_workers=max(1, ctx.workers), verbose=False, **columns, **params)
+
+
+def _gbt(o: ModelOptions, ctx: MLlibContext, classifier: bool) -> Any:
     from pyspark.ml import classification, regression
 
     cls = classification.GBTClassifier if classifier else regression.GBTRegressor

@@ -41,6 +41,9 @@ class SparkTraining:
     maker: Callable[..., Any] | None = None
     #: Why an option is not honoured, where the generic reason would mislead.
     why_not: Mapping[str, str] = field(default_factory=dict)
+    #: The estimator watches the evaluation split while it trains (early stopping): its rows
+    #: travel with the training rows, marked (training.mllib.frame.VALIDATION).
+    validation: bool = False
 
 
 @dataclass(frozen=True)
@@ -222,7 +225,20 @@ _SPARK_LINEAR = frozenset({"l1_reg", "l2_reg", "max_iterations", "fit_intercept"
 _SPARK_TREE = frozenset(
     {"max_tree_depth", "num_parallel_tree", "subsample", "min_split_loss", "colsample_bynode"}
 )
-_SPARK_BOOSTED = _SPARK_TREE | {"max_iterations", "learn_rate"}
+# XGBoost on the executors (xgboost.spark): every option of the DuckDB path's XGBoost
+_SPARK_BOOSTED = _SPARK_TREE | {
+    "max_iterations",
+    "learn_rate",
+    "l1_reg",
+    "l2_reg",
+    "booster_type",
+    "dart_normalize_type",
+    "dropout",
+    "tree_method",
+    "min_tree_child_weight",
+    "colsample_bytree",
+    "colsample_bylevel",
+}
 
 ENTRIES: tuple[ModelType, ...] = (
     ModelType(
@@ -283,7 +299,9 @@ ENTRIES: tuple[ModelType, ...] = (
         _SUPERVISED + _TREE + _BOOSTED + _CLASSIFIER,
         aliases=("xgboost", "boosted_tree"),
         sklearn=boosting.boosted_classifier,
-        spark=SparkTraining("mllib", _SPARK_BOOSTED, maker=mllib.boosted_classifier),
+        spark=SparkTraining(
+            "mllib", _SPARK_BOOSTED, maker=mllib.boosted_classifier, validation=True
+        ),
         search_space=_BOOSTED_SPACE,
         automl_rank=1,
         accepts=_BOOSTED_ACCEPTS,
@@ -295,7 +313,9 @@ ENTRIES: tuple[ModelType, ...] = (
         "boosted_tree",
         _SUPERVISED + _TREE + _BOOSTED,
         sklearn=boosting.boosted_regressor,
-        spark=SparkTraining("mllib", _SPARK_BOOSTED, maker=mllib.boosted_regressor),
+        spark=SparkTraining(
+            "mllib", _SPARK_BOOSTED, maker=mllib.boosted_regressor, validation=True
+        ),
         search_space=_BOOSTED_SPACE,
         automl_rank=1,
         accepts=_BOOSTED_ACCEPTS,

@@ -50,6 +50,11 @@ PREDICTION = "__sqlml_prediction"
 PROBABILITY = "__sqlml_probability"
 
 
+#: TRUE on the evaluation split's rows when they travel with the training rows (XGBoost's
+#: validation set, watched for early stopping).
+VALIDATION = "__sqlml_validation"
+
+
 def training_features(
     schema: pa.Schema, options: ModelOptions, label: str | None, model: str, task: str
 ) -> list[dict[str, str]]:
@@ -150,11 +155,22 @@ def prepare_frame(
     options: ModelOptions,
     model: str,
     info: dict[str, Any],
+    validation: Any = None,
+    connect: bool = False,
 ) -> Any:
     """The training rows with the columns Spark ML reads beside the raw ones: numbers as double,
-    categories as strings (NULL as its own category), the label as a class index, the weight."""
+    categories as strings (NULL as its own category), the label as a class index, the weight.
+
+    ``validation``: the evaluation split's rows, appended with VALIDATION TRUE (the training
+    rows have FALSE); classes and weights come from the training rows alone, and an evaluation
+    row of a class they lack is left out."""
     from pyspark.sql import functions as F
 
+    source = train
+    if validation is not None:
+        source = train.withColumn(VALIDATION, F.lit(False)).unionByName(
+            validation.withColumn(VALIDATION, F.lit(True))
+        )
     columns = [F.col(f"`{f['name']}`") for f in features]
     if label is not None:
         columns.append(F.col(f"`{label}`"))
@@ -184,12 +200,13 @@ def prepare_frame(
                 f"The 'optimize_threshold' option of CREATE MODEL {model} applies to binary "
                 f"classifiers; label '{label}' has {len(values)} classes in the training rows."
             )
-        if options.model_type == "boosted_tree_classifier" and len(values) > 2:
+        if options.model_type == "boosted_tree_classifier" and len(values) > 2 and connect:
             raise not_on_spark(
-                f"A boosted_tree_classifier with {len(values)} classes (Spark's GBTClassifier is "
-                f"binary only)",
+                f"A boosted_tree_classifier with {len(values)} classes on Spark Connect (XGBoost "
+                f"needs a classic Spark session; Spark's GBTClassifier is binary only)",
                 model,
-                "use random_forest_classifier or dnn_classifier on Spark, or "
+                "use a classic session (spark_master = 'spark://…' or 'local[*]'), "
+                "random_forest_classifier or dnn_classifier, or "
                 "OPTIONS (engine = 'duckdb') to collect the rows and train with scikit-learn.",
             )
         pairs = [item for i, v in enumerate(values) for item in (F.lit(v), F.lit(float(i)))]
@@ -199,7 +216,10 @@ def prepare_frame(
             pairs = [item for v, w in weights.items() for item in (F.lit(v), F.lit(float(w)))]
             columns.append(F.create_map(*pairs)[F.col(f"`{label}`")].alias(WEIGHT))
             info["class_weights"] = {str(json_label(v, label_type)): w for v, w in weights.items()}
-    return train.select(*columns)
+    if validation is None:
+        return train.select(*columns)
+    prepared = source.select(*columns, F.col(VALIDATION))
+    return prepared.where(F.col(LABEL).isNotNull()) if task == "classification" else prepared
 
 
 def arrow_type_of(frame: Any, column: str) -> pa.DataType:

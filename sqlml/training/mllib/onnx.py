@@ -197,6 +197,56 @@ class TreeHead:
     classes: list[Any] | None = None
 
 
+@dataclass
+class XGBoostHead:
+    """XGBoost trained on the executors: its scikit-learn-API estimator (booster cut to the kept
+    round), converted by onnxmltools as on DuckDB and spliced in after the preprocessing;
+    ``classes`` None for a regressor."""
+
+    estimator: Any
+    classes: list[Any] | None = None
+
+
+def _xgboost(graph: _Graph, x: str, head: XGBoostHead, width: int) -> None:
+    """onnxmltools' graph of the booster, its input wired to the feature matrix and its names
+    prefixed; classifiers keep its probabilities (P(class i) in Spark's label index order)."""
+    from onnxmltools import convert_xgboost
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    from sqlml.models import boosting
+
+    estimator = boosting.for_onnx(head.estimator)
+    # onnxmltools emits ai.onnx.ml tree ensembles (and Identity / Cast), valid at OPSET too
+    converted = convert_xgboost(
+        estimator, initial_types=[("features", FloatTensorType([None, width]))]
+    )
+    if head.classes is not None:
+        boosting.assign_tree_classes(converted, estimator)
+    inner = converted.graph
+    source = inner.input[0].name
+
+    def renamed(name: str) -> str:
+        return x if name == source else (f"xgb_{name}" if name else name)
+
+    for tensor in inner.initializer:
+        copy = type(tensor)()
+        copy.CopyFrom(tensor)
+        copy.name = renamed(tensor.name)
+        graph.initializers.append(copy)
+    for node in inner.node:
+        copy = type(node)()
+        copy.CopyFrom(node)
+        copy.name = renamed(node.name)
+        copy.input[:] = [renamed(n) for n in node.input]
+        copy.output[:] = [renamed(n) for n in node.output]
+        graph.nodes.append(copy)
+    outputs = {o.name: renamed(o.name) for o in inner.output}
+    if head.classes is None:
+        graph.op("Identity", [outputs["variable"]], output="variable")
+        return
+    _classifier_outputs(graph, outputs["probabilities"], head.classes)
+
+
 def _linear(graph: _Graph, x: str, head: LinearHead) -> None:
     coefficients = np.atleast_2d(head.coefficients)
     z = _dense(graph, x, coefficients.T, np.asarray(head.intercepts).reshape(-1))
@@ -376,7 +426,10 @@ def to_onnx(features: list[dict[str, str]], layout: Layout, head: Any) -> bytes:
     """The model as ONNX bytes: inputs in ``features`` order, outputs as described above."""
     graph = _Graph()
     x = training_features(graph, layout)
-    _HEADS[type(head)](graph, x, head)
+    if isinstance(head, XGBoostHead):
+        _xgboost(graph, x, head, layout.width)
+    else:
+        _HEADS[type(head)](graph, x, head)
     inputs = [
         helper.make_tensor_value_info(
             f["name"],

@@ -12,9 +12,11 @@ import numpy as np
 from sqlml_udfs.scoring import Scorer
 
 from sqlml.backends.spark.errors import spark_errors, translate_error
+from sqlml.backends.spark.session import is_connect
 from sqlml.errors import (
     TrainingError,
 )
+from sqlml.models import boosting
 from sqlml.models.mllib import MLlibContext
 from sqlml.models.options import ModelOptions
 from sqlml.models.registry import MODEL_TYPES
@@ -25,6 +27,7 @@ from sqlml.training.mllib.frame import (
     LABEL,
     PREDICTION,
     PROBABILITY,
+    VALIDATION,
     WEIGHT,
     categorical_columns,
     numeric_columns,
@@ -33,6 +36,9 @@ from sqlml.training.pipeline import Training
 
 if TYPE_CHECKING:
     from sqlml.training.mllib.trainer import MLlibTrainer
+
+#: XGBoost on the executors: at most one worker (barrier task) per this many training rows.
+ROWS_PER_WORKER = 10_000
 
 
 def fit_spark_pipeline(
@@ -53,6 +59,7 @@ def fit_spark_pipeline(
         StringIndexer,
         VectorAssembler,
     )
+    from pyspark.sql import functions as F
 
     numeric = [prepared_name for _, prepared_name in numeric_columns(features)]
     categorical = [prepared_name for _, prepared_name in categorical_columns(features)]
@@ -97,7 +104,10 @@ def fit_spark_pipeline(
     stages.append(VectorAssembler(inputCols=blocks, outputCol=FEATURES))
     started = time.perf_counter()
     try:
-        preprocess = Pipeline(stages=stages).fit(prepared)
+        # the preprocessing is fitted on the training rows (not the watched evaluation rows)
+        watched = VALIDATION in prepared.columns
+        fit_rows = prepared.where(~F.col(VALIDATION)) if watched else prepared
+        preprocess = Pipeline(stages=stages).fit(fit_rows)
         width = _width(preprocess, categorical, numeric)
         estimator = _estimator(options, task, spec, width, info, prepared)
         fitted = estimator.fit(preprocess.transform(prepared))
@@ -131,12 +141,19 @@ def _estimator(
         common.update(probabilityCol=PROBABILITY, rawPredictionCol="__sqlml_raw")
     if weighted:
         common["weightCol"] = WEIGHT
+    rows = max(1, info.get("training_rows", 1))
+    connect = is_connect(prepared.sparkSession)
+    slots = 1 if connect else prepared.sparkSession.sparkContext.defaultParallelism
     context = MLlibContext(
-        rows=max(1, info.get("training_rows", 1)),
+        rows=rows,
         width=width,
         classes=len(spec.get("classes") or []),
         prediction=PREDICTION,
         common=common,
+        validation=VALIDATION if VALIDATION in prepared.columns else None,
+        # XGBoost's workers: every task slot, but not fewer than ROWS_PER_WORKER rows each
+        workers=max(1, min(slots, rows // ROWS_PER_WORKER)),
+        connect=connect,
     )
     spark = MODEL_TYPES[options.model_type].spark
     assert spark is not None and spark.maker is not None, options.model_type
@@ -193,6 +210,8 @@ def _head(training: MLlibTrainer, model: Any, task: str, spec: dict[str, Any]) -
         )
     if kind == "MultilayerPerceptronClassificationModel":
         return spark_onnx.MLPHead(_mlp_layers(model), classes or [])
+    if kind in ("SparkXGBClassifierModel", "SparkXGBRegressorModel"):
+        return spark_onnx.XGBoostHead(booster_of(model), classes)
     if kind == "KMeansModel":
         return spark_onnx.KMeansHead(np.asarray([c for c in model.clusterCenters()]))
     tree_kinds = {
@@ -292,7 +311,10 @@ def after_spark_fit(training: Training, fitted: Any) -> None:
         )
     info["fidelity_sample_rows"] = training.train.num_rows
     info[insights.FEATURE_INFO] = insights.feature_statistics(training.train, training.features)
-    info[insights.ITERATIONS] = [_iteration_row(training)]
+    if type(fitted).__name__.startswith("SparkXGB"):
+        info[insights.ITERATIONS] = _round_rows(training, fitted)
+    else:
+        info[insights.ITERATIONS] = [_iteration_row(training)]
     reason = (
         "not yet supported on the Spark engine for models trained on its executors; "
         "OPTIONS (engine = 'duckdb') trains with scikit-learn and records it"
@@ -303,8 +325,37 @@ def after_spark_fit(training: Training, fitted: Any) -> None:
         info[insights.EXPLAIN_BASELINE] = insights.baseline_row(training.train, training.features)
 
 
+def booster_of(model: Any) -> Any:
+    """A fitted SparkXGB model's XGBoost estimator (scikit-learn API), its booster cut to the
+    best round when early stopping chose one (Spark's own transform predicts with that round)."""
+    estimator = model._xgb_sklearn_model  # xgboost.spark keeps no public handle on it
+    booster = estimator.get_booster()
+    best = booster.attributes().get("best_iteration")
+    if best is not None and int(best) + 1 < booster.num_boosted_rounds():
+        estimator._Booster = booster[: int(best) + 1]
+    return estimator
+
+
+def _round_losses(fitted: Any) -> tuple[list[float], list[float] | None]:
+    """The losses XGBoost recorded per round on the training rows and the watched evaluation
+    split, up to the kept round (log loss, or the squared rmse: mean squared error)."""
+    summary = fitted.training_summary
+    rounds = booster_of(fitted).get_booster().num_boosted_rounds()
+
+    def curve(history: dict[str, list[float]]) -> list[float] | None:
+        if not history:
+            return None
+        metric, values = next(iter(history.items()))
+        return [float(v) ** 2 if metric == "rmse" else float(v) for v in values[:rounds]]
+
+    return curve(summary.train_objective_history) or [], curve(summary.validation_objective_history)
+
+
 def _iterations(fitted: Any) -> tuple[int | None, list[float]]:
     """Iterations (or trees) and the optimizer's objective history, where Spark keeps them."""
+    if type(fitted).__name__.startswith("SparkXGB"):
+        losses = _round_losses(fitted)[0]
+        return booster_of(fitted).get_booster().num_boosted_rounds(), losses
     if hasattr(fitted, "getNumTrees"):
         return int(fitted.getNumTrees), []
     try:
@@ -317,6 +368,27 @@ def _iterations(fitted: Any) -> tuple[int | None, list[float]]:
         if value is not None:
             return int(value), history
     return (len(history) or None), history
+
+
+def _round_rows(training: Training, fitted: Any) -> list[dict[str, Any]]:
+    """ML.TRAINING_INFO of XGBoost on the executors: one row per kept round, as on DuckDB."""
+    losses, watched = _round_losses(fitted)
+    eval_losses: list[float | None] = list(watched) if watched else [None] * len(losses)
+    seconds = training.info.get("fit_seconds")
+    rate = float(training.options.get("learn_rate", boosting.DEFAULT_LEARN_RATE))
+    return [
+        {
+            "training_run": 0,
+            "iteration": i,
+            "loss": loss,
+            "eval_loss": eval_loss,
+            "learning_rate": rate,
+            "duration_ms": int(round(seconds * 1000))
+            if i == len(losses) - 1 and seconds is not None
+            else None,
+        }
+        for i, (loss, eval_loss) in enumerate(zip(losses, eval_losses, strict=True))
+    ]
 
 
 def _iteration_row(training: Training) -> dict[str, Any]:

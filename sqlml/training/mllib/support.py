@@ -75,6 +75,13 @@ def check_supported(options: ModelOptions, model: str) -> None:
             model,
             _LOCAL_HINT,
         )
+    if entry.family == "boosted_tree" and options.get("tree_method") == "EXACT":
+        raise not_on_spark(
+            "tree_method 'EXACT' (XGBoost's distributed training builds histograms: HIST or "
+            "APPROX)",
+            model,
+            _LOCAL_HINT,
+        )
     if options.get("data_split_method") == "SEQ":
         raise not_on_spark(
             "data_split_method 'SEQ' (a sequential split needs a global sort)", model, _LOCAL_HINT

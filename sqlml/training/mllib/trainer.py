@@ -48,6 +48,7 @@ from sqlml.training.mllib import onnx as spark_onnx
 from sqlml.training.mllib.frame import (
     LABEL,
     SAMPLE_ROWS,
+    VALIDATION,
     arrow_type_of,
     prepare_frame,
     raw_columns,
@@ -137,13 +138,29 @@ class MLlibTrainer:
             "data_split_method": split,
             "notes": list(options.notices),  # options with no effect here
         }
-        if MODEL_TYPES[options.model_type].spark.path == "numpy":  # type: ignore[union-attr]
+        spark_entry = MODEL_TYPES[options.model_type].spark
+        assert spark_entry is not None  # check_supported refused the others
+        if spark_entry.path == "numpy":
             fitted = self._fit_numpy(train, features, label, task, spec, options, model, info)
             return self._finish(fitted, evaluation, split, options, started)
-        prepared = prepare_frame(train, features, label, task, spec, options, model, info)
+        # an estimator that watches the evaluation split (XGBoost's early stopping) gets its rows
+        watched = spark_entry.validation and not self.backend.connect and evaluation is not train
+        prepared = prepare_frame(
+            train,
+            features,
+            label,
+            task,
+            spec,
+            options,
+            model,
+            info,
+            validation=evaluation if watched else None,
+            connect=self.backend.connect,
+        )
         prepared.persist()
         try:
-            info["training_rows"] = prepared.count()
+            training_rows = prepared.where(~F.col(VALIDATION)) if watched else prepared
+            info["training_rows"] = training_rows.count()
             pipeline, seconds = fit_spark_pipeline(prepared, features, task, spec, options, info)
             info["fit_seconds"] = round(seconds, 4)
             converted = time.perf_counter()
@@ -151,7 +168,7 @@ class MLlibTrainer:
             onnx_bytes = spark_onnx.to_onnx(features, layout, head)
             info["convert_seconds"] = round(time.perf_counter() - converted, 4)
             scorer = Scorer(onnx_bytes, spec)
-            sample = sample_frame(prepared, FIDELITY_SAMPLE, rows, options)
+            sample = sample_frame(training_rows, FIDELITY_SAMPLE, rows, options)
             try:
                 fidelity = check_against_spark(self, pipeline, sample, scorer, task, model)
                 train_rows = self.backend.to_arrow(sample.select(*raw_columns(features, label)))

@@ -177,18 +177,6 @@ def test_boosted_tree_classifier_on_the_executors(
     strict = sorted(cur.fetchall())
     assert [r[-2] for r in strict] == [probs_of(r[-1], True) >= 0.9 for r in strict]
 
-    with pytest.raises(sqlml.NotSupportedError) as info:
-        con.execute(
-            "CREATE MODEL gbt3 OPTIONS (model_type = 'boosted_tree_classifier', input_label_cols "
-            "= ['y'], engine = 'spark') AS SELECT x1, y FROM multi"
-        )
-    assert str(info.value) == (
-        "A boosted_tree_classifier with 3 classes (Spark's GBTClassifier is binary only) (CREATE "
-        "MODEL gbt3) is not yet supported for training on the Spark engine's executors; use "
-        "random_forest_classifier or dnn_classifier on Spark, or OPTIONS (engine = 'duckdb') to "
-        "collect the rows and train with scikit-learn."
-    )
-
 
 def test_random_forest_multiclass_on_the_executors(
     con: sqlml.Connection, spark: Any, data: dict[str, pa.Table]
