@@ -29,8 +29,36 @@ if TYPE_CHECKING:
     from sqlml.backends.spark.compiled.compiler import Compiler
 
 
-def _dot(c: Compiler, names: list[str], weights: np.ndarray, bias: float = 0.0) -> Any:
-    """sum_i row[i] * weights[i] + bias in double, zero weights dropped.
+def _row_names(c: Compiler, x: Tensor, op: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The columns a dense layer multiplies, and per column the (offset, scale) of a Scaler to
+    fold into its weights: ``(v - o) * s * w = v * (s * w) - o * s * w``. When every item of
+    ``x`` is a Scaler's output (Compiler.affine), the layer reads the Scaler's inputs and the
+    Scaler's columns are never computed; else offsets 0 and scales 1."""
+    items = _vector(x, op)
+    found = [c.affine.get(id(item)) for item in items]
+    if items and all(found):
+        parts = [entry for entry in found if entry]
+        names = c.names(Tensor(x.shape, [p[1] for p in parts], x.dtype))
+        return names, np.array([p[2] for p in parts]), np.array([p[3] for p in parts])
+    names = c.names(Tensor(x.shape, items, x.dtype))
+    return names, np.zeros(len(names)), np.ones(len(names))
+
+
+def _folded(
+    c: Compiler, row: tuple[list[str], np.ndarray, np.ndarray], weights: Any, bias: float = 0.0
+) -> Any:
+    """:func:`_dot` of a row from :func:`_row_names`: the weights (float32, as ORT holds them)
+    times the folded scales, the offsets into the bias."""
+    names, offsets, scales = row
+    w = np.asarray(weights, dtype=np.float32).astype(np.float64) * scales
+    return _dot(c, names, w, float(bias) - float(np.dot(w, offsets)), rounded=False)
+
+
+def _dot(
+    c: Compiler, names: list[str], weights: np.ndarray, bias: float = 0.0, rounded: bool = True
+) -> Any:
+    """sum_i row[i] * weights[i] + bias in double, zero weights dropped (``rounded``: the weights
+    taken as float32, as ORT holds them; else as given).
 
     Built as one SQL expression over columns sqlml itself named (never a user's column or
     value) and numbers, because every Column call is a round trip to the JVM: a 20-feature,
@@ -39,7 +67,7 @@ def _dot(c: Compiler, names: list[str], weights: np.ndarray, bias: float = 0.0) 
 
     terms = []
     for name, w in zip(names, weights, strict=True):
-        w = float(np.float32(w))
+        w = float(np.float32(w)) if rounded else float(w)
         if w == 0.0:
             continue
         terms.append(quote(name) if w == 1.0 else f"{quote(name)} * ({_number(w)})")
@@ -53,11 +81,11 @@ def _dot(c: Compiler, names: list[str], weights: np.ndarray, bias: float = 0.0) 
 
 def _matmul(c: Compiler, inputs: list[Any], attrs: dict[str, Any]) -> list[Any]:
     x = _row(inputs[0], "MatMul")
-    row = c.names(Tensor(x.shape, _vector(x, "MatMul"), x.dtype))
+    row = _row_names(c, x, "MatMul")
     weights = _const(inputs[1], "weight").astype(np.float32)
-    if weights.ndim != 2 or weights.shape[0] != len(row):
+    if weights.ndim != 2 or weights.shape[0] != len(row[0]):
         raise Unsupported("MatMul by other than a [d, k] matrix")
-    out = [_dot(c, row, weights[:, j]) for j in range(weights.shape[1])]
+    out = [_folded(c, row, weights[:, j]) for j in range(weights.shape[1])]
     return [c.bind(Tensor((len(out),), out, "float"))]
 
 
@@ -65,19 +93,19 @@ def _gemm(c: Compiler, inputs: list[Any], attrs: dict[str, Any]) -> list[Any]:
     if attrs.get("transA", 0):
         raise Unsupported("Gemm with transA")
     x = _row(inputs[0], "Gemm")
-    row = c.names(Tensor(x.shape, _vector(x, "Gemm"), x.dtype))
+    row = _row_names(c, x, "Gemm")
     weights = _const(inputs[1], "weight").astype(np.float32)
     if attrs.get("transB", 0):
         weights = weights.T
-    if weights.ndim != 2 or weights.shape[0] != len(row):
+    if weights.ndim != 2 or weights.shape[0] != len(row[0]):
         raise Unsupported("Gemm by other than a [d, k] matrix")
     alpha = float(np.float32(attrs.get("alpha", 1.0)))
     beta = float(np.float32(attrs.get("beta", 1.0)))
     k = weights.shape[1]
     product = []
     for j in range(k):
-        scaled = weights[:, j].astype(np.float64) * alpha
-        product.append(_dot(c, row, scaled))
+        scaled = np.float32(weights[:, j].astype(np.float64) * alpha)
+        product.append(_folded(c, row, scaled))
     out = Tensor((k,), product, "float")
     if len(inputs) > 2 and inputs[2] is not None and beta != 0.0:
         bias = inputs[2]
@@ -152,8 +180,8 @@ def _post_transform(c: Compiler, scores: list[Any], transform: str) -> Tensor:
 
 def _linear_classifier(c: Compiler, inputs: list[Any], attrs: dict[str, Any]) -> list[Any]:
     x = _row(inputs[0], "LinearClassifier")
-    row = c.names(Tensor(x.shape, _vector(x, "LinearClassifier"), x.dtype))
-    coefficients = np.asarray(attrs["coefficients"], dtype=np.float32).reshape(-1, len(row))
+    row = _row_names(c, x, "LinearClassifier")
+    coefficients = np.asarray(attrs["coefficients"], dtype=np.float32).reshape(-1, len(row[0]))
     intercepts = np.asarray(attrs.get("intercepts", [0.0] * len(coefficients)), np.float32)
     labels = attrs.get("classlabels_ints") or attrs.get("classlabels_strings") or []
     transform = _text(attrs.get("post_transform", b"NONE"))
@@ -164,7 +192,7 @@ def _linear_classifier(c: Compiler, inputs: list[Any], attrs: dict[str, Any]) ->
     scores = c.bind(
         Tensor(
             (len(labels),),
-            [_dot(c, row, coefficients[j], float(intercepts[j])) for j in range(len(labels))],
+            [_folded(c, row, coefficients[j], float(intercepts[j])) for j in range(len(labels))],
             "float",
         )
     )
@@ -192,11 +220,11 @@ def _normalizer(c: Compiler, inputs: list[Any], attrs: dict[str, Any]) -> list[A
 
 def _linear_regressor(c: Compiler, inputs: list[Any], attrs: dict[str, Any]) -> list[Any]:
     x = _row(inputs[0], "LinearRegressor")
-    row = c.names(Tensor(x.shape, _vector(x, "LinearRegressor"), x.dtype))
+    row = _row_names(c, x, "LinearRegressor")
     targets = int(attrs.get("targets", 1))
-    coefficients = np.asarray(attrs["coefficients"], dtype=np.float32).reshape(targets, len(row))
+    coefficients = np.asarray(attrs["coefficients"], dtype=np.float32).reshape(targets, len(row[0]))
     intercepts = np.asarray(attrs.get("intercepts", [0.0] * targets), dtype=np.float32)
     if _text(attrs.get("post_transform", b"NONE")) != "NONE":
         raise Unsupported("LinearRegressor with a post_transform")
-    out = [_dot(c, row, coefficients[j], float(intercepts[j])) for j in range(targets)]
+    out = [_folded(c, row, coefficients[j], float(intercepts[j])) for j in range(targets)]
     return [c.bind(Tensor((targets,), out, "float"))]

@@ -28,6 +28,8 @@ def compile_predict(record: Any, frame: Any, threshold: Any) -> Any:
         raise Unsupported("TIMESTAMP features (the scorer computes their seconds and parts)")
     if len(set(frame.columns)) != len(frame.columns):
         raise Unsupported("an input with duplicate column names")
+    from pyspark.sql import functions as F
+
     model = onnx.load_from_string(record.onnx)
     compiler = Compiler(model, frame)
     features = {f["name"]: f for f in spec["features"]}
@@ -38,15 +40,20 @@ def compile_predict(record: Any, frame: Any, threshold: Any) -> Any:
         feature = features.get(graph_input.name)
         if feature is None:
             raise Unsupported(f"graph input {graph_input.name!r} is not a feature")
-        compiler.values[graph_input.name] = _feature_tensor(frame, feature, graph_input)
+        tensor = _feature_tensor(frame, feature, graph_input, exact=compiler.exact)
+        if feature["kind"] == "numeric":
+            item, raw = (
+                tensor.items[0],
+                F.col(quote(feature["name"])).cast("float" if compiler.exact else "double"),
+            )
+            compiler.raw[id(item)] = (item, raw)
+        compiler.values[graph_input.name] = tensor
     names = _output_names(spec, model.graph)
     wanted = names[:1] if spec["task"] in ("regression", "dimensionality_reduction") else names[1:2]
     if not wanted:
         raise Unsupported("a graph without the outputs its task needs")
     outputs = compiler.run(wanted)
     columns = _prediction(spec, outputs, threshold, compiler)
-    from pyspark.sql import functions as F
-
     kept = [F.col(quote(name)) for name in frame.columns]
     return compiler.frame.select(*kept, *columns)
 

@@ -27,6 +27,11 @@ def _imputer(c: Compiler, inputs: list[Any], attrs: dict[str, Any]) -> list[Any]
     items = []
     for k, item in enumerate(x.items):
         fill = float(np.float32(values[k % width if len(values) > 1 else 0]))
+        raw = c.raw.get(id(item))
+        if raw is not None and math.isnan(replaced):  # NULL or NaN, without coalescing first
+            column = raw[1]
+            items.append(F.when(column.isNull() | F.isnan(column), fill).otherwise(column))
+            continue
         hit = F.isnan(item) if math.isnan(replaced) else item == float(np.float32(replaced))
         items.append(F.when(hit, fill).otherwise(item))
     return [Tensor(x.shape, items, "float")]
@@ -39,13 +44,20 @@ def _scaler(c: Compiler, inputs: list[Any], attrs: dict[str, Any]) -> list[Any]:
     offset = [float(np.float32(v)) for v in attrs.get("offset", [0.0])]
     scale = [float(np.float32(v)) for v in attrs.get("scale", [1.0])]
     width = x.shape[-1] if x.shape else 1
-    items = []
+    items, parts = [], []
     for k, item in enumerate(x.items):
         o = offset[k % width] if len(offset) > 1 else offset[0]
         s = scale[k % width] if len(scale) > 1 else scale[0]
-        # Rounded to float32 at each step as ORT does: trees may compare the result to thresholds.
-        items.append(((item - o).cast("float") * s).cast("float"))
-    return [c.bind(Tensor(x.shape, items, "float"))]
+        if c.exact:  # rounded to float32 at each step as ORT does: trees compare thresholds
+            items.append(((item - o).cast("float") * s).cast("float"))
+        else:
+            items.append((item - o) * s)
+        parts.append((item, o, s))
+    bound = c.bind(Tensor(x.shape, items, "float"))
+    if not c.exact:
+        for ref, (item, o, s) in zip(bound.items, parts, strict=True):
+            c.affine[id(ref)] = (ref, item, o, s)
+    return [bound]
 
 
 def _one_hot(c: Compiler, inputs: list[Any], attrs: dict[str, Any]) -> list[Any]:
