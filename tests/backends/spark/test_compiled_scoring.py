@@ -321,3 +321,42 @@ def test_scoring_mode_is_checked(spark: Any) -> None:
         sqlml.connect(spark=spark, spark_scoring="fast")
     with pytest.raises(InterfaceError, match="spark_scoring applies to engine='spark'"):
         sqlml.connect(spark_scoring="compiled")
+
+
+@pytest.mark.slow
+def test_a_scaler_folded_into_the_weights_scores_as_onnx_runtime(
+    spark: Any, compiled_con: sqlml.Connection, views: pa.Table
+) -> None:
+    """Without trees the compiled path folds the Scaler into the dense layer's weights and tests
+    the column itself for NULL or NaN (compiled/__init__.py): the same probabilities as ORT on
+    NaN, NULL, large and tiny doubles, and the imputed value for both kinds of missing."""
+    compiled_con.cursor().execute(
+        "CREATE OR REPLACE MODEL cs_folded OPTIONS (model_type = 'logistic_reg', "
+        "input_label_cols = ['yb'], engine = 'spark') AS SELECT x1, x2, yb FROM cs_train"
+    )
+    record = compiled_con._executor.catalog.get("cs_folded")
+    x2 = [float("nan"), None, 1e6, -3.5e-7, 4.0, float("nan"), 12.0, None]
+    table = pa.table(
+        {
+            "id": np.arange(len(x2)),
+            "x1": np.linspace(-6, 6, len(x2)),
+            "x2": pa.array(x2, pa.float64()),
+        }
+    )
+    spark.createDataFrame(table).createOrReplaceTempView("cs_folded_rows")
+    frame = _score(compiled_con, record, "SELECT * FROM cs_folded_rows ORDER BY id")
+    plan = _plan(frame)
+    assert "MapInArrow" not in plan and "Python" not in plan, plan
+    got = frame.toArrow()
+    probs = np.array(
+        [[p["prob"] for p in row] for row in got.column("predicted_yb_probs").to_pylist()]
+    )
+    want = _ort_outputs(record, table)["probabilities"]
+    _close(probs, want)
+    # NaN and NULL are both the missing value: rows 0 and 1 differ only through x1
+    x1 = table.column("x1").to_numpy()
+    same_x1 = pa.table({"id": [0, 1], "x1": [x1[0], x1[0]], "x2": pa.array([float("nan"), None])})
+    spark.createDataFrame(same_x1).createOrReplaceTempView("cs_folded_missing")
+    pair = _score(compiled_con, record, "SELECT * FROM cs_folded_missing ORDER BY id").toArrow()
+    both = [[p["prob"] for p in row] for row in pair.column("predicted_yb_probs").to_pylist()]
+    assert both[0] == both[1]
