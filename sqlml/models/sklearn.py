@@ -135,9 +135,10 @@ _ACTIVATIONS = {"RELU": "relu", "SIGMOID": "logistic", "TANH": "tanh"}
 
 
 def _dnn(o: ModelOptions, n: int, seed: int, classifier: bool) -> EstimatorPlan:
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sqlml.models import dnn
 
-    cls = MLPClassifier if classifier else MLPRegressor
+    classifier_cls, regressor_cls = dnn.estimator_classes()  # scikit-learn's, watching the
+    cls = classifier_cls if classifier else regressor_cls  # evaluation split epoch by epoch
     # TensorFlow's GradientDescentOptimizer (BigQuery's SGD) has no momentum and a fixed rate.
     solver: dict[str, Any] = (
         {"solver": "sgd", "momentum": 0.0, "nesterovs_momentum": False, "learning_rate": "constant"}
@@ -155,7 +156,8 @@ def _dnn(o: ModelOptions, n: int, seed: int, classifier: bool) -> EstimatorPlan:
         random_state=seed,
         **solver,
     )
-    return EstimatorPlan(est, scale_numeric=True, scale_label=not classifier)
+    est.sqlml_stopping = dnn.stopping(o)
+    return EstimatorPlan(est, scale_numeric=True, scale_label=not classifier, eval_set=True)
 
 
 def kmeans(o: ModelOptions, n: int, seed: int) -> EstimatorPlan:
