@@ -167,5 +167,6 @@ def _epochs(est: Any, epoch: Any, loss: Any) -> Any:
         for name, value in best_state.items():
             setattr(est, name, value)
         losses = losses[: len(est.loss_curve_)]
+    est.n_iter_ = len(est.loss_curve_)  # epochs (partial_fit counts its calls differently)
     est.sqlml_eval_losses_ = losses
     return est
