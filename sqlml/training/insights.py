@@ -9,7 +9,9 @@ the model's training info (``Training.info``) under the keys below.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -78,7 +80,10 @@ def record_insights(training: Training) -> None:
         )
     if training.task in ("classification", "regression"):
         # the sampled Shapley baseline; linear models use it only without LINEAR_WEIGHTS
-        info[EXPLAIN_BASELINE] = baseline_row(training.train, training.features)
+        medians = None  # FEATURE_INFO's, of the same columns: not computed twice
+        if training.transform is None:
+            medians = {row["input"]: row["median"] for row in info[FEATURE_INFO]}
+        info[EXPLAIN_BASELINE] = baseline_row(training.train, training.features, medians)
         if training.options.get("enable_global_explain"):
             info[GLOBAL_EXPLAIN] = global_attributions(training)
             if training.task == "classification":
@@ -123,44 +128,55 @@ def feature_statistics(table: pa.Table, features: list[dict[str, str]]) -> list[
     """BigQuery's per-feature statistics over the training rows.
 
     NaN counts as NULL, as it does for the model (the imputer fills both); stddev is the sample
-    standard deviation (BigQuery's STDDEV); category_count counts distinct non-NULL values.
-    """
-    rows = []
-    for feature in features:
-        column = table.column(feature["name"])
-        row: dict[str, Any] = {
-            "input": feature["name"],
-            "min": None,
-            "max": None,
-            "mean": None,
-            "median": None,
-            "stddev": None,
-            "category_count": None,
-        }
-        if feature["kind"] == "numeric":
-            if pa.types.is_boolean(column.type):
-                column = pc.cast(column, pa.int8())
-            values = pc.cast(column, pa.float64())
-            values = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
-            valid = len(values) - values.null_count
-            if valid:
-                extremes = pc.min_max(values)
-                row["min"] = _number(extremes["min"].as_py())
-                row["max"] = _number(extremes["max"].as_py())
-                row["mean"] = _number(pc.mean(values).as_py())
-                row["median"] = _number(pc.quantile(values, q=0.5)[0].as_py())
-            if valid > 1:
-                row["stddev"] = _number(pc.stddev(values, ddof=1).as_py())
-            row["null_count"] = int(values.null_count)
-        elif feature["kind"] == "array":  # ARRAY<number>: no statistics of the arrays as such
-            row["null_count"] = int(column.null_count)
-        else:
-            if pa.types.is_dictionary(column.type):
-                column = pc.cast(column, column.type.value_type)
-            row["category_count"] = int(pc.count_distinct(column, mode="only_valid").as_py())
-            row["null_count"] = int(column.null_count)
-        rows.append(row)
-    return rows
+    standard deviation (BigQuery's STDDEV); category_count counts distinct non-NULL values. Columns
+    are summarized in parallel on large tables (Arrow's kernels release the GIL; the medians take
+    most of the time)."""
+    if table.num_rows < PARALLEL_STATISTICS_ROWS or len(features) < 2:
+        return [_column_statistics(table, feature) for feature in features]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(features), os.cpu_count() or 1)) as pool:
+        return list(pool.map(partial(_column_statistics, table), features))
+
+
+#: Rows from which :func:`feature_statistics` summarizes columns in parallel.
+PARALLEL_STATISTICS_ROWS = 100_000
+
+
+def _column_statistics(table: pa.Table, feature: dict[str, str]) -> dict[str, Any]:
+    column = table.column(feature["name"])
+    row: dict[str, Any] = {
+        "input": feature["name"],
+        "min": None,
+        "max": None,
+        "mean": None,
+        "median": None,
+        "stddev": None,
+        "category_count": None,
+    }
+    if feature["kind"] == "numeric":
+        if pa.types.is_boolean(column.type):
+            column = pc.cast(column, pa.int8())
+        values = pc.cast(column, pa.float64())
+        values = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
+        valid = len(values) - values.null_count
+        if valid:
+            extremes = pc.min_max(values)
+            row["min"] = _number(extremes["min"].as_py())
+            row["max"] = _number(extremes["max"].as_py())
+            row["mean"] = _number(pc.mean(values).as_py())
+            row["median"] = _number(pc.quantile(values, q=0.5)[0].as_py())
+        if valid > 1:
+            row["stddev"] = _number(pc.stddev(values, ddof=1).as_py())
+        row["null_count"] = int(values.null_count)
+    elif feature["kind"] == "array":  # ARRAY<number>: no statistics of the arrays as such
+        row["null_count"] = int(column.null_count)
+    else:
+        if pa.types.is_dictionary(column.type):
+            column = pc.cast(column, column.type.value_type)
+        row["category_count"] = int(pc.count_distinct(column, mode="only_valid").as_py())
+        row["null_count"] = int(column.null_count)
+    return row
 
 
 # --- ML.TRAINING_INFO ------------------------------------------------------------------------------
@@ -189,7 +205,8 @@ def iteration_results(training: Training) -> list[dict[str, Any]]:
         eval_losses = [None] * len(train_losses)
         rate = float(estimator.learning_rate_init)
     else:
-        train_losses = [_final_loss(training, training.train)]
+        known = training.training_loss  # computed by the fit itself (logistic_reg's steps)
+        train_losses = [known if known is not None else _final_loss(training, training.train)]
         eval_losses = [_final_loss(training, evaluation) if evaluation is not None else None]
         rate = None
     seconds = training.info.get("fit_seconds")
@@ -400,17 +417,24 @@ def _importance_rows(
 # --- explanations ----------------------------------------------------------------------------------
 
 
-def baseline_row(table: pa.Table, features: list[dict[str, str]]) -> dict[str, Any]:
+def baseline_row(
+    table: pa.Table,
+    features: list[dict[str, str]],
+    medians: dict[str, float | None] | None = None,
+) -> dict[str, Any]:
     """The row sampled Shapley attributions start from: medians of numbers, modes of categories.
 
     Values are stored as the model sees them (categorical ones encoded by ``feature_array``, so NULL
     is the NULL category and booleans are 'true'/'false'); a numeric column with no values has
-    None, which the model imputes.
+    None, which the model imputes. ``medians``: the numeric columns' medians, when known (NaN
+    counted as NULL, as :func:`feature_statistics` counts it).
     """
     values: dict[str, Any] = {}
     for feature in features:
         column = table.column(feature["name"])
-        if feature["kind"] == "numeric":
+        if feature["kind"] == "numeric" and medians is not None and feature["name"] in medians:
+            values[feature["name"]] = medians[feature["name"]]
+        elif feature["kind"] == "numeric":
             array = feature_array(column, "numeric", np.float64)
             present = array[~np.isnan(array)]
             values[feature["name"]] = _number(np.median(present)) if len(present) else None
