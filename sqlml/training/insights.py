@@ -202,7 +202,9 @@ def iteration_results(training: Training) -> list[dict[str, Any]]:
         rate = float(estimator.learning_rate)
     elif hasattr(estimator, "loss_curve_"):
         train_losses = [float(v) for v in estimator.loss_curve_]
-        eval_losses = [None] * len(train_losses)
+        # the evaluation loss per epoch, when the DNN watched the evaluation split (models.dnn)
+        watched = getattr(estimator, "sqlml_eval_losses_", None)
+        eval_losses = list(watched) if watched else [None] * len(train_losses)
         rate = float(estimator.learning_rate_init)
     else:
         known = training.training_loss  # computed by the fit itself (logistic_reg's steps)

@@ -22,6 +22,8 @@ from sqlml.models.boosting import (
     is_xgboost,
     register_onnx_converters,
 )
+from sqlml.models.dnn import is_watching
+from sqlml.models.dnn import register_onnx_converters as register_dnn_converters
 from sqlml.models.options import ModelOptions
 from sqlml.models.registry import make_estimator
 from sqlml.models.sklearn import size_pca
@@ -125,7 +127,7 @@ def _fit(
                 evaluation = (
                     training.evaluation if rows is None and has_eval_split(training) else None
                 )
-                _fit_with_evaluation(pipeline, frame, y, weight, evaluation, training)
+                _fit_with_evaluation(pipeline, frame, y, weight, evaluation, training, scale)
             elif plan.stepwise is not None:
                 loss = _fit_stepwise(pipeline, frame, y, weight, plan.stepwise)
             elif y is None:
@@ -150,17 +152,23 @@ def _fit_with_evaluation(
     weight: np.ndarray | None,
     evaluation: pa.Table | None,
     training: Training,
+    scale: tuple[float, float] | None = None,
 ) -> None:
-    """Fit the preprocessing, then the estimator with ``evaluation=(x, y)`` preprocessed alike."""
+    """Fit the preprocessing, then the estimator with ``evaluation=(x, y)`` preprocessed alike
+    (``scale``: the label's standardization, applied to the evaluation labels too)."""
     head = pipeline[:-1]
-    # float32, as XGBoost (and the ONNX graph) compute: half the memory, no copy inside XGBoost
-    x = np.asarray(head.fit_transform(frame, y), dtype=np.float32)
+    # XGBoost: float32, as it (and the ONNX graph) computes: half the memory, no copy inside it
+    dtype = np.float32 if is_xgboost(pipeline.named_steps["model"]) else np.float64
+    x = np.asarray(head.fit_transform(frame, y), dtype=dtype)
     extra = {"sample_weight": weight} if weight is not None else {}
     held_out = None
     if evaluation is not None:
+        labels = training.labels(evaluation)
+        if scale is not None:
+            labels = (np.asarray(labels, dtype=np.float64) - scale[0]) / scale[1]
         held_out = (
-            np.asarray(head.transform(features_frame(evaluation, training.features)), np.float32),
-            training.labels(evaluation),
+            np.asarray(head.transform(features_frame(evaluation, training.features)), dtype),
+            labels,
         )
     pipeline.named_steps["model"].fit(x, y, evaluation=held_out, **extra)
 
@@ -359,6 +367,8 @@ def to_onnx(pipeline: Any, features: list[dict[str, str]], task: str) -> bytes:
         register_onnx_converters()
         estimator = for_onnx(estimator)
         pipeline = Pipeline([*pipeline.steps[:-1], ("model", estimator)])
+    if is_watching(estimator):  # scikit-learn's MLPs, fitted epoch by epoch
+        register_dnn_converters()
     options = {id(estimator): {"zipmap": False}} if task == "classification" else None
     model = convert_sklearn(
         pipeline,
