@@ -298,9 +298,10 @@ def test_a_connect_model_scores_the_same_on_duckdb(result: dict[str, Any], tmp_p
         )
     assert [r[0] for r in on_duckdb] == [r[0] for r in result["lr_predict"]]
     # DuckDB runs ONNX Runtime; Spark may score the linear model as compiled Column expressions,
-    # which accumulate in double and round once: a float32 ulp apart at most
+    # which fold the Scaler into the weights and accumulate in double: within float32 rounding
+    # of the terms summed (|terms| up to ~10 here: 10 x 2^-24 ~ 6e-7), not of the result
     np.testing.assert_allclose(
-        [r[1] for r in on_duckdb], [r[1] for r in result["lr_predict"]], rtol=3e-7, atol=1e-7
+        [r[1] for r in on_duckdb], [r[1] for r in result["lr_predict"]], rtol=1e-6, atol=1e-6
     )
 
 

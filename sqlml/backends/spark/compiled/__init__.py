@@ -7,19 +7,19 @@ element of a row's vector (shapes are static past the batch dimension), and ever
 arithmetic, CASE WHEN trees or array literals over them. Spark then compiles the whole prediction
 into its generated code, with no Python worker.
 
-Fidelity to ONNX Runtime: the graphs are float32; the arithmetic here runs in double (more
-precise than ORT's float32, so results differ by a few float32 ulps), except where a discrete
-decision could see the difference: in a graph with tree ensembles, inputs are cast to FLOAT as the
-scorer feeds them, the Scaler rounds to float32 at each step as ORT does, tree thresholds are ORT's
-float32 values compared with ORT's NaN rules (Spark orders NaN above every number, IEEE compares it
-false), and tree scores are summed in float32 tree by tree. Every output is rounded to float32
-before it is widened to DOUBLE, as the scorer widens ORT's. Tree post-transforms and the
-binary-classifier cases follow ORT's ``tree_ensemble_aggregator.h`` / ``ml_common.h``.
+Fidelity to ONNX Runtime: the graphs are float32. Inputs are cast to FLOAT as the scorer feeds
+them; the arithmetic then runs in double (more precise than ORT's float32, so results differ by a
+few float32 ulps of the values summed), except where a discrete decision could see the difference:
+in a graph with tree ensembles the Scaler rounds to float32 at each step as ORT does, tree
+thresholds are ORT's float32 values compared with ORT's NaN rules (Spark orders NaN above every
+number, IEEE compares it false), and tree scores are summed in float32 tree by tree. Every output
+is rounded to float32 before it is widened to DOUBLE, as the scorer widens ORT's. Tree
+post-transforms and the binary-classifier cases follow ORT's ``tree_ensemble_aggregator.h`` /
+``ml_common.h``.
 
-Where no tree sees them (linear models, MLPs, k-means), the inputs stay doubles, the Imputer tests
-the column itself for NULL or NaN, and a Scaler that feeds a dense layer is folded into the
-layer's weights (``v * (s * w) - o * s * w``): the cost of ML.PREDICT of a 20-feature logistic
-regression over 4M Parquet rows fell from 1.65x to 1.3x a scan of them (benchmarks/spark.py).
+The Imputer tests the cast column itself for NULL or NaN (not a NULL-as-NaN expression first), and
+where no tree sees it (linear models, MLPs, k-means, PCA) a Scaler that feeds a dense layer is
+folded into the layer's weights (``v * (s * w) - o * s * w``), so its columns are never computed.
 
 Every Column call is a round trip to the JVM (~0.1 ms, several ms on a loaded machine), so the
 two bulky parts, dot products and tree CASE WHEN nests, are each built as one SQL expression by

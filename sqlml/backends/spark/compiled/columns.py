@@ -36,12 +36,9 @@ _TEXT_TYPES = (
 )
 
 
-def _feature_tensor(
-    frame: Any, feature: dict[str, str], graph_input: Any, exact: bool = True
-) -> Tensor:
+def _feature_tensor(frame: Any, feature: dict[str, str], graph_input: Any) -> Tensor:
     """A feature column as the graph input sqlml's scorer feeds (scoring.feature_array): float32
-    with NaN for NULL (``exact`` False: the double itself, see Compiler.exact), or a string with
-    NULL as the null category and booleans 'true'/'false'."""
+    with NaN for NULL, or a string with NULL as the null category and booleans 'true'/'false'."""
     from onnx import TensorProto
     from pyspark.sql import functions as F
 
@@ -58,8 +55,7 @@ def _feature_tensor(
     if feature["kind"] == "numeric":
         if elem != TensorProto.FLOAT or kind not in _NUMERIC_TYPES:
             raise Unsupported(f"numeric input {name!r} of Spark type {kind} or ONNX type {elem}")
-        width = "float" if exact else "double"
-        value = F.coalesce(column.cast(width), F.lit(float("nan")).cast(width))
+        value = F.coalesce(column.cast("float"), F.lit(float("nan")).cast("float"))
         return Tensor((1,), [value], "float")
     if elem != TensorProto.STRING or kind not in _TEXT_TYPES:
         raise Unsupported(f"categorical input {name!r} of Spark type {kind} or ONNX type {elem}")

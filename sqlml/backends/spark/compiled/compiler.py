@@ -28,9 +28,9 @@ class Compiler:
         self._taken = set(frame.columns)
         self.temp: list[str] = []
         self._refs: dict[int, tuple[Any, str]] = {}  # id(Column) -> (Column, its column name)
-        #: Inputs rounded to float32 and Scalers rounding at each step, as ORT computes, only
-        #: where a discrete decision on them could see the rounding: tree thresholds. Elsewhere
-        #: the double is kept (within float32 rounding of ORT's result, and cheaper to run).
+        #: Scalers round to float32 at each step, as ORT computes, only where a discrete decision
+        #: could see it (tree thresholds); elsewhere a Scaler feeding a dense layer is folded into
+        #: its weights (within float32 rounding of ORT's result).
         self.exact = any(n.op_type.startswith("TreeEnsemble") for n in self.graph.node)
         #: id(input item) -> (the item: NULL as NaN, the column itself: NULL as NULL)
         self.raw: dict[int, tuple[Any, Any]] = {}

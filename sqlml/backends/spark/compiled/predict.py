@@ -40,12 +40,9 @@ def compile_predict(record: Any, frame: Any, threshold: Any) -> Any:
         feature = features.get(graph_input.name)
         if feature is None:
             raise Unsupported(f"graph input {graph_input.name!r} is not a feature")
-        tensor = _feature_tensor(frame, feature, graph_input, exact=compiler.exact)
-        if feature["kind"] == "numeric":
-            item, raw = (
-                tensor.items[0],
-                F.col(quote(feature["name"])).cast("float" if compiler.exact else "double"),
-            )
+        tensor = _feature_tensor(frame, feature, graph_input)
+        if feature["kind"] == "numeric":  # the Imputer tests the float itself for NULL or NaN
+            item, raw = tensor.items[0], F.col(quote(feature["name"])).cast("float")
             compiler.raw[id(item)] = (item, raw)
         compiler.values[graph_input.name] = tensor
     names = _output_names(spec, model.graph)
