@@ -153,32 +153,38 @@ def _classification(
 
     labels = list(range(n_classes))
     binary = n_classes == 2
-    average = "binary" if binary else "macro"
+    # one confusion matrix for precision, recall, accuracy and F1 (scikit-learn's scores each build
+    # their own: 0.13 s of 250,000 rows against 1 ms), with their zero_division=0 convention
+    confusion = np.bincount(
+        y.astype(np.int64) * n_classes + predicted.astype(np.int64), minlength=n_classes**2
+    ).reshape(n_classes, n_classes)
+    hits = np.diag(confusion).astype(np.float64)
+    called, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    precision, recall, f1 = (
+        np.divide(top, bottom, out=np.zeros(n_classes), where=bottom > 0)
+        for top, bottom in ((hits, called), (hits, actual), (2 * hits, called + actual))
+    )
+    pick = (lambda v: float(v[1])) if binary else (lambda v: float(np.mean(v)))
+    # the probability of each row's own class, clipped at 1e-15: the mean log loss
+    own = np.clip(probs[np.arange(len(y)), y], 1e-15, 1.0)
     result: dict[str, float | None] = {
-        "precision": float(
-            m.precision_score(y, predicted, labels=labels, average=average, zero_division=0)
-        ),
-        "recall": float(
-            m.recall_score(y, predicted, labels=labels, average=average, zero_division=0)
-        ),
-        "accuracy": float(m.accuracy_score(y, predicted)),
-        "f1_score": float(
-            m.f1_score(y, predicted, labels=labels, average=average, zero_division=0)
-        ),
-        "log_loss": float(m.log_loss(y, np.clip(probs, 1e-15, 1.0), labels=labels)),
+        "precision": pick(precision),
+        "recall": pick(recall),
+        "accuracy": float(hits.sum() / len(y)),
+        "f1_score": pick(f1),
+        "log_loss": float(-np.mean(np.log(own))),
     }
-    present = np.unique(y)
-    if len(present) < 2:
+    present = len(np.unique(y))
+    if present < 2 or (not binary and present < n_classes):
+        # one-vs-rest needs rows of every class: the curve of a class without positives is
+        # undefined (as for average_precision)
         result["roc_auc"] = None
     elif binary:
         result["roc_auc"] = float(m.roc_auc_score(y, probs[:, 1]))
     else:
-        try:
-            result["roc_auc"] = float(
-                m.roc_auc_score(y, probs, multi_class="ovr", average="macro", labels=labels)
-            )
-        except ValueError:
-            result["roc_auc"] = None
+        result["roc_auc"] = float(
+            m.roc_auc_score(y, probs, multi_class="ovr", average="macro", labels=labels)
+        )
     result["average_precision"] = _average_precision(y, probs, n_classes)
     return result
 
