@@ -14,7 +14,7 @@ progress), ``render`` (the table, csv and json output formats) and ``shell`` (th
 
 from sqlml.cli.command import build_parser, main, run_sources
 from sqlml.cli.render import CHUNK, FORMATS, MAX_CELL, write_csv, write_json, write_table
-from sqlml.cli.runner import ProgressLine, Runner, progress_on, read_source
+from sqlml.cli.runner import Runner, read_source
 from sqlml.cli.shell import BANNER, CONTINUATION, PROMPT, SHELL_HELP, Shell, is_complete
 
 __all__ = [
@@ -25,13 +25,11 @@ __all__ = [
     "MAX_CELL",
     "PROMPT",
     "SHELL_HELP",
-    "ProgressLine",
     "Runner",
     "Shell",
     "build_parser",
     "is_complete",
     "main",
-    "progress_on",
     "read_source",
     "run_sources",
     "write_csv",

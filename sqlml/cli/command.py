@@ -77,7 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="rows shown per result in table format (0: all; default 1000)",
     )
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="do not print status lines such as 'INSERT 3'"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="do not print status lines such as 'INSERT 3', nor progress",
+    )
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        default=None,
+        help="show the progress of long statements (a bar on a terminal, else a line per "
+        "stage) even when stderr is not a terminal; by default only on a terminal",
     )
     parser.add_argument("--version", action="version", version=f"sqlml {sqlml.__version__}")
     return parser
@@ -102,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
         options["dialect"] = args.dialect
     connection = sqlml.connect(args.database, read_only=args.read_only, **options)
     try:
-        runner = Runner(connection, args.format, args.quiet, args.max_rows)
+        runner = Runner(connection, args.format, args.quiet, args.max_rows, progress=args.progress)
         if args.sources:
             run_sources(runner, args.sources)
         elif sys.stdin.isatty():

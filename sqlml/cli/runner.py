@@ -1,73 +1,15 @@
-"""Running scripts on one connection and printing what each statement returns; training progress on
-the terminal."""
+"""Running scripts on one connection and printing what each statement returns (progress on the
+terminal: :mod:`sqlml.cli.progress`)."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import shutil
 import sys
-from collections.abc import Iterator
 from typing import TextIO
 
 import sqlml
+from sqlml.cli.progress import showing
 from sqlml.cli.render import write_csv, write_json, write_table
 from sqlml.console import UserError
-
-
-class ProgressLine(logging.Handler):
-    """Training progress (the ``sqlml.progress`` log) as one terminal line, rewritten with ``\r``.
-
-    A record with ``progress=(done, total)`` gets a bar; :meth:`clear` blanks the line, so what the
-    statement prints next starts on a clean line.
-    """
-
-    BAR = 20
-
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__(logging.INFO)
-        self.stream = stream
-        self.width = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = record.getMessage()
-            done_total = getattr(record, "progress", None)
-            if done_total:
-                done, total = done_total
-                filled = min(self.BAR, round(self.BAR * done / total)) if total else self.BAR
-                text = f"[{'#' * filled}{'.' * (self.BAR - filled)}] {text}"
-            text = text[: max(20, shutil.get_terminal_size().columns - 1)]
-            self.stream.write("\r" + text + " " * max(0, self.width - len(text)))
-            self.stream.flush()
-            self.width = len(text)
-        except Exception:
-            self.handleError(record)
-
-    def clear(self) -> None:
-        if self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
-            self.width = 0
-
-
-@contextlib.contextmanager
-def progress_on(stream: TextIO) -> Iterator[None]:
-    """Show training progress on ``stream`` while the block runs, if it is a terminal."""
-    isatty = getattr(stream, "isatty", None)
-    if isatty is None or not isatty():
-        yield
-        return
-    logger = logging.getLogger("sqlml.progress")
-    handler, level = ProgressLine(stream), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        handler.clear()
 
 
 class Runner:
@@ -81,6 +23,7 @@ class Runner:
         max_rows: int = 1000,
         out: TextIO | None = None,
         err: TextIO | None = None,
+        progress: bool | None = None,
     ) -> None:
         self.connection = connection
         self.cursor = connection.cursor()
@@ -89,6 +32,8 @@ class Runner:
         self.max_rows = max_rows
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
+        #: progress on ``err``: None when it is a terminal, True / False forced (quiet: never)
+        self.progress = False if quiet and progress is None else progress
 
     def run_script(self, script: str, source: str | None = None) -> None:
         """Run every statement of ``script`` in order; the first error propagates.
@@ -111,7 +56,7 @@ class Runner:
 
     def run_statement(self, sql: str) -> None:
         cursor = self.cursor
-        with progress_on(self.err):
+        with showing(self.connection, self.err, self.progress):
             cursor.execute(sql)
         for _kind, text in cursor.messages:
             self.err.write(f"NOTICE: {text}\n")

@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from sqlml import progress
 from sqlml.catalog import Catalog, ModelRecord
 from sqlml.errors import (
     Error,
@@ -256,6 +257,7 @@ class Executor:
                     f"another FUNCTION name."
                 )
         registered: list[str] = []  # the rows of the training query's ML calls, while it trains
+        progress.stage("reading the data")
         try:
             # An engine that trains on its own workers keeps large tables there; else rows are read.
             trainer = trainer_for(
@@ -288,6 +290,7 @@ class Executor:
             job = dataclasses.replace(job, label=trained.spec["label"])
         # Tuning and automl store what they chose (the winning model_type and values).
         record = self._record(job, trained.options or options, trained)
+        progress.stage("storing")
         self._store(record)
         if record.function_name:
             if existing is not None and existing.function_name not in (None, record.function_name):

@@ -66,6 +66,12 @@ def connect(
     graphs to Spark expressions and scores the rest with ONNX Runtime through ``mapInArrow``;
     'compiled' raises NotSupportedError for a graph it cannot compile; 'arrow' always uses
     ``mapInArrow``. See :mod:`sqlml.backends.spark.compiled`.
+
+    ``progress_callback`` is called with a :class:`sqlml.progress.Progress` as long work moves
+    (CREATE MODEL's stages, trees, rounds, epochs, trials; rows scored into a table); each
+    cursor's ``progress`` holds the last one. Inside a Jupyter kernel a one-line display shows
+    it too (``connection.notebook_progress = False`` turns that off); ``report_progress=False``
+    turns progress off altogether.
     """
     if dialect is not None and (not isinstance(dialect, str) or dialect.lower() not in DIALECTS):
         raise InterfaceError(
@@ -79,12 +85,21 @@ def connect(
         options.pop("max_statement_size", None), options.pop("max_nesting_depth", None)
     )
     autocommit = options.pop("autocommit", True)
+    callback = options.pop("progress_callback", None)
+    report = options.pop("report_progress", True)
+    if callback is not None and not callable(callback):
+        raise InterfaceError(
+            f"progress_callback must be a function taking one sqlml.progress.Progress; got "
+            f"{type(callback).__name__}."
+        )
     with public_errors("connecting"):
         dispatcher = open_engines(database, autocommit=autocommit, **options)
         connection = Connection(dispatcher.executor, autocommit=autocommit, router=dispatcher)
     if dialect is not None:
         connection.dialect = dialect.lower()
     connection.limits = limits
+    connection.progress_callback = callback
+    connection.report_progress = bool(report)
     return connection
 
 
@@ -139,6 +154,15 @@ class Connection:
         self._closed = False
         self._owner: Cursor | None = None  # the cursor whose rows the engine connection holds
         self.messages: list[tuple[type, str]] = []
+        #: Called with a sqlml.progress.Progress as each statement's work moves (stages; counts
+        #: at most 5 times a second; a last report with finished=True), in the statement's
+        #: thread; connect(progress_callback=...) sets it. Calling interrupt() from it cancels.
+        self.progress_callback: Any = None
+        #: False: statements report no progress at all (no cursor.progress, no callback; a
+        #: random forest is then grown in one call instead of in counted batches of trees).
+        self.report_progress = True
+        #: Show progress in a Jupyter notebook when running inside a kernel (None: when one is).
+        self.notebook_progress: bool | None = None
 
     # PEP 249 -------------------------------------------------------------------------------------
 
@@ -239,6 +263,18 @@ class Connection:
         self.close()
 
     # internals -----------------------------------------------------------------------------------
+
+    def _progress_listeners(self) -> list[Any]:
+        listeners = []
+        if self.progress_callback is not None:
+            listeners.append(self.progress_callback)
+        if self.notebook_progress is not False:
+            from sqlml.dbapi.notebook import notebook_listener
+
+            shown = notebook_listener(forced=bool(self.notebook_progress))
+            if shown is not None:
+                listeners.append(shown)
+        return listeners
 
     def _check_open(self) -> None:
         if self._closed:

@@ -60,6 +60,22 @@ _NO_RESULT_KEYWORDS = _ROWCOUNT_KEYWORDS | frozenset(
 )
 
 
+_MODEL_STATEMENT = re.compile(
+    r"\s*(CREATE|ALTER|DROP|EXPORT)\s+(?:OR\s+REPLACE\s+)?MODEL\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
+    r"((?:`[^`]+`|\"[^\"]+\"|[\w.$]+))",
+    re.IGNORECASE,
+)
+
+
+def statement_label(sql: str) -> str:
+    """How progress names a statement: ``CREATE MODEL churn``, else its first words."""
+    found = _MODEL_STATEMENT.match(sql)
+    if found:
+        return f"{found.group(1).upper()} MODEL {found.group(2)}"
+    words = " ".join(sql.split())
+    return words if len(words) <= 40 else words[:39] + "…"
+
+
 def first_keyword(sql: str) -> str:
     match = re.match(r"[A-Za-z_]+", sql[_LEADING.match(sql).end() :])  # type: ignore[union-attr]
     return match.group(0).upper() if match else ""
@@ -97,6 +113,10 @@ class Cursor:
         self._schema: Any = None
         self._has_result = False
         self._failed: Error | None = None  # the rows failed while another cursor ran
+        #: How far the running (or last) statement got: a sqlml.progress.Progress (its stage, a
+        #: count with rate and time left), readable from another thread; None until a statement
+        #: reports (training, tuning, scoring into a table).
+        self.progress: Any = None
         #: The engine that ran the last statement ('duckdb' or 'spark'), and why (engine='auto'
         #: picks per statement; other connections have one engine).
         self.engine: str | None = None
@@ -149,9 +169,23 @@ class Cursor:
                 "Parameters can be given with one statement at a time; got "
                 f"{len(statements)} statements."
             )
+        from contextlib import nullcontext
+
+        from sqlml import progress
+
+        listeners = [self._record_progress, *connection._progress_listeners()]
         for statement in statements:
-            dispatch = connection._dispatch(statement, parameters)
-            self._run(dispatch, statement.sql, parameters)
+            watched = connection.report_progress
+            with (
+                progress.reporting(statement_label(statement.sql), listeners)
+                if watched
+                else nullcontext()
+            ):
+                dispatch = connection._dispatch(statement, parameters)
+                self._run(dispatch, statement.sql, parameters)
+
+    def _record_progress(self, report: Any) -> None:
+        self.progress = report
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> Cursor:
         self._check_open()
@@ -355,6 +389,7 @@ class Cursor:
 
     def _reset(self) -> None:
         self._release()
+        self.progress = None
         self.messages = []
         self.statusmessage = ""
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sqlml import progress
 from sqlml.models.sklearn import EstimatorPlan
 
 if TYPE_CHECKING:
@@ -107,6 +108,20 @@ def stopping_parameters(plan: dict[str, Any] | None, evaluation: bool) -> dict[s
     if not plan["rounds_given"]:
         out["n_estimators"] = ROUNDS_WITHOUT_PATIENCE
     return out
+
+
+@cache
+def _progress_class() -> type:
+    import xgboost
+
+    class _Progress(xgboost.callback.TrainingCallback):
+        """Each boosting round counted (and a cancel check)."""
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            progress.advance(epoch + 1)
+            return False
+
+    return _Progress
 
 
 @cache
@@ -203,6 +218,9 @@ def estimator_classes() -> tuple[type, type]:
             first_weights = None if weights is None else np.asarray(weights)[rows]
         sets = [first] + ([evaluation] if evaluation is not None else [])
         est.set_params(**stopping_parameters(est.sqlml_stopping, evaluation is not None))
+        # the rounds counted on the driver only (stopping_parameters also serve Spark's executors)
+        est.set_params(callbacks=[*(est.callbacks or []), _progress_class()()])
+        progress.expect(est.n_estimators, "rounds")
         return {
             "sample_weight": weights,
             "eval_set": sets,

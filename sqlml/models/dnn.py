@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sqlml import progress
+
 if TYPE_CHECKING:
     from sqlml.models.options import ModelOptions
 
@@ -147,8 +149,10 @@ def _epochs(est: Any, epoch: Any, loss: Any) -> Any:
             delattr(est, name)
     losses: list[float] = []
     best, best_state, since = np.inf, None, 0
-    for _ in range(est.max_iter):
+    progress.expect(est.max_iter, "epochs")
+    for done in range(1, est.max_iter + 1):
         epoch()
+        progress.advance(done)
         value = loss()
         losses.append(value)
         if plan["patience"] is not None:

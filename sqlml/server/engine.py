@@ -126,11 +126,13 @@ class Engine:
         lock_timeout: float | None,
         statement_timeout: float | None = None,
         gone: Callable[[], bool] = lambda: False,
+        tick: Callable[[], Any] | None = None,
     ) -> T:
         """Run ``fn`` on the worker for ``session``, honouring transaction ownership and timeouts.
 
         ``gone`` tells whether the client has disconnected: then the statement is interrupted
-        rather than left running for nobody.
+        rather than left running for nobody. ``tick`` (a coroutine function) is awaited every
+        0.2 s while the statement runs: the session sends its progress NOTICEs then.
         """
         loop = asyncio.get_running_loop()
         self._loop = loop
@@ -142,7 +144,7 @@ class Engine:
             self._current[session] = request
             future = loop.run_in_executor(lane.executor, self._run, request, label, fn)
             try:
-                return await self._wait(request, future, started, statement_timeout, gone)
+                return await self._wait(request, future, started, statement_timeout, gone, tick)
             except _Busy:
                 if lock_timeout is None:  # lock_timeout = 0: wait as long as it takes
                     await released.wait()
@@ -161,6 +163,7 @@ class Engine:
         started: float,
         statement_timeout: float | None,
         gone: Callable[[], bool],
+        tick: Callable[[], Any] | None = None,
     ) -> T:
         while True:
             try:
@@ -170,6 +173,10 @@ class Engine:
                 raise
             if done:
                 return future.result()
+            if tick is not None:
+                # a client that stopped reading: gone() decides what becomes of the statement
+                with contextlib.suppress(OSError, TimeoutError):
+                    await tick()
             reason = ""
             if statement_timeout and time.monotonic() - started > statement_timeout:
                 reason = "canceling statement due to statement timeout"

@@ -19,6 +19,7 @@ from sqlml_udfs.arrays import ARRAY
 from sqlml_udfs.scoring import NULL_CATEGORY, Scorer
 from sqlml_udfs.temporal import TIMESTAMP, origin_of
 
+from sqlml import progress
 from sqlml.cancel import checkpoint
 from sqlml.errors import OptionError, SchemaError, TrainingError
 from sqlml.models.boosting import is_xgboost, round_losses
@@ -72,17 +73,19 @@ def fit(
         )
     label, transform = resolve_label(table, options, label, transform, model)
     concrete = tuning.concrete_options(options, table, label)  # automl: its first candidate type
+    progress.stage("preparing the data")
     training = prepare(table, model=model, options=concrete, label=label, transform=transform)
-    checkpoint()
     if tuning.requested(options):
-        tuning.search(training, options)
+        tuning.search(training, options)  # its own stages: the trials, then the refit
     else:
+        progress.stage(f"fitting {concrete.model_type}")
         fit_pipeline(training)
-    checkpoint()
+    progress.stage("converting to ONNX and checking fidelity")
     convert(training)
     checkpoint()
     after_fit(training)
     record_insights(training)  # what the inspection and explanation functions read
+    progress.stage("evaluating")
     scores = summarize_evaluation(training)  # may tune the threshold, so before the metrics
     checkpoint()
     from sqlml.measures import metrics as metrics_mod

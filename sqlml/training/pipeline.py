@@ -15,6 +15,7 @@ import pyarrow as pa
 from sqlml_udfs.scoring import Scorer, model_arrays
 from sqlml_udfs.temporal import graph_features
 
+from sqlml import progress
 from sqlml.errors import TrainingError
 from sqlml.models.boosting import (
     assign_tree_classes,
@@ -130,6 +131,8 @@ def _fit(
                 _fit_with_evaluation(pipeline, frame, y, weight, evaluation, training, scale)
             elif plan.stepwise is not None:
                 loss = _fit_stepwise(pipeline, frame, y, weight, plan.stepwise)
+            elif _is_forest(pipeline.named_steps["model"]) and progress.current() is not None:
+                _fit_forest_counted(pipeline, frame, y, weight)
             elif y is None:
                 pipeline.fit(frame, **fit_kwargs)
             else:
@@ -186,6 +189,37 @@ def _unscale_output(estimator: Any, mean: float, spread: float) -> None:
     estimator.intercepts_[-1] = estimator.intercepts_[-1] * spread + mean
 
 
+def _is_forest(estimator: Any) -> bool:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    return isinstance(estimator, (RandomForestClassifier, RandomForestRegressor))
+
+
+#: A forest's trees are built in this many batches when progress is watched (one report each).
+FOREST_BATCHES = 10
+
+
+def _fit_forest_counted(pipeline: Any, frame: Any, y: Any, weight: np.ndarray | None) -> None:
+    """A random forest grown in batches of trees (warm_start), each batch counted: scikit-learn
+    draws every tree's seed from the same sequence either way, so the forest is the one a single
+    fit grows (tests/training/test_progress.py)."""
+    x = pipeline[:-1].fit_transform(frame, y)
+    estimator = pipeline.named_steps["model"]
+    total = estimator.n_estimators
+    step = max(1, -(-total // FOREST_BATCHES))
+    progress.expect(total, "trees")
+    estimator.set_params(warm_start=True)
+    try:
+        built = 0
+        while built < total:
+            built = min(total, built + step)
+            estimator.set_params(n_estimators=built)
+            estimator.fit(x, y, sample_weight=weight)
+            progress.advance(built)
+    finally:
+        estimator.set_params(warm_start=False, n_estimators=total)
+
+
 def _fit_stepwise(
     pipeline: Any, frame: Any, y: Any, weight: np.ndarray | None, relative: float
 ) -> float:
@@ -210,6 +244,7 @@ def _fit_stepwise(
     classes, index = np.unique(y, return_inverse=True)
     codes = index.astype(np.min_scalar_type(len(classes) - 1))
     previous, steps, losses = None, 0, np.zeros(0)
+    progress.expect(limit, "iterations")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # one iteration per call, by design
         while steps < limit:
@@ -217,6 +252,7 @@ def _fit_stepwise(
             with sklearn.config_context(assume_finite=steps > 0):
                 estimator.fit(x, codes, **extra)
             steps += 1
+            progress.advance(steps)
             losses = _row_losses(estimator, x, index)
             now = _objective(estimator, losses, weight)
             if previous is not None and previous - now < relative * abs(previous):

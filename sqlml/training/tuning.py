@@ -10,7 +10,6 @@ ML.TRIAL_INFO. Trials run one at a time: the engine and ONNX Runtime already use
 from __future__ import annotations
 
 import itertools
-import logging
 import math
 import time
 import warnings
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from sqlml import progress
 from sqlml.cancel import checkpoint
 from sqlml.errors import OptionError, TrainingError
 from sqlml.models.boosting import is_xgboost, round_losses
@@ -28,8 +28,6 @@ from sqlml.models.options import AUTOML_TYPES, OBJECTIVES, OPTIONS, ModelOptions
 from sqlml.models.registry import AUTOML_CANDIDATES, DEFAULT_SPACES
 from sqlml.models.space import HParamCandidates, HParamRange, Space
 from sqlml.training.pipeline import Training, centroid_distances, fit_once, fit_pipeline
-
-progress = logging.getLogger("sqlml.progress")
 
 DEFAULT_TRIALS = 10  # with a search space but no num_trials
 AUTOML_TRIALS_PER_TYPE = 3  # automl without num_trials: defaults, then two random configurations
@@ -119,6 +117,9 @@ def search(training: Training, options: ModelOptions) -> None:
     budget = options.get("budget_seconds") if automl else None
     started = time.perf_counter()
     trials: list[dict[str, Any]] = []
+    progress.stage(
+        f"tuning {training.spec['model_type']}" if not automl else "automl", total, "trials"
+    )
     for trial_id, candidate in enumerate(candidates, start=1):
         checkpoint()
         elapsed = time.perf_counter() - started
@@ -128,24 +129,14 @@ def search(training: Training, options: ModelOptions) -> None:
                 f"({budget:g} s) was spent."
             )
             break
-        progress.info(
-            "CREATE MODEL %s: trial %d of %d (elapsed %.1f s)",
-            training.model,
-            trial_id,
-            total,
-            elapsed,
-            extra={"progress": (trial_id - 1, total)},
-        )
         trial_options = _trial_options(candidate, options, automl)
-        trials.append(_run_trial(training, trial_id, candidate, trial_options, objective, folds))
+        with progress.quiet():  # the trial's own rounds or trees: the trials are the count
+            trials.append(
+                _run_trial(training, trial_id, candidate, trial_options, objective, folds)
+            )
+        progress.advance(trial_id)
     best = _best(trials, greater, training.model)
-    progress.info(
-        "CREATE MODEL %s: refitting trial %d on every training row (elapsed %.1f s)",
-        training.model,
-        best["trial_id"],
-        time.perf_counter() - started,
-        extra={"progress": (len(trials), len(trials))},
-    )
+    progress.stage(f"fitting trial {best['trial_id']} on every training row")
     winner = Candidate(best["model_type"], best["hyperparameters"])
     training.options = _trial_options(winner, options, automl)
     training.spec["model_type"] = winner.model_type

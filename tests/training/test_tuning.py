@@ -6,10 +6,7 @@ scikit-learn on the same rows (same folds, same seed), never read back from sqlm
 
 from __future__ import annotations
 
-import io
 import json
-import logging
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sqlml
-from sqlml import cli, errors
+from sqlml import errors
 from sqlml.models.options import validate
 from sqlml.models.space import HParamCandidates, HParamRange
 from sqlml.plan.planner import plan
@@ -558,74 +555,3 @@ def test_redshift_objectives_and_max_runtime_in_the_plan() -> None:
     assert xgb == {"model_type": "boosted_tree", "enable_global_explain": True}
     with pytest.raises(errors.OptionError, match="Unknown OBJECTIVE 'nonsense'"):
         options_of(sql.format(clauses="OBJECTIVE 'nonsense'"))
-
-
-# --- progress --------------------------------------------------------------------------------------------
-
-
-def test_progress_is_logged_per_trial(cur: sqlml.Cursor, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="sqlml.progress"):
-        cur.execute(
-            "CREATE MODEL p OPTIONS(model_type='linear_reg', input_label_cols=['y'], "
-            "l2_reg=HPARAM_CANDIDATES([1, 2, 3])) AS SELECT x1, x2, y FROM line"
-        )
-    records = [r for r in caplog.records if r.name == "sqlml.progress"]
-    trial_lines = [r.getMessage() for r in records if "trial" in r.getMessage()][:3]
-    for number, line in enumerate(trial_lines, start=1):
-        assert line.startswith(f"CREATE MODEL p: trial {number} of 3 (elapsed ")
-        assert line.endswith(" s)")
-    assert [r.progress for r in records] == [(0, 3), (1, 3), (2, 3), (3, 3)]
-    assert "refitting trial" in records[-1].getMessage()
-
-
-class FakeTerminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_cli_progress_line_rewrites_one_line() -> None:
-    stream = FakeTerminal()
-    logger = logging.getLogger("sqlml.progress")
-    before = list(logger.handlers)
-    with cli.progress_on(stream):
-        logger.info("CREATE MODEL m: trial %d of %d", 1, 4, extra={"progress": (0, 4)})
-        logger.info("CREATE MODEL m: trial %d of %d", 3, 4, extra={"progress": (2, 4)})
-    first = "[" + "." * 20 + "] CREATE MODEL m: trial 1 of 4"
-    second = "[" + "#" * 10 + "." * 10 + "] CREATE MODEL m: trial 3 of 4"
-    assert stream.getvalue() == ("\r" + first + "\r" + second + "\r" + " " * len(second) + "\r")
-    assert logger.handlers == before  # detached when the statement ends
-    logger.info("after the statement")
-    assert "after" not in stream.getvalue()
-
-
-def test_cli_progress_line_shorter_message_blanks_the_rest() -> None:
-    stream = FakeTerminal()
-    handler = cli.ProgressLine(stream)
-    handler.emit(logging.makeLogRecord({"msg": "a long first message"}))
-    handler.emit(logging.makeLogRecord({"msg": "short"}))
-    handler.clear()
-    handler.clear()  # a second clear writes nothing
-    assert stream.getvalue() == ("\ra long first message\rshort" + " " * 15 + "\r" + " " * 5 + "\r")
-
-
-def test_cli_shows_nothing_when_stderr_is_not_a_terminal(cur: sqlml.Cursor) -> None:
-    plain = io.StringIO()
-    with cli.progress_on(plain):
-        logging.getLogger("sqlml.progress").info("trial 1 of 2", extra={"progress": (0, 2)})
-    assert plain.getvalue() == ""
-
-
-def test_cli_runner_shows_progress_on_a_terminal(tmp_path: Path) -> None:
-    connection = sqlml.connect(str(tmp_path / "cli.duckdb"))
-    out, err = io.StringIO(), FakeTerminal()
-    runner = cli.Runner(connection, fmt="csv", out=out, err=err)
-    runner.run_script(
-        LINE + ";\nCREATE MODEL m OPTIONS(model_type='linear_reg', input_label_cols=['y'], "
-        "l2_reg=HPARAM_CANDIDATES([1, 2])) AS SELECT x1, x2, y FROM line;"
-    )
-    connection.close()
-    text = err.getvalue()
-    assert "\r[" + "." * 20 + "] CREATE MODEL m: trial 1 of 2" in text
-    # the line is blanked before the statement's notices print
-    assert re.search(r"\r {20,}\rNOTICE: ", text)
-    assert "CREATE MODEL" in out.getvalue()

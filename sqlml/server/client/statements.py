@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import re
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,33 @@ log = logging.getLogger("sqlml.server")
 
 FLUSH_BYTES = 256 * 1024
 ROWS_PER_CHUNK = 8192
+
+
+class ProgressNotices:
+    """A statement's progress as NOTICE texts, collected on its worker thread and sent by the
+    loop while it runs: each stage, a count at most every :attr:`EVERY` seconds, the summary."""
+
+    EVERY = 5.0
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._stage = ""
+        self._last = -1e9
+
+    def __call__(self, report: Any) -> None:
+        same = report.stage == self._stage and not report.finished
+        if same and report.elapsed - self._last < self.EVERY:
+            return
+        self._stage, self._last = report.stage, report.elapsed
+        self._queue.put(str(report))
+
+    def drain(self) -> list[str]:
+        out = []
+        while True:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                return out
 
 
 class Statements:
@@ -45,13 +73,35 @@ class Statements:
         return await self._on_engine(pgcompat.rewrite(sql), params)
 
     async def _on_engine(self, rewritten: str, params: list[Any]) -> Result:
+        notices = ProgressNotices()
+
         def work(cursor: sqlml.Cursor) -> Result:
-            cursor.execute(rewritten, params or None)
+            connection = cursor.connection
+            connection.progress_callback = notices if self._wants_notices() else None
+            try:
+                cursor.execute(rewritten, params or None)
+            finally:
+                connection.progress_callback = None
             return read_result(cursor, rewritten)
 
-        return await self._call(work)
+        async def tick() -> None:  # while it runs: the progress so far, to the client now
+            if self._send_progress(notices):
+                await self.flush()
 
-    async def _call(self, fn: Callable[[sqlml.Cursor], Result]) -> Result:
+        result = await self._call(work, tick)
+        self._send_progress(notices)  # the last ones go before the statement's own notices
+        return result
+
+    def _send_progress(self, notices: ProgressNotices) -> bool:
+        sent = False
+        for text in notices.drain():
+            self.out += protocol.notice(text)
+            sent = True
+        return sent
+
+    async def _call(
+        self, fn: Callable[[sqlml.Cursor], Result], tick: Callable[[], Any] | None = None
+    ) -> Result:
         timeout_ms = self.settings.milliseconds("statement_timeout")
         timeout = timeout_ms / 1000 if timeout_ms else self.config.statement_timeout
         label = f"{self.user}@{self.peer[0] if self.peer else '?'}"
@@ -64,6 +114,7 @@ class Statements:
             lock_timeout=self.settings.milliseconds("lock_timeout") / 1000 or None,
             statement_timeout=timeout,
             gone=self.gone,
+            tick=tick,
         )
 
     async def _command(self, command: pgcompat.Command) -> Result | None:
@@ -153,14 +204,17 @@ class Statements:
     def _warn(self, text: str, code: str) -> None:
         self.out += protocol.notice(text, "WARNING", code)
 
-    def _notices(self, result: Result) -> None:
-        if self.settings.values.get("client_min_messages", "notice").lower() in (
+    def _wants_notices(self) -> bool:
+        return self.settings.values.get("client_min_messages", "notice").lower() not in (
             "warning",
             "error",
             "log",
             "fatal",
             "panic",
-        ):
+        )
+
+    def _notices(self, result: Result) -> None:
+        if not self._wants_notices():
             return
         for text in result.notices:
             self.out += protocol.notice(text)
