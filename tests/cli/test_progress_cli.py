@@ -1,0 +1,157 @@
+"""Progress in the ``sqlml`` command: a live bar in the shell on a real terminal (tmux), plain
+stage lines with ``--progress`` when stderr is not a terminal, nothing by default or with
+``--quiet``."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hang import HANG
+
+import sqlml
+from sqlml import cli
+
+TMUX = shutil.which("tmux")
+SQLML = str(Path(sys.executable).with_name("sqlml"))
+TABLE = (
+    "CREATE TABLE big AS SELECT (i % 1009) / 1009.0 AS a, ((i * 31) % 997) / 997.0 AS b, "
+    "((i * 17) % 991) / 991.0 AS c, CASE WHEN (i * 7) % 13 < 6 THEN 1 ELSE 0 END AS y "
+    "FROM range({rows}) t(i)"
+)
+SMALL_MODEL = (
+    "CREATE MODEL m OPTIONS (model_type = 'logistic_reg', input_label_cols = ['y']) "
+    "AS SELECT * FROM big"
+)
+
+
+def test_forced_progress_prints_a_line_per_stage_when_not_a_terminal(tmp_path: Path) -> None:
+    connection = sqlml.connect(str(tmp_path / "p.duckdb"))
+    out, err = io.StringIO(), io.StringIO()
+    runner = cli.Runner(connection, out=out, err=err, progress=True)
+    runner.run_script(TABLE.format(rows=2000) + ";\n" + SMALL_MODEL + ";")
+    connection.close()
+    lines = err.getvalue().splitlines()
+    assert lines[0] == "CREATE MODEL m: reading the data"
+    assert "CREATE MODEL m: storing" in lines
+    assert re.fullmatch(r"CREATE MODEL m: done in \d+\.\d s", lines[-1])
+    assert out.getvalue().splitlines()[-1] == "CREATE MODEL"
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_no_progress_when_stderr_is_not_a_terminal_or_quiet(tmp_path: Path, quiet: bool) -> None:
+    connection = sqlml.connect(str(tmp_path / "p.duckdb"))
+    err = io.StringIO()
+    runner = cli.Runner(connection, quiet=quiet, out=io.StringIO(), err=err)
+    runner.run_script(TABLE.format(rows=500) + ";\n" + SMALL_MODEL + ";")
+    connection.close()
+    assert err.getvalue() == ""
+
+
+def test_the_command_takes_progress_and_quiet(tmp_path: Path) -> None:
+    script = tmp_path / "train.sql"
+    script.write_text(TABLE.format(rows=1000) + ";\n" + SMALL_MODEL + ";\n")
+    database = str(tmp_path / "c.duckdb")
+    env = {**os.environ, "SQLML_DEBUG": ""}
+    shown = subprocess.run(
+        [SQLML, "-d", database, "-f", str(script), "--progress"],
+        capture_output=True, text=True, timeout=HANG, env=env,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "CREATE MODEL m: fitting logistic_reg" in shown.stderr
+    assert re.search(r"CREATE MODEL m: done in [\d.]+ s", shown.stderr)
+    (tmp_path / "c.duckdb").unlink()
+    plain = subprocess.run(
+        [SQLML, "-d", database, "-f", str(script)],
+        capture_output=True, text=True, timeout=HANG, env=env,
+    )  # fmt: skip
+    assert plain.returncode == 0 and plain.stderr == ""
+
+
+class Tmux:
+    """A private tmux server running the sqlml shell in one pane."""
+
+    def __init__(self, tmp_path: Path, command: str) -> None:
+        assert TMUX is not None
+        self.base = [TMUX, "-L", f"sqlml-test-{os.getpid()}-{tmp_path.name}", "-f", os.devnull]
+        env = {**os.environ, "SQLML_DEBUG": "", "TERM": "xterm-256color"}
+        env.pop("TMUX", None)
+        self.env = env
+        self.run("new-session", "-d", "-x", "200", "-y", "40", command)
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(
+            [*self.base, *args], capture_output=True, text=True, timeout=60, env=self.env
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def type(self, text: str) -> None:
+        """Type ``text`` and Enter, once the pane shows it was read (readline may drop what is
+        typed while it sets the terminal up)."""
+        for _ in range(5):
+            # tmux reads an argument ending in ';' as its command separator: "\\;" is the key
+            body, end = (text[:-1], ["\\;"]) if text.endswith(";") else (text, [])
+            self.run("send-keys", "-t", "0", "-l", body)
+            if end:
+                self.run("send-keys", "-t", "0", *end)
+            try:
+                self.wait_for(re.escape(text[-30:]), timeout=10)
+                break
+            except AssertionError:
+                self.run("send-keys", "-t", "0", "C-u")  # clear the line and type it again
+        self.run("send-keys", "-t", "0", "Enter")
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "0")
+
+    def wait_for(self, pattern: str, timeout: float = HANG) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if re.search(pattern, text):
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"{pattern!r} never appeared; the screen:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=60)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed (apt tmux; .ci/run installs it)")
+def test_the_shell_shows_a_moving_bar_during_the_fit_and_removes_it(tmp_path: Path) -> None:
+    database = tmp_path / "shell.duckdb"
+    with sqlml.connect(str(database)) as connection:
+        connection.cursor().execute(TABLE.format(rows=150_000))
+    tmux = Tmux(tmp_path, f"{SQLML} -d {database}")
+    try:
+        tmux.wait_for(r"sqlml>", timeout=120)
+        tmux.type(
+            "CREATE MODEL rf OPTIONS (model_type = 'random_forest_classifier', "
+            "input_label_cols = ['y'], num_parallel_tree = 60) AS SELECT * FROM big;"
+        )
+        counts: set[int] = set()
+        deadline = time.monotonic() + HANG
+        final = ""
+        while time.monotonic() < deadline:
+            screen = tmux.screen()
+            counts |= {int(n) for n in re.findall(r"(\d+) of 60 trees", screen)}
+            if re.search(r"^CREATE MODEL\s*$", screen, re.MULTILINE):
+                final = screen
+                break
+            time.sleep(0.05)
+        assert final, tmux.screen()
+        # the bar was on screen with a count that moved, and is gone at the end
+        assert len(counts - {0}) >= 2 or (0 in counts and len(counts) >= 2), counts
+        assert "trees" not in final and "━" not in final
+        assert re.search(r"CREATE MODEL rf: done in [\d.]+ (s|min)", final)
+    finally:
+        tmux.close()
