@@ -33,14 +33,15 @@ class ProgressNotices:
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
-        self._stage = ""
+        self._stage: tuple[str, str] = ("", "")
         self._last = -1e9
 
     def __call__(self, report: Any) -> None:
-        same = report.stage == self._stage and not report.finished
+        stage = (report.stage, report.unit)  # a stage, and again when its count begins
+        same = stage == self._stage and not report.finished
         if same and report.elapsed - self._last < self.EVERY:
             return
-        self._stage, self._last = report.stage, report.elapsed
+        self._stage, self._last = stage, report.elapsed
         self._queue.put(str(report))
 
     def drain(self) -> list[str]:
