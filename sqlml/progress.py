@@ -76,7 +76,10 @@ class Progress:
     def __str__(self) -> str:
         if self.finished:
             word = "done" if self.ok else "stopped"
-            return f"{self.statement}: {word} in {seconds_text(self.elapsed)}"
+            text = f"{self.statement}: {word} in {seconds_text(self.elapsed)}"
+            if self.done is not None and self.unit:  # the last stage's count (rows scored)
+                text += f", {self.done:,} {self.unit}"
+            return text
         count = self.count_text()
         head = f"{self.statement}: {self.stage}"
         return f"{head}, {count}" if count else head
@@ -106,12 +109,17 @@ class Reporter:
         self.current = Progress(statement, "starting")
         self._sent_at = 0.0
         self.depth = 0  # > 0 inside quiet(): nested work does not report
-        self.reported = False  # whether any stage was reported
+        self.reported = False  # whether any report reached the listeners
+        self._hold_until = 0.0  # nothing reaches them before (stage(after=...))
         self._unsent = False  # a count held back by the interval, sent before the next stage
 
-    def stage(self, name: str, total: int | None = None, unit: str = "") -> None:
+    def stage(
+        self, name: str, total: int | None = None, unit: str = "", after: float = 0.0
+    ) -> None:
         self._flush()  # the last count of the stage before, if it was held back
         now = time.monotonic()
+        if after and not self.reported:  # work that is usually quick shows only when it is not
+            self._hold_until = now + after
         self._stage_started = now
         self.current = Progress(
             self.statement,
@@ -121,7 +129,6 @@ class Reporter:
             unit,
             now - self.started,
         )
-        self.reported = True
         self._send(now)
 
     def expect(self, total: int | None, unit: str) -> None:
@@ -149,7 +156,7 @@ class Reporter:
 
     def finish(self, ok: bool) -> None:
         if not self.reported:
-            return  # a statement that reported nothing (a plain query) ends quietly
+            return  # a statement that reported nothing (or only while held back) ends quietly
         self._flush()
         now = time.monotonic()
         self.current = replace(self.current, elapsed=now - self.started, finished=True, ok=ok)
@@ -160,6 +167,10 @@ class Reporter:
             self._send(time.monotonic())
 
     def _send(self, now: float) -> None:
+        if now < self._hold_until:
+            self._unsent = True
+            return
+        self.reported = True
         self._sent_at, self._unsent = now, False
         for listener in self.listeners:
             try:
@@ -200,12 +211,14 @@ def current() -> Reporter | None:
     return _current.get()
 
 
-def stage(name: str, total: int | None = None, unit: str = "") -> None:
-    """A stage of the running statement begins (``total`` ``unit`` to count, when known)."""
+def stage(name: str, total: int | None = None, unit: str = "", after: float = 0.0) -> None:
+    """A stage of the running statement begins (``total`` ``unit`` to count, when known). With
+    ``after``, a statement's first stage reaches the listeners only once it has run that many
+    seconds (an ML.PREDICT that takes a moment shows nothing)."""
     checkpoint()
     reporter = _current.get()
     if reporter is not None and reporter.depth == 0:
-        reporter.stage(name, total, unit)
+        reporter.stage(name, total, unit, after)
 
 
 def expect(total: int | None, unit: str) -> None:

@@ -178,3 +178,24 @@ def test_rate_and_time_left_follow_the_count() -> None:
     assert str(report) == "CREATE MODEL m: fitting, 40 of 100 trees, 10.0/s, ~6.0 s left"
     unknown = progress.Progress("ML.PREDICT", "scoring", 5000, None, "rows", 2.0, 2.0)
     assert unknown.remaining is None and str(unknown).endswith("5,000 rows, 2,500/s")
+
+
+def test_rows_scored_into_a_table_are_counted(
+    reports: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con, seen = reports
+    cur = con.cursor()
+    cur.execute(create("model_type = 'logistic_reg'"))
+    cur.execute("CREATE TABLE many AS SELECT t.* FROM t, range(20)")  # 60,000 rows
+    seen.clear()
+    cur.execute("CREATE TABLE quick AS SELECT * FROM ML.PREDICT(MODEL m, TABLE t)")
+    assert seen == []  # an ML query shows its progress only once it has run a second
+    from sqlml.core import executor
+
+    monkeypatch.setattr(executor, "SCORING_SHOWN_AFTER", 0.0)
+    cur.execute("CREATE TABLE scored AS SELECT * FROM ML.PREDICT(MODEL m, TABLE many)")
+    rows = [r.done for r in seen if r.unit == "rows" and not r.finished]
+    assert rows and rows == sorted(rows) and rows[-1] == 60_000
+    assert {r.stage for r in seen} == {"scoring"} and seen[-1].finished
+    summary = "CREATE TABLE scored AS SELECT * FROM ML…: done in "
+    assert str(seen[-1]).startswith(summary) and str(seen[-1]).endswith(" s, 60,000 rows")

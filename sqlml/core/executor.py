@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from sqlml import progress
 from sqlml.catalog import Catalog, ModelRecord
+from sqlml.core.streams import SCORING_SHOWN_AFTER, watched
 from sqlml.errors import (
     Error,
     IntegrityError,
@@ -161,10 +162,12 @@ class Executor:
         registered: list[str] = []
         failures: list[Exception] = []
         notices: list[str] = []
+        # rows scored, counted as the engine pulls them: shown when the query takes a while
+        progress.stage("scoring", unit="rows", after=SCORING_SHOWN_AFTER)
         try:
             for index, call in enumerate(job.calls):
                 name = self.backend.temp_name(call.function.lower())
-                source = _reporting(self._call(call, inner[index], notices), failures)
+                source = watched(self._call(call, inner[index], notices), failures)
                 self.backend.register_arrow(name, source)
                 registered.append(name)
             sql = job.render(lambda i: self.backend.quote(registered[i]))
@@ -580,18 +583,3 @@ class Executor:
 
 
 _LABEL_SQL = {"string": "VARCHAR", "int64": "BIGINT", "bool": "BOOLEAN", "double": "DOUBLE"}
-
-
-def _reporting(source: Any, failures: list[Exception]) -> Any:
-    """``source``, noting in ``failures`` an exception raised while its batches are pulled."""
-    if not isinstance(source, pa.RecordBatchReader):
-        return source
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        try:
-            yield from source
-        except Exception as exc:
-            failures.append(exc)
-            raise
-
-    return pa.RecordBatchReader.from_batches(source.schema, batches())

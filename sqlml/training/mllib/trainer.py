@@ -26,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 from sqlml_udfs.scoring import NULL_CATEGORY, Scorer
 
+from sqlml import progress
 from sqlml.backends.spark.conversion import arrow_schema
 from sqlml.backends.spark.errors import spark_errors, translate_error
 from sqlml.errors import (
@@ -159,9 +160,12 @@ class MLlibTrainer:
         )
         prepared.persist()
         try:
+            progress.stage("preparing the data on the executors")
             training_rows = prepared.where(~F.col(VALIDATION)) if watched else prepared
             info["training_rows"] = training_rows.count()
+            progress.stage(f"fitting {options.model_type} on the executors")
             pipeline, seconds = fit_spark_pipeline(prepared, features, task, spec, options, info)
+            progress.stage("converting to ONNX and checking fidelity")
             info["fit_seconds"] = round(seconds, 4)
             converted = time.perf_counter()
             layout, head = extract_heads(self, pipeline, task, spec)
@@ -176,6 +180,7 @@ class MLlibTrainer:
                 sample.unpersist()
         finally:
             prepared.unpersist()
+        progress.stage("evaluating")
         eval_table = self._evaluation_rows(evaluation, features, label, split, info, options)
         training = Training(
             model=model,
