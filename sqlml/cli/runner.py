@@ -4,7 +4,7 @@ terminal: :mod:`sqlml.cli.progress`)."""
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import sqlml
 from sqlml.cli.progress import showing
@@ -61,12 +61,14 @@ class Runner:
         for _kind, text in cursor.messages:
             self.err.write(f"NOTICE: {text}\n")
         if cursor.description is not None:
-            self.write_result(cursor)
+            result = _unless_housekeeping(cursor)
+            if result is not None:
+                self.write_result(result)
         elif not self.quiet:
             self.out.write(self.status(cursor) + "\n")
         self.out.flush()
 
-    def write_result(self, cursor: sqlml.Cursor) -> None:
+    def write_result(self, cursor: Any) -> None:
         if self.format == "csv":
             write_csv(cursor, self.out)
         elif self.format == "json":
@@ -80,6 +82,31 @@ class Runner:
         if cursor.rowcount >= 0 and status in ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY"):
             return f"{status} {cursor.rowcount}"
         return status
+
+
+class _Peeked:
+    """A cursor whose first rows were read already: they come first."""
+
+    def __init__(self, cursor: sqlml.Cursor, rows: list[tuple[Any, ...]]) -> None:
+        self.description = cursor.description
+        self.cursor, self.rows = cursor, rows
+
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        if self.rows:
+            head, self.rows = self.rows[:size], self.rows[size:]
+            return head + (self.cursor.fetchmany(size - len(head)) if len(head) < size else [])
+        return self.cursor.fetchmany(size)
+
+
+def _unless_housekeeping(cursor: sqlml.Cursor) -> Any:
+    """The result to print, or None for a call made for its effect: one row whose every column
+    has DuckDB's NULL type, as ``SELECT setseed(0.42)`` returns (a script's housekeeping, not
+    a table a reader must skip)."""
+    description = cursor.description or []
+    if not description or any(d[1] != '"NULL"' for d in description):
+        return cursor
+    rows = cursor.fetchmany(2)
+    return None if len(rows) == 1 else _Peeked(cursor, rows)
 
 
 def read_source(path: str) -> tuple[str, str]:

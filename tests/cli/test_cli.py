@@ -439,3 +439,14 @@ def test_real_pty_session(tmp_path: Path) -> None:
             process.wait()
         os.close(master)
     assert "SELECT 41+1 AS answer;" in history.read_text()
+
+
+def test_a_call_made_for_its_effect_prints_no_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """SELECT setseed(0.42) returns one row of DuckDB's NULL type: a script's housekeeping (the
+    quickstart's first statement), printed as nothing; other results of that type still print."""
+    assert cli.main(["-c", "SELECT setseed(0.42); SELECT 1 AS one"]) == 0
+    assert capsys.readouterr().out == "one\n---\n  1\n(1 row)\n"
+    assert cli.main(["--format", "csv", "-c", "SELECT NULL AS a FROM range(2)"]) == 0
+    assert capsys.readouterr().out == 'a\n""\n""\n'  # csv writes NULL as ""
+    assert cli.main(["--format", "csv", "-c", "SELECT NULL AS a FROM range(3)"]) == 0
+    assert capsys.readouterr().out == 'a\n""\n""\n""\n'  # rows read ahead, then the rest
