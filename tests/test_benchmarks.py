@@ -124,3 +124,16 @@ def test_quality_benchmark_runs(tmp_path: pathlib.Path) -> None:
         assert all(g["goal"] in ("PASS", "FAIL", "-") for g in r["goals"])
     # roc_auc and log_loss have goals on each of 4 classifiers, r2_score on the regressor.
     assert result["summary"]["quality_goals"] == 4 * 2 + 1
+
+
+@pytest.mark.slow
+def test_progress_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    result = run("progress.py", "--rows", "2000", "--reps", "1", tmp_path=tmp_path)
+    assert [r["model_type"] for r in result["results"]] == [
+        "random_forest_classifier",
+        "boosted_tree_classifier",
+        "logistic_reg",
+        "dnn_classifier",
+    ]
+    # "on" received reports (stages at least: reading, preparing, fitting, ..., the summary)
+    assert all(r["reports"] >= 6 for r in result["results"])
