@@ -45,13 +45,20 @@ class Runner:
         statements = split_statements(
             script, dialect=self.connection.dialect, limits=self.connection.limits
         )
-        for statement in statements:
+        for index, statement in enumerate(statements):
             try:
                 self.run_statement(statement.sql)
             except sqlml.Error as exc:
                 if source is not None or len(statements) > 1:
                     where = f" of {source}" if source else ""
                     exc.add_note(f"in the statement at line {statement.line}{where}")
+                skipped = len(statements) - index - 1
+                if skipped:
+                    exc.add_note(
+                        f"the {skipped} statements after it were skipped"
+                        if skipped > 1
+                        else "the statement after it was skipped"
+                    )
                 raise
 
     def run_statement(self, sql: str) -> None:

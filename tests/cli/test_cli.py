@@ -450,3 +450,14 @@ def test_a_call_made_for_its_effect_prints_no_table(capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out == 'a\n""\n""\n'  # csv writes NULL as ""
     assert cli.main(["--format", "csv", "-c", "SELECT NULL AS a FROM range(3)"]) == 0
     assert capsys.readouterr().out == 'a\n""\n""\n""\n'  # rows read ahead, then the rest
+
+
+def test_shell_says_which_statements_an_error_skipped() -> None:
+    sh, out, err = shell()
+    sh.run_line("CREATE TABLE s (i INT); SELECT nope FROM s; INSERT INTO s VALUES (1); SELECT 2;")
+    assert "the 2 statements after it were skipped" in err.getvalue()
+    sh.run_line("SELECT count(*) AS n FROM s; SELECT nope; SELECT 3;")
+    assert "the statement after it was skipped" in err.getvalue()
+    assert "n\n-\n0\n(1 row)" in out.getvalue()  # the INSERT never ran
+    sh.run_line("SELECT nope;")
+    assert err.getvalue().count("skipped") == 2  # nothing after it: nothing said
