@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from sqlml.plan.jobs import MLCall
 
 Handler = Callable[["CallContext"], pa.Table | pa.RecordBatchReader]
-# Returns None when the function applies to the model, else why not (completing "ML.X applies to ...").
-Applies = Callable[["ModelRecord"], str | None]
+# Returns None when the function applies to the model, else why not (completing "ML.X applies to ..."),
+# or (why not, what to use instead).
+Applies = Callable[["ModelRecord"], str | tuple[str, str] | None]
 
 # Modules that register built-in functions, imported on first use so `import sqlml` stays light.
 BUILTIN_MODULES = (
@@ -202,8 +203,10 @@ def call(
     if spec.applies is not None:
         reason = spec.applies(record)
         if reason:
+            why, instead = reason if isinstance(reason, tuple) else (reason, "")
             raise ProgrammingError(
-                f"{where} applies to {reason}; model {record.name} is a {describe(record)}."
+                f"{where} applies to {why}; model {record.name} is a {describe(record)}."
+                + (f" {instead}" if instead else "")
             )
     if spec.input == "required" and call.input_sql is None:
         raise ProgrammingError(

@@ -16,7 +16,7 @@ from sqlml_udfs.scoring import NULL_CATEGORY, label_arrow_type
 from sqlml.errors import NotSupportedError, ProgrammingError
 from sqlml.functions import CallContext, boolean, register
 from sqlml.measures.attribution import LINEAR_WEIGHTS
-from sqlml.models.registry import TREES
+from sqlml.models.registry import LINEAR, TREES
 from sqlml.training.insights import (
     FEATURE_IMPORTANCE,
     FEATURE_INFO,
@@ -52,8 +52,17 @@ def linear_model(record: ModelRecord) -> str | None:
     return None if record.model_type in LINEAR_TYPES else "linear_reg and logistic_reg models"
 
 
-def tree_model(record: ModelRecord) -> str | None:
-    return None if record.model_type in TREES else "random forest and boosted tree models"
+def tree_model(record: ModelRecord) -> str | tuple[str, str] | None:
+    if record.model_type in TREES:
+        return None
+    why = "random forest and boosted tree models"
+    if record.model_type in LINEAR:
+        return why, (
+            f"A linear model's importance is in its weights: SELECT * FROM ML.WEIGHTS(MODEL "
+            f"{record.name}, STRUCT(TRUE AS standardize)) compares the features on one scale, "
+            f"and ML.GLOBAL_EXPLAIN ranks them (CREATE MODEL with enable_global_explain = TRUE)."
+        )
+    return why
 
 
 @register("FEATURE_INFO", input="none")

@@ -189,7 +189,8 @@ def iteration_results(training: Training) -> list[dict[str, Any]]:
     evaluation split (log loss for classifiers, mean squared error for regressors), as XGBoost
     recorded them while it trained (the training loss weighted as the fit was). DNN: scikit-learn's loss
     curve (the optimizer's objective, including the L2 penalty; half the squared error for
-    regressors), without an evaluation loss. Other models: one row, with the training loss (log
+    regressors), without an evaluation loss. logistic_reg (Newton steps): one row per step with
+    the training log loss, the evaluation split's on the last. Other models: one row, with the training loss (log
     loss, mean squared error, or mean squared distance to the nearest centroid) and the same on
     the evaluation split. eval_loss is NULL without a separate evaluation split (NO_SPLIT, or
     AUTO_SPLIT under 500 rows), as in BigQuery. The total fit time is on the last row only.
@@ -207,9 +208,12 @@ def iteration_results(training: Training) -> list[dict[str, Any]]:
         eval_losses = list(watched) if watched else [None] * len(train_losses)
         rate = float(estimator.learning_rate_init)
     else:
-        known = training.training_loss  # computed by the fit itself (logistic_reg's steps)
-        train_losses = [known if known is not None else _final_loss(training, training.train)]
-        eval_losses = [_final_loss(training, evaluation) if evaluation is not None else None]
+        # logistic_reg's Newton steps: the fit computed the training loss after each step; the
+        # evaluation split is scored for the final model (the last row)
+        known = training.training_loss
+        train_losses = known or [_final_loss(training, training.train)]
+        final_eval = _final_loss(training, evaluation) if evaluation is not None else None
+        eval_losses = [None] * (len(train_losses) - 1) + [final_eval]
         rate = None
     seconds = training.info.get("fit_seconds")
     last = len(train_losses) - 1

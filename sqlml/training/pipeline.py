@@ -58,9 +58,9 @@ class Training:
     scorer: Scorer | None = None
     onnx: bytes = b""
     transform: Transform | None = None  # the TRANSFORM clause: features are its outputs
-    #: The fitted model's loss on the training rows when the fit computed it on the way (the
-    #: stepwise Newton steps' last objective); None: ML.TRAINING_INFO scores the rows itself.
-    training_loss: float | None = None
+    #: The model's loss on the training rows after each iteration, when the fit computed it on
+    #: the way (logistic_reg's Newton steps); None: ML.TRAINING_INFO scores the rows itself.
+    training_loss: list[float] | None = None
 
     def frame(self, table: pa.Table | None = None) -> Any:
         """Features of ``table`` (default: the training rows) as scikit-learn's input."""
@@ -94,8 +94,8 @@ def fit_once(
 
 def _fit(
     training: Training, options: ModelOptions, rows: np.ndarray | None = None
-) -> tuple[Any, float, list[str], float | None]:
-    """:func:`fit_once`, and the training loss when the fit computed it (else None)."""
+) -> tuple[Any, float, list[str], list[float] | None]:
+    """:func:`fit_once`, and the training loss per iteration when the fit computed it."""
     train = training.train if rows is None else training.train.take(rows)
     y = training.y if rows is None or training.y is None else training.y[rows]
     weight = training.sample_weight
@@ -222,13 +222,13 @@ def _fit_forest_counted(pipeline: Any, frame: Any, y: Any, weight: np.ndarray | 
 
 def _fit_stepwise(
     pipeline: Any, frame: Any, y: Any, weight: np.ndarray | None, relative: float
-) -> float:
+) -> list[float]:
     """Fit the preprocessing, then the estimator one warm-started solver iteration at a time,
     stopping after the first iteration whose training objective fell by less than ``relative`` of
     the one before (BigQuery's EARLY_STOP / MIN_REL_PROGRESS), or after ``max_iter`` iterations.
 
-    Returns the fitted model's mean log loss over the training rows (ML.TRAINING_INFO's loss),
-    from the last iteration's objective: the rows are not scored again."""
+    Returns the mean log loss over the training rows after each iteration (ML.TRAINING_INFO's
+    loss per iteration), from the objective each step computes: the rows are not scored again."""
     import sklearn
     from sklearn.exceptions import ConvergenceWarning
 
@@ -243,7 +243,7 @@ def _fit_stepwise(
     # ~2 ms); the coefficients are the same, and classes_ are the labels again afterwards
     classes, index = np.unique(y, return_inverse=True)
     codes = index.astype(np.min_scalar_type(len(classes) - 1))
-    previous, steps, losses = None, 0, np.zeros(0)
+    previous, steps, losses, curve = None, 0, np.zeros(0), []
     progress.expect(limit, "iterations")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # one iteration per call, by design
@@ -254,6 +254,8 @@ def _fit_stepwise(
             steps += 1
             progress.advance(steps)
             losses = _row_losses(estimator, x, index)
+            # the training loss clips probabilities at 1e-15, as ML.EVALUATE's log_loss does
+            curve.append(float(np.mean(np.minimum(losses, LOSS_CAP))))
             now = _objective(estimator, losses, weight)
             if previous is not None and previous - now < relative * abs(previous):
                 break
@@ -261,8 +263,7 @@ def _fit_stepwise(
     estimator.set_params(warm_start=False, max_iter=limit)
     estimator.classes_ = classes
     estimator.n_iter_ = np.array([steps])
-    # the training loss clips probabilities at 1e-15, as ML.EVALUATE's log_loss does
-    return float(np.mean(np.minimum(losses, LOSS_CAP))) if len(losses) else math.nan
+    return curve
 
 
 #: -log(1e-15): the largest log loss of one row (its probability clipped at 1e-15).

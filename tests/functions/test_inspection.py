@@ -504,6 +504,11 @@ def test_inspection_errors_name_the_function_and_the_model(cur: sqlml.Cursor) ->
         ) as info:
             cur.execute(f"SELECT * FROM ML.FEATURE_IMPORTANCE(MODEL {model})")
         assert "random forest and boosted tree" in str(info.value) and model in str(info.value)
+        # a linear model is pointed to its weights (BigQuery's page for linear models' importance:
+        # ML.WEIGHTS, ML.GLOBAL_EXPLAIN); a DNN is not
+        assert ("ML.WEIGHTS(MODEL err_lin" in str(info.value)) == (model == "err_lin")
+    cur.execute("SELECT * FROM ML.WEIGHTS(MODEL err_lin, STRUCT(TRUE AS standardize))")
+    assert cur.fetchall()  # the query the message gives runs
     with pytest.raises(errors.OptionError, match="'standardize'.*TRUE or FALSE"):
         cur.execute("SELECT * FROM ML.WEIGHTS(MODEL err_lin, STRUCT('yes' AS standardize))")
     with pytest.raises(sqlml.ProgrammingError, match="takes no input rows"):
@@ -558,3 +563,29 @@ def test_unfamiliar_preprocessing_is_recorded_as_unavailable() -> None:
     insights._record(info, insights.LINEAR_WEIGHTS, layout)
     assert insights.LINEAR_WEIGHTS not in info
     assert "TRANSFORM" in info[insights.UNAVAILABLE][insights.LINEAR_WEIGHTS]
+
+
+def test_training_info_logistic_one_row_per_newton_step(cur: sqlml.Cursor) -> None:
+    """BigQuery reports a row per iteration of a logistic regression, so a loss curve can be
+    drawn: here one per Newton step, the training log loss falling, the last step's equal to the
+    log loss of ML.PREDICT's probabilities over the training rows (numpy)."""
+    train(
+        cur,
+        "logit_steps",
+        "model_type='logistic_reg', input_label_cols=['yb'], data_split_method='NO_SPLIT', "
+        "min_rel_progress=0.000001",
+        "SELECT x1, x2, yb FROM num",
+    )
+    rows = fetch(cur, "SELECT * FROM ML.TRAINING_INFO(MODEL logit_steps) ORDER BY iteration")
+    assert len(rows) >= 2 and [r["iteration"] for r in rows] == list(range(len(rows)))
+    losses = [r["loss"] for r in rows]
+    assert all(a > b for a, b in zip(losses, losses[1:], strict=False))
+    assert [r["eval_loss"] for r in rows] == [None] * len(rows)  # NO_SPLIT: no evaluation rows
+    assert [r["duration_ms"] is not None for r in rows] == [False] * (len(rows) - 1) + [True]
+    scored = fetch(
+        cur,
+        "SELECT yb, p.prob FROM ML.PREDICT(MODEL logit_steps, (SELECT x1, x2, yb FROM num)), "
+        "UNNEST(predicted_yb_probs) u(p) WHERE p.label = yb",
+    )
+    expected = -np.mean(np.log(np.clip(column(scored, "prob"), 1e-15, 1.0)))
+    assert losses[-1] == pytest.approx(expected, rel=1e-5)  # float32 graph against float64 fit

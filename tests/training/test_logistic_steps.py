@@ -106,9 +106,13 @@ def test_losses_and_steps_match_the_rule_by_hand(
         weight = (train.sum() / (classes * counts))[y[train]]
     estimator, steps = _stepwise(scaler.transform(x[train]), y[train], weight)
 
-    (loss, eval_loss) = con.execute(
-        "SELECT loss, eval_loss FROM ML.TRAINING_INFO(MODEL m)"
-    ).fetchone()
+    # one row per Newton step; the last is the fitted model's
+    info_rows = con.execute(
+        "SELECT loss, eval_loss FROM ML.TRAINING_INFO(MODEL m) ORDER BY iteration"
+    ).fetchall()
+    assert len(info_rows) == steps
+    (loss, eval_loss) = info_rows[-1]
+    assert all(row[1] is None for row in info_rows[:-1])
     labels = list(range(classes))
     expected = log_loss(y[train], estimator.predict_proba(scaler.transform(x[train])))
     held_out = estimator.predict_proba(scaler.transform(x[is_eval]))
