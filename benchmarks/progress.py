@@ -6,8 +6,8 @@
 
 "On" is a connection with a progress callback (what the shell, sqlml serve and notebooks attach):
 stages, counts of trees / rounds / epochs / iterations, each count a cancel check, and a random
-forest grown in 10 counted batches of trees (warm_start). "Off" is ``report_progress=False``: no
-reporter at all, the forest grown in one call. The rounds interleave on and off, in alternating
+forest's trees counted as each finishes. "Off" is ``report_progress=False``: no reporter at
+all. The rounds interleave on and off, in alternating
 order, on the same DuckDB file; each figure is the median of ``--reps`` rounds. Goal (issue 17):
 on within 2 % of off.
 """

@@ -51,8 +51,14 @@ def watching(flag: CancelFlag) -> Iterator[None]:
         _current.reset(token)
 
 
-def checkpoint() -> None:
-    """Raise OperationalError if the running statement was cancelled."""
-    flag = _current.get()
+def checkpoint(flag: CancelFlag | None = None) -> None:
+    """Raise OperationalError if the running statement was cancelled (``flag``: the statement's,
+    taken by :func:`current` for a check on another thread)."""
+    flag = flag if flag is not None else _current.get()
     if flag is not None and flag.is_set:
         raise OperationalError(f"{flag.reason}; nothing of the statement was stored.")
+
+
+def current() -> CancelFlag | None:
+    """The running statement's flag (to check it from threads the work starts)."""
+    return _current.get()

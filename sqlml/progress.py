@@ -16,12 +16,14 @@ With no reporter (outside a statement) every call is a no-op. Work nested inside
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 
+from sqlml import cancel
 from sqlml.cancel import checkpoint
 from sqlml.errors import Error, ProgrammingError
 
@@ -234,6 +236,25 @@ def advance(done: int | None = None, step: int = 1, total: int | None = None) ->
     reporter = _current.get()
     if reporter is not None and reporter.depth == 0:
         reporter.advance(done, step, total)
+
+
+def counter() -> Callable[[], None]:
+    """For work counted on threads it starts (a forest's trees on joblib's threads, where the
+    statement's context is not set): a callable that adds one to the running stage's count and,
+    after a cancel, raises there."""
+    reporter = _current.get()
+    flag = cancel.current()
+    lock = threading.Lock()
+    watched = reporter is not None and reporter.depth == 0
+
+    def tick() -> None:
+        cancel.checkpoint(flag)
+        if watched:
+            assert reporter is not None
+            with lock:
+                reporter.advance(step=1)
+
+    return tick
 
 
 @contextmanager

@@ -150,9 +150,9 @@ def test_plain_statements_report_nothing(reports: Any) -> None:
     assert seen == [] and cur.progress is None
 
 
-def test_a_batched_forest_is_the_forest_one_fit_grows(tmp_path: Path) -> None:
-    """Trees are counted by growing the forest in batches (warm_start); with progress off it
-    grows in one call: the two models score every row identically."""
+def test_a_counted_forest_is_the_forest_an_uncounted_fit_grows(tmp_path: Path) -> None:
+    """Trees are counted by a subclass of the forest's tree that ticks as each finishes; with
+    progress off the plain tree is used: the two models score every row identically."""
     scores = []
     for report in (True, False):
         con = sqlml.connect(str(tmp_path / f"f{report}.duckdb"), report_progress=report)

@@ -159,7 +159,7 @@ class Connection:
         #: thread; connect(progress_callback=...) sets it. Calling interrupt() from it cancels.
         self.progress_callback: Any = None
         #: False: statements report no progress at all (no cursor.progress, no callback; a
-        #: random forest is then grown in one call instead of in counted batches of trees).
+        #: random forest's trees are then not counted).
         self.report_progress = True
         #: Show progress in a Jupyter notebook when running inside a kernel (None: when one is).
         self.notebook_progress: bool | None = None

@@ -195,29 +195,27 @@ def _is_forest(estimator: Any) -> bool:
     return isinstance(estimator, (RandomForestClassifier, RandomForestRegressor))
 
 
-#: A forest's trees are built in this many batches when progress is watched (one report each).
-FOREST_BATCHES = 10
-
-
 def _fit_forest_counted(pipeline: Any, frame: Any, y: Any, weight: np.ndarray | None) -> None:
-    """A random forest grown in batches of trees (warm_start), each batch counted: scikit-learn
-    draws every tree's seed from the same sequence either way, so the forest is the one a single
-    fit grows (tests/training/test_progress.py)."""
-    x = pipeline[:-1].fit_transform(frame, y)
+    """A random forest whose trees are counted as each finishes (on joblib's threads): the forest's
+    tree is a subclass whose fit ticks :func:`sqlml.progress.counter`, so the trees, their seeds and
+    the parallel fit are scikit-learn's own (the same forest; tests/test_progress.py)."""
     estimator = pipeline.named_steps["model"]
-    total = estimator.n_estimators
-    step = max(1, -(-total // FOREST_BATCHES))
-    progress.expect(total, "trees")
-    estimator.set_params(warm_start=True)
+    tree = estimator.estimator
+    tick = progress.counter()
+
+    class Counted(type(tree)):  # type: ignore[misc]
+        def _fit(self, *args: Any, **kwargs: Any) -> Any:
+            fitted = super()._fit(*args, **kwargs)
+            tick()
+            return fitted
+
+    Counted.__name__ = Counted.__qualname__ = type(tree).__name__
+    progress.expect(estimator.n_estimators, "trees")
+    estimator.estimator = Counted(**tree.get_params())
     try:
-        built = 0
-        while built < total:
-            built = min(total, built + step)
-            estimator.set_params(n_estimators=built)
-            estimator.fit(x, y, sample_weight=weight)
-            progress.advance(built)
+        pipeline.fit(frame, y, **({"model__sample_weight": weight} if weight is not None else {}))
     finally:
-        estimator.set_params(warm_start=False, n_estimators=total)
+        estimator.estimator = tree
 
 
 def _fit_stepwise(
