@@ -1,6 +1,6 @@
 """CREATE MODEL with progress on against off, in one run: what reporting costs.
 
-    .venv/bin/python benchmarks/progress.py                 # 200,000 rows, ~3-5 min on 2 cores
+    .venv/bin/python benchmarks/progress.py                 # 100,000 rows, ~5 min on 2 cores
     .venv/bin/python benchmarks/progress.py --rows 20000    # quick check
     .venv/bin/python benchmarks/progress.py --json out.json
 
@@ -29,7 +29,7 @@ MODELS = {
     "random_forest_classifier": "model_type = 'random_forest_classifier'",
     "boosted_tree_classifier": "model_type = 'boosted_tree_classifier'",
     "logistic_reg": "model_type = 'logistic_reg'",
-    "dnn_classifier": "model_type = 'dnn_classifier', hidden_units = [32]",
+    "dnn_classifier": "model_type = 'dnn_classifier', hidden_units = [16], max_iterations = 50",
 }
 
 
@@ -64,8 +64,9 @@ def timed(path: str, options: str, on: bool) -> tuple[float, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--models", default=",".join(MODELS), help="model types, comma-separated")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="sqlml_progress_bench_")
@@ -75,7 +76,8 @@ def main() -> int:
     print(f"{args.rows:,} rows × 10 DOUBLE, medians of {args.reps} interleaved rounds")
     print(f"load average at start: {os.getloadavg()}")
     results = []
-    for name, options in MODELS.items():
+    for name in args.models.split(","):
+        options = MODELS[name]
         timed(path, options, True)  # warm: imports, the file's pages
         on_runs, off_runs, counts = [], [], []
         for rep in range(args.reps):
