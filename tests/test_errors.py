@@ -252,3 +252,20 @@ def test_parameters_rejected_for_create_model(tmp_path: Path) -> None:
         con.execute(DATA)
         with pytest.raises(sqlml.ProgrammingError, match="Parameters"):
             con.execute(bq(LR, "SELECT x, cat, y FROM t WHERE x > ?"), [0])
+
+
+def test_a_missing_table_is_not_matched_to_duckdbs_catalog_views(tmp_path: Path) -> None:
+    """DuckDB suggests its own catalog views for a missing table ("Did you mean
+    pg_prepared_statements?" for orders): sqlml drops those and keeps suggestions of the user's."""
+    con = sqlml.connect(str(tmp_path / "s.duckdb"))
+    cur = con.cursor()
+    cur.execute("CREATE TABLE customers (a INTEGER)")
+    for missing in ("orders", "events", "sales"):
+        with pytest.raises(sqlml.ProgrammingError) as info:
+            cur.execute(f"SELECT * FROM {missing}")
+        text = str(info.value)
+        assert f"{missing} does not exist" in text and "SHOW TABLES lists" in text
+        assert "pg_" not in text and "sqlite_" not in text and "duckdb_" not in text
+    with pytest.raises(sqlml.ProgrammingError, match='Did you mean "customers"'):
+        cur.execute("SELECT * FROM custmers")
+    con.close()

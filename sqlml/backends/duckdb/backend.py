@@ -6,6 +6,7 @@ import contextlib
 import inspect
 import itertools
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -52,11 +53,21 @@ _ERRORS: list[tuple[type[BaseException], type[DatabaseError]]] = [
 
 
 def translate_error(exc: BaseException) -> DatabaseError:
-    """DuckDB's exception as the sqlml (PEP 249) exception of the same kind, message unchanged."""
+    """DuckDB's exception as the sqlml (PEP 249) exception of the same kind, its message
+    unchanged but for a suggestion of one of DuckDB's own catalog views."""
+    message = _SYSTEM_SUGGESTION.sub("\nSHOW TABLES lists the database's tables.", str(exc))
     for source, target in _ERRORS:
         if isinstance(exc, source):
-            return target(str(exc))
-    return DatabaseError(str(exc))
+            return target(message)
+    return DatabaseError(message)
+
+
+#: DuckDB's "Did you mean" for a missing table also offers its built-in catalog views (a missing
+#: ``orders``: "Did you mean "pg_prepared_statements"?"): a suggestion from the user's tables is kept.
+_SYSTEM_SUGGESTION = re.compile(
+    r'\nDid you mean "(?:pg_catalog\.|information_schema\.)?'
+    r'(?:pg_\w+|sqlite_\w+|duckdb_\w+|information_schema\.\w+|pragma_\w+)"\?'
+)
 
 
 def sql_type(name: str) -> Any:
