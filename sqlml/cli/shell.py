@@ -1,4 +1,5 @@
-"""The interactive shell: statements over several lines, dot commands, readline history."""
+"""The interactive shell: statements over several lines, dot commands, history; on a terminal the
+prompt_toolkit editor of :mod:`sqlml.cli.completion` (highlighting, Tab completion)."""
 
 from __future__ import annotations
 
@@ -149,9 +150,14 @@ class Shell:
         self.execute(text, source)
 
     def loop(self, stdin: TextIO | None = None) -> int:
-        """Read lines with ``input()`` (readline editing and history) until .quit or Ctrl-D."""
+        """Read statements until .quit or Ctrl-D: on a terminal with prompt_toolkit's editor
+        (multi-line, highlighting, completion: :mod:`sqlml.cli.completion`), else with
+        ``input()`` (readline editing and history)."""
         out = self.runner.out
         out.write(BANNER.format(version=sqlml.__version__, database=self.database) + "\n")
+        if _terminal() and os.environ.get("SQLML_SHELL", "") != "basic":
+            with contextlib.suppress(ImportError):
+                return self._edit_loop()
         with _history():
             while not self.done:
                 try:
@@ -166,6 +172,32 @@ class Shell:
                 if not self.run_line(line):
                     break
         return 0
+
+    def _edit_loop(self) -> int:
+        from sqlml.cli.completion import prompt_session
+
+        path = os.environ.get("SQLML_HISTORY", os.path.join("~", ".sqlml_history"))
+        session = prompt_session(
+            self.runner.connection, os.path.expanduser(path) if path else None, is_complete
+        )
+        while not self.done:
+            try:
+                text = session.prompt(PROMPT)
+            except EOFError:
+                self.runner.out.write("\n")
+                break
+            except KeyboardInterrupt:  # Ctrl-C drops what is being typed
+                continue
+            if not self.feed(text.splitlines() or [""]):
+                break
+            self.finish()  # a statement the editor accepted is complete; run any rest
+        return 0
+
+
+def _terminal() -> bool:
+    import sys
+
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 class _history:  # noqa: N801 - used as a context manager like a function

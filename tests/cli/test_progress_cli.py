@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -15,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from hang import HANG
+from tmux import TMUX, Tmux
 
 import sqlml
 from sqlml import cli
 
-TMUX = shutil.which("tmux")
 SQLML = str(Path(sys.executable).with_name("sqlml"))
 TABLE = (
     "CREATE TABLE big AS SELECT (i % 1009) / 1009.0 AS a, ((i * 31) % 997) / 997.0 AS b, "
@@ -73,56 +72,6 @@ def test_the_command_takes_progress_and_quiet(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=HANG, env=env,
     )  # fmt: skip
     assert plain.returncode == 0 and plain.stderr == ""
-
-
-class Tmux:
-    """A private tmux server running the sqlml shell in one pane."""
-
-    def __init__(self, tmp_path: Path, command: str) -> None:
-        assert TMUX is not None
-        self.base = [TMUX, "-L", f"sqlml-test-{os.getpid()}-{tmp_path.name}", "-f", os.devnull]
-        env = {**os.environ, "SQLML_DEBUG": "", "TERM": "xterm-256color"}
-        env.pop("TMUX", None)
-        self.env = env
-        self.run("new-session", "-d", "-x", "200", "-y", "40", command)
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run(
-            [*self.base, *args], capture_output=True, text=True, timeout=60, env=self.env
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def type(self, text: str) -> None:
-        """Type ``text`` and Enter, once the pane shows it was read (readline may drop what is
-        typed while it sets the terminal up)."""
-        for _ in range(5):
-            # tmux reads an argument ending in ';' as its command separator: "\\;" is the key
-            body, end = (text[:-1], ["\\;"]) if text.endswith(";") else (text, [])
-            self.run("send-keys", "-t", "0", "-l", body)
-            if end:
-                self.run("send-keys", "-t", "0", *end)
-            try:
-                self.wait_for(re.escape(text[-30:]), timeout=10)
-                break
-            except AssertionError:
-                self.run("send-keys", "-t", "0", "C-u")  # clear the line and type it again
-        self.run("send-keys", "-t", "0", "Enter")
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "0")
-
-    def wait_for(self, pattern: str, timeout: float = HANG) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.screen()
-            if re.search(pattern, text):
-                return text
-            time.sleep(0.1)
-        raise AssertionError(f"{pattern!r} never appeared; the screen:\n{self.screen()}")
-
-    def close(self) -> None:
-        subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=60)
 
 
 @pytest.mark.slow
