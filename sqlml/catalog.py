@@ -192,7 +192,9 @@ class Catalog:
             where = f" in {statement}" if statement else ""
             known = self.names(self._place(name))
             hint = f" Models here: {', '.join(known)}." if known else " There are no models yet."
-            raise ModelNotFoundError(f"Model '{name}' not found{where}.{hint}")
+            # not "not found": notebook tools (jupysql) take that for a missing table and put their
+            # own hint first
+            raise ModelNotFoundError(f"There is no model '{name}'{where}.{hint}")
         if not allow_expired and record.expired():
             expires = record.expires_at
             assert expires is not None

@@ -138,7 +138,7 @@ def test_a_callback_that_raises_stops_the_statement_with_a_clear_error(reports: 
     with pytest.raises(sqlml.ProgrammingError, match="progress callback raised ValueError: boom"):
         con.cursor().execute(create("model_type = 'logistic_reg'"))
     con.progress_callback = None
-    with pytest.raises(sqlml.ProgrammingError, match="not found"):  # nothing was stored
+    with pytest.raises(sqlml.ProgrammingError, match="no model 'm'"):  # nothing was stored
         con.cursor().execute("SELECT * FROM ML.EVALUATE(MODEL m)")
 
 

@@ -212,6 +212,14 @@ def test_jupysql_magics_run_ml_statements(tmp_path: Path, monkeypatch: pytest.Mo
         frame = result.DataFrame()
         assert len(frame) == 40
         assert frame["predicted_y"].tolist() == [x > 0 for x in frame["x"]]
+        # an unknown model: sqlml's message, without jupysql's "--with argument" hint (which it
+        # adds to any error saying "not found")
+        from IPython.core.error import UsageError
+
+        with pytest.raises(UsageError) as info:
+            shell.run_line_magic("sql", "SELECT * FROM ML.PREDICT(MODEL nope, TABLE points)")
+        assert "There is no model 'nope' in ML.PREDICT. Models here: sign." in str(info.value)
+        assert "--with" not in str(info.value)
         shell.run_line_magic("sql", f"--close {url(database)}")
     finally:
         InteractiveShell.clear_instance()

@@ -124,7 +124,7 @@ def test_expiration_computed_by_the_engine(backend: Any) -> None:
 def test_if_exists_and_a_missing_model(backend: Any) -> None:
     cur = backend.run("ALTER MODEL IF EXISTS c_missing SET OPTIONS (description = 'x')")
     assert any("does not exist" in str(m[1]) for m in cur.messages)
-    with pytest.raises(ModelNotFoundError, match="Model 'c_missing' not found in ALTER MODEL"):
+    with pytest.raises(ModelNotFoundError, match="There is no model 'c_missing' in ALTER MODEL"):
         backend.run("ALTER MODEL c_missing SET OPTIONS (description = 'x')")
 
 

@@ -275,7 +275,7 @@ def test_explain_model_errors(backend: Any) -> None:
     with pytest.raises(sqlml.ProgrammingError, match=r"enable_global_explain = TRUE"):
         backend.run("SELECT EXPLAIN_MODEL('c_plain')")
     with pytest.raises(
-        sqlml.ProgrammingError, match=r"Model 'c_absent' not found in EXPLAIN_MODEL"
+        sqlml.ProgrammingError, match=r"There is no model 'c_absent' in EXPLAIN_MODEL"
     ):
         backend.run("SELECT EXPLAIN_MODEL('c_absent')")
     with pytest.raises(

@@ -163,7 +163,7 @@ def test_psql_shows_sqlstate_and_sqlml_message(server: ServerProcess) -> None:
     )
     assert done.returncode == 1
     assert "ERROR:  42704:" in done.stderr
-    assert "Model 'no_such_model' not found" in done.stderr
+    assert "There is no model 'no_such_model'" in done.stderr
     missing = psql(server.port, "SELECT * FROM no_such_table", options=("-v", "VERBOSITY=verbose"))
     assert missing.returncode == 1 and "ERROR:  42P01:" in missing.stderr
 
