@@ -86,3 +86,40 @@ def run(con: Any, payload_json: str) -> None:
             outcome = executor.run(plan(statement))
             if outcome.has_result and outcome.table is None and executor.backend.description():
                 executor.backend.fetchall()  # drain, so dbt's next statement starts clean
+    if payload.get("kind") == "model":
+        document(executor, payload)
+
+
+def document(executor: Any, payload: dict[str, Any]) -> None:
+    """The trained model in dbt's catalog (``dbt docs generate``): a view named after the node
+    over the model's rows of ``sqlml.models`` (one per version), commented with the live
+    version's type, label, options and metrics — dbt-duckdb's catalog reads views and their
+    comments, so the docs site shows them. Values are written as escaped literals: DuckDB takes
+    no parameters in a view's definition or a COMMENT."""
+    from sqlml.project.sqltext import check_model_name, qualified, sql_literal
+
+    name = check_model_name(payload["name"])
+    record = executor.catalog.get(name)
+    relation = qualified(payload.get("database"), payload.get("schema"), payload["name"])
+    raw = executor.backend.con
+    raw.execute(
+        f"CREATE OR REPLACE VIEW {relation} AS SELECT name, version, created_at, model_type, "
+        f"label, options, metrics, training_info, function_name FROM sqlml.models "
+        f"WHERE name = {sql_literal(record.name)}"
+    )
+    raw.execute(f"COMMENT ON VIEW {relation} IS {sql_literal(describe(record))}")
+
+
+def describe(record: Any) -> str:
+    """One paragraph on a model version, for the docs site."""
+    metrics = ", ".join(
+        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+        for k, v in record.metrics.items()
+        if v is not None
+    )
+    label = f", label {record.label}" if record.label else ""
+    function = f", FUNCTION {record.function_name}" if record.function_name else ""
+    return (
+        f"sqlml model {record.name} version {record.version}: {record.model_type}{label}"
+        f"{function}. Evaluation: {metrics or 'none'}. Options: {json.dumps(record.options)}."
+    )

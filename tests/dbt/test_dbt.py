@@ -189,6 +189,17 @@ def test_real_dbt_builds_the_example_project(tmp_path: Path) -> None:
         cur.execute("SELECT count(*) FROM high_risk_customers")
         assert cur.fetchone()[0] > 0
 
+    # dbt docs: the model is in catalog.json, its type, label, metrics and options in the comment
+    # of the view the materialization leaves (dbt-duckdb's catalog reads views and comments)
+    dbt(project, "docs", "generate")
+    catalog = json.loads((project / "target" / "catalog.json").read_text())
+    (node,) = [n for key, n in catalog["nodes"].items() if key.endswith(".churn_model")]
+    comment = node["metadata"]["comment"]
+    assert node["metadata"]["type"] == "VIEW"
+    assert comment.startswith("sqlml model churn_model version 1: logistic_reg, label churned.")
+    assert "roc_auc" in comment and '"l2_reg": 0.1' in comment
+    assert {"model_type", "version", "metrics", "options"} <= set(node["columns"])
+
     # --full-refresh drops the model's history; the var from the command line reaches OPTIONS
     dbt(project, "run", "--select", "churn_model+", "--full-refresh", "--vars", '{"l2_reg": 0.5}')
     with sqlml.connect(str(database)) as con:

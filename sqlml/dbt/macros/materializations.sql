@@ -49,7 +49,8 @@ def model(dbt, con):
   {{ run_hooks(post_hooks, inside_transaction=True) }}
   {{ adapter.commit() }}
   {{ run_hooks(post_hooks, inside_transaction=False) }}
-  {{ return({'relations': []}) }}
+  {#- the job also leaves a view of the model's catalog rows, commented, for dbt docs -#}
+  {{ return({'relations': [this.incorporate(type='view')]}) }}
 {% endmaterialization %}
 
 
