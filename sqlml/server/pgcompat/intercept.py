@@ -53,9 +53,15 @@ _UNSUPPORTED = [
         "two-phase commit is not supported by sqlml serve",
     ),
     (
-        re.compile(r"^\s*COPY\b.*\b(STDIN|STDOUT)\b", re.I | re.S),
-        "COPY FROM STDIN / TO STDOUT is not supported by sqlml serve; use COPY with a file path "
-        "the server can reach, or INSERT",
+        re.compile(r"^\s*COPY\b.*\bFROM\s+STDIN\b", re.I | re.S),
+        "COPY FROM STDIN is not supported by sqlml serve yet; use COPY with a file path the "
+        "server can reach, or INSERT",
+    ),
+    (
+        # the simple query protocol answers COPY TO STDOUT (sqlml/server/copy.py) before this
+        re.compile(r"^\s*COPY\b.*\bTO\s+STDOUT\b", re.I | re.S),
+        "COPY TO STDOUT runs over the simple query protocol (psql's \\copy, psycopg's "
+        "cursor.copy(), JDBC's CopyManager), not as a prepared statement",
     ),
 ]
 
