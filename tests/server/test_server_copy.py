@@ -126,8 +126,74 @@ def test_copy_errors_are_clear(server: ServerProcess) -> None:
         header = pytest.raises(pgerrors.FeatureNotSupported, match="HEADER is available only")
         with header, cur.copy("COPY odd TO STDOUT (FORMAT text, HEADER)") as copy:
             list(copy.rows())
-        stdin = pytest.raises(pgerrors.FeatureNotSupported, match="COPY FROM STDIN is not")
-        with stdin, cur.copy("COPY odd FROM STDIN") as copy:
+        missing = pytest.raises(pgerrors.UndefinedTable, match="no_such")
+        with missing, cur.copy("COPY no_such FROM STDIN") as copy:
             copy.write_row((8, "x"))
         # the session goes on
         assert pg.execute("SELECT count(*) FROM odd").fetchone() == (7,)
+
+
+# --- COPY FROM STDIN ---------------------------------------------------------------------------
+
+
+@needs_psql
+def test_psql_copy_from_csv_and_text_files(server: ServerProcess, tmp_path: Path) -> None:
+    csv_file, text_file = tmp_path / "in.csv", tmp_path / "in.txt"
+    # CSV (PostgreSQL's "CSV Format"): a header, a quoted value holding the delimiter, a doubled
+    # quote and a line break, an unquoted empty value (NULL) and a quoted one (the empty string)
+    csv_file.write_bytes(b'n,s\n1,plain\n2,"a, ""b""\nc"\n3,\n4,""\n')
+    # text: backslash escapes and \N for NULL
+    text_file.write_bytes(b"5\ttab\\there\n6\tback\\\\slash\n7\t\\N\n8\tnew\\nline\n")
+    done = psql(
+        server.port,
+        "CREATE TABLE landed (n INTEGER, s VARCHAR)",
+        f"\\copy landed FROM '{csv_file}' WITH CSV HEADER",
+        f"\\copy landed (n, s) FROM '{text_file}'",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "COPY 4\nCOPY 4" in done.stdout
+    with psycopg.connect(dsn(server.port), autocommit=True) as pg:
+        rows = pg.execute("SELECT n, s FROM landed ORDER BY n").fetchall()
+    assert rows == [
+        (1, "plain"), (2, 'a, "b"\nc'), (3, None), (4, ""),
+        (5, "tab\there"), (6, "back\\slash"), (7, None), (8, "new\nline"),
+    ]  # fmt: skip
+
+
+def test_psycopg_copy_from_text_and_binary_and_atomicity(server: ServerProcess) -> None:
+    with psycopg.connect(dsn(server.port), autocommit=True) as pg:
+        cur = pg.cursor()
+        cur.execute("CREATE TABLE loaded (id BIGINT, x DOUBLE, label VARCHAR, ok BOOLEAN)")
+        with cur.copy("COPY loaded FROM STDIN") as copy:
+            for i in range(120_000):  # more than one staging batch
+                copy.write_row((i, i / 4, f"r{i % 7}", i % 2 == 0))
+        assert cur.rowcount == 120_000
+        with cur.copy("COPY loaded (id, x, label, ok) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "float8", "text", "bool"])
+            copy.write_row((-1, 0.5, None, True))
+            copy.write_row((-2, None, "tab\tand\nline", False))
+        count, total, trues = pg.execute(
+            "SELECT count(*), sum(x), count(*) FILTER (ok) FROM loaded"
+        ).fetchone()
+        assert count == 120_002
+        assert total == pytest.approx(sum(i / 4 for i in range(120_000)) + 0.5)
+        assert trues == 60_000 + 1
+        assert pg.execute("SELECT label FROM loaded WHERE id = -2").fetchone() == (
+            "tab\tand\nline",
+        )
+        # a bad value in the last row: nothing of the COPY is kept (all or nothing)
+        bad = pytest.raises(pgerrors.Error, match="Could not convert|conversion|invalid")
+        with bad, cur.copy("COPY loaded (id, x) FROM STDIN") as copy:
+            for i in range(1000):
+                copy.write_row((10_000_000 + i, 1.0))
+            copy.write(b"oops\t1\n")
+        # the client gives up (CopyFail): nothing is kept either
+        with pytest.raises(ZeroDivisionError), cur.copy("COPY loaded (id) FROM STDIN") as copy:
+            copy.write_row((20_000_000,))
+            raise ZeroDivisionError
+        assert pg.execute("SELECT count(*) FROM loaded").fetchone() == (120_002,)
+
+
+def test_the_server_log_holds_no_traceback(server: ServerProcess) -> None:
+    """After the COPY errors above (bad options, a missing table, a bad value, a CopyFail)."""
+    assert "Traceback" not in server.log and "internal error" not in server.log

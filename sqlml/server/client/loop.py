@@ -17,17 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlml
 from sqlml.server import pgcompat, protocol
+from sqlml.server.client.copying import Copying
 from sqlml.server.client.extended import ExtendedQuery, Portal, Prepared
 from sqlml.server.client.startup import Fatal, Startup
 from sqlml.server.client.statements import FLUSH_BYTES, Statements
-from sqlml.server.copy import (
-    COPY_DONE,
-    CopyOut,
-    binary_chunks,
-    copy_out,
-    copy_out_response,
-    text_chunks,
-)
+from sqlml.server.copy import copy_out
+from sqlml.server.copy_in import copy_in
 from sqlml.server.errors import ServerError, message, sqlstate
 from sqlml.server.protocol import Buffer, ProtocolViolation
 
@@ -39,7 +34,7 @@ log = logging.getLogger("sqlml.server")
 _ids = itertools.count(1)
 
 
-class ClientSession(Startup, ExtendedQuery, Statements):
+class ClientSession(Startup, ExtendedQuery, Copying, Statements):
     """The protocol state machine for one connection."""
 
     def __init__(
@@ -178,15 +173,19 @@ class ClientSession(Startup, ExtendedQuery, Statements):
     async def on_query(self, body: bytes) -> None:
         self.skipping = False
         text = Buffer(body).cstring()
-        try:  # COPY TO STDOUT as clients send it: alone (its options are not SQL to split)
-            copy = copy_out(text)
-        except ServerError as exc:  # a COPY TO STDOUT with options it cannot take
+        try:  # COPY TO STDOUT / FROM STDIN as clients send it: alone (options are not SQL)
+            copy, incoming = copy_out(text), copy_in(text)
+        except ServerError as exc:  # a COPY with options it cannot take
             self._error(exc)
             await self._ready()
             return
-        if copy is not None:
+        if copy is not None or incoming is not None:
             try:
-                await self._copy_out(copy)
+                if copy is not None:
+                    await self._copy_out(copy)
+                else:
+                    assert incoming is not None
+                    await self._copy_in(incoming)
             except Exception as exc:  # the client's to see, as any statement's
                 self._error(exc)
             self.portals.clear()
@@ -208,9 +207,13 @@ class ClientSession(Startup, ExtendedQuery, Statements):
                         "sends no values; use a driver's parameters (extended protocol)",
                         "42P02",
                     )
-                copy = copy_out(statement.sql)  # one of several statements in the text
-                if copy is not None:  # (a ServerError of its options: the except below)
+                # a COPY among several statements (a ServerError of its options: below)
+                copy, incoming = copy_out(statement.sql), copy_in(statement.sql)
+                if copy is not None:
                     await self._copy_out(copy)
+                    continue
+                if incoming is not None:
+                    await self._copy_in(incoming)
                     continue
                 result = await self.run(statement.sql, [])
                 self._notices(result)
@@ -224,25 +227,6 @@ class ClientSession(Startup, ExtendedQuery, Statements):
                 break
         self.portals.clear()
         await self._ready()
-
-    async def _copy_out(self, copy: CopyOut) -> None:
-        """COPY ... TO STDOUT: the query's rows as CopyData in the asked format, in chunks."""
-        result = await self.run(copy.query, [])
-        self._notices(result)
-        if result.description is None:
-            raise ServerError("COPY (query) TO STDOUT needs a query that returns rows", "42601")
-        binary = copy.format == "binary"
-        formats = [1 if binary else 0] * len(result.description)
-        columns = result.columns(formats, self.settings) if result.rows else []
-        names = [str(d[0]) for d in result.description]
-        self.out += copy_out_response(binary, len(formats))
-        chunks = binary_chunks(columns) if binary else text_chunks(columns, names, copy)
-        for chunk in chunks:  # CopyData messages already
-            self.out += chunk
-            if len(self.out) >= FLUSH_BYTES:
-                await self.flush()
-        self.out += COPY_DONE
-        self.out += protocol.command_complete(f"COPY {result.rows}")
 
     async def _split(self, text: str) -> list[Any]:
         from sqlml.sql import split_statements

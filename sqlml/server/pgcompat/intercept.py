@@ -54,8 +54,8 @@ _UNSUPPORTED = [
     ),
     (
         re.compile(r"^\s*COPY\b.*\bFROM\s+STDIN\b", re.I | re.S),
-        "COPY FROM STDIN is not supported by sqlml serve yet; use COPY with a file path the "
-        "server can reach, or INSERT",
+        "COPY FROM STDIN runs over the simple query protocol (psql's \\copy, psycopg's "
+        "cursor.copy()), not as a prepared statement",
     ),
     (
         # the simple query protocol answers COPY TO STDOUT (sqlml/server/copy.py) before this
