@@ -104,3 +104,34 @@ def test_the_shell_shows_a_moving_bar_during_the_fit_and_removes_it(tmp_path: Pa
         assert re.search(r"CREATE MODEL rf: done in [\d.]+ (s|min)", final)
     finally:
         tmux.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed (apt tmux; .ci/run installs it)")
+def test_ctrl_c_during_the_fit_cancels_and_keeps_the_old_model(tmp_path: Path) -> None:
+    database = tmp_path / "cancel.duckdb"
+    with sqlml.connect(str(database)) as connection:
+        connection.cursor().execute(TABLE.format(rows=150_000))
+        connection.cursor().execute(SMALL_MODEL)
+    tmux = Tmux(tmp_path, f"{SQLML} -d {database}")
+    try:
+        tmux.wait_for(r"sqlml>", timeout=120)
+        tmux.type(
+            "CREATE OR REPLACE MODEL m OPTIONS (model_type = 'random_forest_classifier', "
+            "input_label_cols = ['y'], num_parallel_tree = 200) AS SELECT * FROM big;"
+        )
+        tmux.wait_for(r"\d+ of 200 trees")  # the fit is under way
+        tmux.run("send-keys", "-t", "0", "C-c")
+        tmux.wait_for(r"Cancelled\.")
+        tmux.type("SELECT DISTINCT model_type FROM sqlml.models WHERE name = 'm';")
+        screen = tmux.wait_for(r"\(1 row\)")
+        assert "logistic_reg" in screen.split("sqlml.models")[-1]
+        assert "Traceback" not in screen and "of 200 trees" not in screen.splitlines()[-3]
+        tmux.type(".quit")
+        tmux.wait_gone()  # the shell has let go of the file
+    finally:
+        tmux.close()
+    with sqlml.connect(str(database)) as connection:  # the old model scores, nothing was added
+        rows = connection.execute("SELECT model_type, version FROM sqlml.models").fetchall()
+        assert rows == [("logistic_reg", 1)]
+        assert connection.execute("SELECT count(*) FROM ML.PREDICT(MODEL m, TABLE big)").fetchone()

@@ -62,3 +62,15 @@ class Tmux:
 
     def close(self) -> None:
         subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=60)
+
+    def wait_gone(self, timeout: float = HANG) -> None:
+        """Wait until the pane's command has exited (its session ends with it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = subprocess.run(
+                [*self.base, "has-session"], capture_output=True, timeout=60, env=self.env
+            )
+            if done.returncode != 0:
+                return
+            time.sleep(0.1)
+        raise AssertionError("the shell did not exit")
