@@ -19,11 +19,40 @@ from sqlml.server.errors import ServerError
 #: Rows per CopyData chunk (a chunk is built, sent and freed before the next).
 CHUNK_ROWS = 8192
 
+#: One name as COPY takes it: quoted ("My Table", "" for a quote) or plain.
+_IDENT = r'(?:"(?:[^"]|"")+"|[\w$]+)'
+#: A table, dot-qualified, and an optional column list: the part COPY TO and COPY FROM share.
+TABLE = rf"(?P<table>{_IDENT}(?:\.{_IDENT})*)(?:\s*\((?P<columns>[^()]*)\))?"
+
 _COPY_OUT = re.compile(
-    r"^\s*COPY\s+(?:\((?P<query>.*)\)|(?P<table>(?:\"[^\"]+\"|[\w$]+)(?:\.(?:\"[^\"]+\"|[\w$]+))*)"
-    r"(?:\s*\((?P<columns>[^()]*)\))?)\s+TO\s+STDOUT\b(?P<options>.*?)\s*;?\s*$",
+    rf"^\s*COPY\s+(?:\((?P<query>.*)\)|{TABLE})\s+TO\s+STDOUT\b(?P<options>.*?)\s*;?\s*$",
     re.I | re.S,
 )
+
+
+def names(text: str) -> tuple[str, ...]:
+    """The identifiers of a dotted name, unquoted (they are quoted again where SQL is built)."""
+    return tuple(
+        p[1:-1].replace('""', '"') if p.startswith('"') else p for p in re.findall(_IDENT, text)
+    )
+
+
+def column_names(text: str | None) -> tuple[str, ...] | None:
+    """A COPY column list's names, each checked to be one identifier."""
+    if text is None:
+        return None
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    for item in items:
+        if not re.fullmatch(_IDENT, item):
+            raise ServerError(f"COPY column {item!r} is not a column name", "42601")
+    return tuple(names(item)[0] for item in items)
+
+
+def quoted(parts: tuple[str, ...]) -> str:
+    """Quoted identifiers, dot-joined: what COPY's SQL is built with."""
+    from sqlml.project.sqltext import qualified
+
+    return qualified(*parts)
 
 
 @dataclass(frozen=True)
@@ -46,12 +75,13 @@ def copy_out(sql: str) -> CopyOut | None:
     if found.group("query") is not None:
         query = found.group("query").strip()
     else:
-        columns = found.group("columns")
-        query = f"SELECT {columns.strip() if columns else '*'} FROM {found.group('table')}"
-    return _with_options(query, found.group("options") or "")
+        columns = column_names(found.group("columns"))
+        selected = ", ".join(quoted((c,)) for c in columns) if columns else "*"
+        query = f"SELECT {selected} FROM {quoted(names(found.group('table')))}"
+    return with_options(query, found.group("options") or "")
 
 
-def _with_options(query: str, text: str) -> CopyOut:
+def with_options(query: str, text: str) -> CopyOut:
     """PostgreSQL's options: ``WITH (FORMAT csv, HEADER, DELIMITER ';', NULL '', QUOTE '"')`` or
     the older ``[WITH] CSV HEADER`` / ``BINARY`` / ``DELIMITER [AS] 'x'`` / ``NULL [AS] 'x'``."""
     options: dict[str, str] = {}

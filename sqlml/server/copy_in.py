@@ -15,22 +15,18 @@ from typing import Any
 
 import pyarrow as pa
 
-from sqlml.server.copy import _with_options
+from sqlml.server.copy import TABLE, column_names, names, with_options
 from sqlml.server.errors import ServerError
 
 #: Rows decoded before they are loaded into the staging table.
 BATCH_ROWS = 50_000
 
-_COPY_IN = re.compile(
-    r"^\s*COPY\s+(?P<table>(?:\"[^\"]+\"|[\w$]+)(?:\.(?:\"[^\"]+\"|[\w$]+))*)"
-    r"(?:\s*\((?P<columns>[^()]*)\))?\s+FROM\s+STDIN\b(?P<options>.*?)\s*;?\s*$",
-    re.I | re.S,
-)
+_COPY_IN = re.compile(rf"^\s*COPY\s+{TABLE}\s+FROM\s+STDIN\b(?P<options>.*?)\s*;?\s*$", re.I | re.S)
 
 
 @dataclass(frozen=True)
 class CopyIn:
-    table: str
+    table: tuple[str, ...]  # the name's parts, unquoted
     columns: tuple[str, ...] | None
     format: str
     header: bool
@@ -44,12 +40,10 @@ def copy_in(sql: str) -> CopyIn | None:
     found = _COPY_IN.match(sql)
     if not found:
         return None
-    options = _with_options("", found.group("options") or "")
-    columns = found.group("columns")
-    names = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else None
+    options = with_options("", found.group("options") or "")
     return CopyIn(
-        found.group("table"),
-        names,
+        names(found.group("table")),
+        column_names(found.group("columns")),
         options.format,
         options.header,
         options.delimiter,

@@ -4,7 +4,6 @@ sqlml/server/copy_in.py), mixed into :class:`~sqlml.server.client.loop.ClientSes
 from __future__ import annotations
 
 import contextlib
-import re
 import secrets
 from typing import Any
 
@@ -14,11 +13,16 @@ import sqlml
 from sqlml.server import protocol
 from sqlml.server import types as pgtypes
 from sqlml.server.client.statements import FLUSH_BYTES
-from sqlml.server.copy import COPY_DONE, CopyOut, binary_chunks, copy_out_response, text_chunks
+from sqlml.server.copy import (
+    COPY_DONE,
+    CopyOut,
+    binary_chunks,
+    copy_out_response,
+    quoted,
+    text_chunks,
+)
 from sqlml.server.copy_in import BATCH_ROWS, CopyIn, Decoder
 from sqlml.server.errors import ServerError
-
-_NAME = re.compile(r'^(?:"[^"]+"|[\w$]+)$')
 
 
 class Copying:
@@ -49,9 +53,6 @@ class Copying:
     async def _copy_in(self: Any, copy: CopyIn) -> None:
         """COPY table FROM STDIN: CopyInResponse, then the client's CopyData decoded as it comes
         and staged in batches; CopyDone moves the rows into the table in one INSERT."""
-        for name in copy.columns or ():
-            if not _NAME.match(name):
-                raise ServerError(f"COPY column {name!r} is not a column name", "42601")
         staging = f"__sqlml_copy_{secrets.token_hex(6)}"
         names, types = await self._call(lambda cursor: _stage(cursor, copy, staging))
         oids = [pgtypes.pg_type(t)[0] for t in types]
@@ -98,16 +99,20 @@ class Copying:
 
 def _stage(cursor: sqlml.Cursor, copy: CopyIn, staging: str) -> tuple[list[str], list[str]]:
     """The target's columns and their types; a temporary table of those types for the rows."""
-    columns = ", ".join(copy.columns) if copy.columns else "*"
-    cursor.execute(f"SELECT {columns} FROM {copy.table} LIMIT 0")
+    table = quoted(copy.table)
+    columns = ", ".join(quoted((c,)) for c in copy.columns) if copy.columns else "*"
+    cursor.execute(f"SELECT {columns} FROM {table} LIMIT 0")
     description = cursor.description or []
     cursor.fetchall()
-    cursor.execute(f'CREATE TEMP TABLE "{staging}" AS SELECT {columns} FROM {copy.table} LIMIT 0')
+    cursor.execute(
+        f"CREATE TEMP TABLE {quoted((staging,))} AS SELECT {columns} FROM {table} LIMIT 0"
+    )
     return [str(d[0]) for d in description], [str(d[1]) for d in description]
 
 
 def _load(cursor: sqlml.Cursor, staging: str, types: list[str], rows: list[list[Any]]) -> None:
-    """One batch into the staging table, each column cast to the target's type."""
+    """One batch into the staging table, each column cast to the target's type (the type names
+    are DuckDB's own, from the target's description)."""
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in types]
     table = pa.table({f"c{i}": pa.array(list(values)) for i, values in enumerate(columns)})
     backend = cursor.connection.executor.backend
@@ -115,21 +120,23 @@ def _load(cursor: sqlml.Cursor, staging: str, types: list[str], rows: list[list[
     backend.register_arrow(name, table)
     try:
         casts = ", ".join(f"CAST(c{i} AS {kind})" for i, kind in enumerate(types))
-        cursor.execute(f'INSERT INTO "{staging}" SELECT {casts} FROM {backend.quote(name)}')
+        cursor.execute(
+            f"INSERT INTO {quoted((staging,))} SELECT {casts} FROM {backend.quote(name)}"
+        )
     finally:
         backend.unregister_arrow(name)
 
 
 def _move(cursor: sqlml.Cursor, copy: CopyIn, names: list[str], staging: str) -> int:
     """The staged rows into the table, in one statement; the staging table dropped."""
-    columns = f" ({', '.join(copy.columns)})" if copy.columns else ""
-    cursor.execute(f'SELECT count(*) FROM "{staging}"')
+    columns = f" ({', '.join(quoted((c,)) for c in copy.columns)})" if copy.columns else ""
+    cursor.execute(f"SELECT count(*) FROM {quoted((staging,))}")
     (count,) = cursor.fetchone() or (0,)
-    cursor.execute(f'INSERT INTO {copy.table}{columns} SELECT * FROM "{staging}"')
-    cursor.execute(f'DROP TABLE "{staging}"')
+    cursor.execute(f"INSERT INTO {quoted(copy.table)}{columns} SELECT * FROM {quoted((staging,))}")
+    cursor.execute(f"DROP TABLE {quoted((staging,))}")
     return int(count)
 
 
 def _drop(cursor: sqlml.Cursor, staging: str) -> None:
     with contextlib.suppress(sqlml.Error):
-        cursor.execute(f'DROP TABLE IF EXISTS "{staging}"')
+        cursor.execute(f"DROP TABLE IF EXISTS {quoted((staging,))}")
