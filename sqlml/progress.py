@@ -99,6 +99,25 @@ def seconds_text(seconds: float) -> str:
 Listener = Callable[[Progress], None]
 
 
+class Sparse:
+    """Which reports a listener that writes a line each (a log, NOTICEs) passes on: every stage
+    (with ``count_starts``, again when its count begins), a count at most every ``every``
+    seconds, and the last."""
+
+    def __init__(self, every: float = 5.0, count_starts: bool = False) -> None:
+        self.every, self.count_starts = every, count_starts
+        self._stage: tuple[str, str] = ("", "")
+        self._last = -1e9
+
+    def __call__(self, report: Progress) -> bool:
+        stage = (report.stage, report.unit if self.count_starts else "")
+        same = stage == self._stage and not report.finished
+        if same and report.elapsed - self._last < self.every:
+            return False
+        self._stage, self._last = stage, report.elapsed
+        return True
+
+
 class Reporter:
     """One statement's progress, handed to its listeners (each called in the statement's
     thread; a listener that raises stops the statement)."""

@@ -75,22 +75,18 @@ class Bar:
 
 class Lines:
     """Progress as plain lines, for ``--progress`` when the stream is not a terminal (a log):
-    each stage, a count at most every :attr:`EVERY` seconds, and the summary."""
-
-    EVERY = 5.0
+    each stage, a count at most every 5 seconds, and the summary."""
 
     def __init__(self, stream: TextIO) -> None:
+        from sqlml.progress import Sparse
+
         self.stream = stream
-        self.stage = ""
-        self.last = -1e9
+        self.wanted = Sparse(every=5.0)
 
     def __call__(self, report: Any) -> None:
-        new_stage = report.stage != self.stage or report.finished
-        if not new_stage and report.elapsed - self.last < self.EVERY:
-            return
-        self.stage, self.last = report.stage, report.elapsed
-        self.stream.write(f"{report}\n")
-        self.stream.flush()
+        if self.wanted(report):
+            self.stream.write(f"{report}\n")
+            self.stream.flush()
 
     def close(self) -> None:
         pass

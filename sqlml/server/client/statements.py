@@ -27,22 +27,18 @@ ROWS_PER_CHUNK = 8192
 
 class ProgressNotices:
     """A statement's progress as NOTICE texts, collected on its worker thread and sent by the
-    loop while it runs: each stage, a count at most every :attr:`EVERY` seconds, the summary."""
-
-    EVERY = 5.0
+    loop while it runs: each stage, again when its count begins, a count at most every 5 s, the
+    summary."""
 
     def __init__(self) -> None:
+        from sqlml.progress import Sparse
+
         self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
-        self._stage: tuple[str, str] = ("", "")
-        self._last = -1e9
+        self._wanted = Sparse(every=5.0, count_starts=True)
 
     def __call__(self, report: Any) -> None:
-        stage = (report.stage, report.unit)  # a stage, and again when its count begins
-        same = stage == self._stage and not report.finished
-        if same and report.elapsed - self._last < self.EVERY:
-            return
-        self._stage, self._last = stage, report.elapsed
-        self._queue.put(str(report))
+        if self._wanted(report):
+            self._queue.put(str(report))
 
     def drain(self) -> list[str]:
         out = []
