@@ -8,18 +8,16 @@ import io
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from hang import HANG
-from tmux import TMUX, Tmux
+from tmux import SQLML, TMUX, Tmux
 
 import sqlml
 from sqlml import cli
 
-SQLML = str(Path(sys.executable).with_name("sqlml"))
 TABLE = (
     "CREATE TABLE big AS SELECT (i % 1009) / 1009.0 AS a, ((i * 31) % 997) / 997.0 AS b, "
     "((i * 17) % 991) / 991.0 AS c, CASE WHEN (i * 7) % 13 < 6 THEN 1 ELSE 0 END AS y "
@@ -80,9 +78,8 @@ def test_the_shell_shows_a_moving_bar_during_the_fit_and_removes_it(tmp_path: Pa
     database = tmp_path / "shell.duckdb"
     with sqlml.connect(str(database)) as connection:
         connection.cursor().execute(TABLE.format(rows=150_000))
-    tmux = Tmux(tmp_path, f"{SQLML} -d {database}")
+    tmux = Tmux.shell(tmp_path, database)
     try:
-        tmux.wait_for(r"sqlml>", timeout=120)
         tmux.type(
             "CREATE MODEL rf OPTIONS (model_type = 'random_forest_classifier', "
             "input_label_cols = ['y'], num_parallel_tree = 60) AS SELECT * FROM big;"
@@ -113,9 +110,8 @@ def test_ctrl_c_during_the_fit_cancels_and_keeps_the_old_model(tmp_path: Path) -
     with sqlml.connect(str(database)) as connection:
         connection.cursor().execute(TABLE.format(rows=150_000))
         connection.cursor().execute(SMALL_MODEL)
-    tmux = Tmux(tmp_path, f"{SQLML} -d {database}")
+    tmux = Tmux.shell(tmp_path, database)
     try:
-        tmux.wait_for(r"sqlml>", timeout=120)
         tmux.type(
             "CREATE OR REPLACE MODEL m OPTIONS (model_type = 'random_forest_classifier', "
             "input_label_cols = ['y'], num_parallel_tree = 200) AS SELECT * FROM big;"

@@ -4,7 +4,6 @@ before that starts a new line); an error says which statements it skipped."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,6 @@ from tmux import TMUX, Tmux
 
 import sqlml
 from sqlml.cli.completion import matches, static_words
-
-SQLML = str(Path(sys.executable).with_name("sqlml"))
 
 
 def test_static_words_hold_the_ml_functions_and_options() -> None:
@@ -53,27 +50,22 @@ def test_the_shell_completes_runs_multiline_and_reports_skips(tmp_path: Path) ->
     with sqlml.connect(str(database)) as connection:
         connection.execute("CREATE TABLE customers AS SELECT 42.5 AS monthly_spend, 1 AS churned")
     env_history = tmp_path / "history"
-    tmux = Tmux(tmp_path, f"env SQLML_HISTORY={env_history} {SQLML} -d {database}")
+    tmux = Tmux.shell(tmp_path, database, env=f"SQLML_HISTORY={env_history}")
     try:
-        tmux.wait_for(r"sqlml>", timeout=120)
         # a column and a table, completed with Tab
-        tmux.run("send-keys", "-t", "0", "-l", "SELECT monthly_sp")
-        tmux.run("send-keys", "-t", "0", "Tab")
+        tmux.keys("SELECT monthly_sp", "Tab")
         tmux.wait_for(r"SELECT monthly_spend", timeout=60)
-        tmux.run("send-keys", "-t", "0", "-l", " FROM custo")
-        tmux.run("send-keys", "-t", "0", "Tab")
+        tmux.keys(" FROM custo", "Tab")
         tmux.wait_for(r"SELECT monthly_spend FROM customers", timeout=60)
         # Enter without ';' continues the statement on a new line; ';' then Enter runs it
-        tmux.run("send-keys", "-t", "0", "Enter")
+        tmux.keys("", "Enter")
         tmux.wait_for(r"\.\.\.>", timeout=60)
-        tmux.run("send-keys", "-t", "0", "\\;")
-        tmux.run("send-keys", "-t", "0", "Enter")
+        tmux.keys("", "\\;", "Enter")
         tmux.wait_for(r"42\.5", timeout=60)
         # an ML function
-        tmux.run("send-keys", "-t", "0", "-l", "SELECT * FROM ML.PRED")
-        tmux.run("send-keys", "-t", "0", "Tab")
+        tmux.keys("SELECT * FROM ML.PRED", "Tab")
         tmux.wait_for(r"SELECT \* FROM ML\.PREDICT", timeout=60)
-        tmux.run("send-keys", "-t", "0", "C-u")
+        tmux.keys("", "C-u")
         # an error says what it skipped
         tmux.type("SELECT nope; SELECT 1; SELECT 2;")
         tmux.wait_for(r"the 2 statements after it were skipped", timeout=60)

@@ -6,12 +6,14 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from hang import HANG
 
 TMUX = shutil.which("tmux")
+SQLML = str(Path(sys.executable).with_name("sqlml"))
 
 
 class Tmux:
@@ -31,6 +33,22 @@ class Tmux:
         )
         assert done.returncode == 0, done.stderr
         return done.stdout
+
+    @classmethod
+    def shell(cls, tmp_path: Path, database: Path, env: str = "") -> Tmux:
+        """The real ``sqlml`` shell on ``database`` (``env``: ``NAME=value ...`` for it), once
+        its prompt is on screen."""
+        prefix = f"env {env} " if env else ""
+        tmux = cls(tmp_path, f"{prefix}{SQLML} -d {database}")
+        tmux.wait_for(r"sqlml>", timeout=120)
+        return tmux
+
+    def keys(self, text: str, *keys: str) -> None:
+        """Type ``text`` as it is (no Enter), then press ``keys`` (Tab, Enter, C-u, ...)."""
+        if text:
+            self.run("send-keys", "-t", "0", "-l", text)
+        if keys:
+            self.run("send-keys", "-t", "0", *keys)
 
     def type(self, text: str) -> None:
         """Type ``text`` and Enter, once the pane shows it was read (readline may drop what is
