@@ -32,11 +32,9 @@ class NotebookLine:
         self.handle: Any = None
 
     def __call__(self, report: Any) -> None:
-        from IPython.display import HTML, display
+        from IPython.display import display
 
-        body = HTML(render(report))
-        body_plain = str(report)
-        bundle = {"text/plain": body_plain, "text/html": body.data}
+        bundle = {"text/plain": str(report), "text/html": render(report)}
         if self.handle is None:
             self.handle = display(bundle, raw=True, display_id=True)
         else:
