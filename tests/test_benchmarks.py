@@ -137,3 +137,12 @@ def test_progress_benchmark_runs(tmp_path: pathlib.Path) -> None:
     ]
     # "on" received reports (stages at least: reading, preparing, fitting, ..., the summary)
     assert all(r["reports"] >= 6 for r in result["results"])
+
+
+@pytest.mark.slow
+def test_cursor_memory_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    result = run("cursor_memory.py", "--rows", "3000", tmp_path=tmp_path)
+    for way in ("named_cursor", "plain_query"):
+        assert result[way]["rows"] == 3000
+        assert result[way]["server_rss_before_mib"] > 0
+    assert result["peak_growth_ratio_named_to_plain"] >= 0

@@ -122,6 +122,20 @@ class Backend(abc.ABC):
     ) -> pa.RecordBatchReader:
         """A query's result as a stream of record batches, with bounded memory where possible."""
 
+    #: Set while a streaming cursor's bare ML query opens its input: nothing else will run on the
+    #: user's connection meanwhile, so the input may stream there (inside a transaction, too).
+    main_connection_free = False
+
+    def stream_query(
+        self, sql: str, params: Sequence[Any] | None, batch_rows: int
+    ) -> tuple[pa.RecordBatchReader, list[tuple[Any, ...]]]:
+        """A user's query as record batches produced as they are read, and its PEP 249
+        description: a streaming cursor's rows (engines whose ``streams_results`` is True)."""
+        raise NotImplementedError
+
+    def close_streams(self) -> None:  # noqa: B027 - nothing to close unless streams are kept
+        """Free the user's connection of the streams :meth:`stream_query` left open on it."""
+
     # --- Arrow sources and functions ---------------------------------------------------------------
 
     @abc.abstractmethod
@@ -152,6 +166,19 @@ class Backend(abc.ABC):
     def quote(self, name: str) -> str:
         """``name`` as a quoted identifier in the engine's SQL."""
         return '"' + name.replace('"', '""') + '"'
+
+    def describe_arrow(self, schema: pa.Schema) -> list[tuple[Any, ...]] | None:
+        """The engine's PEP 249 description of rows of ``schema`` (the user's pending rows, if
+        any, are left alone where the engine can)."""
+        name = self.temp_name("schema")
+        self.register_arrow(name, schema.empty_table())
+        try:
+            self.execute(f"SELECT * FROM {self.quote(name)} LIMIT 0", None)
+            description = self.description()
+            self.fetchall()
+        finally:
+            self.unregister_arrow(name)
+        return description
 
     def materialize(self, source: Any) -> pa.Table:
         """An ML function's result (Arrow table or stream, or an engine relation) read whole."""

@@ -64,6 +64,8 @@ class Result:
     description: list[tuple[Any, ...]] | None = None
     rowcount: int = -1
     notices: list[str] = field(default_factory=list)
+    #: A streaming cursor's rows, produced as they are read (sqlml.core.streaming.Stream).
+    stream: Any = None
 
 
 class Executor:
@@ -79,7 +81,20 @@ class Executor:
 
     # --- entry point ----------------------------------------------------------------------------
 
-    def run(self, job: Job, params: Sequence[Any] | None = None) -> Result:
+    def run(self, job: Job, params: Sequence[Any] | None = None, stream: int = 0) -> Result:
+        """``stream``: a query's rows are produced as they are fetched, in batches of that many
+        (sqlml.core.streaming), where the engine can; 0: as usual."""
+        if stream:
+            from sqlml.core.streaming import streamed
+
+            rows = streamed(self, job, params, stream)
+            if rows is not None:
+                return Result(
+                    has_result=rows.stream is not None,
+                    description=rows.description,
+                    stream=rows.stream,
+                    notices=rows.notices,
+                )
         if isinstance(job, PassThrough):
             if params and job.parameters and not self.backend.capabilities.dollar_params:
                 # Spark takes `?` and `:name` only: `$1` / `$name` bind as sqlml documents them.
@@ -149,14 +164,18 @@ class Executor:
 
     # --- ML table functions ---------------------------------------------------------------------
 
-    def _run_ml_query(self, job: MLQuery, params: Any) -> Result:
+    def ml_parameters(self, job: MLQuery, params: Any) -> tuple[list[Any], list[list[Any]]]:
+        """The statement's parameter values, and each call's own."""
         values = bind_parameters(job.parameters, params)
         if len(values) != len(job.parameters):
             raise ProgrammingError(
                 f"The statement has {len(job.parameters)} parameter placeholder(s) but "
                 f"{len(values)} value(s) were given."
             )
-        inner = [[values[i] for i in call.parameters] for call in job.calls]
+        return values, [[values[i] for i in call.parameters] for call in job.calls]
+
+    def _run_ml_query(self, job: MLQuery, params: Any) -> Result:
+        values, inner = self.ml_parameters(job, params)
         if job.bare:
             return self._serve_directly(job.calls[0], inner[0])
         registered: list[str] = []
@@ -167,7 +186,7 @@ class Executor:
         try:
             for index, call in enumerate(job.calls):
                 name = self.backend.temp_name(call.function.lower())
-                source = watched(self._call(call, inner[index], notices), failures)
+                source = watched(self.call_function(call, inner[index], notices), failures)
                 self.backend.register_arrow(name, source)
                 registered.append(name)
             sql = job.render(lambda i: self.backend.quote(registered[i]))
@@ -191,20 +210,14 @@ class Executor:
         copy) saves about a third of ML.PREDICT's time on a cheap model.
         """
         notices: list[str] = []
-        table = self.backend.materialize(self._call(call, params, notices))
-        name = self.backend.temp_name("schema")
-        self.backend.register_arrow(name, table.schema.empty_table())
-        try:
-            self.backend.execute(f"SELECT * FROM {self.backend.quote(name)} LIMIT 0", None)
-            description = self.backend.description()
-            self.backend.fetchall()
-        finally:
-            self.backend.unregister_arrow(name)
+        table = self.backend.materialize(self.call_function(call, params, notices))
+        description = self.backend.describe_arrow(table.schema)
         return Result(has_result=True, table=table, description=description, notices=notices)
 
-    def _call(
+    def call_function(
         self, call: MLCall, params: list[Any], notices: list[str]
     ) -> pa.Table | pa.RecordBatchReader:
+        """One ML call's rows (a stream where the function scores rows)."""
         from sqlml import functions
 
         return functions.call(self.backend, self.catalog, self.scorer, call, params, notices)
@@ -311,7 +324,7 @@ class Executor:
         for call in job.calls.calls:
             name = self.backend.temp_name(call.function.lower())
             self.backend.register_arrow(
-                name, self.backend.materialize(self._call(call, [], notices))
+                name, self.backend.materialize(self.call_function(call, [], notices))
             )
             registered.append(name)
         return job.calls.render(lambda i: self.backend.quote(registered[i]))

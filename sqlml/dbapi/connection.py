@@ -194,9 +194,11 @@ class Connection:
         self._claim(None)
         self._backend.rollback()
 
-    def cursor(self) -> Cursor:
+    def cursor(self, streaming: bool = False) -> Cursor:
+        """A new cursor; ``streaming=True``: its queries' rows are produced as they are fetched,
+        memory bounded by the batch (see :class:`Cursor`)."""
         self._check_open()
-        return Cursor(self)
+        return Cursor(self, streaming)
 
     # extensions ----------------------------------------------------------------------------------
 

@@ -60,6 +60,10 @@ _NO_RESULT_KEYWORDS = _ROWCOUNT_KEYWORDS | frozenset(
 )
 
 
+#: The statements a streaming cursor produces as they are fetched; and its batch size.
+_QUERY_KEYWORDS = frozenset({"SELECT", "WITH", "VALUES", "FROM", "TABLE"})
+STREAM_BATCH_ROWS = 8192
+
 _MODEL_STATEMENT = re.compile(
     r"\s*(CREATE|ALTER|DROP|EXPORT)\s+(?:OR\s+REPLACE\s+)?MODEL\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
     r"((?:`[^`]+`|\"[^\"]+\"|[\w.$]+))",
@@ -98,10 +102,20 @@ def _checked_parameters(parameters: Any) -> Any:
 
 
 class Cursor:
-    """A PEP 249 cursor."""
+    """A PEP 249 cursor.
 
-    def __init__(self, connection: Connection) -> None:
+    ``streaming=True`` (``connection.cursor(streaming=True)``): a query's rows, ML.PREDICT's
+    included, are produced as they are fetched, so memory is bounded by the batch rather than the
+    result; an error in the rows (a NULL the model cannot take) surfaces at the fetch that
+    reaches it rather than at ``execute()``. Another cursor's statement on the same connection
+    reads the rest of the rows first (as any cursor's pending rows are kept).
+    """
+
+    def __init__(self, connection: Connection, streaming: bool = False) -> None:
         self.connection = connection
+        self.streaming = bool(streaming)
+        self._stream: Any = None  # sqlml.core.streaming.Stream of a streaming cursor's rows
+        self._carry: Any = None  # rows of its last batch not fetched yet (pyarrow.Table)
         self.arraysize = 1
         self.messages: list[tuple[type, str]] = []
         self.statusmessage: str = ""
@@ -254,6 +268,8 @@ class Cursor:
         import pyarrow as pa
 
         self._check_result()
+        if self._stream is not None:
+            return self._stream_rows(None)
         if self._live:
             self._live = False
             self.connection._owner = None
@@ -271,6 +287,21 @@ class Cursor:
             return self._schema.empty_table()
         return pa.table({d[0]: pa.array([], pa.null()) for d in self._description or []})
 
+    def fetch_arrow_batch(self, size: int = STREAM_BATCH_ROWS) -> Any:
+        """At most ``size`` of the remaining rows as a ``pyarrow.Table`` (empty at the end): a
+        streaming cursor's rows without Python objects per row."""
+        self._check_result()
+        size = self._checked_size(size)
+        if self._stream is not None:
+            return self._stream_rows(size)
+        if self._live:
+            self._materialize()
+            self._check_result()
+        if self._buffer is None:
+            return self.fetch_arrow_table()
+        taken, self._buffer = self._buffer.slice(0, size), self._buffer.slice(size)
+        return taken
+
     def fetchdf(self) -> Any:
         """The remaining rows as a pandas DataFrame."""
         return self.fetch_arrow_table().to_pandas()
@@ -284,6 +315,7 @@ class Cursor:
         backend.discard_pending()  # rows no cursor holds (a statement that failed after them)
         self.engine, self.engine_reason = dispatch.engine, dispatch.reason
         keyword = first_keyword(sql)
+        stream = STREAM_BATCH_ROWS if self.streaming and keyword in _QUERY_KEYWORDS else 0
         if (
             not connection._autocommit
             and not backend.in_transaction
@@ -291,7 +323,7 @@ class Cursor:
         ):
             backend.begin()
         try:
-            outcome = dispatch.run(parameters)
+            outcome = dispatch.run(parameters, stream)
         except BaseException:
             if connection._autocommit and not backend.in_transaction:
                 backend.recover()  # no transaction of the user's may stay aborted behind it
@@ -304,6 +336,11 @@ class Cursor:
         if not outcome.has_result:
             self._discard_result()
             return
+        if outcome.stream is not None:  # a streaming cursor's query: read as it is fetched
+            self._description = [tuple(d) for d in outcome.description]
+            self._has_result = True
+            self._stream, self._schema = outcome.stream, outcome.stream.schema
+            return  # the rows may hold the engine connection: this cursor stays its owner
         table = outcome.table
         backend = dispatch.executor.backend  # the engine whose rows these are
         description = outcome.description if table is not None else backend.description()
@@ -338,8 +375,8 @@ class Cursor:
         elif keyword in ("COMMIT", "END", "ROLLBACK", "ABORT"):
             backend.in_transaction = False
 
-    def _fetch(self, size: int | None) -> list[tuple[Any, ...]]:
-        self._check_result()
+    @staticmethod
+    def _checked_size(size: Any) -> Any:
         if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
             raise ProgrammingError(
                 f"fetchmany() size (or the cursor's arraysize) must be an integer ≥ 0; got "
@@ -347,6 +384,48 @@ class Cursor:
             )
         if size is not None and size > sys.maxsize:  # more than there can be: all of them
             size = sys.maxsize
+        return size
+
+    def _stream_rows(self, size: int | None) -> Any:
+        """Up to ``size`` (None: all) of a streaming cursor's remaining rows, as Arrow."""
+        import pyarrow as pa
+
+        parts, have = [], 0
+        if self._carry is not None:
+            parts.append(self._carry)
+            have = self._carry.num_rows
+            self._carry = None
+        with public_errors("reading the rows"):
+            try:
+                while size is None or have < size:
+                    batch = self._stream.read_next()
+                    if batch is None:
+                        self._end_stream()
+                        break
+                    parts.append(pa.Table.from_batches([batch]))
+                    have += batch.num_rows
+            except Error:
+                self._lose_rows()
+                raise
+        table = pa.concat_tables(parts) if parts else self._schema.empty_table()
+        if size is not None and table.num_rows > size:
+            table, self._carry = table.slice(0, size), table.slice(size)
+        return table
+
+    def _end_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+            self._buffer = self._schema.empty_table()  # read to its end: nothing more
+        self._discard_owner()
+
+    def _fetch(self, size: int | None) -> list[tuple[Any, ...]]:
+        self._check_result()
+        size = self._checked_size(size)
+        if self._stream is not None:
+            taken = self._stream_rows(size)
+            names = taken.column_names
+            return [tuple(row[n] for n in names) for row in taken.to_pylist()]
         if self._live:
             backend = self.connection._backend
             try:
@@ -370,6 +449,12 @@ class Cursor:
         """Read the pending rows whole, because another cursor is about to run a statement. An
         error in them (a query that fails late, at row 90,000) is this cursor's: it is kept for
         its next fetch, and the other cursor's statement runs as if nothing had happened."""
+        if self._stream is not None:
+            try:
+                self._buffer = self._stream_rows(None)
+            except Error as exc:
+                self._failed = exc
+            return
         if self._live:
             try:
                 self._buffer = self.connection._backend.fetch_arrow_table()
@@ -386,6 +471,15 @@ class Cursor:
             self.connection._owner = None
         self._live = False
         self._buffer = None
+        self._close_stream()
+
+    def _close_stream(self) -> None:
+        stream, self._stream, self._carry = self._stream, None, None
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - closing early: its rows are not wanted
+                self.connection._backend.discard_pending()
 
     def _reset(self) -> None:
         self._release()
@@ -397,6 +491,9 @@ class Cursor:
         if self._live and self.connection._owner is self:
             self.connection._owner = None
             self.connection._backend.discard_pending()  # its unread rows are dropped
+        if self._stream is not None:
+            self._close_stream()
+            self._discard_owner()
         self._failed = None
         self._live = False
         self._buffer = None
@@ -412,6 +509,7 @@ class Cursor:
     def _discard_result(self) -> None:
         if self.connection._owner is self:
             self.connection._owner = None
+        self._close_stream()
         self._live = False
         self._buffer = None
         self._description = None

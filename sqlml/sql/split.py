@@ -172,6 +172,16 @@ def _statement(script: str, chunk: list[Token], dialect_cls: type[Dialect]) -> S
         return Statement(
             sql, line, col, placeholders=placeholders, unsupported=explained.unsupported
         )
+    declared = _declared_query(script, chunk, dialect_cls)
+    if declared is not None:  # DECLARE c CURSOR FOR <ML query>: sqlml serve runs the query
+        return Statement(
+            sql,
+            line,
+            col,
+            ml_functions=declared.ml_functions,
+            placeholders=placeholders,
+            unsupported=DECLARE_OUTSIDE_SERVER,
+        )
     if explained is not None:
         analyze = chunk[1].text.upper() == "ANALYZE"
         node = Explain(this=explained.node, analyze=analyze or None)
@@ -193,6 +203,29 @@ def _explained(script: str, chunk: list[Token], dialect_cls: type[Dialect]) -> S
     if len(chunk) < 2 or chunk[0].text.upper() != "EXPLAIN" or chunk[0].token_type in QUOTED:
         return None
     body = chunk[2:] if chunk[1].text.upper() == "ANALYZE" else chunk[1:]
+    if not body or not is_ml_statement(body):
+        return None
+    return _statement(script, body, dialect_cls)
+
+
+DECLARE_OUTSIDE_SERVER = (
+    "DECLARE ... CURSOR is for PostgreSQL clients of sqlml serve (server-side cursors); in "
+    "Python, connection.cursor(streaming=True) reads a query's rows as they are fetched."
+)
+
+
+def _declared_query(
+    script: str, chunk: list[Token], dialect_cls: type[Dialect]
+) -> Statement | None:
+    """The ML query of ``DECLARE name [options] CURSOR [WITH[OUT] HOLD] FOR <query>``, or None
+    when the chunk is not one (a DECLARE of plain SQL goes to the engine, or sqlml serve, as
+    written)."""
+    if not chunk or chunk[0].text.upper() != "DECLARE" or chunk[0].token_type in QUOTED:
+        return None
+    words = [t.text.upper() if t.token_type not in QUOTED else "" for t in chunk[:12]]
+    if "CURSOR" not in words or "FOR" not in words[words.index("CURSOR") :]:
+        return None
+    body = chunk[words.index("FOR", words.index("CURSOR")) + 1 :]
     if not body or not is_ml_statement(body):
         return None
     return _statement(script, body, dialect_cls)

@@ -535,3 +535,19 @@ def test_dialect_for() -> None:
     assert type(sqlglot.Dialect.get_or_raise("duckdb")).__name__ == "DuckDB"
     with pytest.raises(NotSupportedError):
         dialect_for("oracle")
+
+
+def test_declare_cursor_for_an_ml_query_is_split_whole() -> None:
+    # PostgreSQL's DECLARE (sqlml serve's cursors): the ML query after FOR is found, with its
+    # placeholders, and the statement is not run as a plain query outside the server
+    text = (
+        "DECLARE c NO SCROLL CURSOR WITH HOLD FOR SELECT * FROM ML.PREDICT(MODEL m, "
+        "(SELECT * FROM t WHERE a > $1)); FETCH 2 FROM c; DECLARE d CURSOR FOR SELECT 1"
+    )
+    declare, fetch, plain = split_statements(text)
+    assert declare.sql.startswith("DECLARE c") and declare.sql.endswith("$1))")
+    assert [f.name.upper() for f in declare.ml_functions] == ["PREDICT"]
+    assert [declare.sql[a:b] for a, b in declare.placeholders] == ["$1"]
+    assert declare.unsupported is not None and "streaming=True" in declare.unsupported
+    assert fetch.sql == "FETCH 2 FROM c" and fetch.node is None
+    assert plain.sql == "DECLARE d CURSOR FOR SELECT 1" and plain.unsupported is None

@@ -89,6 +89,47 @@ def _closing(reader: pa.RecordBatchReader, connection: Any) -> Any:
         connection.close()
 
 
+#: DuckDB's error types by the name its messages start with, for errors that reach sqlml through
+#: pyarrow's stream reader (as an OSError): the same PEP 249 kinds as :data:`_ERRORS`.
+_MESSAGE_KINDS: dict[str, type[DatabaseError]] = {
+    "Interrupt": OperationalError,
+    "Constraint": IntegrityError,
+    "Conversion": DataError,
+    "Out of Range": DataError,
+    "Invalid Input": ProgrammingError,
+    "Binder": ProgrammingError,
+    "Catalog": ProgrammingError,
+    "Parser": ProgrammingError,
+    "Not implemented": NotSupportedError,
+    "Out of Memory": OperationalError,
+    "IO": OperationalError,
+    "INTERNAL": InternalError,
+}
+
+
+def _reader_error(exc: BaseException) -> DatabaseError:
+    message = str(exc)
+    kind = re.match(r"([A-Za-z ]+?) Error: ", message)
+    target = _MESSAGE_KINDS.get(kind.group(1), DatabaseError) if kind else DatabaseError
+    return target(_SYSTEM_SUGGESTION.sub("\nSHOW TABLES lists the database's tables.", message))
+
+
+def _translated(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """``reader``, with DuckDB's errors raised while it is read translated into sqlml's."""
+
+    def batches() -> Any:
+        try:
+            yield from reader
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+        except (pa.ArrowException, OSError) as exc:  # DuckDB's error, through pyarrow's reader
+            raise _reader_error(exc) from exc
+        finally:
+            reader.close()  # a stream left early frees the connection for other work
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
 # DuckDB keeps a Python function per database *instance* (every connection to one file in this
 # process shares it), lets only the connection that registered it remove it, and drops its reference
 # when that connection closes although others may still call it. So, for files, sqlml registers a
@@ -133,6 +174,7 @@ class DuckDBBackend(Backend):
         self.database = database
         self.read_only = read_only
         self.in_transaction = False
+        self._open_streams: list[Any] = []  # DuckDB readers open on self.con
 
     owns_connection = True  # False when wrapping someone else's connection: close() leaves it open
 
@@ -168,6 +210,7 @@ class DuckDBBackend(Backend):
         backend.database = "<existing connection>"
         backend.read_only = False
         backend.in_transaction = in_transaction
+        backend._open_streams = []
         backend.owns_connection = False
         return backend
 
@@ -238,6 +281,8 @@ class DuckDBBackend(Backend):
         input must be read on another one. That connection cannot see the main one's temporary
         tables or uncommitted changes: then the input is read whole on the main connection instead.
         """
+        if self.in_transaction and self.main_connection_free:
+            return self._main_stream(self.con.sql(sql, params=params or None), batch_size)
         if not self.in_transaction:
             reader_connection = self.con.cursor()
             try:
@@ -255,6 +300,55 @@ class DuckDBBackend(Backend):
                 )
         table = self.arrow(sql, params)
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_size))
+
+    def stream_query(
+        self, sql: str, params: Sequence[Any] | None, batch_rows: int
+    ) -> tuple[pa.RecordBatchReader, list[tuple[Any, ...]]]:
+        """A user's query run on the main connection as a stream read as it is fetched (a
+        streaming cursor's rows), with PEP 249's description of them."""
+        try:
+            relation = self.con.sql(sql, params=params or None)
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+        if relation is None:  # not a query after all: it ran
+            return pa.RecordBatchReader.from_batches(pa.schema([]), iter(())), []
+        description = [
+            (name, str(kind), None, None, None, None, None)
+            for name, kind in zip(relation.columns, relation.types, strict=True)
+        ]
+        return self._main_stream(relation, batch_rows), description
+
+    def _main_stream(self, relation: Any, batch_rows: int) -> pa.RecordBatchReader:
+        """``relation``'s rows read on the main connection as they are pulled; the connection
+        takes no other statement until :meth:`close_streams` (or their end)."""
+        try:
+            reader = relation.to_arrow_reader(batch_rows)
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+        self._open_streams.append(reader)
+        return _translated(reader)
+
+    def close_streams(self) -> None:
+        """Close the streams left open on the main connection (a streaming cursor's rows not
+        read to their end), so it takes statements again."""
+        streams, self._open_streams = self._open_streams, []
+        for reader in streams:
+            with contextlib.suppress(Exception):
+                reader.close()
+
+    def describe_arrow(self, schema: pa.Schema) -> list[tuple[Any, ...]] | None:
+        """Described on a second connection: a stream may be pending on the main one."""
+        connection = self.con.cursor()
+        try:
+            relation = connection.from_arrow(schema.empty_table())
+            return [
+                (name, str(kind), None, None, None, None, None)
+                for name, kind in zip(relation.columns, relation.types, strict=True)
+            ]
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+        finally:
+            connection.close()
 
     # --- Arrow sources and functions ----------------------------------------------------------------
 
@@ -423,6 +517,7 @@ class DuckDBBackend(Backend):
         """DuckDB 2 refuses other work on a connection whose execute() result is unread
         (ResourceInUseException): cancel its rest; inside a transaction run it to its end
         instead, because a cancelled result fails the open transaction."""
+        self.close_streams()
         with contextlib.suppress(duckdb.Error):
             if self.in_transaction:
                 self.con.complete()

@@ -49,7 +49,8 @@ class RoutedStatement:
     status: str | None = None  # a setting sqlml took itself (SET sqlml.…)
     after: Callable[[], None] | None = None
 
-    def run(self, params: Any) -> Result:
+    def run(self, params: Any, stream: int = 0) -> Result:
+        """``stream``: a streaming cursor's batch size (sqlml.core.streaming); 0: as usual."""
         from sqlml.core.executor import Result
 
         if self.status is not None:
@@ -60,7 +61,8 @@ class RoutedStatement:
         for name, (source, paths) in self.views.items():
             backend.register_arrow(name, backend.read_files(source.format, paths))
         try:
-            outcome = self.executor.run(self.job, params)
+            # files read for Spark are registered for this statement only: no stream outlives it
+            outcome = self.executor.run(self.job, params, 0 if self.views else stream)
         finally:
             for name in self.views:
                 backend.unregister_arrow(name)

@@ -182,6 +182,9 @@ class ExtendedQuery:
                 result = await self._describe(prepared)
                 self._describe_result(result, None)
             elif target == b"P":
+                if name not in self.portals and name in self.cursors:  # a DECLAREd cursor
+                    self._describe_result(self._cursor_description(name), None)
+                    return
                 portal = self._portal(name)
                 await self._execute_portal(portal)
                 self._describe_result(portal.result, portal.formats)

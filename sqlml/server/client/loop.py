@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlml
 from sqlml.server import pgcompat, protocol
 from sqlml.server.client.copying import Copying
+from sqlml.server.client.cursors import Cursors, Declared
 from sqlml.server.client.extended import ExtendedQuery, Portal, Prepared
 from sqlml.server.client.startup import Fatal, Startup
 from sqlml.server.client.statements import FLUSH_BYTES, Statements
@@ -34,7 +35,7 @@ log = logging.getLogger("sqlml.server")
 _ids = itertools.count(1)
 
 
-class ClientSession(Startup, ExtendedQuery, Copying, Statements):
+class ClientSession(Startup, ExtendedQuery, Copying, Cursors, Statements):
     """The protocol state machine for one connection."""
 
     def __init__(
@@ -55,6 +56,7 @@ class ClientSession(Startup, ExtendedQuery, Copying, Statements):
         )
         self.statements: dict[str, Prepared] = {}
         self.portals: dict[str, Portal] = {}
+        self.cursors: dict[str, Declared] = {}  # DECLAREd cursors by name
         self.failed = False  # an error inside this client's transaction: only ROLLBACK helps
         self.skipping = False  # after an extended-protocol error, until Sync
 

@@ -57,7 +57,7 @@ class Statements:
         log.debug("session %d: %s", self.id, sql[:2000])
         command = pgcompat.command(sql)
         if command is not None:
-            local = await self._command(command)
+            local = await self._command(command, params)
             if local is not None:
                 return local
             name = command.name
@@ -114,8 +114,10 @@ class Statements:
             tick=tick,
         )
 
-    async def _command(self, command: pgcompat.Command) -> Result | None:
+    async def _command(self, command: pgcompat.Command, params: list[Any]) -> Result | None:
         kind = command.kind
+        if kind in ("declare", "fetch", "move", "close"):
+            return await self._cursor_command(command, params)
         if kind == "unsupported":
             raise ServerError(command.value, "0A000")
         if kind == "noop":
@@ -133,6 +135,7 @@ class Statements:
                 raise ServerError(f'prepared statement "{command.name}" does not exist', "26000")
             return Result("DEALLOCATE" + (" ALL" if command.name.upper() == "ALL" else ""))
         if kind == "discard":
+            await self._close_cursors(list(self.cursors))
             self.statements.clear()
             self.portals.clear()
             self.settings.values = dict(self.settings.defaults)
@@ -192,6 +195,7 @@ class Statements:
             self._warn("there is no transaction in progress", "25P01")
             return Result(command.tag)
         failed, self.failed = self.failed, False
+        await self._end_transaction_cursors()
         if command.kind == "commit" and not failed:
             await self._on_engine("COMMIT", [])
             return Result("COMMIT")

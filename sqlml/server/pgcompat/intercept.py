@@ -11,7 +11,9 @@ from dataclasses import dataclass
 class Command:
     """A statement handled by the session instead of DuckDB (or rewritten before it goes there)."""
 
-    kind: str  # set, reset, show, begin, commit, rollback, discard, deallocate, unsupported, noop
+    #: set, reset, show, begin, commit, rollback, discard, deallocate, declare, fetch, move, close,
+    #: unsupported, noop
+    kind: str
     name: str = ""
     value: str = ""
     tag: str = ""
@@ -39,6 +41,20 @@ _COMMIT = re.compile(
 )
 _DEALLOCATE = re.compile(r"^\s*DEALLOCATE\s+(?:PREPARE\s+)?(?P<name>ALL|[\w\"]+)\s*;?\s*$", re.I)
 _DISCARD = re.compile(r"^\s*DISCARD\s+(?P<what>ALL|PLANS|SEQUENCES|TEMP|TEMPORARY)\s*;?\s*$", re.I)
+_NAME = r'(?P<name>"(?:[^"]|"")+"|[^\W\d]\w*)'
+_DECLARE = re.compile(
+    rf"^\s*DECLARE\s+{_NAME}\s+(?P<flags>(?:(?:BINARY|ASENSITIVE|INSENSITIVE|NO\s+SCROLL|SCROLL)\s+)*)"
+    r"CURSOR\s+(?:(?P<hold>WITH|WITHOUT)\s+HOLD\s+)?FOR\s+(?P<query>.+?)\s*;?\s*$",
+    re.I | re.S,
+)
+_FETCH = re.compile(
+    r"^\s*(?P<kw>FETCH|MOVE)\s+(?:(?P<how>NEXT|PRIOR|FIRST|LAST|ALL|ABSOLUTE\s+[-+]?\d+|"
+    r"RELATIVE\s+[-+]?\d+|FORWARD(?:\s+(?:ALL|[-+]?\d+))?|BACKWARD(?:\s+(?:ALL|[-+]?\d+))?|"
+    rf"[-+]?\d+)\s+)?(?:(?:FROM|IN)\s+)?{_NAME}\s*;?\s*$",
+    re.I,
+)
+_CLOSE = re.compile(rf"^\s*CLOSE\s+(?:(?P<all>ALL)|{_NAME})\s*;?\s*$", re.I)
+
 _UNSUPPORTED = [
     (
         re.compile(r"^\s*(SAVEPOINT|RELEASE|ROLLBACK\s+TO)\b", re.I),
@@ -68,7 +84,7 @@ _UNSUPPORTED = [
 
 _HANDLED = ("SET", "RESET", "SHOW", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT")
 _HANDLED += ("DEALLOCATE", "DISCARD", "SAVEPOINT", "RELEASE", "LISTEN", "NOTIFY", "UNLISTEN")
-_HANDLED += ("PREPARE", "COPY")
+_HANDLED += ("PREPARE", "COPY", "DECLARE", "FETCH", "MOVE", "CLOSE")
 
 
 def command(sql: str) -> Command | None:
@@ -102,9 +118,56 @@ def command(sql: str) -> Command | None:
         return Command(kind, tag=kind.upper())
     if match := _DEALLOCATE.match(sql):
         return Command("deallocate", _unquote(match.group("name")))
+    if match := _DECLARE.match(sql):
+        flags = {
+            re.sub(r"\s+", " ", f.upper())
+            for f in re.findall(
+                r"NO\s+SCROLL|SCROLL|BINARY|ASENSITIVE|INSENSITIVE", match.group("flags"), re.I
+            )
+        }
+        if (match.group("hold") or "").upper() == "WITH":
+            flags.add("HOLD")
+        return Command(
+            "declare",
+            _identifier(match.group("name")),
+            match.group("query"),
+            ",".join(sorted(flags)),
+        )
+    if match := _FETCH.match(sql):
+        return Command(
+            match.group("kw").lower(), _identifier(match.group("name")), _count(match.group("how"))
+        )
+    if match := _CLOSE.match(sql):
+        return Command(
+            "close",
+            "" if match.group("all") else _identifier(match.group("name")),
+            tag="CLOSE CURSOR" + (" ALL" if match.group("all") else ""),
+        )
     if match := _DISCARD.match(sql):
         return Command("discard", tag=f"DISCARD {match.group('what').upper()}")
     return None
+
+
+def _count(how: str | None) -> str:
+    """FETCH's direction as a row count going forward ("ALL", "12"), or "backward: ..." for the
+    directions a forward-only cursor cannot take."""
+    words = re.sub(r"\s+", " ", (how or "NEXT").upper()).split(" ")
+    if words[0] in ("NEXT",):
+        return "1"
+    if words[0] == "ALL" or words[-1] == "ALL" and words[0] == "FORWARD":
+        return "ALL"
+    if words[0] == "FORWARD":
+        words = words[1:] or ["1"]
+    if len(words) == 1 and re.fullmatch(r"\+?\d+", words[0]):
+        return str(int(words[0]))
+    return "backward: " + " ".join(words)
+
+
+def _identifier(text: str) -> str:
+    """A cursor's name as PostgreSQL keeps it: quoted as written, else folded to lower case."""
+    if text.startswith('"'):
+        return text[1:-1].replace('""', '"')
+    return text.lower()
 
 
 def _unquote(text: str) -> str:
