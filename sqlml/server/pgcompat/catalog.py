@@ -6,6 +6,9 @@ from __future__ import annotations
 PG_VERSION = "15.0"
 PG_VERSION_NUM = "150000"
 
+EMULATION = "__sqlml_pg"  # an in-memory database attached to the server's connection
+HOME = f"{EMULATION}.main"
+
 _EMPTY_TABLES = {
     "pg_inherits": "inhrelid BIGINT, inhparent BIGINT, inhseqno INTEGER, inhdetachpending BOOLEAN",
     "pg_policy": "oid BIGINT, polname VARCHAR, polrelid BIGINT, polcmd VARCHAR, "
@@ -91,12 +94,108 @@ _VIEWS = {
     "FROM pg_catalog.pg_database d WHERE d.datname NOT IN ('system', 'temp')",
 }
 
+# Keys: DuckDB lists PRIMARY KEY and UNIQUE constraints in duckdb_constraints() but not in
+# pg_index / pg_class, and its pg_constraint has 0-based keys and no referenced table; JDBC's
+# getPrimaryKeys / getImportedKeys / getIndexInfo join those. Each key gets an index oid of its own.
+_KEY_OID = "(k.table_oid * 1000000 + 500000 + k.constraint_index)"
+_KEYS = "duckdb_constraints() k WHERE k.constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+_ATTNUMS = "list_transform(k.constraint_column_indexes, lambda x: (x + 1)::INTEGER)"
+_REFERENCED = (
+    "duckdb_constraints() r WHERE r.database_name = k.database_name AND r.schema_name = "
+    "k.schema_name AND r.table_name = k.referenced_table AND r.constraint_type IN ('PRIMARY KEY', "
+    "'UNIQUE') AND r.constraint_column_names = k.referenced_column_names"
+)
+_INDEX_NAMES = (
+    "(SELECT index_oid, list_transform(string_split(trim(expressions, '[]'), ', '), "
+    "lambda e: trim(e, '''\"')) AS names FROM duckdb_indexes())"
+)
+_KEY_VIEWS = {
+    "pg_index": "SELECT p.* REPLACE (coalesce((SELECT list(c.column_index::INTEGER ORDER BY "
+    "list_position(d.names, c.column_name)) FROM duckdb_columns() c WHERE c.table_oid = "
+    "p.indrelid AND list_contains(d.names, c.column_name)), []) AS indkey) "
+    f"FROM pg_catalog.pg_index p JOIN {_INDEX_NAMES} d ON d.index_oid = p.indexrelid "
+    "UNION ALL BY NAME "
+    f"SELECT {_KEY_OID} AS indexrelid, k.table_oid AS indrelid, "
+    "len(k.constraint_column_indexes) AS indnatts, len(k.constraint_column_indexes) AS "
+    "indnkeyatts, true AS indisunique, k.constraint_type = 'PRIMARY KEY' AS indisprimary, "
+    "false AS indisexclusion, true AS indimmediate, false AS indisclustered, true AS indisvalid, "
+    "false AS indcheckxmin, true AS indisready, true AS indislive, false AS indisreplident, "
+    f"{_ATTNUMS} AS indkey, NULL AS indexprs, NULL AS indpred FROM {_KEYS}",
+    "pg_constraint": "SELECT k.table_oid * 1000000 + k.constraint_index AS oid, "
+    "k.constraint_name AS conname, k.schema_oid AS connamespace, CASE k.constraint_type "
+    "WHEN 'CHECK' THEN 'c' WHEN 'UNIQUE' THEN 'u' WHEN 'PRIMARY KEY' THEN 'p' "
+    "WHEN 'FOREIGN KEY' THEN 'f' ELSE 'x' END AS contype, false AS condeferrable, "
+    "false AS condeferred, true AS convalidated, k.table_oid AS conrelid, 0 AS contypid, "
+    f"CASE WHEN k.constraint_type IN ('PRIMARY KEY', 'UNIQUE') THEN {_KEY_OID} "
+    "WHEN k.constraint_type = 'FOREIGN KEY' THEN (SELECT r.table_oid * 1000000 + 500000 + "
+    f"r.constraint_index FROM {_REFERENCED} LIMIT 1) ELSE 0 END AS conindid, 0 AS conparentid, "
+    "CASE WHEN k.constraint_type = 'FOREIGN KEY' THEN (SELECT t.table_oid FROM duckdb_tables() t "
+    "WHERE t.database_name = k.database_name AND t.schema_name = k.schema_name AND "
+    "t.table_name = k.referenced_table) ELSE 0 END AS confrelid, "
+    "CASE WHEN k.constraint_type = 'FOREIGN KEY' THEN 'a' END AS confupdtype, "
+    "CASE WHEN k.constraint_type = 'FOREIGN KEY' THEN 'a' END AS confdeltype, "
+    "CASE WHEN k.constraint_type = 'FOREIGN KEY' THEN 's' END AS confmatchtype, "
+    "true AS conislocal, 0 AS coninhcount, false AS connoinherit, "
+    f"{_ATTNUMS} AS conkey, CASE WHEN k.constraint_type = 'FOREIGN KEY' THEN (SELECT "
+    "list(c.column_index::INTEGER ORDER BY list_position(k.referenced_column_names, "
+    "c.column_name)) FROM duckdb_columns() c WHERE c.database_name = k.database_name AND "
+    "c.schema_name = k.schema_name AND c.table_name = k.referenced_table AND "
+    "list_contains(k.referenced_column_names, c.column_name)) END AS confkey, "
+    "k.expression AS conbin FROM duckdb_constraints() k WHERE k.constraint_type <> 'NOT NULL'",
+}
+
+# Functions: DuckDB keeps Python UDFs (sqlml's model functions: Redshift's FUNCTION) with the
+# built-ins, in a schema pg_namespace does not list (told apart by their col0, col1, ... parameters
+# and no description); here they are in the user's "main" (psql's \df, JDBC's getFunctions), as a
+# user's macros are, with PostgreSQL's type oids and names for their arguments and result
+# (proargtypes as oidvector's text: oids separated by spaces; no proargnames, which JDBC reads as
+# a text[] and the server sends lists as JSON — psql's \df names them from
+# pg_get_function_arguments).
+_USER_FUNCTION = (
+    "((f.database_name = 'system' AND f.extension_name IS NULL AND "
+    "f.description IS NULL AND f.function_type = 'scalar' AND len(f.parameters) > 0 AND "
+    "list_bool_and(list_transform(f.parameters, lambda p: regexp_full_match(p, 'col[0-9]+')))))"
+)
+_MAIN_SCHEMA = (
+    "(SELECT s.oid FROM duckdb_schemas() s WHERE s.database_name = current_database() AND "
+    "s.schema_name = 'main')"
+)
+_PG_TYPE_NAME = (
+    "CASE upper(t) WHEN 'DOUBLE' THEN 'double precision' WHEN 'FLOAT' THEN 'real' "
+    "WHEN 'BIGINT' THEN 'bigint' WHEN 'INTEGER' THEN 'integer' WHEN 'SMALLINT' THEN 'smallint' "
+    "WHEN 'VARCHAR' THEN 'text' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'DATE' THEN 'date' "
+    "WHEN 'TIMESTAMP' THEN 'timestamp without time zone' "
+    "WHEN 'TIMESTAMP WITH TIME ZONE' THEN 'timestamp with time zone' WHEN 'BLOB' THEN 'bytea' "
+    "WHEN 'DOUBLE[]' THEN 'double precision[]' ELSE coalesce(lower(t), 'unknown') END"
+)
+_PG_TYPE_OID = (
+    "CASE upper(t) WHEN 'DOUBLE' THEN 701 WHEN 'FLOAT' THEN 700 WHEN 'BIGINT' THEN 20 "
+    "WHEN 'INTEGER' THEN 23 WHEN 'SMALLINT' THEN 21 WHEN 'VARCHAR' THEN 25 WHEN 'BOOLEAN' THEN 16 "
+    "WHEN 'DATE' THEN 1082 WHEN 'TIMESTAMP' THEN 1114 WHEN 'TIMESTAMP WITH TIME ZONE' THEN 1184 "
+    "WHEN 'BLOB' THEN 17 WHEN 'DOUBLE[]' THEN 1022 ELSE 705 END"  # 705: unknown
+)
+_FUNCTION_VIEWS = {
+    "pg_proc": f"SELECT p.* REPLACE (CASE WHEN {_USER_FUNCTION} THEN {_MAIN_SCHEMA} ELSE "
+    f"p.pronamespace END AS pronamespace, {HOME}.__sqlml_pg_type_oid(f.return_type) AS "
+    "prorettype, array_to_string(list_transform(f.parameter_types, lambda t: "
+    f"{HOME}.__sqlml_pg_type_oid(t)), ' ') AS proargtypes, NULL::VARCHAR AS proargnames) FROM pg_catalog.pg_proc p JOIN duckdb_functions() f "
+    "ON f.function_oid = p.oid",
+}
+
 _MACROS = [
+    f"__sqlml_pg_type_name(t) AS {_PG_TYPE_NAME}",
+    f"__sqlml_pg_type_oid(t) AS {_PG_TYPE_OID}",
+    "_pg_expandarray(arr) AS unnest(list_transform(range(1, len(arr) + 1), "
+    "lambda i: {'x': arr[i], 'n': i}))",
+    "pg_function_is_visible(fn) AS true",
     "pg_get_userbyid(role) AS 'sqlml'",
     "pg_encoding_to_char(encoding) AS 'UTF8'",
     "pg_char_to_encoding(name) AS 6",
     "pg_get_indexdef(idx) AS (SELECT i.sql FROM duckdb_indexes() i WHERE i.index_oid = idx), "
-    "(idx, col, pretty) AS (SELECT i.sql FROM duckdb_indexes() i WHERE i.index_oid = idx)",
+    "(idx, col, pretty) AS CASE WHEN col = 0 THEN (SELECT i.sql FROM duckdb_indexes() i WHERE "
+    f"i.index_oid = idx) ELSE coalesce((SELECT d.names[col] FROM {_INDEX_NAMES} d WHERE "
+    "d.index_oid = idx), (SELECT k.constraint_column_names[col] FROM duckdb_constraints() k "
+    f"WHERE {_KEY_OID} = idx)) END",
     "pg_get_expr(expr, relation) AS expr, (expr, relation, pretty) AS expr",
     "pg_get_partkeydef(relation) AS NULL::VARCHAR",
     "pg_relation_is_publishable(relation) AS false",
@@ -107,10 +206,15 @@ _MACROS = [
     "pg_get_statisticsobjdef_columns(statistic) AS NULL::VARCHAR",
     "pg_get_triggerdef(trigger) AS NULL::VARCHAR, (trigger, pretty) AS NULL::VARCHAR",
     "pg_get_ruledef(rule) AS NULL::VARCHAR, (rule, pretty) AS NULL::VARCHAR",
-    "pg_get_function_arguments(fn) AS ''",
+    "pg_get_function_arguments(fn) AS (SELECT coalesce(string_agg(name || ' ' || "
+    f"{HOME}.__sqlml_pg_type_name(kind), ', '), '') FROM (SELECT unnest(f.parameters) AS name, "
+    "unnest(f.parameter_types) AS kind FROM duckdb_functions() f WHERE f.function_oid = fn))",
     "pg_get_functiondef(fn) AS NULL::VARCHAR",
-    "pg_get_function_result(fn) AS ''",
-    "pg_get_function_identity_arguments(fn) AS ''",
+    f"pg_get_function_result(fn) AS (SELECT {HOME}.__sqlml_pg_type_name(f.return_type) FROM "
+    "duckdb_functions() f WHERE f.function_oid = fn LIMIT 1)",
+    "pg_get_function_identity_arguments(fn) AS (SELECT coalesce(string_agg("
+    f"{HOME}.__sqlml_pg_type_name(kind), ', '), '') FROM (SELECT unnest(f.parameter_types) AS kind "
+    "FROM duckdb_functions() f WHERE f.function_oid = fn))",
     "pg_relation_size(relation) AS 0::BIGINT, (relation, fork) AS 0::BIGINT",
     "pg_table_size(relation) AS 0::BIGINT",
     "pg_total_relation_size(relation) AS 0::BIGINT",
@@ -126,11 +230,33 @@ _MACROS = [
     "to_regclass(name) AS (SELECT oid FROM pg_catalog.pg_class WHERE relname = name LIMIT 1)",
 ]
 
-EMULATION = "__sqlml_pg"  # an in-memory database attached to the server's connection
-HOME = f"{EMULATION}.main"
 _HIDDEN_SCHEMAS = f"(SELECT oid FROM duckdb_schemas() WHERE database_name = '{EMULATION}')"
 _VIEWS["pg_class"] += f" WHERE relnamespace NOT IN {_HIDDEN_SCHEMAS}"
 _VIEWS["pg_database"] += f" AND d.datname <> '{EMULATION}'"
+_VIEWS["pg_class"] += (
+    " UNION ALL BY NAME SELECT "
+    + _KEY_OID
+    + " AS oid, k.constraint_name AS relname, k.schema_oid AS relnamespace, 'i' AS relkind, "
+    "'p' AS relpersistence, len(k.constraint_column_indexes) AS relnatts, 'd' AS relreplident, "
+    "0 AS relam, 0 AS reltuples, 0 AS relpages, "
+    f"false AS relforcerowsecurity FROM {_KEYS}"
+)
+_VIEWS |= _KEY_VIEWS | _FUNCTION_VIEWS
+_VIEWS["pg_settings"] = (
+    "SELECT * FROM pg_catalog.pg_settings UNION ALL BY NAME SELECT * FROM (VALUES "
+    "('max_index_keys', '32', 'integer'), ('max_identifier_length', '63', 'integer'), "
+    "('server_version_num', '" + PG_VERSION_NUM + "', 'integer')) AS v(name, setting, vartype)"
+)
+# pg_type: typrelid 0, not NULL (JDBC's getTypeInfo keeps typrelid = 0), and the "name" and "text"
+# types PostgreSQL has (the server sends VARCHAR columns as text).
+_VIEWS["pg_type"] = (
+    "SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid, coalesce(typelem, 0) AS typelem, "
+    "coalesce(typbasetype, 0) AS typbasetype) FROM pg_catalog.pg_type UNION ALL BY NAME "
+    "SELECT v.*, 0 AS typrelid, 0 AS typelem, 0 AS typbasetype, 'b' AS typtype, "
+    f"{_MAIN_SCHEMA} AS typnamespace FROM (VALUES (19::BIGINT, 'name', 64, 'S'), "
+    "(25::BIGINT, 'text', -1, 'S')) "
+    "AS v(oid, typname, typlen, typcategory)"
+)
 _VIEWS["pg_namespace"] = f"SELECT * FROM pg_catalog.pg_namespace WHERE oid NOT IN {_HIDDEN_SCHEMAS}"
 
 

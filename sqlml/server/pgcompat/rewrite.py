@@ -17,7 +17,7 @@ _OID_TYPES += "oid|xid|cid|tid"
 
 # Only statements with one of these go through the rewrites (the rest pass untouched).
 _TRIGGER = re.compile(
-    r"pg_|OPERATOR\s*\(|COLLATE|version\s*\(|::|'\{|\bAS\s+\"char\"|"
+    r"pg_|_pg_expandarray|OPERATOR\s*\(|COLLATE|version\s*\(|::|'\{|\bAS\s+\"char\"|"
     r"\b(?:array_upper|array_lower|quote_ident|txid_current|to_regclass)\b",
     re.I,
 )
@@ -64,6 +64,11 @@ _REWRITES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (re.compile(r"\bAS\s+" + _PG + r"(?:name\b|\"char\")", re.I), "AS VARCHAR"),
     (re.compile(r"\bAS\s+" + _PG + r"(\"?)(\w+)\1", re.I), r"AS \2"),
     (re.compile(_PG + r"?\bversion\s*\(\s*\)", re.I), lambda m: f"'{_version_string()}'"),
+    # pgjdbc's keys and indexes: information_schema._pg_expandarray(indkey) (a set-returning one)
+    (
+        re.compile(r"\binformation_schema\s*\.\s*_pg_expandarray\s*\(", re.I),
+        HOME + "._pg_expandarray(",
+    ),
     (
         re.compile(r"(?:" + _PG + r"|" + _BARE + r")(" + "|".join(FUNCTIONS) + r")\s*\(", re.I),
         HOME + r".\1(",

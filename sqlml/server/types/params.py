@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 import struct
 import uuid
 from collections.abc import Callable
@@ -71,6 +72,16 @@ def _timestamptz_text(text: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+#: pgjdbc's setDate() sends a date with the zone of its Calendar, typed unknown: "2026-05-06 +09".
+#: PostgreSQL's date input ignores the zone; DuckDB's refuses it.
+_DATE_WITH_ZONE = re.compile(r"(\d{4,}-\d\d-\d\d(?: BC)?) [+-]\d\d(?::?\d\d){0,2}")
+
+
+def _date_text(text: str) -> dt.date:
+    match = _DATE_WITH_ZONE.fullmatch(text.strip())
+    return dt.date.fromisoformat(match.group(1) if match else text.strip())
+
+
 _TEXT_PARSERS: dict[int, Callable[[str], Any]] = {
     BOOL: _bool_text,
     INT2: int,
@@ -80,7 +91,7 @@ _TEXT_PARSERS: dict[int, Callable[[str], Any]] = {
     FLOAT4: _float_text,
     FLOAT8: _float_text,
     NUMERIC: decimal.Decimal,
-    DATE: dt.date.fromisoformat,
+    DATE: _date_text,
     TIME: dt.time.fromisoformat,
     TIMESTAMP: _timestamp_text,
     TIMESTAMPTZ: _timestamptz_text,
@@ -166,4 +177,6 @@ def decode_param(data: bytes | None, oid: int, binary: bool) -> Any:
         element = ARRAY_ELEMENTS[oid]
         return parse_array_text(text, _TEXT_PARSERS.get(element, str))
     parser = _TEXT_PARSERS.get(oid)
+    if parser is None and oid == 0 and _DATE_WITH_ZONE.fullmatch(text):
+        return _DATE_WITH_ZONE.fullmatch(text).group(1)  # type: ignore[union-attr]
     return parser(text) if parser else text
