@@ -188,6 +188,8 @@ _MACROS = [
     "_pg_expandarray(arr) AS unnest(list_transform(range(1, len(arr) + 1), "
     "lambda i: {'x': arr[i], 'n': i}))",
     "pg_function_is_visible(fn) AS true",
+    # DuckDB lists "main" once per attached catalog (pgcli then offers each column three times)
+    "current_schemas(implicit) AS CASE WHEN implicit THEN ['pg_catalog', 'main'] ELSE ['main'] END",
     "pg_get_userbyid(role) AS 'sqlml'",
     "pg_encoding_to_char(encoding) AS 'UTF8'",
     "pg_char_to_encoding(name) AS 6",
@@ -231,7 +233,12 @@ _MACROS = [
 ]
 
 _HIDDEN_SCHEMAS = f"(SELECT oid FROM duckdb_schemas() WHERE database_name = '{EMULATION}')"
-_VIEWS["pg_class"] += f" WHERE relnamespace NOT IN {_HIDDEN_SCHEMAS}"
+# only the objects of schemas pg_namespace lists (DuckDB's own information_schema and pg_catalog
+# views would be in a schema no client can name: pgcli logs "unrecognized schema None")
+_VIEWS["pg_class"] += (
+    f" WHERE relnamespace NOT IN {_HIDDEN_SCHEMAS} "
+    "AND relnamespace IN (SELECT oid FROM pg_catalog.pg_namespace)"
+)
 _VIEWS["pg_database"] += f" AND d.datname <> '{EMULATION}'"
 _VIEWS["pg_class"] += (
     " UNION ALL BY NAME SELECT "
@@ -254,7 +261,8 @@ _VIEWS["pg_type"] = (
     "coalesce(typbasetype, 0) AS typbasetype) FROM pg_catalog.pg_type UNION ALL BY NAME "
     "SELECT v.*, 0 AS typrelid, 0 AS typelem, 0 AS typbasetype, 'b' AS typtype, "
     f"{_MAIN_SCHEMA} AS typnamespace FROM (VALUES (19::BIGINT, 'name', 64, 'S'), "
-    "(25::BIGINT, 'text', -1, 'S')) "
+    "(25::BIGINT, 'text', -1, 'S'), (2278::BIGINT, 'void', 4, 'P'), (2279::BIGINT, 'trigger', 4, "
+    "'P')) "
     "AS v(oid, typname, typlen, typcategory)"
 )
 _VIEWS["pg_namespace"] = f"SELECT * FROM pg_catalog.pg_namespace WHERE oid NOT IN {_HIDDEN_SCHEMAS}"

@@ -18,7 +18,7 @@ _OID_TYPES += "oid|xid|cid|tid"
 # Only statements with one of these go through the rewrites (the rest pass untouched).
 _TRIGGER = re.compile(
     r"pg_|_pg_expandarray|OPERATOR\s*\(|COLLATE|version\s*\(|::|'\{|\bAS\s+\"char\"|"
-    r"\b(?:array_upper|array_lower|quote_ident|txid_current|to_regclass)\b",
+    r"\b(?:array_upper|array_lower|quote_ident|txid_current|to_regclass|current_schemas)\b",
     re.I,
 )
 _QUOTED = re.compile(
@@ -55,6 +55,11 @@ def _version_string() -> str:
 _PG = r"(?:\bpg_catalog\s*\.\s*)"
 _BARE = r"(?<![\w.\"])"
 _REWRITES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    # pg_proc.proargtypes is an oidvector ("701 23"), which PostgreSQL casts to regtype[] (pgcli)
+    (
+        re.compile(r"\b((?:\w+\.)?proargtypes)\s*::\s*" + _PG + r"?regtype\s*\[\s*\]", re.I),
+        r"string_split(\1, ' ')::BIGINT[]",
+    ),
     (re.compile(r"\bOPERATOR\s*\(\s*" + _PG + r"?([~!<>=*^|&#@+\-/%]+)\s*\)", re.I), r" \1 "),
     (re.compile(r"\s+COLLATE\s+" + _PG + r"?(?:default\b|\"default\"|\"C\"|C\b)", re.I), ""),
     (re.compile(r"::\s*" + _PG + r"?(?:" + _OID_TYPES + r")\b", re.I), "::BIGINT"),
@@ -84,7 +89,7 @@ _REWRITES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
 _NAME_CAST = re.compile(r"^\s*::\s*" + _PG + r"?(regclass|regtype|regproc|regnamespace)\b", re.I)
 _LOOKUPS = {
     "regclass": f"SELECT oid FROM {HOME}.pg_class WHERE relname = {{0}}",
-    "regtype": "SELECT oid FROM pg_catalog.pg_type WHERE typname = {0}",
+    "regtype": f"SELECT oid FROM {HOME}.pg_type WHERE typname = {{0}}",
     "regproc": "SELECT oid FROM pg_catalog.pg_proc WHERE proname = {0}",
     "regnamespace": "SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = {0}",
 }
