@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import sys
 from typing import Any
 
 from sqlalchemy import types as sqltypes
@@ -105,6 +106,44 @@ class SqlmlTypeCompiler(compiler.GenericTypeCompiler):
         return "TIMESTAMP WITH TIME ZONE" if getattr(type_, "timezone", False) else "TIMESTAMP"
 
 
+_DDL_TAG = re.compile(
+    r"\s*(CREATE|DROP|ALTER)\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY|UNIQUE)\s+)?(\w+)", re.I
+)
+
+
+def show_statuses_in_jupysql() -> None:
+    """In a notebook with jupysql loaded, a statement of a sqlml connection that returns no rows
+    (CREATE TABLE, CREATE MODEL, DROP MODEL) shows its status — ``CREATE MODEL``, as psql prints
+    it — instead of jupysql's empty table (``++ || ++``). Other results show as jupysql shows them.
+    """
+    ipython, results = sys.modules.get("IPython"), sys.modules.get("sql.run.resultset")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or results is None:
+        return
+    formatters = shell.display_formatter.formatters
+    if results.ResultSet in formatters["text/plain"].type_printers:
+        return  # once per shell
+
+    def status(result: Any) -> str | None:
+        if getattr(result._conn, "dialect", None) != "sqlml" or result.keys:
+            return None
+        cursor = getattr(getattr(result.sqlaproxy, "context", None), "cursor", None)
+        text = getattr(cursor, "statusmessage", "") or ""
+        match = _DDL_TAG.match(result._statement or "")
+        if match and text.upper() == match.group(1).upper():  # plain SQL's tag: name the object
+            text = f"{match.group(1)} {match.group(2)}".upper()
+        return text or "OK"
+
+    def plain(result: Any, printer: Any, cycle: bool) -> None:
+        printer.text(status(result) or str(result))
+
+    def markup(result: Any) -> str | None:
+        return None if status(result) is not None else result._repr_html_()
+
+    formatters["text/plain"].for_type(results.ResultSet, plain)
+    formatters["text/html"].for_type(results.ResultSet, markup)
+
+
 class SqlmlDialect(default.DefaultDialect):
     """``sqlml://``: SQLAlchemy on sqlml's PEP 249 module (DuckDB underneath)."""
 
@@ -133,6 +172,10 @@ class SqlmlDialect(default.DefaultDialect):
         import sqlml
 
         return sqlml
+
+    def connect(self, *cargs: Any, **cparams: Any) -> Any:
+        show_statuses_in_jupysql()
+        return super().connect(*cargs, **cparams)
 
     def create_connect_args(self, url: Any) -> tuple[list[Any], dict[str, Any]]:
         unknown = set(url.query) - _QUERY_OPTIONS
