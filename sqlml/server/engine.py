@@ -248,7 +248,8 @@ class Engine:
                 await self.call(session, "", rollback, lock_timeout=0)
         lane = self._lanes.pop(session, None)
         if lane is not None:
-            with contextlib.suppress(Exception):
+            # the server stopping cancels the lane's queued work (close()): nothing is left to do
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.get_running_loop().run_in_executor(
                     lane.executor, self._close_lane, lane
                 )

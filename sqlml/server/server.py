@@ -221,6 +221,10 @@ class Server:
             session = ClientSession(self, reader, writer)
             self.sessions[session.id] = session
             await session.serve()
+        except asyncio.CancelledError:
+            # the server is stopping: the session has said so to its client and closed; end
+            # quietly (asyncio would log the task's cancellation with a traceback)
+            return
         finally:
             self._tasks.discard(task)
 

@@ -76,6 +76,7 @@ public class Metadata {
             rows("typeinfo", () -> md.getTypeInfo(), "TYPE_NAME");
             rows("udts", () -> md.getUDTs(null, null, "%", null), "TYPE_NAME");
             rows("privileges", () -> md.getTablePrivileges(null, "main", "people"), "PRIVILEGE");
+            rows("clientinfo", () -> md.getClientInfoProperties(), "NAME", "MAX_LEN");
             // a table opened in the grid
             rows("grid", () -> c.createStatement().executeQuery("SELECT * FROM main.people ORDER BY id LIMIT 3"), "id", "name");
             try (PreparedStatement p = c.prepareStatement(
@@ -142,7 +143,9 @@ def probe(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> di
 def test_every_call_answers(probe: dict[str, list]) -> None:
     failed = {name: rows for name, rows in probe.items() if rows[:1] == ["FAILED"]}
     assert not failed
-    assert "main" in [r["TABLE_SCHEM"] for r in probe["schemas"]]
+    assert {r["TABLE_SCHEM"] for r in probe["schemas"]} == {"main", "sqlml", "pg_catalog"}
+    # ApplicationName, as long as pg_catalog's "name" type allows (PostgreSQL: 63 bytes)
+    assert probe["clientinfo"] == [{"NAME": "ApplicationName", "MAX_LEN": "63"}]
     assert {"people", "orders", "lines"} <= {r["TABLE_NAME"] for r in probe["tables"]}
     assert [(r["COLUMN_NAME"], r["TYPE_NAME"]) for r in probe["columns"]] == [
         ("oid", "int4"),

@@ -45,7 +45,7 @@ def executor(server: ServerProcess) -> Iterator[object]:
 def test_metadata_queries(executor: object) -> None:
     # PostgreSQL's current_schemas(true): the implicit pg_catalog, then the search path, once each
     assert executor.search_path() == ["pg_catalog", "main"]
-    assert set(executor.schemata()) == {"main", "sqlml"}
+    assert set(executor.schemata()) == {"main", "sqlml", "pg_catalog"}
     assert {("main", "people"), ("main", "orders")} <= set(executor.tables())
     # only the user's views, each in a schema that exists (DuckDB's own catalog views are not
     # relations of any schema pg_namespace lists)

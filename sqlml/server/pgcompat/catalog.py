@@ -8,6 +8,7 @@ PG_VERSION_NUM = "150000"
 
 EMULATION = "__sqlml_pg"  # an in-memory database attached to the server's connection
 HOME = f"{EMULATION}.main"
+PG_CATALOG_OID = 11
 
 _EMPTY_TABLES = {
     "pg_inherits": "inhrelid BIGINT, inhparent BIGINT, inhseqno INTEGER, inhdetachpending BOOLEAN",
@@ -260,12 +261,17 @@ _VIEWS["pg_type"] = (
     "SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid, coalesce(typelem, 0) AS typelem, "
     "coalesce(typbasetype, 0) AS typbasetype) FROM pg_catalog.pg_type UNION ALL BY NAME "
     "SELECT v.*, 0 AS typrelid, 0 AS typelem, 0 AS typbasetype, 'b' AS typtype, "
-    f"{_MAIN_SCHEMA} AS typnamespace FROM (VALUES (19::BIGINT, 'name', 64, 'S'), "
+    f"{PG_CATALOG_OID} AS typnamespace FROM (VALUES (19::BIGINT, 'name', 64, 'S'), "
     "(25::BIGINT, 'text', -1, 'S'), (2278::BIGINT, 'void', 4, 'P'), (2279::BIGINT, 'trigger', 4, "
     "'P')) "
     "AS v(oid, typname, typlen, typcategory)"
 )
-_VIEWS["pg_namespace"] = f"SELECT * FROM pg_catalog.pg_namespace WHERE oid NOT IN {_HIDDEN_SCHEMAS}"
+# pg_catalog, as PostgreSQL names it (oid 11): the namespace of the types above (JDBC reads the
+# longest name from pg_catalog's "name"); DuckDB's own catalog views stay out of pg_class
+_VIEWS["pg_namespace"] = (
+    f"SELECT * FROM pg_catalog.pg_namespace WHERE oid NOT IN {_HIDDEN_SCHEMAS} UNION ALL BY NAME "
+    f"SELECT {PG_CATALOG_OID}::BIGINT AS oid, 'pg_catalog' AS nspname, 10 AS nspowner"
+)
 
 
 def setup_statements() -> list[str]:
