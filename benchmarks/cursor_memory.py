@@ -10,14 +10,16 @@ model). Each way of reading runs against a fresh ``sqlml serve`` process (so its
 1. **Named cursor**: psycopg's ``connection.cursor("preds")`` with ``itersize`` 10,000 — DECLARE,
    then FETCH FORWARD 10000 until the end — iterating every row of
    ``SELECT * FROM ML.PREDICT(MODEL m, TABLE t)``.
-2. **Plain query**: the same statement through a client-side cursor, ``fetchall()``: the server
+2. **COPY**: ``COPY (<the statement>) TO STDOUT`` read through psycopg's ``cursor.copy()`` and
+   dropped block by block (the server reads the rows from a streaming cursor, batch by batch).
+3. **Plain query**: the same statement through a client-side cursor, ``fetchall()``: the server
    produces the whole result before it sends it (as PostgreSQL does for a simple query).
 
 Reported: the server's peak resident memory (``VmHWM`` from ``/proc/<pid>/status``) above its
 resident memory once the model is loaded (a 10-row ML.PREDICT) and the table's blocks are in
 DuckDB's buffer cache (a scan of every column), for each; and their ratio.
-Goal (issue 18): the named cursor's growth stays bounded by the batch — a small fraction of the
-plain query's, and flat as ``--rows`` grows.
+Goal (issue 18): the named cursor's and COPY's growth stay bounded by the batch — a small
+fraction of the plain query's, and flat as ``--rows`` grows.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def memory_kib(pid: int, field: str) -> int:
     raise RuntimeError(f"{field} missing from /proc/{pid}/status")
 
 
-def measure(path: str, named: bool) -> dict[str, float]:
+def measure(path: str, way: str) -> dict[str, float]:
     process, port = start_server(path)
     try:
         dsn = f"host=127.0.0.1 port={port} user=bench dbname=sqlml sslmode=disable"
@@ -56,12 +58,17 @@ def measure(path: str, named: bool) -> dict[str, float]:
             before = memory_kib(process.pid, "VmRSS")
             start = time.perf_counter()
             rows = 0
-            if named:
+            if way == "named":
                 with connection.cursor("preds") as cursor:
                     cursor.itersize = 10_000
                     cursor.execute(QUERY)
                     for _row in cursor:
                         rows += 1
+            elif way == "copy":
+                cursor = connection.cursor()
+                with cursor.copy(f"COPY ({QUERY}) TO STDOUT") as copy:
+                    for block in copy:
+                        rows += bytes(block).count(b"\n")
             else:
                 with connection.cursor() as cursor:
                     cursor.execute(QUERY)
@@ -87,15 +94,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "bench.duckdb")
         build(path, args.rows)
-        named = measure(path, named=True)
-        plain = measure(path, named=False)
-    assert named["rows"] == plain["rows"] == args.rows, (named, plain)
+        named = measure(path, "named")
+        copied = measure(path, "copy")
+        plain = measure(path, "plain")
+    assert named["rows"] == copied["rows"] == plain["rows"] == args.rows, (named, copied, plain)
     ratio = named["server_peak_growth_mib"] / max(plain["server_peak_growth_mib"], 0.1)
     results = {
         "rows": args.rows,
         "named_cursor": named,
+        "copy_to_stdout": copied,
         "plain_query": plain,
         "peak_growth_ratio_named_to_plain": round(ratio, 3),
+        "peak_growth_ratio_copy_to_plain": round(
+            copied["server_peak_growth_mib"] / max(plain["server_peak_growth_mib"], 0.1), 3
+        ),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}",
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -142,7 +142,7 @@ def test_progress_benchmark_runs(tmp_path: pathlib.Path) -> None:
 @pytest.mark.slow
 def test_cursor_memory_benchmark_runs(tmp_path: pathlib.Path) -> None:
     result = run("cursor_memory.py", "--rows", "3000", tmp_path=tmp_path)
-    for way in ("named_cursor", "plain_query"):
+    for way in ("named_cursor", "copy_to_stdout", "plain_query"):
         assert result[way]["rows"] == 3000
         assert result[way]["server_rss_before_mib"] > 0
     assert result["peak_growth_ratio_named_to_plain"] >= 0

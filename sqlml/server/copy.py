@@ -174,10 +174,13 @@ def _text_cells(column: pa.Array, copy: CopyOut) -> pa.Array:
     return pc.fill_null(cells, copy.null)
 
 
-def text_chunks(columns: list[pa.Array], names: list[str], copy: CopyOut) -> Iterator[bytes]:
+def text_chunks(
+    columns: list[pa.Array], names: list[str], copy: CopyOut, first: bool = True
+) -> Iterator[bytes]:
     """CopyData messages, one per row as PostgreSQL sends them (psycopg's reader expects it), of
-    the rows as COPY text or CSV lines, built :data:`CHUNK_ROWS` rows at a time."""
-    if copy.header:
+    the rows as COPY text or CSV lines, built :data:`CHUNK_ROWS` rows at a time; the CSV header
+    before the ``first`` batch."""
+    if copy.header and first:
         header = [_text_cells(pa.array([n]), copy)[0].as_py() for n in names]
         yield copy_data((copy.delimiter.join(header) + "\n").encode())
     rows = len(columns[0]) if columns else 0
@@ -187,24 +190,27 @@ def text_chunks(columns: list[pa.Array], names: list[str], copy: CopyOut) -> Ite
         yield b"".join(copy_data((line + "\n").encode()) for line in lines)
 
 
-def binary_chunks(columns: list[pa.Array]) -> Iterator[bytes]:
-    """CopyData messages in COPY's binary format, one per row: the header with the first row,
-    each row its field count and each field as a 4-byte length (-1 for NULL) and its binary
-    value (a DataRow's body: the DataRow messages are rebuilt with COPY's type byte), then the
-    trailer."""
+def binary_chunks(
+    columns: list[pa.Array], first: bool = True, last: bool = True
+) -> Iterator[bytes]:
+    """CopyData messages in COPY's binary format, one per row: the header with the first row (of
+    the ``first`` batch), each row its field count and each field as a 4-byte length (-1 for
+    NULL) and its binary value (a DataRow's body: the DataRow messages are rebuilt with COPY's
+    type byte), then, after the ``last`` batch, the trailer."""
     from sqlml.server.types.rows import data_rows
 
     rows = len(columns[0]) if columns else 0
-    first = True
     for start in range(0, rows, CHUNK_ROWS):
         stop = min(rows, start + CHUNK_ROWS)
         bodies = _bodies(data_rows(columns, start, stop), stop - start)
         if first:
             bodies[0], first = _BINARY_HEADER + bodies[0], False
         yield b"".join(copy_data(body) for body in bodies)
-    if first:  # no rows: the header alone
-        yield copy_data(_BINARY_HEADER)
-    yield copy_data(_BINARY_TRAILER)
+    if not last:
+        return
+    # no rows at all: the header goes with the trailer, in one message (as PostgreSQL sends it;
+    # psycopg reads the header and a row, or the trailer, from the first message)
+    yield copy_data(_BINARY_HEADER + _BINARY_TRAILER if first else _BINARY_TRAILER)
 
 
 def _bodies(messages: bytes, count: int) -> list[bytes]:

@@ -120,6 +120,27 @@ def test_psycopg_copy_text_and_binary(server: ServerProcess, database: str) -> N
         ]  # fmt: skip
 
 
+def test_copy_to_streams_many_batches(server: ServerProcess) -> None:
+    # 50,000 rows: COPY TO reads them from a streaming cursor 16,384 at a time; the CSV header
+    # comes once, binary's header once and its trailer at the end, and the count is the total
+    rows = 50_000
+    query = f"SELECT i, i * 2 AS d, 'r' || i AS s FROM range({rows}) t(i) ORDER BY i"
+    with psycopg.connect(dsn(server.port), autocommit=True) as pg:
+        cur = pg.cursor()
+        with cur.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+            csv_text = b"".join(bytes(block) for block in copy).decode()
+        assert csv_text == "i,d,s\n" + "".join(f"{i},{2 * i},r{i}\n" for i in range(rows))
+        assert cur.rowcount == rows
+        with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "int8", "text"])
+            assert list(copy.rows()) == [(i, 2 * i, f"r{i}") for i in range(rows)]
+        with cur.copy("COPY (SELECT 1 AS one WHERE false) TO STDOUT (FORMAT csv, HEADER)") as copy:
+            assert b"".join(bytes(block) for block in copy) == b"one\n"  # the header alone
+        with cur.copy("COPY (SELECT 1 AS one WHERE false) TO STDOUT (FORMAT binary)") as copy:
+            copy.set_types(["int4"])
+            assert list(copy.rows()) == []
+
+
 def test_copy_errors_are_clear(server: ServerProcess) -> None:
     with psycopg.connect(dsn(server.port), autocommit=True) as pg:
         cur = pg.cursor()

@@ -10,8 +10,9 @@ from typing import Any
 import pyarrow as pa
 
 import sqlml
-from sqlml.server import protocol
+from sqlml.server import pgcompat, protocol
 from sqlml.server import types as pgtypes
+from sqlml.server.client.results import Result
 from sqlml.server.client.statements import FLUSH_BYTES
 from sqlml.server.copy import (
     COPY_DONE,
@@ -24,6 +25,9 @@ from sqlml.server.copy import (
 from sqlml.server.copy_in import BATCH_ROWS, CopyIn, Decoder
 from sqlml.server.errors import ServerError
 
+#: COPY TO's rows are read and encoded this many at a time.
+COPY_BATCH_ROWS = 16_384
+
 
 class Copying:
     """Needs the session's ``run``, ``_call``, ``_notices``, ``out``, ``flush``, ``reader``,
@@ -32,23 +36,62 @@ class Copying:
     out: bytearray
 
     async def _copy_out(self: Any, copy: CopyOut) -> None:
-        """COPY ... TO STDOUT: the query's rows as CopyData in the asked format, in chunks."""
-        result = await self.run(copy.query, [])
-        self._notices(result)
-        if result.description is None:
+        """COPY ... TO STDOUT: the query's rows as CopyData in the asked format, read from a
+        streaming cursor :data:`COPY_BATCH_ROWS` at a time (memory bounded by the batch)."""
+        query = pgcompat.rewrite(copy.query)
+
+        def start(lane_cursor: sqlml.Cursor) -> sqlml.Cursor:
+            cursor = lane_cursor.connection.cursor(streaming=True)
+            try:
+                cursor.execute(query)
+            except BaseException:
+                cursor.close()
+                raise
+            return cursor
+
+        cursor = await self._call(start)
+        try:
+            await self._send_copy(copy, cursor)
+        finally:
+            await self._call(lambda _lane: cursor.close())
+
+    async def _send_copy(self: Any, copy: CopyOut, cursor: sqlml.Cursor) -> None:
+        self._notices(Result("", notices=[text for _kind, text in cursor.messages]))
+        if cursor.description is None:
             raise ServerError("COPY (query) TO STDOUT needs a query that returns rows", "42601")
+        description = [tuple(d) for d in cursor.description]
         binary = copy.format == "binary"
-        formats = [1 if binary else 0] * len(result.description)
-        columns = result.columns(formats, self.settings) if result.rows else []
-        names = [str(d[0]) for d in result.description]
+        formats = [1 if binary else 0] * len(description)
+        names = [str(d[0]) for d in description]
+        Result("", description).fields(formats)  # a column binary COPY cannot send: say so now
         self.out += copy_out_response(binary, len(formats))
-        chunks = binary_chunks(columns) if binary else text_chunks(columns, names, copy)
-        for chunk in chunks:  # CopyData messages already
-            self.out += chunk
-            if len(self.out) >= FLUSH_BYTES:
-                await self.flush()
+
+        def batch(_lane: sqlml.Cursor) -> tuple[int, list[pa.Array]]:
+            table = cursor.fetch_arrow_batch(COPY_BATCH_ROWS)
+            rows = table.num_rows
+            return rows, Result("", description, table).columns(formats, self.settings)
+
+        sent, started = 0, False
+        while True:
+            rows, columns = await self._call(batch)
+            if not rows:
+                break
+            chunks = (
+                binary_chunks(columns, first=not started, last=False)
+                if binary
+                else text_chunks(columns, names, copy, first=not started)
+            )
+            started, sent = True, sent + rows
+            for chunk in chunks:  # CopyData messages already
+                self.out += chunk
+                if len(self.out) >= FLUSH_BYTES:
+                    await self.flush()
+        if binary:
+            self.out += b"".join(binary_chunks([], first=not started, last=True))
+        elif not started:
+            self.out += b"".join(text_chunks([], names, copy))  # the header of no rows
         self.out += COPY_DONE
-        self.out += protocol.command_complete(f"COPY {result.rows}")
+        self.out += protocol.command_complete(f"COPY {sent}")
 
     async def _copy_in(self: Any, copy: CopyIn) -> None:
         """COPY table FROM STDIN: CopyInResponse, then the client's CopyData decoded as it comes
