@@ -1,4 +1,5 @@
-"""DECLARE / FETCH / MOVE / CLOSE for one client: SQL cursors (psycopg's named cursors), mixed into :class:`~sqlml.server.client.loop.ClientSession`.
+"""DECLARE / FETCH / MOVE / CLOSE for one client: SQL cursors (psycopg's named cursors), mixed
+into :class:`~sqlml.server.client.loop.ClientSession`.
 
 A declared cursor is a streaming sqlml cursor on the client's lane (``connection.cursor(
 streaming=True)``): its query, ML.PREDICT's included, produces rows as FETCH asks for them, so the
