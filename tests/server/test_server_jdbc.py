@@ -32,6 +32,7 @@ SETUP = [
     "CREATE TABLE lines (order_id INTEGER, line_no INTEGER, qty INTEGER, "
     "PRIMARY KEY (order_id, line_no))",
     "CREATE INDEX people_name ON people (name)",
+    "CREATE TABLE many AS SELECT i AS id, (i % 10) * 1.5 AS x FROM range(5000) t(i)",
     "CREATE MODEL spend FROM (SELECT score AS x, id % 2 AS y FROM people) TARGET y "
     "FUNCTION predict_y",
 ]
@@ -91,10 +92,32 @@ public class Metadata {
                           Calendar.getInstance(TimeZone.getTimeZone("Asia/Tokyo")));
                 rows("dates", () -> p.executeQuery(), "d", "t", "tz", "n");
             }
+            // a large result read with a fetch size (a grid's default): pgjdbc executes the portal
+            // 500 rows at a time inside a transaction, and the server streams them
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                s.setFetchSize(500);
+                long count = 0, positives = 0, last = -1;
+                boolean ordered = true;
+                try (ResultSet rs = s.executeQuery(
+                        "SELECT id, predicted_y FROM ML.PREDICT(MODEL spend, TABLE many) ORDER BY id")) {
+                    while (rs.next()) {
+                        count++;
+                        positives += rs.getLong(2);
+                        ordered &= rs.getLong(1) == last + 1;
+                        last = rs.getLong(1);
+                    }
+                }
+                System.out.println("fetched|rows=" + count + "|positives=" + positives + "|ordered=" + ordered);
+            }
+            c.commit();
         }
     }
 }
 """
+
+
+POSITIVES: list[int] = []
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +126,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with sqlml.connect(path) as connection:
         for statement in SETUP:
             connection.execute(statement)
+        # the reference, through the DB-API in process before the server holds the file
+        POSITIVES[:] = connection.execute(
+            "SELECT sum(predicted_y) FROM ML.PREDICT(MODEL spend, TABLE many)"
+        ).fetchone()
     with serve_process("-d", path) as process:
         yield process
     assert "Traceback" not in process.log
@@ -209,6 +236,12 @@ def test_set_date_and_timestamp_with_zones(probe: dict[str, list]) -> None:
     assert probe["dates"] == [
         {"d": "2026-05-06", "t": "2026-05-06 10:11:12.5", "tz": "2026-05-06 10:11:12+00", "n": "1"}
     ]
+
+
+@needs_jdbc
+@pytest.mark.slow
+def test_a_fetch_size_streams_a_large_result(probe: dict[str, list]) -> None:
+    assert probe["fetched"] == [{"rows": "5000", "positives": str(POSITIVES[0]), "ordered": "true"}]
 
 
 @needs_psql

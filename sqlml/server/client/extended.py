@@ -49,6 +49,12 @@ class Portal:
     result: Result | None = None
     sent: int = 0
     done: bool = False
+    #: A query's rows, produced as Execute asks for them (a streaming sqlml cursor on the lane):
+    #: JDBC's fetch size (Execute with a row limit) reads a large result batch by batch.
+    cursor: Any = None
+
+
+_STREAMED = ("SELECT", "WITH", "VALUES", "FROM", "TABLE")
 
 
 _ARRAY_AFTER = re.compile(r"\s*::\s*[\w.\"]+(?:\s*\([\d,\s]*\))?\s*\[\s*\d*\s*\]")
@@ -230,8 +236,73 @@ class ExtendedQuery:
 
     async def _execute_portal(self, portal: Portal) -> None:
         if portal.result is None and not portal.prepared.empty:
-            portal.result = await self.run(portal.prepared.sql, portal.params)
+            sql = portal.prepared.sql
+            if first_keyword(sql) in _STREAMED and pgcompat.command(sql) is None:
+                portal.result, portal.cursor = await self._stream(sql, portal.params)
+            else:
+                portal.result = await self.run(sql, portal.params)
             self._notices(portal.result)
+
+    async def _stream(self, sql: str, params: list[Any]) -> tuple[Result, Any]:
+        """A query run on a streaming cursor of the client's lane: its description now, its rows
+        as Execute asks for them."""
+        import sqlml
+
+        query = pgcompat.rewrite(sql)
+
+        def start(lane_cursor: sqlml.Cursor) -> Any:
+            cursor = lane_cursor.connection.cursor(streaming=True)
+            try:
+                cursor.execute(query, params or None)
+            except BaseException:
+                cursor.close()
+                raise
+            return cursor
+
+        cursor = await self._call(start)
+        notices = [text for _kind, text in cursor.messages]
+        if cursor.description is None:  # nothing to stream after all
+            await self._call(lambda _lane: cursor.close())
+            return Result(first_keyword(sql), notices=notices), None
+        return Result("", [tuple(d) for d in cursor.description], notices=notices), cursor
+
+    async def _streamed_rows(self, portal: Portal, limit: int) -> bool:
+        """Send up to ``limit`` (0: all) of a streamed portal's rows; True when it is suspended."""
+        cursor = portal.cursor
+        assert portal.result is not None and portal.result.description is not None
+
+        def fetch(_lane: Any) -> Any:
+            return cursor.fetch_arrow_batch(limit) if limit > 0 else cursor.fetch_arrow_table()
+
+        table = await self._call(fetch)
+        batch = Result("", portal.result.description, table)
+        formats = protocol.formats_for(
+            portal.formats or [], len(portal.result.description), "result column"
+        )
+        await self._rows(batch, formats, 0, batch.rows)
+        portal.sent += batch.rows
+        if limit > 0 and batch.rows == limit:
+            return True
+        await self._close_portal_cursors([portal])
+        portal.result.tag = f"SELECT {portal.sent}"
+        return False
+
+    async def _close_portal_cursors(self, portals: list[Portal]) -> None:
+        cursors = [p.cursor for p in portals if p.cursor is not None]
+        for portal in portals:
+            portal.cursor = None
+        if cursors:
+
+            def close(_lane: Any) -> None:
+                for cursor in cursors:
+                    cursor.close()
+
+            await self._call(close)
+
+    async def _forget_portals(self, names: list[str] | None = None) -> None:
+        """Drop portals (all of them by default), closing the rows they still stream."""
+        names = list(self.portals) if names is None else names
+        await self._close_portal_cursors([p for n in names if (p := self.portals.pop(n, None))])
 
     async def on_execute(self, body: bytes) -> None:
         buf = Buffer(body)
@@ -245,7 +316,11 @@ class ExtendedQuery:
             await self._execute_portal(portal)
             result = portal.result
             assert result is not None
-            if result.description is not None and not portal.done:
+            if portal.cursor is not None and not portal.done:
+                if await self._streamed_rows(portal, limit):
+                    self.out += protocol.PORTAL_SUSPENDED
+                    return
+            elif result.description is not None and not portal.done:
                 formats = protocol.formats_for(
                     portal.formats or [], len(result.description), "result column"
                 )
@@ -266,10 +341,11 @@ class ExtendedQuery:
         if target == b"S":
             prepared = self.statements.pop(name, None)
             if prepared is not None:
-                for key in [k for k, p in self.portals.items() if p.prepared is prepared]:
-                    del self.portals[key]
+                await self._forget_portals(
+                    [k for k, p in self.portals.items() if p.prepared is prepared]
+                )
         elif target == b"P":
-            self.portals.pop(name, None)
+            await self._forget_portals([name])
         else:
             raise ProtocolViolation(f"invalid Close target {target!r}")
         self.out += protocol.CLOSE_COMPLETE
@@ -277,7 +353,7 @@ class ExtendedQuery:
     async def on_sync(self, body: bytes) -> None:
         self.skipping = False
         if not self.engine.in_transaction(self.id):
-            self.portals.clear()
+            await self._forget_portals()
         await self._ready()
 
     async def on_flush(self, body: bytes) -> None:

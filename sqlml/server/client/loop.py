@@ -190,7 +190,7 @@ class ClientSession(Startup, ExtendedQuery, Copying, Cursors, Statements):
                     await self._copy_in(incoming)
             except Exception as exc:  # the client's to see, as any statement's
                 self._error(exc)
-            self.portals.clear()
+            await self._forget_portals()
             await self._ready()
             return
         try:
@@ -227,7 +227,7 @@ class ClientSession(Startup, ExtendedQuery, Copying, Cursors, Statements):
             except Exception as exc:  # every statement error is the client's to see
                 self._error(exc)
                 break
-        self.portals.clear()
+        await self._forget_portals()
         await self._ready()
 
     async def _split(self, text: str) -> list[Any]:

@@ -137,7 +137,7 @@ class Statements:
         if kind == "discard":
             await self._close_cursors(list(self.cursors))
             self.statements.clear()
-            self.portals.clear()
+            await self._forget_portals()
             self.settings.values = dict(self.settings.defaults)
             return Result(command.tag)
         return await self._transaction(command)
