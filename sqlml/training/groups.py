@@ -179,9 +179,14 @@ def _ipc(table: pa.Table) -> bytes:
 
 
 def _one_thread() -> None:
-    """Each worker a single thread: the pool already uses every core."""
+    """Each worker one thread: the pool already uses every core. The libraries loaded by now
+    (numpy's BLAS) are limited through threadpoolctl, those loaded later (scikit-learn's OpenMP)
+    read the environment."""
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
 
 
 def _stops() -> tuple[type[Error], ...]:
