@@ -152,7 +152,7 @@ def _in_pool(
     except BaseException:
         for process in list(getattr(pool, "_processes", {}).values()):
             process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)  # joined: nothing left behind
         raise
     pool.shutdown(wait=True)
     return outcomes
