@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 import sqlml
-from sqlml.server import pgcompat, protocol
+from sqlml.server import protocol
 from sqlml.server import types as pgtypes
 from sqlml.server.client.results import Result
 from sqlml.server.client.statements import FLUSH_BYTES
@@ -38,22 +38,11 @@ class Copying:
     async def _copy_out(self: Any, copy: CopyOut) -> None:
         """COPY ... TO STDOUT: the query's rows as CopyData in the asked format, read from a
         streaming cursor :data:`COPY_BATCH_ROWS` at a time (memory bounded by the batch)."""
-        query = pgcompat.rewrite(copy.query)
-
-        def start(lane_cursor: sqlml.Cursor) -> sqlml.Cursor:
-            cursor = lane_cursor.connection.cursor(streaming=True)
-            try:
-                cursor.execute(query)
-            except BaseException:
-                cursor.close()
-                raise
-            return cursor
-
-        cursor = await self._call(start)
+        cursor = await self._open_stream(copy.query, [])
         try:
             await self._send_copy(copy, cursor)
         finally:
-            await self._call(lambda _lane: cursor.close())
+            await self._close_streams([cursor])
 
     async def _send_copy(self: Any, copy: CopyOut, cursor: sqlml.Cursor) -> None:
         self._notices(Result("", notices=[text for _kind, text in cursor.messages]))

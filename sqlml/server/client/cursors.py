@@ -76,24 +76,14 @@ class Cursors:
         hold = "HOLD" in flags
         if not hold and not self.engine.in_transaction(self.id):
             raise ServerError("DECLARE CURSOR can only be used in transaction blocks", "25P01")
-        query = pgcompat.rewrite(command.value)
-
-        def work(lane_cursor: sqlml.Cursor) -> Declared:
-            cursor = lane_cursor.connection.cursor(streaming=True)
-            try:
-                cursor.execute(query, params or None)
-                if cursor.description is None:
-                    raise ServerError(
-                        "DECLARE CURSOR needs a query that returns rows (SELECT, VALUES, "
-                        "ML.PREDICT, ...)",
-                        "42601",
-                    )
-            except BaseException:
-                cursor.close()
-                raise
-            return Declared(cursor, [tuple(d) for d in cursor.description], hold)
-
-        self.cursors[name] = await self._call(work)
+        cursor = await self._open_stream(command.value, params)
+        if cursor.description is None:
+            await self._close_streams([cursor])
+            raise ServerError(
+                "DECLARE CURSOR needs a query that returns rows (SELECT, VALUES, ML.PREDICT, ...)",
+                "42601",
+            )
+        self.cursors[name] = Declared(cursor, [tuple(d) for d in cursor.description], hold)
         return Result("DECLARE CURSOR")
 
     def _declared(self: Any, name: str) -> Declared:
@@ -103,15 +93,9 @@ class Cursors:
         return declared
 
     async def _close_cursors(self: Any, names: list[str]) -> None:
-        closing = [self.cursors.pop(name) for name in names if name in self.cursors]
-        if not closing:
-            return
-
-        def work(_lane_cursor: sqlml.Cursor) -> None:
-            for declared in closing:
-                declared.cursor.close()
-
-        await self._call(work)
+        await self._close_streams(
+            [self.cursors.pop(name).cursor for name in names if name in self.cursors]
+        )
 
     async def _end_transaction_cursors(self: Any) -> None:
         """COMMIT and ROLLBACK close the cursors declared WITHOUT HOLD, as in PostgreSQL."""

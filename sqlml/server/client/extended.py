@@ -246,23 +246,10 @@ class ExtendedQuery:
     async def _stream(self, sql: str, params: list[Any]) -> tuple[Result, Any]:
         """A query run on a streaming cursor of the client's lane: its description now, its rows
         as Execute asks for them."""
-        import sqlml
-
-        query = pgcompat.rewrite(sql)
-
-        def start(lane_cursor: sqlml.Cursor) -> Any:
-            cursor = lane_cursor.connection.cursor(streaming=True)
-            try:
-                cursor.execute(query, params or None)
-            except BaseException:
-                cursor.close()
-                raise
-            return cursor
-
-        cursor = await self._call(start)
+        cursor = await self._open_stream(sql, params)
         notices = [text for _kind, text in cursor.messages]
         if cursor.description is None:  # nothing to stream after all
-            await self._call(lambda _lane: cursor.close())
+            await self._close_streams([cursor])
             return Result(first_keyword(sql), notices=notices), None
         return Result("", [tuple(d) for d in cursor.description], notices=notices), cursor
 
@@ -291,13 +278,7 @@ class ExtendedQuery:
         cursors = [p.cursor for p in portals if p.cursor is not None]
         for portal in portals:
             portal.cursor = None
-        if cursors:
-
-            def close(_lane: Any) -> None:
-                for cursor in cursors:
-                    cursor.close()
-
-            await self._call(close)
+        await self._close_streams(cursors)
 
     async def _forget_portals(self, names: list[str] | None = None) -> None:
         """Drop portals (all of them by default), closing the rows they still stream."""

@@ -89,6 +89,32 @@ class Statements:
         self._send_progress(notices)  # the last ones go before the statement's own notices
         return result
 
+    async def _open_stream(self, sql: str, params: list[Any]) -> sqlml.Cursor:
+        """``sql`` run on a streaming cursor of the client's lane (DECLARE, COPY TO and the
+        extended protocol's queries): its rows are produced as they are fetched."""
+        query = pgcompat.rewrite(sql)
+
+        def start(lane_cursor: sqlml.Cursor) -> sqlml.Cursor:
+            cursor = lane_cursor.connection.cursor(streaming=True)
+            try:
+                cursor.execute(query, params or None)
+            except BaseException:
+                cursor.close()
+                raise
+            return cursor
+
+        return await self._call(start)
+
+    async def _close_streams(self, cursors: list[sqlml.Cursor]) -> None:
+        """Close streaming cursors on the lane (their unread rows are dropped there)."""
+        if cursors:
+
+            def close(_lane: sqlml.Cursor) -> None:
+                for cursor in cursors:
+                    cursor.close()
+
+            await self._call(close)
+
     def _send_progress(self, notices: ProgressNotices) -> bool:
         sent = False
         for text in notices.drain():
