@@ -20,3 +20,20 @@ CREATE TABLE IF NOT EXISTS sqlml.models (
     onnx             BLOB      NOT NULL,  -- the model
     PRIMARY KEY (name, version)
 );
+-- A model trained PARTITION BY columns: one row per group of the version in sqlml.models that
+-- names it (its spec's "groups_version"). The groups are written before that version's row, so
+-- until the row lands no reader sees them; the version's own ONNX is the fallback model.
+CREATE TABLE IF NOT EXISTS sqlml.model_groups (
+    name          VARCHAR NOT NULL,  -- the model, as in sqlml.models
+    version       INTEGER NOT NULL,  -- the version that trained the groups
+    group_index   INTEGER NOT NULL,  -- 0, 1, ... in the order of the partition values (NULL first)
+    group_key     VARCHAR NOT NULL,  -- JSON: the partition values, in PARTITION BY order
+    training_rows BIGINT  NOT NULL,  -- the group's rows in the training query
+    status        VARCHAR NOT NULL,  -- trained | skipped (min_group_rows) | failed
+    reason        VARCHAR,           -- why a group was skipped or failed
+    metrics       VARCHAR NOT NULL,  -- JSON: the group's evaluation metrics ({} if not trained)
+    training_info VARCHAR NOT NULL,  -- JSON: rows, duration, iterations, loss, fidelity check
+    spec          VARCHAR NOT NULL,  -- JSON: what the scorer needs ({} if not trained)
+    onnx          BLOB,              -- the group's model (NULL if not trained)
+    PRIMARY KEY (name, version, group_index)
+);

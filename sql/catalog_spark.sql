@@ -20,3 +20,20 @@ CREATE TABLE IF NOT EXISTS sqlml.models (
     onnx             BINARY        NOT NULL,
     name             STRING        NOT NULL
 ) USING parquet PARTITIONED BY (name)
+;
+-- The groups of a model trained PARTITION BY columns (see catalog.sql), partitioned by name like
+-- sqlml.models. They are written before the version that names them, so no reader sees a
+-- version without its groups.
+CREATE TABLE IF NOT EXISTS sqlml.model_groups (
+    version       INT    NOT NULL,
+    group_index   INT    NOT NULL,
+    group_key     STRING NOT NULL,
+    training_rows BIGINT NOT NULL,
+    status        STRING NOT NULL,
+    reason        STRING,
+    metrics       STRING NOT NULL,
+    training_info STRING NOT NULL,
+    spec          STRING NOT NULL,
+    onnx          BINARY,
+    name          STRING NOT NULL
+) USING parquet PARTITIONED BY (name)

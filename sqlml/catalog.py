@@ -37,6 +37,19 @@ COLUMNS = (
     "onnx",
 )
 JSON_COLUMNS = ("features", "options", "metrics", "training_info", "library_versions", "spec")
+#: ``sqlml.model_groups``: one row per group of a model trained PARTITION BY columns.
+GROUP_COLUMNS = (
+    "group_index",
+    "group_key",
+    "training_rows",
+    "status",
+    "reason",
+    "metrics",
+    "training_info",
+    "spec",
+    "onnx",
+)
+_GROUP_JSON = ("metrics", "training_info", "spec")
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,11 @@ class ModelRecord:
         return cls(**values)
 
     @property
+    def partition_by(self) -> list[dict[str, str]]:
+        """A partitioned model's partition columns (``name``, Arrow ``type``); [] otherwise."""
+        return list(self.spec.get("partition_by") or [])
+
+    @property
     def expires_at(self) -> dt.datetime | None:
         """When the model expires (its ``expiration_timestamp`` option, set by CREATE or ALTER
         MODEL), in UTC; None if never."""
@@ -89,6 +107,8 @@ class ModelRecord:
         import onnx
 
         record = ModelRecord(**{**self.__dict__, "version": version, "options": options})
+        if not self.onnx:  # a partitioned model without a fallback: its groups keep their graphs
+            return record
         proto = onnx.load_model_from_string(self.onnx)
         props = record.metadata()
         for entry in proto.metadata_props:
@@ -120,6 +140,76 @@ class ModelRecord:
         }
 
 
+@dataclass(frozen=True)
+class GroupRecord:
+    """One group of a partitioned model as stored: its partition values (``key``, in PARTITION BY
+    order), training rows, status (trained, skipped, failed) and reason; its metrics, training
+    info and scorer spec (empty unless trained); its ONNX bytes when they were read."""
+
+    index: int
+    key: tuple[Any, ...]
+    rows: int
+    status: str
+    reason: str = ""
+    metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
+    training_info: dict[str, Any] = dataclasses.field(default_factory=dict)
+    spec: dict[str, Any] = dataclasses.field(default_factory=dict)
+    onnx: bytes | None = None
+
+
+def encode_key(values: tuple[Any, ...]) -> str:
+    """Partition values as JSON: numbers, strings and booleans as they are, dates and times in
+    ISO form, decimals as text, bytes as hex (:func:`decode_key` reads them back by type)."""
+
+    def plain(value: Any) -> Any:
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, bytes):
+            return value.hex()
+        if isinstance(value, (dt.date, dt.time)):
+            return value.isoformat()
+        return str(value)
+
+    return json.dumps([plain(v) for v in values])
+
+
+def decode_key(text: str, columns: list[dict[str, str]]) -> tuple[Any, ...]:
+    """The partition values :func:`encode_key` wrote, as Arrow gives them for the columns'
+    types (``columns``: the model's ``partition_by``)."""
+    import pyarrow as pa
+
+    values = json.loads(text)
+    out = []
+    for value, column in zip(values, columns, strict=True):
+        kind = column["type"]
+        if (
+            value is None
+            or isinstance(value, (bool, int, float))
+            or kind in ("string", "large_string")
+        ):
+            out.append(value)
+        elif kind in ("binary", "large_binary"):
+            out.append(bytes.fromhex(value))
+        else:  # dates, times, timestamps, decimals: Arrow parses its own text forms
+            out.append(pa.array([value]).cast(_arrow_type(kind)).to_pylist()[0])
+    return tuple(out)
+
+
+def _arrow_type(name: str) -> Any:
+    import pyarrow as pa
+
+    if name.startswith("decimal"):
+        precision, scale = (int(p) for p in name[name.index("(") + 1 : -1].split(","))
+        return pa.decimal128(precision, scale)
+    if name.startswith("timestamp"):
+        inner = name[name.index("[") + 1 : -1].split(",")
+        zone = inner[1].split("=", 1)[1].strip() if len(inner) > 1 else None
+        return pa.timestamp(inner[0].strip(), tz=zone)
+    if name.startswith("time"):
+        return pa.time64("us") if "us" in name or "ns" in name else pa.time32(name[7:-1] or "s")
+    return pa.type_for_alias(name)
+
+
 def normalize_name(name: str) -> str:
     return name.lower()
 
@@ -135,6 +225,11 @@ class _Place:
 
     def shown(self, stored: str) -> str:
         return stored if self.database is None else f"{self.database.lower()}.{stored}"
+
+    @property
+    def groups(self) -> str:
+        """The table beside the catalog that holds partitioned models' groups."""
+        return self.table.rsplit(".", 1)[0] + ".model_groups"
 
 
 class Catalog:
@@ -263,6 +358,115 @@ class Catalog:
     def delete(self, name: str) -> None:
         place = self._place(name)
         self.backend.delete_model(place.table, place.stored)
+        if self._has_groups(place) and self.backend.query(
+            f"SELECT 1 FROM {place.groups} WHERE name = ? LIMIT 1", [place.stored]
+        ):  # (Spark: dropping a partition that holds nothing would leave an empty folder)
+            self.backend.delete_model(place.groups, place.stored)
+
+    # --- the groups of a model trained PARTITION BY columns -----------------------------------------
+
+    def _has_groups(self, place: _Place) -> bool:
+        return self.backend.table_exists("sqlml", "model_groups", place.database)
+
+    def insert_groups(self, name: str, version: int, groups: list[GroupRecord]) -> None:
+        """Write a version's groups (before the version itself: see catalog.sql), as one INSERT
+        from an Arrow table."""
+        import pyarrow as pa
+
+        place = self._place(name)
+        table = pa.table(
+            {
+                "name": pa.array([place.stored] * len(groups), pa.string()),
+                "version": pa.array([version] * len(groups), pa.int32()),
+                "group_index": pa.array([g.index for g in groups], pa.int32()),
+                "group_key": pa.array([encode_key(g.key) for g in groups], pa.string()),
+                "training_rows": pa.array([g.rows for g in groups], pa.int64()),
+                "status": pa.array([g.status for g in groups], pa.string()),
+                "reason": pa.array([g.reason or None for g in groups], pa.string()),
+                **{
+                    column: pa.array([json.dumps(getattr(g, column)) for g in groups], pa.string())
+                    for column in _GROUP_JSON
+                },
+                "onnx": pa.array([g.onnx for g in groups], pa.binary()),
+            }
+        )
+        source = self.backend.temp_name("groups")
+        columns = ", ".join(table.column_names)
+        self.backend.register_arrow(source, table)
+        try:
+            self.backend.execute_params(
+                f"INSERT INTO {place.groups} ({columns}) SELECT {columns} "
+                f"FROM {self.backend.quote(source)}"
+            )
+        finally:
+            self.backend.unregister_arrow(source)
+
+    def groups(self, record: ModelRecord, *, specs: bool = False) -> list[GroupRecord]:
+        """The groups of a partitioned ``record`` in order, without their ONNX bytes (and, unless
+        ``specs``, their scorer specs)."""
+        place = self._place(record.name)
+        columns = [c for c in GROUP_COLUMNS if c != "onnx" and (specs or c != "spec")]
+        rows = self.backend.query(
+            f"SELECT {', '.join(columns)} FROM {place.groups} WHERE name = ? AND version = ? "
+            "ORDER BY group_index",
+            [place.stored, record.spec["groups_version"]],
+        )
+        return [self._group(dict(zip(columns, row, strict=True)), record) for row in rows]
+
+    def group_models(
+        self, record: ModelRecord, indices: list[int] | None, *, aside: bool = False
+    ) -> dict[int, GroupRecord]:
+        """The groups ``indices`` (None: every trained one) of ``record``, with their ONNX bytes
+        and specs. ``aside``: read through the backend's stream (DuckDB: a second connection),
+        as a statement running on the main connection pulls the scores."""
+        place = self._place(record.name)
+        found: dict[int, GroupRecord] = {}
+        chunks = (
+            [
+                [int(i) for i in indices[start : start + 500]]
+                for start in range(0, len(indices), 500)
+            ]
+            if indices is not None
+            else [None]
+        )
+        for chunk in chunks:
+            sql = (
+                f"SELECT {', '.join(GROUP_COLUMNS)} FROM {place.groups} WHERE name = ? AND "
+                "version = ? AND "
+                + (
+                    f"group_index IN ({', '.join('?' for _ in chunk)})"
+                    if chunk is not None
+                    else "status = 'trained'"
+                )
+            )
+            params = [place.stored, record.spec["groups_version"], *(chunk or [])]
+            if aside:
+                table = self.backend.stream(sql, params).read_all()
+                rows = list(zip(*(table.column(c).to_pylist() for c in GROUP_COLUMNS), strict=True))
+            else:
+                rows = self.backend.query(sql, params)
+            for row in rows:
+                group = self._group(dict(zip(GROUP_COLUMNS, row, strict=True)), record)
+                found[group.index] = group
+        return found
+
+    @staticmethod
+    def _group(values: dict[str, Any], record: ModelRecord) -> GroupRecord:
+        for column in _GROUP_JSON:
+            if column in values:
+                values[column] = json.loads(values[column]) if values[column] else {}
+        onnx = values.get("onnx")
+        return GroupRecord(
+            index=int(values["group_index"]),
+            key=decode_key(values["group_key"], record.partition_by),
+            rows=int(values["training_rows"]),
+            status=values["status"],
+            reason=values["reason"] or "",
+            metrics=values.get("metrics", {}),
+            training_info=values.get("training_info", {}),
+            spec=values.get("spec", {}),
+            onnx=bytes(onnx) if onnx is not None else None,
+        )
 
     def function_owner(self, function_name: str) -> str | None:
         """The model whose live version registered ``function_name``, if any."""

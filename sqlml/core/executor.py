@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from sqlml import progress
 from sqlml.catalog import Catalog, ModelRecord
+from sqlml.core.model_functions import ModelFunctions
 from sqlml.core.streams import SCORING_SHOWN_AFTER, watched
 from sqlml.errors import (
     Error,
@@ -68,7 +69,7 @@ class Result:
     stream: Any = None
 
 
-class Executor:
+class Executor(ModelFunctions):
     """Runs planned jobs on one backend: the core that the DB-API connection, the CLI and the server
     all sit on."""
 
@@ -250,6 +251,10 @@ class Executor:
         raw = dict(job.options)
         if job.form == "bigquery":
             checked = validate(raw, job.name)  # fail on a bad option before reading any data
+            if job.partition is not None:  # one model per group
+                from sqlml.core.partitioned import train_partitioned
+
+                return train_partitioned(self, job, checked, existing, notices)
             if checked.model_type == "onnx":  # an import: a checked file, no training query
                 return self._import_onnx(job, checked, existing, notices)
         if job.function_name:
@@ -395,14 +400,17 @@ class Executor:
         proto.doc_string = f"sqlml model {record.name} v{record.version} ({record.model_type})"
         return ModelRecord(**{**record.__dict__, "onnx": proto.SerializeToString()})
 
-    def _store(self, record: ModelRecord) -> None:
-        """Write the new version in one transaction: until it commits, the old version is live."""
+    def _store(self, record: ModelRecord, groups: Sequence[Any] = ()) -> None:
+        """Write the new version (and a partitioned model's ``groups``, first) in one
+        transaction: until it commits, the old version is live."""
         backend = self.catalog.backend  # the catalog's engine, which may not be the session's
         own_transaction = not backend.in_transaction
         self.catalog.ensure(record.name)
         if own_transaction:
             backend.begin()
         try:
+            if groups:
+                self.catalog.insert_groups(record.name, record.version, list(groups))
             self.catalog.insert(record)
         except Exception:
             if own_transaction:
@@ -516,83 +524,3 @@ class Executor:
         for notice in notices or []:
             log.info("%s", notice)
         return Result(has_result=False, status=status, notices=notices or [])
-
-    # --- Redshift functions ---------------------------------------------------------------------
-
-    def register_model_functions(self) -> None:
-        """Register every live model's FUNCTION on this connection (UDFs live per connection)."""
-        if not self.backend.capabilities.scalar_udfs:
-            return
-        try:
-            records = self.catalog.latest()
-        except ProgrammingError:  # a catalog from an incompatible version: leave it to the user
-            log.warning("sqlml catalog could not be read; model functions not registered")
-            return
-        for record in records:
-            if record.function_name and record.expired():
-                log.warning(
-                    "model %s expired: FUNCTION %s not registered (ALTER MODEL %s extends it)",
-                    record.name,
-                    record.function_name,
-                    record.name,
-                )
-            elif record.function_name:
-                try:
-                    self.register_model_function(record)
-                except Error as exc:  # one bad name must not make the database unusable
-                    log.warning(
-                        "model %s: FUNCTION %s not registered: %s",
-                        record.name,
-                        record.function_name,
-                        exc,
-                    )
-
-    def register_model_function(self, record: ModelRecord) -> None:
-        if (
-            self.backend.capabilities.scores_in_engine
-        ):  # e.g. Spark: UDFs that score on the executors
-            self.backend.register_model_function(record)
-            return
-        from sqlml_udfs import get_scorer
-
-        from sqlml.types import parameter_type
-
-        features = record.spec["features"]
-        parameters = [(f["name"], parameter_type(f)) for f in record.features]
-        key, onnx_bytes, spec = record.cache_key, record.onnx, record.spec
-        task = spec["task"]
-        names = [f["name"] for f in features]
-
-        def scored(arrays: tuple[Any, ...]) -> list[tuple[str, pa.Array]]:
-            scorer = get_scorer(key, onnx_bytes, spec)
-            return scorer.function_columns(dict(zip(names, arrays, strict=True)))
-
-        def predict(*arrays: Any) -> pa.Array:
-            return scored(arrays)[0][1]
-
-        return_type = {
-            "classification": _LABEL_SQL[spec.get("label_type", "string")],
-            "regression": "DOUBLE",
-            "clustering": "BIGINT",
-        }[task]
-        assert record.function_name is not None
-        self.backend.register_function(record.function_name, predict, parameters, return_type)
-        if task == "classification":
-
-            def probabilities(*arrays: Any) -> pa.Array:
-                return scored(arrays)[1][1]
-
-            self.backend.register_function(
-                f"{record.function_name}_probabilities",
-                probabilities,
-                parameters,
-                "PROBS:" + return_type,
-            )
-
-    def _unregister(self, record: ModelRecord) -> None:
-        if record.function_name and self.backend.capabilities.scalar_udfs:
-            self.backend.unregister_function(record.function_name)
-            self.backend.unregister_function(f"{record.function_name}_probabilities")
-
-
-_LABEL_SQL = {"string": "VARCHAR", "int64": "BIGINT", "bool": "BOOLEAN", "double": "DOUBLE"}

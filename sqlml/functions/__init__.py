@@ -47,6 +47,7 @@ BUILTIN_MODULES = (
     "sqlml.functions.centroids",
     "sqlml.functions.principal_components",
     "sqlml.functions.transform",
+    "sqlml.functions.groups",
 )
 
 #: ML functions the grammar reads (``ML.X(MODEL m, ...)``, in keywords.ML_FUNCTIONS) that sqlml does
@@ -65,6 +66,7 @@ class FunctionSpec:
     options: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     input: str = "optional"  # "required" | "optional" | "none"
     applies: Applies | None = None
+    groups: bool = False  # it applies to a model trained PARTITION BY columns
 
 
 @dataclass
@@ -92,14 +94,27 @@ class CallContext:
             self.require_label(table.schema)
         return table
 
-    def input_stream(self, *, keep_input: bool = False) -> pa.RecordBatchReader:
+    def input_stream(
+        self, *, keep_input: bool = False, order_by: Sequence[str] = ()
+    ) -> pa.RecordBatchReader:
         """The input rows as a stream of record batches, checked against the model.
 
         With ``keep_input``, batches hold the input's own columns plus the model's TRANSFORM
         outputs computed in SQL (if any) under hidden names: read features through
-        :meth:`model_view`, and the input's columns through :meth:`input_fields`.
+        :meth:`model_view`, and the input's columns through :meth:`input_fields`. With
+        ``order_by``, the rows come ordered by those columns (NULL first), when the input has
+        them all.
         """
-        reader = self.backend.stream(self._source(), self.params)
+        source = self._source()
+        if order_by:
+            probe = self.backend.arrow(f"SELECT * FROM (\n{source}\n) LIMIT 0", self.params)
+            if all(name in probe.schema.names for name in order_by):
+                quote = self.backend.quote
+                keys = ", ".join(f"{quote(name)} NULLS FIRST" for name in order_by)
+                source = (
+                    f"SELECT * FROM (\n{source}\n) AS {quote('__sqlml_sorted')} ORDER BY {keys}"
+                )
+        reader = self.backend.stream(source, self.params)
         transform_sql = self.record.spec.get("transform_sql")
         schema = model_schema(reader.schema, transform_sql)
         check_columns(self.record, schema, f"ML.{self.call.function}")
@@ -152,11 +167,16 @@ def register(
     options: dict[str, Callable[[Any], Any]] | None = None,
     input: str = "optional",
     applies: Applies | None = None,
+    groups: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Declare ``ML.<name>``; ``options`` maps each STRUCT option to a validator returning its value."""
+    """Declare ``ML.<name>``; ``options`` maps each STRUCT option to a validator returning its
+    value; ``groups``: it applies to partitioned models (PARTITION BY), as other functions
+    do not."""
 
     def decorate(handler: Handler) -> Handler:
-        REGISTRY[name.upper()] = FunctionSpec(name.upper(), handler, options or {}, input, applies)
+        REGISTRY[name.upper()] = FunctionSpec(
+            name.upper(), handler, options or {}, input, applies, groups
+        )
         return handler
 
     return decorate
@@ -199,6 +219,18 @@ def call(
             + " and ".join(f"ML.{name}" for name in only)
             + f" apply to it. To predict, train a model on its output: CREATE MODEL ... AS "
             f"SELECT * FROM ML.TRANSFORM(MODEL {record.name}, TABLE t)."
+        )
+    partitioned = bool(record.partition_by)
+    if partitioned != spec.groups and (partitioned or spec.name == "GROUP_INFO"):
+        columns = ", ".join(c["name"] for c in record.partition_by)
+        raise NotSupportedError(
+            f"{where} of model {record.name}, trained PARTITION BY {columns}, is not supported "
+            f"yet; "
+            + ", ".join(f"ML.{n}" for n in sorted(n for n, s in REGISTRY.items() if s.groups))
+            + " apply to it."
+            if partitioned
+            else f"{where} applies to a model trained PARTITION BY columns; model "
+            f"{record.name} is one model."
         )
     if spec.applies is not None:
         reason = spec.applies(record)
@@ -316,3 +348,13 @@ def check_columns(record: ModelRecord, schema: pa.Schema, where: str) -> None:
                 f"Column '{name}' was {before} when model {record.name} was trained but is {now} in "
                 f"the input of {where}; CAST({name} AS {before}) in the input query, or retrain."
             )
+
+
+def check_clash(kept: list[pa.Field], added: list[pa.Field]) -> None:
+    """A prediction column of ML.PREDICT that the input already has is an error naming it."""
+    clash = [f.name for f in added if f.name in {k.name for k in kept}]
+    if clash:
+        raise SchemaError(
+            f"The input of ML.PREDICT already has column(s) {', '.join(clash)}, which the "
+            f"prediction adds; rename or drop them in the input query."
+        )

@@ -17,7 +17,7 @@ from sqlml.functions.trials import chosen_trial, require_optimal, trials
 from sqlml.measures import metrics
 
 
-@register("EVALUATE", options={"threshold": probability, "trial_id": positive_int})
+@register("EVALUATE", options={"threshold": probability, "trial_id": positive_int}, groups=True)
 def evaluate(ctx: CallContext) -> pa.Table:
     record = ctx.record
     task = record.spec["task"]
@@ -27,6 +27,10 @@ def evaluate(ctx: CallContext) -> pa.Table:
             f"The 'threshold' option of ML.EVALUATE applies to {reason}; model {record.name} is "
             f"not one."
         )
+    if record.partition_by:  # a row per group, then the overall row
+        from sqlml.functions.groups import evaluate_groups
+
+        return evaluate_groups(ctx, threshold)
     names = metrics.metric_names(task)
     if not ctx.has_input:
         if threshold is not None:

@@ -187,6 +187,16 @@ def show_model(record: ModelRecord) -> pa.Table:
         ("Labels", ", ".join(f"{k}:{v}" for k, v in labels.items())),
         ("Expiration", f"{expires:%Y-%m-%d %H:%M:%S} UTC" if expires else ""),
     ]
+    if record.partition_by:  # one model per group: how many trained, and what scores the rest
+        counts = record.spec.get("groups", {})
+        rows += [
+            ("Partition By", ", ".join(c["name"] for c in record.partition_by)),
+            ("Groups Trained", str(counts.get("trained", 0))),
+            ("Groups Skipped", str(counts.get("skipped", 0))),
+            ("Groups Failed", str(counts.get("failed", 0))),
+            ("Min Group Rows", str(record.spec.get("min_group_rows", 1))),
+            ("Fallback", record.spec.get("fallback", "")),
+        ]
     rows += [(f"Metric: {k}", "" if v is None else f"{v:.6g}") for k, v in record.metrics.items()]
     rows += [
         (f"Option: {k}", json.dumps(v)) for k, v in sorted(options.items()) if k not in DESCRIPTIVE

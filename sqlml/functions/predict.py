@@ -12,6 +12,7 @@ from sqlml.errors import NotSupportedError, SchemaError
 from sqlml.functions import (
     CallContext,
     binary_classifier,
+    check_clash,
     check_columns,
     positive_int,
     probability,
@@ -30,7 +31,12 @@ def tuned_trial(ctx: CallContext) -> int | None:
     return None if best is None else int(best)
 
 
-@register("PREDICT", options={"threshold": probability, "trial_id": positive_int}, input="required")
+@register(
+    "PREDICT",
+    options={"threshold": probability, "trial_id": positive_int},
+    input="required",
+    groups=True,
+)
 def predict(ctx: CallContext) -> pa.RecordBatchReader:
     require_optimal(ctx)  # a tuned model stores its optimal trial's model
     threshold = ctx.options.get("threshold")
@@ -39,6 +45,10 @@ def predict(ctx: CallContext) -> pa.RecordBatchReader:
             f"The 'threshold' option of ML.PREDICT applies to {reason}; model "
             f"{ctx.record.name} is not one."
         )
+    if ctx.record.partition_by:  # one model per group
+        from sqlml.functions.groups import predict_groups
+
+        return predict_groups(ctx, threshold)
     if ctx.record.spec.get("graph_outputs"):
         return _graph_outputs(ctx, threshold)
     # e.g. Spark: scored on its workers; a TRANSFORM's SQL outputs are computed, and the rows
@@ -51,7 +61,7 @@ def predict(ctx: CallContext) -> pa.RecordBatchReader:
     trial = tuned_trial(ctx)
     added = [pa.field(TRIAL_ID, pa.int64())] if trial is not None else []
     added += scorer.output_schema()
-    _check_clash(kept, added)
+    check_clash(kept, added)
     schema = pa.schema(kept + added)
     names = [f["name"] for f in ctx.record.spec["features"]]
 
@@ -100,7 +110,7 @@ def _graph_outputs(ctx: CallContext, threshold: float | None) -> pa.RecordBatchR
         value = _OUTPUT_TYPES.get(output["elem"], pa.float64())
         wide = output["rank"] == 2 and output["width"] != 1
         added.append(pa.field(output["name"], pa.list_(value) if wide else value))
-    _check_clash(kept, added)
+    check_clash(kept, added)
     schema = pa.schema(kept + added)
     names = [f["name"] for f in record.spec["features"]]
     fetch = [o["name"] for o in outputs]
@@ -145,20 +155,11 @@ def _score_in_engine(ctx: CallContext, threshold: float | None) -> Any:
     if trial is not None:  # the trial's column, before the prediction's (as on one machine)
         quote = ctx.backend.quote
         probe = ctx.backend.relation_schema(ctx.backend.relation(sql, ctx.params))
-        _check_clash(list(probe), [pa.field(TRIAL_ID, pa.int64())])
+        check_clash(list(probe), [pa.field(TRIAL_ID, pa.int64())])
         sql = f"SELECT *, CAST({int(trial)} AS BIGINT) AS {quote(TRIAL_ID)} FROM ({sql}) AS {quote('__sqlml_input')}"
     relation = ctx.backend.relation(sql, ctx.params)
     schema = ctx.backend.relation_schema(relation)
     check_columns(record, schema, "ML.PREDICT")
     added = output_fields(record.spec)  # no ONNX Runtime session for the schema
-    _check_clash(list(schema), added)
+    check_clash(list(schema), added)
     return ctx.backend.score_relation(record, relation, threshold, added)
-
-
-def _check_clash(kept: list[pa.Field], added: list[pa.Field]) -> None:
-    clash = [f.name for f in added if f.name in {k.name for k in kept}]
-    if clash:
-        raise SchemaError(
-            f"The input of ML.PREDICT already has column(s) {', '.join(clash)}, which the "
-            f"prediction adds; rename or drop them in the input query."
-        )

@@ -68,6 +68,19 @@ def evaluate(
     return scored_classification(scorer, class_indices(truth, spec), raw, spec, threshold)
 
 
+def weighted_metrics(weighted: list[tuple[int, dict[str, Any]]]) -> dict[str, float | None]:
+    """Several models' metrics (a partitioned model's groups) averaged, each weighted by its rows:
+    exact for the mean_* errors, an average for the others; a metric a model lacks is left out
+    of its mean."""
+    names = {name for _, values in weighted for name in values}
+    out: dict[str, float | None] = {}
+    for name in sorted(names):
+        pairs = [(n, v[name]) for n, v in weighted if isinstance(v.get(name), (int, float))]
+        total = sum(n for n, _ in pairs)
+        out[name] = sum(n * value for n, value in pairs) / total if total else None
+    return out
+
+
 def scored_classification(
     scorer: Any,
     y: np.ndarray,

@@ -91,6 +91,19 @@ class TrainJob:
     #: The training query's ML calls, computed before it is read (``query_sql`` is then
     #: ``calls.sql``, each call under its slot name); None when it has none.
     calls: MLQuery | None = None
+    #: PARTITION BY columns (one model per group of their values), with the groups' options.
+    partition: Partition | None = None
+
+
+@dataclass(frozen=True)
+class Partition:
+    """``CREATE MODEL m PARTITION BY a, b``: the columns as written, groups with fewer rows than
+    ``min_group_rows`` skipped, and what scores the rows of skipped and unseen groups
+    (``fallback``: 'global', a model trained on all rows, or 'none', NULL predictions)."""
+
+    columns: tuple[str, ...]
+    min_group_rows: int = 1
+    fallback: str = "global"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlml.plan.jobs import (
     ExplainJob,
     ExportModelJob,
     Job,
+    Partition,
     PassThrough,
     ShowModelJob,
     TrainJob,
@@ -131,8 +132,6 @@ def _plan_create(node: CreateModel, statement: Statement, dialect: str = "duckdb
     form = node.args["form"].name.lower()
     replace = bool(node.args.get("replace"))
     exists = bool(node.args.get("exists"))
-    if node.args.get("partition_by"):
-        raise NotSupportedError("PARTITION BY in CREATE MODEL is not supported yet.")
     if form == "redshift":
         query_sql = _query_sql(node.args.get("query"), dialect)
         return plan_redshift(node, name, query_sql, replace, exists)
@@ -146,6 +145,7 @@ def _plan_create(node: CreateModel, statement: Statement, dialect: str = "duckdb
     for key in sorted(set(options) & CLOUD_OPTIONS):
         notices.append(f"Option '{key}' applies only to BigQuery in Google Cloud; ignored.")
         options.pop(key)
+    partition = _partition(node, options, name)
     labels = options.pop("input_label_cols", None)
     if isinstance(labels, str):
         labels = [labels]
@@ -168,7 +168,46 @@ def _plan_create(node: CreateModel, statement: Statement, dialect: str = "duckdb
         notices=tuple(notices),
         transform=parse_transform(items, name, label) if items else None,
         metadata={k: v for k, v in metadata.items() if v is not None},
+        partition=partition,
     )
+
+
+#: The options of a partitioned model's groups (CREATE MODEL … PARTITION BY).
+PARTITION_OPTIONS = ("min_group_rows", "fallback")
+
+
+def _partition(node: CreateModel, options: dict[str, Any], name: str) -> Partition | None:
+    """PARTITION BY's columns and its options, taken out of ``options``."""
+    values = {key: options.pop(key) for key in PARTITION_OPTIONS if key in options}
+    columns = node.args.get("partition_by")
+    if not columns:
+        if values:
+            raise OptionError(
+                f"Option '{next(iter(values))}' of CREATE MODEL {name} applies only to a model "
+                f"trained PARTITION BY columns: CREATE MODEL {name} PARTITION BY col OPTIONS (...)."
+            )
+        return None
+    names = [column.name for column in columns]
+    repeated = sorted({n for n in names if [m.lower() for m in names].count(n.lower()) > 1})
+    if repeated:
+        raise ProgrammingError(
+            f"PARTITION BY of CREATE MODEL {name} names {', '.join(repeated)} twice; name each "
+            f"column once."
+        )
+    rows = values.get("min_group_rows", 1)
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise OptionError(
+            f"The 'min_group_rows' option of CREATE MODEL {name} must be an integer ≥ 1; "
+            f"got {rows!r}."
+        )
+    fallback = values.get("fallback", "global")
+    if not isinstance(fallback, str) or fallback.lower() not in ("global", "none"):
+        raise OptionError(
+            f"The 'fallback' option of CREATE MODEL {name} must be 'global' (a model trained on "
+            f"all rows scores the groups that have none) or 'none' (their rows get NULL "
+            f"predictions); got {fallback!r}."
+        )
+    return Partition(tuple(names), rows, fallback.lower())
 
 
 def _plan_alter(node: AlterModel, dialect: str) -> AlterModelJob:

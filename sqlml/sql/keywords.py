@@ -28,6 +28,7 @@ ML_FUNCTIONS: frozenset[str] = frozenset(
         "PRINCIPAL_COMPONENTS",
         "PRINCIPAL_COMPONENT_INFO",
         "TRANSFORM",
+        "GROUP_INFO",
     }
 )
 

@@ -75,6 +75,10 @@ def split_groups(table: pa.Table, by: Sequence[str]) -> list[tuple[tuple[Any, ..
     return sorted(groups, key=lambda group: [(v is not None, v) for v in group[0]])
 
 
+#: The key of the fallback model's job (trained on every row) among the groups'.
+GLOBAL = ("__sqlml_global__",)
+
+
 def fit_groups(
     table: pa.Table,
     by: Sequence[str],
@@ -85,14 +89,16 @@ def fit_groups(
     transform: Any = None,
     min_group_rows: int = 1,
     workers: int | None = None,
-) -> list[GroupOutcome]:
-    """Train one model per group of ``table`` by the ``by`` columns (see the module docstring).
-    ``workers``: the pool's size (default: the cores; 1: in this process)."""
+    fallback: bool = False,
+) -> tuple[list[GroupOutcome], GroupOutcome | None]:
+    """Train one model per group of ``table`` by the ``by`` columns (see the module docstring),
+    and with ``fallback`` one on all its rows (without the ``by`` columns), the first job the
+    pool starts. ``workers``: the pool's size (default: the cores; 1: in this process)."""
     groups = split_groups(table, by)
     progress.stage("fitting one model per group", unit="groups")
     progress.expect(len(groups), "groups")
     outcomes: dict[tuple[Any, ...], GroupOutcome] = {}
-    jobs = []
+    jobs = [(GLOBAL, table.drop_columns(list(by)))] if fallback else []
     for key, part in groups:
         if part.num_rows < min_group_rows:
             reason = f"{part.num_rows} rows, fewer than min_group_rows = {min_group_rows}"
@@ -109,8 +115,9 @@ def fit_groups(
     for key, part in jobs:
         with progress.quiet():  # a group's own counts (trees, rounds) would drown the groups'
             outcomes[key] = _outcome(key, part.num_rows, _fit_here, part, arguments)
-        progress.advance()
-    return [outcomes[key] for key, _ in groups]
+        if key != GLOBAL:
+            progress.advance()
+    return [outcomes[key] for key, _ in groups], outcomes.get(GLOBAL)
 
 
 def _outcome(key: tuple[Any, ...], rows: int, fit: Any, *args: Any) -> GroupOutcome:
@@ -142,7 +149,8 @@ def _in_pool(
             for future in done:
                 key, rows = pending.pop(future)
                 outcomes[key] = _outcome(key, rows, future.result)
-                progress.advance()
+                if key != GLOBAL:
+                    progress.advance()
     except concurrent.futures.process.BrokenProcessPool:
         # the workers could not start (a __main__ they cannot import: python reading stdin):
         # the groups left train in this process

@@ -60,7 +60,10 @@ def _predictions(outcome, part: pa.Table) -> np.ndarray:
 
 def test_each_group_fits_its_own_rows() -> None:
     table = sales()
-    outcomes = fit_groups(table, ["shop", "period"], model="m", options=options(), label="y")
+    outcomes, fallback = fit_groups(
+        table, ["shop", "period"], model="m", options=options(), label="y"
+    )
+    assert fallback is None
     assert [(o.key, o.rows, o.status) for o in outcomes] == [
         ((None, 1), 60, "trained"),
         (("a", 1), 60, "trained"),
@@ -87,7 +90,9 @@ def test_small_and_failing_groups_do_not_fail_the_call() -> None:
         }
     )
     logistic = validate({"model_type": "logistic_reg", "data_split_method": "no_split"}, "m")
-    outcomes = fit_groups(table, ["g"], model="m", options=logistic, label="y", min_group_rows=10)
+    outcomes, _ = fit_groups(
+        table, ["g"], model="m", options=logistic, label="y", min_group_rows=10
+    )
     by_key = {o.key: o for o in outcomes}
     assert by_key[("fine",)].status == "trained"
     assert by_key[("tiny",)].status == "skipped"
@@ -101,14 +106,26 @@ def test_the_worker_pool_trains_the_same_models_and_counts_groups() -> None:
     table = sales()
     reports: list[progress.Progress] = []
     with progress.reporting("CREATE MODEL m", [reports.append]):
-        pooled = fit_groups(
-            table, ["shop", "period"], model="m", options=options(), label="y", workers=2
+        pooled, fallback = fit_groups(
+            table,
+            ["shop", "period"],
+            model="m",
+            options=options(),
+            label="y",
+            workers=2,
+            fallback=True,
         )
-    here = fit_groups(table, ["shop", "period"], model="m", options=options(), label="y")
+    here, _ = fit_groups(table, ["shop", "period"], model="m", options=options(), label="y")
     groups = split_groups(table, ["shop", "period"])
     for a, b, (_key, part) in zip(pooled, here, groups, strict=True):
         assert (a.key, a.status) == (b.key, b.status)
         np.testing.assert_allclose(_predictions(a, part), _predictions(b, part), rtol=1e-6)
+    # the fallback: one line through every row, by hand
+    x, y = np.asarray(table["x"]), np.asarray(table["y"])
+    design = np.column_stack([x, np.ones_like(x)])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    assert fallback is not None and fallback.status == "trained" and fallback.rows == len(x)
+    np.testing.assert_allclose(_predictions(fallback, table), design @ coef, rtol=1e-4, atol=1e-3)
     counts = [r.done for r in reports if r.unit == "groups" and r.done is not None]
     assert counts == sorted(counts) and counts[-1] == 4
     assert all(r.total == 4 for r in reports if r.unit == "groups" and r.total is not None)

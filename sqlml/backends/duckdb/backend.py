@@ -264,7 +264,7 @@ class DuckDBBackend(Backend):
         schema = f"{self.quote(database)}.sqlml"
         return ddl.replace(
             "SCHEMA IF NOT EXISTS sqlml;", f"SCHEMA IF NOT EXISTS {schema};"
-        ).replace("TABLE IF NOT EXISTS sqlml.models", f"TABLE IF NOT EXISTS {schema}.models")
+        ).replace("TABLE IF NOT EXISTS sqlml.", f"TABLE IF NOT EXISTS {schema}.")
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         try:

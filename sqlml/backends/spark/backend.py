@@ -231,9 +231,10 @@ class SparkBackend(SparkScoring, SparkCatalog, Backend):
             try:
                 self.execute_params(statement)
             except OperationalError as exc:
-                if "LOCATION_ALREADY_EXISTS" not in str(exc) or not _is_catalog_table(statement):
+                table = _is_catalog_table(statement)
+                if "LOCATION_ALREADY_EXISTS" not in str(exc) or table is None:
                     raise
-                self.attach_catalog(reason=exc)
+                self.attach_catalog(reason=exc, table=table)
 
     def table_exists(self, schema: str, table: str, database: str | None = None) -> bool:
         try:

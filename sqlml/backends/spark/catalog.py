@@ -17,6 +17,8 @@ log = logging.getLogger("sqlml")
 CATALOG_DATABASE = "sqlml"
 CATALOG_NAME = "models"
 CATALOG_TABLE = f"{CATALOG_DATABASE}.{CATALOG_NAME}"
+#: The catalog's tables: the versions, and the groups of partitioned models.
+CATALOG_NAMES = (CATALOG_NAME, "model_groups")
 
 
 def _statements(sql: str) -> list[str]:
@@ -25,10 +27,14 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-def _is_catalog_table(statement: str) -> bool:
-    """Whether ``statement`` is catalog_spark.sql's CREATE TABLE of ``sqlml.models``."""
+def _is_catalog_table(statement: str) -> str | None:
+    """The table (``models``, ``model_groups``) that ``statement`` creates, if it is one of
+    catalog_spark.sql's CREATE TABLEs."""
     head = " ".join(statement.split()[:6]).lower()
-    return head == f"create table if not exists {CATALOG_TABLE}"
+    for name in CATALOG_NAMES:
+        if head == f"create table if not exists {CATALOG_DATABASE}.{name}":
+            return name
+    return None
 
 
 class SparkCatalog:
@@ -36,10 +42,11 @@ class SparkCatalog:
 
     # --- the catalog's files, across sessions ------------------------------------------------------
 
-    def catalog_location(self) -> str:
-        """Where ``sqlml.models`` keeps its files, or would: ``<database location>/models``, the
-        database's location being ``<spark.sql.warehouse.dir>/sqlml.db`` unless the session's
-        catalog already knows the database (a metastore may place it elsewhere)."""
+    def catalog_location(self, table: str = CATALOG_NAME) -> str:
+        """Where ``sqlml.models`` (or another catalog ``table``) keeps its files, or would:
+        ``<database location>/models``, the database's location being
+        ``<spark.sql.warehouse.dir>/sqlml.db`` unless the session's catalog already knows the
+        database (a metastore may place it elsewhere)."""
         try:
             if self.spark.catalog.databaseExists(CATALOG_DATABASE):
                 base = self.spark.catalog.getDatabase(CATALOG_DATABASE).locationUri
@@ -48,7 +55,7 @@ class SparkCatalog:
                 base = f"{warehouse.rstrip('/')}/{CATALOG_DATABASE}.db"
         except spark_errors() as exc:
             raise translate_error(exc) from exc
-        return f"{base.rstrip('/')}/{CATALOG_NAME}"
+        return f"{base.rstrip('/')}/{table}"
 
     def _attach_on_connect(self) -> None:
         """Re-register the catalog when this session does not know ``sqlml.models`` but its
@@ -61,12 +68,12 @@ class SparkCatalog:
         if self.connect:
             return
         try:
-            if self.table_exists(CATALOG_DATABASE, CATALOG_NAME):
-                return
-            location = self.catalog_location()
-            if not self._holds_files(location):
-                return  # no catalog yet: the first CREATE MODEL creates it (catalog_spark.sql)
-            self.attach_catalog()
+            for table in CATALOG_NAMES:
+                if self.table_exists(CATALOG_DATABASE, table):
+                    continue
+                if not self._holds_files(self.catalog_location(table)):
+                    continue  # none yet: the first CREATE MODEL creates it (catalog_spark.sql)
+                self.attach_catalog(table=table)
         except DatabaseError as exc:
             log.warning("the sqlml catalog in the warehouse could not be re-registered: %s", exc)
 
@@ -83,22 +90,25 @@ class SparkCatalog:
                 f"Could not read the warehouse folder {location}: {translate_error(exc)}"
             ) from exc
 
-    def attach_catalog(self, reason: BaseException | None = None) -> None:
-        """Register ``sqlml.models`` over the files at :meth:`catalog_location` (the catalog an
-        earlier session wrote there) and recover its partitions, one per model name.
+    def attach_catalog(
+        self, reason: BaseException | None = None, table: str = CATALOG_NAME
+    ) -> None:
+        """Register ``sqlml.models`` (or ``table``, another of the catalog's) over the files at
+        :meth:`catalog_location` (the catalog an earlier session wrote there) and recover its
+        partitions, one per model name.
 
         The table is EXTERNAL (Spark creates no managed table over existing files); so that
         DROP MODEL still removes a model's files there, :meth:`delete_model` empties the
         partition before dropping it. What a process killed mid-write leaves (``_temporary``,
         ``.spark-staging-*``, an empty ``name=`` folder) is hidden or holds no rows: no model
         appears from it, and every complete one is back. Nothing is written to the warehouse."""
-        location = self.catalog_location()
-        create = next(s for s in _statements(self.catalog_ddl()) if _is_catalog_table(s))
+        location = self.catalog_location(table)
+        create = next(s for s in _statements(self.catalog_ddl()) if _is_catalog_table(s) == table)
         literal = "'" + location.replace("\\", "\\\\").replace("'", "\\'") + "'"
         try:
             self.execute_params(f"CREATE DATABASE IF NOT EXISTS {CATALOG_DATABASE}")
             self.execute_params(f"{create}\nLOCATION {literal}")
-            self.execute_params(f"ALTER TABLE {CATALOG_TABLE} RECOVER PARTITIONS")
+            self.execute_params(f"ALTER TABLE {CATALOG_DATABASE}.{table} RECOVER PARTITIONS")
         except DatabaseError as exc:
             cause = f"{reason} " if reason is not None else ""
             raise OperationalError(

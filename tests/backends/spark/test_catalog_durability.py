@@ -56,6 +56,11 @@ TRAIN_M = (
     "input_label_cols = ['y']) AS SELECT {columns} FROM t"
 )
 TRAIN_F = "CREATE MODEL f FROM (SELECT x, z, y FROM t) TARGET y FUNCTION fn"
+# one model per group (issue 13): its groups live in sqlml.model_groups, re-registered likewise
+TRAIN_P = (
+    "CREATE MODEL p PARTITION BY g OPTIONS (model_type = 'logistic_reg', "
+    "input_label_cols = ['y']) AS SELECT id % 2 AS g, x, z, y FROM t"
+)
 
 
 # --- the driver, run in a subprocess -------------------------------------------------------------
@@ -89,12 +94,12 @@ def _state(con: Any) -> dict[str, Any]:
         "models": [[r[0], r[1], r[4]] for r in _rows(con, "SHOW MODEL ALL")],
     }
     names = [m[0] for m in state["models"]]
-    for name in ("m", "f"):
+    for name in ("m", "f", "p"):
         if name in names:
             state[f"predict_{name}"] = _rows(
                 con,
                 f"SELECT id, predicted_y, predicted_y_probs FROM ML.PREDICT(MODEL {name}, "
-                f"(SELECT * FROM t)) ORDER BY id",
+                f"(SELECT id % 2 AS g, * FROM t)) ORDER BY id",
             )
     if "f" in names:
         state["fn"] = _rows(con, "SELECT id, fn(x, z), fn_probabilities(x, z) FROM t ORDER BY id")
@@ -120,6 +125,7 @@ def drive(step: str) -> dict[str, Any]:
         out["before"] = _state(con)
         _exec(con, TRAIN_M.format(replace="", name="m", columns="x, z, y"))
         _exec(con, TRAIN_F)
+        _exec(con, TRAIN_P)
         out["trained"] = _state(con)
         con.close()  # stops the session sqlml started: its in-memory catalog is gone
         con = _connect()
@@ -187,6 +193,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "second": second,
         "half": _run("half", root / "two"),
         "partitions": sorted(p.name for p in (root / "one" / models).iterdir()),
+        "group_partitions": sorted(
+            p.name for p in (root / "one" / models.with_name("model_groups")).iterdir()
+        ),
     }
 
 
@@ -205,7 +214,7 @@ def _same_predictions(got: list[list[Any]], want: list[list[Any]]) -> None:
 
 def _same_state(got: dict[str, Any], want: dict[str, Any]) -> None:
     assert got["models"] == want["models"]
-    for key in ("predict_m", "predict_f", "fn"):
+    for key in ("predict_m", "predict_f", "predict_p", "fn"):
         assert (key in got) == (key in want)
         if key in want:
             _same_predictions(got[key], want[key])
@@ -216,14 +225,19 @@ def test_process_one_trains_in_a_fresh_folder(runs: dict[str, Any]) -> None:
     assert first["before"] == {"app": first["before"]["app"], "table_type": None, "models": []}
     trained = first["trained"]
     assert trained["table_type"] == "MANAGED"  # created by catalog_spark.sql, as before
-    assert trained["models"] == [["f", 1, "fn"], ["m", 1, None]]
+    assert trained["models"] == [["f", 1, "fn"], ["m", 1, None], ["p", 1, None]]
     # the function scores what ML.PREDICT does (ONNX Runtime's float32 vs compiled doubles)
     assert [r[1] for r in trained["fn"]] == [r[1] for r in trained["predict_f"]]
     assert [_prob_true(r[2]) for r in trained["fn"]] == pytest.approx(
         [_prob_true(r[2]) for r in trained["predict_f"]], abs=1e-6
     )
     labels = {r[1] for r in trained["predict_m"]}
-    assert labels == {True, False}  # not a constant model: the comparisons below mean something
+    assert labels == {True, False}
+    # the partitioned model scored each row with its group's model: not the same as m's
+    assert len(trained["predict_p"]) == 200
+    assert [_prob_true(r[2]) for r in trained["predict_p"]] != pytest.approx(
+        [_prob_true(r[2]) for r in trained["predict_m"]], abs=1e-3
+    )  # not a constant model: the comparisons below mean something
 
 
 def test_close_and_connect_again_in_one_process_keeps_the_models(runs: dict[str, Any]) -> None:
@@ -245,9 +259,9 @@ def test_a_new_process_retrains_without_colliding_with_the_folder(runs: dict[str
     assert second["failed_replace"].startswith("TrainingError: "), second["failed_replace"]
     _same_state(second["after_failed_replace"], first)  # the old version is still live
     assert second["new_model"] == "no error"  # no LOCATION_ALREADY_EXISTS
-    assert second["with_m2"] == ["f", "m", "m2"]
+    assert second["with_m2"] == ["f", "m", "m2", "p"]
     replaced = second["replaced"]
-    assert replaced["models"] == [["f", 1, "fn"], ["m", 2, None]]
+    assert replaced["models"] == [["f", 1, "fn"], ["m", 2, None], ["p", 1, None]]
     old = [_prob_true(r[2]) for r in first["predict_m"]]
     new = [_prob_true(r[2]) for r in replaced["predict_m"]]
     assert max(abs(a - b) for a, b in zip(old, new, strict=True)) > 1e-3  # version 2 is live
@@ -258,7 +272,12 @@ def test_a_dropped_model_stays_dropped_in_the_next_session(runs: dict[str, Any])
     replaced, again = runs["second"]["replaced"], runs["second"]["reconnected"]
     assert again["app"] != replaced["app"]
     _same_state(again, replaced)  # m at version 2, f with fn; m2 does not come back
-    assert [p for p in runs["partitions"] if p.startswith("name=")] == ["name=f", "name=m"]
+    assert [p for p in runs["partitions"] if p.startswith("name=")] == [
+        "name=f",
+        "name=m",
+        "name=p",
+    ]
+    assert [p for p in runs["group_partitions"] if p.startswith("name=")] == ["name=p"]
 
 
 def test_a_half_written_warehouse_connects_and_keeps_the_complete_model(

@@ -1,0 +1,197 @@
+"""CREATE MODEL … PARTITION BY: one model per group of the partition columns' values, stored as
+one version (issue 13).
+
+The training query's rows are read (with a TRANSFORM's SQL outputs added), split by the partition
+columns and fitted group by group in a pool of workers (:mod:`sqlml.training.groups`), with the
+fallback model — the same options on all rows — trained beside them unless ``fallback = 'none'``.
+The version's row in ``sqlml.models`` holds the fallback's graph, the partition columns and the
+counts; each group is a row of ``sqlml.model_groups`` (its graph, status, reason and metrics),
+written in the same transaction, before the version: the old version scores until it commits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from sqlml import progress
+from sqlml.catalog import GroupRecord, ModelRecord
+from sqlml.errors import NotSupportedError, ProgrammingError, SchemaError, TrainingError
+from sqlml.measures.metrics import weighted_metrics
+from sqlml.training.contract import TrainedModel, fingerprint
+
+if TYPE_CHECKING:
+    from sqlml.core.executor import Executor, Result
+    from sqlml.models.options import ModelOptions
+    from sqlml.plan.jobs import TrainJob
+
+log = logging.getLogger("sqlml")
+
+#: Arrow types a partition column may have (a group is one value of each).
+_NESTED = (pa.types.is_list, pa.types.is_large_list, pa.types.is_struct, pa.types.is_map)
+
+
+def train_partitioned(
+    executor: Executor,
+    job: TrainJob,
+    options: ModelOptions,
+    existing: ModelRecord | None,
+    notices: list[str],
+) -> Result:
+    from sqlml.training.groups import fit_groups
+
+    partition = job.partition
+    assert partition is not None
+    if options.model_type == "onnx":
+        raise ProgrammingError(
+            f"PARTITION BY does not apply to model_type 'onnx' (CREATE MODEL {job.name}): an "
+            f"imported graph is one model; train one per group with another model_type."
+        )
+    started = time.perf_counter()
+    progress.stage("reading the data")
+    table, transform = _training_rows(executor, job, notices)
+    columns = _partition_columns(table.schema, partition.columns, job.name)
+    outcomes, fallback = fit_groups(
+        table,
+        columns,
+        model=job.name,
+        options=options,
+        label=job.label,
+        transform=transform,
+        min_group_rows=partition.min_group_rows,
+        fallback=partition.fallback == "global",
+    )
+    trained = [o for o in outcomes if o.status == "trained"]
+    if not trained:
+        reasons = "; ".join(f"{_shown(o.key)}: {o.reason}" for o in outcomes[:3])
+        raise TrainingError(
+            f"CREATE MODEL {job.name}: no group of PARTITION BY {', '.join(columns)} could be "
+            f"trained ({len(outcomes)} groups; {reasons}). Lower min_group_rows, or check the "
+            f"label within each group; ML.GROUP_INFO lists the groups of a model that trains."
+        )
+    if fallback is not None and fallback.status != "trained":
+        notices.append(
+            f"The fallback model (all rows) of {job.name} could not be trained: {fallback.reason} "
+            f"Rows of groups without a model of their own get NULL predictions."
+        )
+        fallback = None
+    first = trained[0].trained
+    assert first is not None
+    model = fallback.trained if fallback is not None else first
+    assert model is not None
+    counts = {status: sum(o.status == status for o in outcomes) for status in _STATUSES}
+    version = executor.catalog.next_version(job.name)
+    spec = dict(model.spec) | {
+        "partition_by": [{"name": c, "type": str(table.schema.field(c).type)} for c in columns],
+        "groups_version": version,
+        "fallback": "global" if fallback is not None else "none",
+        "min_group_rows": partition.min_group_rows,
+        "groups": counts,
+    }
+    info = {
+        "training_path": "scikit-learn, one model per group",
+        "training_rows": table.num_rows,
+        "groups": counts,
+        "duration_seconds": round(time.perf_counter() - started, 4),
+    }
+    combined = TrainedModel(
+        onnx=model.onnx,
+        spec=spec,
+        metrics=weighted_metrics([(o.rows, o.trained.metrics) for o in trained if o.trained]),
+        training_info=info,
+        fidelity=model.fidelity if fallback is not None else {"checked": "per group"},
+        features=model.features,
+        options=options,
+        fingerprint=fingerprint(table.schema, table.num_rows, table),
+    )
+    record = executor._record(job, options, combined)
+    if fallback is None:
+        record = dataclasses.replace(record, onnx=b"")
+    groups = [_group_record(i, o) for i, o in enumerate(outcomes)]
+    progress.stage("storing")
+    executor._store(record, groups)
+    if existing is not None and existing.function_name:
+        executor._unregister(existing)
+    skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
+    failed = f", {counts['failed']} failed" if counts["failed"] else ""
+    notices.append(
+        f"{job.name}: {counts['trained']} of {len(outcomes)} groups trained{skipped}{failed}"
+        + (f"; SELECT * FROM ML.GROUP_INFO(MODEL {job.name}) says why" if skipped or failed else "")
+        + "."
+    )
+    return executor._status("CREATE MODEL", notices)
+
+
+_STATUSES = ("trained", "skipped", "failed")
+
+
+def _training_rows(executor: Executor, job: TrainJob, notices: list[str]) -> tuple[pa.Table, Any]:
+    """The training query's rows (its ML calls computed first), and the TRANSFORM over the
+    columns that are not partition columns, its SQL outputs added to the rows."""
+    registered: list[str] = []
+    backend = executor.backend
+    try:
+        table = backend.arrow(executor._training_query(job, registered, notices))
+    finally:
+        for name in registered:
+            backend.unregister_arrow(name)
+    transform = job.transform
+    if transform is not None:
+        from sqlml.training.transform_columns import training_rows
+
+        assert job.partition is not None
+        by = {c.lower() for c in job.partition.columns}
+        transform = transform.expand([c for c in table.column_names if c.lower() not in by])
+        table = training_rows(backend, table, transform, job.name)
+    return table, transform
+
+
+def _partition_columns(schema: pa.Schema, written: Sequence[str], model: str) -> list[str]:
+    """The training query's columns that PARTITION BY names (matched as the engine matches
+    names: exactly, else ignoring case), each of a type one value of which makes a group."""
+    out = []
+    for name in written:
+        found = name if name in schema.names else None
+        if found is None:
+            matches = [n for n in schema.names if n.lower() == name.lower()]
+            found = matches[0] if len(matches) == 1 else None
+        if found is None:
+            raise SchemaError(
+                f"PARTITION BY of CREATE MODEL {model} names column '{name}', which the training "
+                f"query does not return; its columns are: {', '.join(schema.names)}."
+            )
+        kind = schema.field(found).type
+        if any(test(kind) for test in _NESTED):
+            raise NotSupportedError(
+                f"PARTITION BY column '{found}' of CREATE MODEL {model} is {kind}; partition by "
+                f"scalar columns (numbers, strings, booleans, dates, times)."
+            )
+        out.append(found)
+    return out
+
+
+def _group_record(index: int, outcome: Any) -> GroupRecord:
+    trained = outcome.trained
+    if trained is None:
+        return GroupRecord(index, outcome.key, outcome.rows, outcome.status, outcome.reason)
+    info = dict(trained.training_info) | {"fidelity": trained.fidelity}
+    return GroupRecord(
+        index,
+        outcome.key,
+        outcome.rows,
+        "trained",
+        "",
+        trained.metrics,
+        info,
+        trained.spec,
+        trained.onnx,
+    )
+
+
+def _shown(key: tuple[Any, ...]) -> str:
+    return "(" + ", ".join("NULL" if v is None else repr(v) for v in key) + ")"

@@ -1,0 +1,238 @@
+"""Models trained PARTITION BY columns (issue 13): scoring each row with its group's model,
+evaluating per group, and ML.GROUP_INFO, the list of groups.
+
+ML.PREDICT reads its input ordered by the partition columns, so each group's rows arrive
+together: a batch is cut into runs of equal partition values, and each run is scored by its
+group's ONNX Runtime session (a group unseen at training, or skipped, by the fallback model, or
+NULL with ``fallback = 'none'``). Sessions are loaded from ``sqlml.model_groups`` a window of runs
+at a time and kept in a small LRU cache, so memory is bounded by the batch size and
+:data:`LOADED_MODELS`, not by the number of groups.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.catalog import GroupRecord, _arrow_type
+from sqlml.errors import SchemaError
+from sqlml.functions import CallContext, check_clash, register
+from sqlml.measures import metrics
+
+if TYPE_CHECKING:
+    from sqlml.catalog import ModelRecord
+
+#: Group models kept loaded at once (ONNX Runtime sessions), and loaded per catalog read.
+LOADED_MODELS = 64
+
+
+class GroupScorers:
+    """The scorer of each group of a partitioned model, loaded on demand, at most
+    :data:`LOADED_MODELS` at once; the fallback's for keys without a model (None: no fallback)."""
+
+    def __init__(self, ctx: CallContext) -> None:
+        self.ctx = ctx
+        self.record = ctx.record
+        groups = ctx.catalog.groups(self.record)
+        self.index = {g.key: g.index for g in groups if g.status == "trained"}
+        self.loaded: OrderedDict[int, tuple[Any, GroupRecord]] = OrderedDict()
+        self._fallback: Any = None
+        # Inside a transaction the graphs are read now, on the statement's own connection (a
+        # second one would not see a model trained in it); else as the runs need them.
+        self._read: dict[int, GroupRecord] | None = None
+        if ctx.backend.in_transaction:
+            self._read = ctx.catalog.group_models(self.record, None)
+
+    def fallback(self) -> Any:
+        if not self.record.onnx:
+            return None
+        if self._fallback is None:
+            self._fallback = self.ctx.scorer()
+        return self._fallback
+
+    def prefetch(self, keys: Sequence[tuple[Any, ...]]) -> None:
+        """Load the models of ``keys`` not loaded yet, in one catalog read."""
+        from sqlml_udfs.scoring import Scorer
+
+        wanted = {self.index[k] for k in keys if k in self.index} - set(self.loaded)
+        if not wanted:
+            return
+        if self._read is not None:
+            read = {index: self._read[index] for index in wanted}
+        else:
+            read = self.ctx.catalog.group_models(self.record, sorted(wanted), aside=True)
+        for index, group in read.items():
+            assert group.onnx is not None
+            self.loaded[index] = (Scorer(group.onnx, group.spec, threads=1), group)
+        while len(self.loaded) > max(LOADED_MODELS, len(wanted)):
+            self.loaded.popitem(last=False)
+
+    def get(self, key: tuple[Any, ...]) -> tuple[Any, dict[str, Any] | None]:
+        """The scorer of the group ``key`` and its spec (the fallback's for a key without a
+        model; (None, None) without a fallback)."""
+        index = self.index.get(key)
+        if index is None:
+            scorer = self.fallback()
+            return scorer, (self.record.spec if scorer is not None else None)
+        if index not in self.loaded:
+            self.prefetch([key])
+        self.loaded.move_to_end(index)
+        scorer, group = self.loaded[index]
+        return scorer, group.spec
+
+
+def partition_names(record: ModelRecord) -> list[str]:
+    return [c["name"] for c in record.partition_by]
+
+
+def check_partition_columns(record: ModelRecord, schema: pa.Schema, where: str) -> None:
+    missing = [name for name in partition_names(record) if name not in schema.names]
+    if missing:
+        raise SchemaError(
+            f"The input of {where} lacks column(s) {', '.join(missing)}, which model "
+            f"{record.name} is PARTITION BY: each row is scored by the model of its group; add "
+            f"them to the input query."
+        )
+
+
+def runs(batch: pa.RecordBatch | pa.Table, by: Sequence[str]) -> list[tuple[int, int, tuple]]:
+    """``batch``'s runs of equal values of the ``by`` columns (NULL equal to NULL):
+    (offset, length, the values)."""
+    n = batch.num_rows
+    if n == 0:
+        return []
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    for name in by:
+        column = batch.column(name)
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if n > 1:
+            a, b = column.slice(1), column.slice(0, n - 1)
+            both = pc.and_(pc.is_valid(a), pc.is_valid(b))
+            differs = pc.if_else(both, pc.not_equal(a, b), pc.xor(pc.is_null(a), pc.is_null(b)))
+            change[1:] |= differs.to_numpy(zero_copy_only=False).astype(bool)
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], n)
+    keys = batch.select(list(by)).take(pa.array(starts)).to_pylist()
+    return [
+        (int(s), int(e - s), tuple(row[name] for name in by))
+        for s, e, row in zip(starts, ends, keys, strict=True)
+    ]
+
+
+def predict_groups(ctx: CallContext, threshold: float | None) -> pa.RecordBatchReader:
+    """ML.PREDICT of a partitioned model (see the module docstring)."""
+    from sqlml_udfs.scoring import output_fields
+
+    record = ctx.record
+    by = partition_names(record)
+    reader = ctx.input_stream(keep_input=True, order_by=by)
+    check_partition_columns(record, reader.schema, "ML.PREDICT")
+    kept = ctx.input_fields(reader.schema)
+    added = output_fields(record.spec)
+    check_clash(kept, added)
+    schema = pa.schema(kept + added)
+    names = [f["name"] for f in record.spec["features"]]
+    scorers = GroupScorers(ctx)
+
+    def scored(view: pa.RecordBatch, key: tuple, start: int, length: int) -> list[pa.Array]:
+        scorer, _spec = scorers.get(key)
+        if scorer is None:
+            return [pa.nulls(length, f.type) for f in added]
+        part = view.slice(start, length)
+        columns = {name: part.column(name) for name in names}
+        return [
+            array.cast(f.type)
+            for (_, array), f in zip(scorer.predict_columns(columns, threshold), added, strict=True)
+        ]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            view = ctx.model_view(batch)
+            pieces: list[list[pa.Array]] = []
+            found = runs(batch, by)
+            for window in range(0, len(found), LOADED_MODELS):
+                chunk = found[window : window + LOADED_MODELS]
+                scorers.prefetch([key for _, _, key in chunk])
+                pieces += [scored(view, key, start, length) for start, length, key in chunk]
+            columns = [pa.concat_arrays([p[i] for p in pieces]) for i in range(len(added))]
+            yield pa.RecordBatch.from_arrays(
+                [batch.column(f.name) for f in kept] + columns, schema=schema
+            )
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def key_columns(record: ModelRecord, keys: list[tuple[Any, ...]]) -> dict[str, pa.Array]:
+    """The partition columns of ``keys`` (one row each), in their training types."""
+    return {
+        c["name"]: pa.array([k[i] for k in keys], _arrow_type(c["type"]))
+        for i, c in enumerate(record.partition_by)
+    }
+
+
+def evaluate_groups(ctx: CallContext, threshold: float | None) -> pa.Table:
+    """ML.EVALUATE of a partitioned model: a row per group (its partition values first), then
+    the overall row (``is_overall``), whose metrics are the groups' averaged by their rows.
+    Without input rows, each group's evaluation split as recorded at training; with them, the
+    input's rows of each group scored by its model (the fallback's for the others)."""
+    record = ctx.record
+    names = metrics.metric_names(record.spec["task"])
+    rows: list[tuple[tuple, int, dict[str, Any]]] = []
+    if not ctx.has_input:
+        for group in ctx.catalog.groups(record):
+            if group.status == "trained":
+                rows.append((group.key, group.rows, group.metrics))
+    else:
+        from sqlml.training.groups import split_groups
+
+        table = ctx.input_table(need_label=record.spec["task"] != "clustering")
+        check_partition_columns(record, table.schema, "ML.EVALUATE")
+        scorers = GroupScorers(ctx)
+        parts = split_groups(table, partition_names(record))
+        scorers.prefetch([key for key, _ in parts][:LOADED_MODELS])
+        for key, part in parts:
+            scorer, spec = scorers.get(key)
+            values = (
+                metrics.evaluate(scorer, part, spec, threshold)
+                if scorer is not None and spec is not None
+                else {}
+            )
+            rows.append((key, part.num_rows, values))
+    overall = metrics.weighted_metrics([(n, v) for _, n, v in rows if v])
+    columns = key_columns(record, [k for k, _, _ in rows])
+    columns = {n: pa.concat_arrays([a, pa.nulls(1, a.type)]) for n, a in columns.items()}
+    columns["is_overall"] = pa.array([False] * len(rows) + [True])
+    for name in names:
+        values = [v.get(name) for _, _, v in rows] + [overall.get(name)]
+        columns[name] = pa.array(values, pa.float64())
+    return pa.table(columns)
+
+
+@register("GROUP_INFO", input="none", groups=True)
+def group_info(ctx: CallContext) -> pa.Table:
+    """ML.GROUP_INFO(MODEL m): each group of a partitioned model — its partition values, status
+    (trained, skipped, failed), training rows, reason, training seconds and metrics."""
+    record = ctx.record
+    groups = ctx.catalog.groups(record)
+    names = metrics.metric_names(record.spec["task"])
+    columns = key_columns(record, [g.key for g in groups])
+    columns["status"] = pa.array([g.status for g in groups], pa.string())
+    columns["training_rows"] = pa.array([g.rows for g in groups], pa.int64())
+    columns["reason"] = pa.array([g.reason or None for g in groups], pa.string())
+    columns["training_seconds"] = pa.array(
+        [g.training_info.get("duration_seconds") for g in groups], pa.float64()
+    )
+    for name in names:
+        columns[name] = pa.array([g.metrics.get(name) for g in groups], pa.float64())
+    return pa.table(columns)
