@@ -481,6 +481,11 @@ class Executor(ModelFunctions):
                 f"it with your cloud's tools."
             )
         path = user_path(uri, f"The uri of EXPORT MODEL {job.name},")
+        if record.partition_by:  # a folder: one file per group, and an index
+            from sqlml.core.partitioned import export_groups
+
+            with file_errors(f"EXPORT MODEL {job.name} to", path):
+                return self._status(f"EXPORT MODEL {export_groups(self.catalog, record, path)}")
         with file_errors(f"EXPORT MODEL {job.name} to", path):
             if path.is_dir():
                 path = path / f"{record.name}.onnx"

@@ -93,7 +93,8 @@ def train_partitioned(
         "min_group_rows": partition.min_group_rows,
         "groups": counts,
     }
-    info = {
+    # the fallback's own record (what the inspection functions read of it), then the groups'
+    info = dict(model.training_info) | {
         "training_path": "scikit-learn, one model per group",
         "training_rows": table.num_rows,
         "groups": counts,
@@ -195,3 +196,104 @@ def _group_record(index: int, outcome: Any) -> GroupRecord:
 
 def _shown(key: tuple[Any, ...]) -> str:
     return "(" + ", ".join("NULL" if v is None else repr(v) for v in key) + ")"
+
+
+# --- EXPORT MODEL ---------------------------------------------------------------------------------
+
+INDEX_FILE = "index.json"
+
+
+def export_groups(catalog: Any, record: ModelRecord, folder: Any) -> Any:
+    """EXPORT MODEL of a partitioned model: into ``folder`` (made if missing; its parent must
+    exist), one self-describing ONNX file per trained group (``group-00000.onnx``, … by group
+    index; its ``metadata_props`` hold the version's plus ``sqlml.group_key`` and
+    ``sqlml.partition_by``), the fallback's ``fallback.onnx``, and ``index.json``: the partition
+    columns, and each group's values, status and file — what bare ONNX Runtime needs to pick a
+    row's model. Each file is written whole or not at all; the index last."""
+    import json
+    import os
+
+    from sqlml.errors import OperationalError
+
+    if not folder.parent.exists():
+        raise OperationalError(
+            f"EXPORT MODEL {record.name}: folder {str(folder.parent)!r} does not exist."
+        )
+    if folder.exists() and not folder.is_dir():
+        raise OperationalError(
+            f"EXPORT MODEL {record.name} writes a folder (one ONNX file per group and "
+            f"{INDEX_FILE}) for a model trained PARTITION BY columns; {str(folder)!r} is a file. "
+            f"Name a folder."
+        )
+    folder.mkdir(exist_ok=True)
+    base = record.metadata() | {"sqlml.partition_by": json.dumps(record.partition_by)}
+
+    def write(name: str, data: bytes) -> None:
+        path = folder / name
+        temporary = path.with_name(path.name + ".tmp")
+        try:
+            temporary.write_bytes(data)
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    entries = []
+    groups = catalog.groups(record)
+    trained = [g.index for g in groups if g.status == "trained"]
+    files = {}
+    for start in range(0, len(trained), 256):
+        for index, group in catalog.group_models(record, trained[start : start + 256]).items():
+            files[index] = f"group-{index:05d}.onnx"
+            props = base | {
+                "sqlml.group_key": group_key_json(group.key),
+                "sqlml.spec": json.dumps(group.spec),
+                "sqlml.metrics": json.dumps(group.metrics),
+                "sqlml.training_info": json.dumps(group.training_info),
+            }
+            assert group.onnx is not None
+            write(files[index], _with_metadata(group.onnx, props, f"{record.name} group {index}"))
+    for group in groups:
+        entries.append(
+            {
+                "key": json.loads(group_key_json(group.key)),
+                "status": group.status,
+                "reason": group.reason or None,
+                "training_rows": group.rows,
+                "file": files.get(group.index),
+            }
+        )
+    fallback = None
+    if record.onnx:
+        fallback = "fallback.onnx"
+        write(fallback, record.onnx)
+    index = {
+        "model": record.name,
+        "version": record.version,
+        "model_type": record.model_type,
+        "label": record.label,
+        "partition_by": record.partition_by,
+        "features": record.features,
+        "fallback": fallback,
+        "groups": entries,
+    }
+    write(INDEX_FILE, json.dumps(index, indent=1).encode())
+    return folder
+
+
+def group_key_json(key: tuple[Any, ...]) -> str:
+    from sqlml.catalog import encode_key
+
+    return encode_key(key)
+
+
+def _with_metadata(onnx_bytes: bytes, props: dict[str, str], doc: str) -> bytes:
+    import onnx
+
+    proto = onnx.load_model_from_string(onnx_bytes)
+    del proto.metadata_props[:]
+    for key, value in props.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.producer_name = "sqlml"
+    proto.doc_string = f"sqlml model {doc}"
+    return proto.SerializeToString()

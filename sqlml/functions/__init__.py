@@ -66,7 +66,10 @@ class FunctionSpec:
     options: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     input: str = "optional"  # "required" | "optional" | "none"
     applies: Applies | None = None
-    groups: bool = False  # it applies to a model trained PARTITION BY columns
+    #: How it reads a model trained PARTITION BY columns: "" (it does not), "own" (its handler
+    #: reads the groups), "each" (its handler runs once per group, the rows tagged with the
+    #: group's partition values: sqlml.functions.groups.each_group).
+    groups: str = ""
 
 
 @dataclass
@@ -167,11 +170,11 @@ def register(
     options: dict[str, Callable[[Any], Any]] | None = None,
     input: str = "optional",
     applies: Applies | None = None,
-    groups: bool = False,
+    groups: str = "",
 ) -> Callable[[Handler], Handler]:
     """Declare ``ML.<name>``; ``options`` maps each STRUCT option to a validator returning its
-    value; ``groups``: it applies to partitioned models (PARTITION BY), as other functions
-    do not."""
+    value; ``groups``: how it applies to partitioned models (PARTITION BY): see
+    :class:`FunctionSpec`."""
 
     def decorate(handler: Handler) -> Handler:
         REGISTRY[name.upper()] = FunctionSpec(
@@ -221,7 +224,7 @@ def call(
             f"SELECT * FROM ML.TRANSFORM(MODEL {record.name}, TABLE t)."
         )
     partitioned = bool(record.partition_by)
-    if partitioned != spec.groups and (partitioned or spec.name == "GROUP_INFO"):
+    if partitioned != bool(spec.groups) and (partitioned or spec.name == "GROUP_INFO"):
         columns = ", ".join(c["name"] for c in record.partition_by)
         raise NotSupportedError(
             f"{where} of model {record.name}, trained PARTITION BY {columns}, is not supported "
@@ -260,7 +263,15 @@ def call(
             ) from None
     context = CallContext(backend, catalog, scorers, record, call, params, options)
     context.notices = notices if notices is not None else []
+    if partitioned and spec.groups == "each":
+        assert GROUP_RUNNER, "sqlml.functions.groups registers it"
+        return GROUP_RUNNER[0](spec.handler, context)
     return spec.handler(context)
+
+
+#: Runs a function's handler once per group of a partitioned model (set by
+#: sqlml.functions.groups, which imports this module, when it is loaded).
+GROUP_RUNNER: list[Callable[[Handler, CallContext], pa.Table]] = []
 
 
 def _functions_of(model_type: str) -> tuple[str, ...] | None:

@@ -28,7 +28,9 @@ def kmeans_model(record: ModelRecord) -> str | None:
     return None if record.model_type == "kmeans" else "k-means models"
 
 
-@register("CENTROIDS", options={"standardize": boolean}, input="none", applies=kmeans_model)
+@register(
+    "CENTROIDS", options={"standardize": boolean}, input="none", applies=kmeans_model, groups="each"
+)
 def centroids(ctx: CallContext) -> pa.Table:
     rows = recorded(ctx.record, CENTROIDS, "CENTROIDS")
     standardize = ctx.options.get("standardize", False)

@@ -25,6 +25,7 @@ from sqlml.measures import metrics
     "CONFUSION_MATRIX",
     options={"threshold": probability, "trial_id": positive_int},
     applies=classifier,
+    groups="each",
 )
 def confusion_matrix(ctx: CallContext) -> pa.Table:
     require_optimal(ctx)  # a tuned model stores its optimal trial's model

@@ -46,6 +46,7 @@ def _applies(record: ModelRecord) -> str | None:
     options={"contamination": _contamination},
     input="required",
     applies=_applies,
+    groups="each",
 )
 def detect_anomalies(ctx: CallContext) -> pa.RecordBatchReader:
     record = ctx.record

@@ -17,7 +17,7 @@ from sqlml.functions.trials import chosen_trial, require_optimal, trials
 from sqlml.measures import metrics
 
 
-@register("EVALUATE", options={"threshold": probability, "trial_id": positive_int}, groups=True)
+@register("EVALUATE", options={"threshold": probability, "trial_id": positive_int}, groups="own")
 def evaluate(ctx: CallContext) -> pa.Table:
     record = ctx.record
     task = record.spec["task"]

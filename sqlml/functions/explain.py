@@ -77,6 +77,7 @@ def supervised(record: ModelRecord) -> str | None:
     },
     input="required",
     applies=supervised,
+    groups="each",
 )
 def explain_predict(ctx: CallContext) -> pa.RecordBatchReader:
     """ML.PREDICT's columns, then the attributions and the values they explain."""
@@ -197,6 +198,7 @@ def top_attributions(attributions: np.ndarray, names: list[str], k: int) -> pa.A
     options={"class_level_explain": boolean},
     input="none",
     applies=supervised,
+    groups="each",
 )
 def global_explain(ctx: CallContext) -> pa.Table:
     """The mean |attribution| per feature, recorded at CREATE MODEL with enable_global_explain;

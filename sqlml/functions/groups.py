@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from sqlml.catalog import GroupRecord, _arrow_type
 from sqlml.errors import SchemaError
-from sqlml.functions import CallContext, check_clash, register
+from sqlml.functions import GROUP_RUNNER, CallContext, check_clash, register
 from sqlml.measures import metrics
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ def evaluate_groups(ctx: CallContext, threshold: float | None) -> pa.Table:
     return pa.table(columns)
 
 
-@register("GROUP_INFO", input="none", groups=True)
+@register("GROUP_INFO", input="none", groups="own")
 def group_info(ctx: CallContext) -> pa.Table:
     """ML.GROUP_INFO(MODEL m): each group of a partitioned model — its partition values, status
     (trained, skipped, failed), training rows, reason, training seconds and metrics."""
@@ -236,3 +236,83 @@ def group_info(ctx: CallContext) -> pa.Table:
     for name in names:
         columns[name] = pa.array([g.metrics.get(name) for g in groups], pa.float64())
     return pa.table(columns)
+
+
+def each_group(handler: Any, ctx: CallContext) -> pa.Table:
+    """A function's ``handler`` run once per group of a partitioned model, each result's rows
+    led by the group's partition values, in group order. Without input rows, every trained
+    group; with them, each group the input holds, its rows given to its model (a group without
+    one: the fallback's, when there is one)."""
+    import dataclasses
+
+    from sqlml.training.groups import split_groups
+
+    record = ctx.record
+    where = f"ML.{ctx.call.function}"
+    trained = {g.key: g for g in ctx.catalog.groups(record) if g.status == "trained"}
+    parts: dict[tuple, pa.Table] | None = None
+    if ctx.has_input:
+        assert ctx.call.input_sql is not None
+        table = ctx.backend.arrow(ctx.call.input_sql, ctx.params)
+        check_partition_columns(record, table.schema, where)
+        parts = dict(split_groups(table, partition_names(record)))
+    keys = list(trained) if parts is None else list(parts)
+    fallback = None
+    if record.onnx:
+        spec = {k: v for k, v in record.spec.items() if k not in _PARTITION_KEYS}
+        fallback = dataclasses.replace(record, spec=spec)
+    out = []
+    for start in range(0, len(keys), LOADED_MODELS):
+        chunk = keys[start : start + LOADED_MODELS]
+        indices = [trained[k].index for k in chunk if k in trained]
+        loaded = ctx.catalog.group_models(record, indices)
+        for key in chunk:
+            group = loaded.get(trained[key].index) if key in trained else None
+            if group is not None:
+                model = dataclasses.replace(
+                    record,
+                    spec=group.spec,
+                    metrics=group.metrics,
+                    training_info=group.training_info,
+                    onnx=group.onnx or b"",
+                )
+            elif fallback is not None:
+                model = fallback
+            else:
+                continue  # no model scores this group's rows
+            result = _run_for(handler, ctx, model, parts[key] if parts is not None else None)
+            for i, (name, array) in enumerate(key_columns(record, [key] * result.num_rows).items()):
+                result = result.add_column(i, name, array)
+            out.append(result)
+    if not out:
+        raise SchemaError(
+            f"{where} of model {record.name}: no group of the input has a model (and there is "
+            f"no fallback, fallback = 'none'); its groups are listed by ML.GROUP_INFO."
+        )
+    return pa.concat_tables(out, promote_options="permissive")
+
+
+_PARTITION_KEYS = ("partition_by", "groups_version", "fallback", "min_group_rows", "groups")
+
+
+def _run_for(handler: Any, ctx: CallContext, model: Any, rows: pa.Table | None) -> pa.Table:
+    """``handler`` on one group's ``model`` (and its input ``rows``, registered for it)."""
+    import dataclasses
+
+    call, params, name = ctx.call, ctx.params, None
+    if rows is not None:
+        name = ctx.backend.temp_name("group")
+        ctx.backend.register_arrow(name, rows)
+        call = dataclasses.replace(call, input_sql=f"SELECT * FROM {ctx.backend.quote(name)}")
+        params = []
+    try:
+        sub = CallContext(
+            ctx.backend, ctx.catalog, ctx.scorers, model, call, params, ctx.options, ctx.notices
+        )
+        return ctx.backend.materialize(handler(sub))
+    finally:
+        if name is not None:
+            ctx.backend.unregister_arrow(name)
+
+
+GROUP_RUNNER.append(each_group)

@@ -65,7 +65,7 @@ def tree_model(record: ModelRecord) -> str | tuple[str, str] | None:
     return why
 
 
-@register("FEATURE_INFO", input="none")
+@register("FEATURE_INFO", input="none", groups="each")
 def feature_info(ctx: CallContext) -> pa.Table:
     """Statistics of each feature over the training rows."""
     rows = recorded(ctx.record, FEATURE_INFO, "FEATURE_INFO")
@@ -81,7 +81,7 @@ def feature_info(ctx: CallContext) -> pa.Table:
     return pa.table(columns)
 
 
-@register("TRAINING_INFO", input="none")
+@register("TRAINING_INFO", input="none", groups="each")
 def training_info(ctx: CallContext) -> pa.Table:
     """One row per training iteration (boosting round, DNN epoch), else one for the final model."""
     rows = recorded(ctx.record, ITERATIONS, "TRAINING_INFO")
@@ -96,7 +96,9 @@ def training_info(ctx: CallContext) -> pa.Table:
     return pa.table({name: pa.array([r[name] for r in rows], t) for name, t in types.items()})
 
 
-@register("WEIGHTS", options={"standardize": boolean}, input="none", applies=linear_model)
+@register(
+    "WEIGHTS", options={"standardize": boolean}, input="none", applies=linear_model, groups="each"
+)
 def weights(ctx: CallContext) -> pa.Table:
     """The coefficients, on the original scale of the features unless standardize = TRUE.
 
@@ -142,7 +144,7 @@ def weights(ctx: CallContext) -> pa.Table:
     return pa.table(columns)
 
 
-@register("FEATURE_IMPORTANCE", input="none", applies=tree_model)
+@register("FEATURE_IMPORTANCE", input="none", applies=tree_model, groups="each")
 def feature_importance(ctx: CallContext) -> pa.Table:
     """Split counts, impurity importance and cover per feature, by importance_gain descending."""
     rows = recorded(ctx.record, FEATURE_IMPORTANCE, "FEATURE_IMPORTANCE")

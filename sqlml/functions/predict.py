@@ -35,7 +35,7 @@ def tuned_trial(ctx: CallContext) -> int | None:
     "PREDICT",
     options={"threshold": probability, "trial_id": positive_int},
     input="required",
-    groups=True,
+    groups="own",
 )
 def predict(ctx: CallContext) -> pa.RecordBatchReader:
     require_optimal(ctx)  # a tuned model stores its optimal trial's model

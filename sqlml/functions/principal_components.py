@@ -28,7 +28,7 @@ def pca_model(record: ModelRecord) -> str | None:
     return None if record.model_type == "pca" else "PCA models"
 
 
-@register("PRINCIPAL_COMPONENTS", input="none", applies=pca_model)
+@register("PRINCIPAL_COMPONENTS", input="none", applies=pca_model, groups="each")
 def principal_components(ctx: CallContext) -> pa.Table:
     stored = recorded(ctx.record, PRINCIPAL_COMPONENTS, "PRINCIPAL_COMPONENTS")
     out: dict[str, list[Any]] = {
@@ -53,7 +53,7 @@ def principal_components(ctx: CallContext) -> pa.Table:
     )
 
 
-@register("PRINCIPAL_COMPONENT_INFO", input="none", applies=pca_model)
+@register("PRINCIPAL_COMPONENT_INFO", input="none", applies=pca_model, groups="each")
 def principal_component_info(ctx: CallContext) -> pa.Table:
     """The explained variance ratio is scikit-learn's: the share of the training rows' total
     variance (every component's, kept or not), so the cumulative ratio reaches 1 only when

@@ -21,7 +21,7 @@ from sqlml.measures import metrics
 COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
 
-@register("ROC_CURVE", options={"trial_id": positive_int}, applies=binary_classifier)
+@register("ROC_CURVE", options={"trial_id": positive_int}, applies=binary_classifier, groups="each")
 def roc_curve(ctx: CallContext) -> pa.Table:
     require_optimal(ctx)  # a tuned model stores its optimal trial's model
     thresholds = ctx.call.thresholds

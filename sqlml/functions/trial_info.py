@@ -40,7 +40,7 @@ def tuned(record: ModelRecord) -> str | None:
     )
 
 
-@register("TRIAL_INFO", input="none", applies=tuned)
+@register("TRIAL_INFO", input="none", applies=tuned, groups="each")
 def trial_info(ctx: CallContext) -> pa.Table:
     info = ctx.record.training_info
     objective = info["tuning"]["objective"]

@@ -241,9 +241,9 @@ def test_clear_errors(backend: Any) -> None:
         f"CREATE MODEL p_ok PARTITION BY shop OPTIONS ({OPTIONS}) AS SELECT shop, x, y FROM p_sales"
     )
     with pytest.raises(
-        sqlml.NotSupportedError, match="ML.WEIGHTS of model p_ok, trained PARTITION BY shop"
+        sqlml.NotSupportedError, match="ML.TRANSFORM of model p_ok, trained PARTITION BY shop"
     ):
-        backend.rows("SELECT * FROM ML.WEIGHTS(MODEL p_ok)")
+        backend.rows("SELECT * FROM ML.TRANSFORM(MODEL p_ok, TABLE p_sales)")
     with pytest.raises(sqlml.ProgrammingError, match="lacks column.*shop.*PARTITION BY"):
         backend.rows("SELECT * FROM ML.PREDICT(MODEL p_ok, (SELECT x FROM p_sales))")
     backend.run(f"CREATE MODEL p_single OPTIONS ({OPTIONS}) AS SELECT x, y FROM p_sales")
@@ -271,3 +271,73 @@ def test_alter_keeps_the_groups_and_drop_removes_them(backend: Any) -> None:
     assert backend.rows("SELECT count(*) FROM sqlml.model_groups WHERE name = 'p_life'") == [(0,)]
     with pytest.raises(sqlml.ProgrammingError, match="There is no model 'p_life'"):
         backend.rows(query)
+
+
+def test_export_writes_a_file_per_group_and_an_index_bare_onnx_runtime_can_use(
+    backend: Any, tmp_path: Any
+) -> None:
+    import json
+
+    import onnx
+    import onnxruntime as ort
+
+    table = sales()
+    backend.load("p_sales", table)
+    backend.run(
+        f"CREATE MODEL p_exp PARTITION BY region, shop OPTIONS ({OPTIONS}) "
+        "AS SELECT region, shop, x, y FROM p_sales"
+    )
+    folder = tmp_path / "p_exp"
+    backend.run(f"EXPORT MODEL p_exp OPTIONS (uri = '{folder}')")
+    index = json.loads((folder / "index.json").read_text())
+    assert [c["name"] for c in index["partition_by"]] == ["region", "shop"]
+    assert index["fallback"] == "fallback.onnx" and len(index["groups"]) == len(LINES)
+    files = {tuple(g["key"]): g["file"] for g in index["groups"]}
+    x = np.array([[0.0], [5.0]], dtype=np.float32)
+    groups = by_group(table)
+    for key in LINES:
+        path = folder / files[key]
+        model = onnx.load(str(path))
+        props = {p.key: p.value for p in model.metadata_props}
+        assert json.loads(props["sqlml.group_key"]) == list(key)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (out,) = session.run(None, {"x": x})[:1]
+        slope, intercept = ols(*groups[key])  # by hand, as in the test above
+        np.testing.assert_allclose(
+            np.asarray(out).reshape(-1), slope * x.reshape(-1) + intercept, rtol=1e-4, atol=1e-3
+        )
+    with pytest.raises(sqlml.OperationalError, match="writes a folder"):
+        (tmp_path / "afile").write_text("")
+        backend.run(f"EXPORT MODEL p_exp OPTIONS (uri = '{tmp_path / 'afile'}')")
+
+
+def test_inspection_functions_answer_per_group(backend: Any) -> None:
+    table = sales()
+    backend.load("p_sales", table)
+    backend.run(
+        f"CREATE MODEL p_look PARTITION BY region, shop OPTIONS ({OPTIONS}) "
+        "AS SELECT region, shop, x, y FROM p_sales"
+    )
+    groups = by_group(table)
+    weights = backend.rows(
+        "SELECT region, shop, processed_input, weight FROM ML.WEIGHTS(MODEL p_look)"
+    )
+    assert len(weights) == 2 * len(groups)  # x and the intercept, per group
+    for region, shop, name, weight in weights:
+        slope, intercept = ols(*groups[(region, shop)])
+        assert weight == pytest.approx(slope if name == "x" else intercept, rel=1e-4, abs=1e-4)
+    runs = backend.rows("SELECT region, shop, iteration FROM ML.TRAINING_INFO(MODEL p_look)")
+    assert {(r, s) for r, s, _ in runs} == set(groups)
+    # a linear model's attribution is exact: slope × (x − the group's mean x)
+    explained = backend.rows(
+        "SELECT region, shop, x, top_feature_attributions "
+        "FROM ML.EXPLAIN_PREDICT(MODEL p_look, (SELECT region, shop, x FROM p_sales WHERE y > 3))"
+    )
+    assert {(r, s) for r, s, _, _ in explained} == {
+        k for k, (x, y) in groups.items() if (y > 3).any()
+    }
+    for region, shop, x, attributions in explained:
+        xs, ys = groups[(region, shop)]
+        slope, _ = ols(xs, ys)
+        (attribution,) = [a["attribution"] for a in attributions if a["feature"] == "x"]
+        assert attribution == pytest.approx(slope * (x - xs.mean()), rel=1e-3, abs=1e-3)
