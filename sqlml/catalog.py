@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -414,12 +415,19 @@ class Catalog:
         return [self._group(dict(zip(columns, row, strict=True)), record) for row in rows]
 
     def group_models(
-        self, record: ModelRecord, indices: list[int] | None, *, aside: bool = False
+        self,
+        record: ModelRecord,
+        indices: list[int] | None,
+        *,
+        aside: bool = False,
+        scoring: bool = False,
     ) -> dict[int, GroupRecord]:
         """The groups ``indices`` (None: every trained one) of ``record``, with their ONNX bytes
         and specs. ``aside``: read through the backend's stream (DuckDB: a second connection),
-        as a statement running on the main connection pulls the scores."""
+        as a statement running on the main connection pulls the scores; ``scoring``: what a
+        scorer needs only (no metrics or training info)."""
         place = self._place(record.name)
+        columns = [c for c in GROUP_COLUMNS if not scoring or c not in ("metrics", "training_info")]
         found: dict[int, GroupRecord] = {}
         chunks = (
             [
@@ -431,7 +439,7 @@ class Catalog:
         )
         for chunk in chunks:
             sql = (
-                f"SELECT {', '.join(GROUP_COLUMNS)} FROM {place.groups} WHERE name = ? AND "
+                f"SELECT {', '.join(columns)} FROM {place.groups} WHERE name = ? AND "
                 "version = ? AND "
                 + (
                     f"group_index IN ({', '.join('?' for _ in chunk)})"
@@ -442,13 +450,29 @@ class Catalog:
             params = [place.stored, record.spec["groups_version"], *(chunk or [])]
             if aside:
                 table = self.backend.stream(sql, params).read_all()
-                rows = list(zip(*(table.column(c).to_pylist() for c in GROUP_COLUMNS), strict=True))
+                rows = list(zip(*(table.column(c).to_pylist() for c in columns), strict=True))
             else:
                 rows = self.backend.query(sql, params)
             for row in rows:
-                group = self._group(dict(zip(GROUP_COLUMNS, row, strict=True)), record)
+                group = self._group(dict(zip(columns, row, strict=True)), record)
                 found[group.index] = group
         return found
+
+    def group_stream(self, record: ModelRecord) -> Iterator[GroupRecord]:
+        """The trained groups of ``record`` with their graphs and specs, in group order, read
+        once from start to end through the backend's stream (DuckDB: a second connection; a
+        filtered read of a few groups would scan every group's graph)."""
+        place = self._place(record.name)
+        columns = ["group_index", "group_key", "training_rows", "status", "reason", "spec", "onnx"]
+        reader = self.backend.stream(
+            f"SELECT {', '.join(columns)} FROM {place.groups} WHERE name = ? AND version = ? "
+            "AND status = 'trained' ORDER BY group_index",
+            [place.stored, record.spec["groups_version"]],
+            batch_size=64,
+        )
+        for batch in reader:
+            for row in zip(*(batch.column(c).to_pylist() for c in columns), strict=True):
+                yield self._group(dict(zip(columns, row, strict=True)), record)
 
     @staticmethod
     def _group(values: dict[str, Any], record: ModelRecord) -> GroupRecord:

@@ -31,14 +31,23 @@ COUNTED = {
     "min_rel_progress = 0.0000000001",
     "trials": "model_type = 'boosted_tree_classifier', num_trials = 4, "
     "max_tree_depth = HPARAM_RANGE(2, 5)",
+    # one model per group (PARTITION BY c: 13 groups), each group a count
+    "groups": "model_type = 'logistic_reg'",
 }
+PARTITIONED = {"groups": "c"}
 
 
-def create(options: str, name: str = "m") -> str:
+def create(options: str, name: str = "m", partition: str | None = None) -> str:
+    by = f"PARTITION BY {partition} " if partition else ""
     return (
-        f"CREATE OR REPLACE MODEL {name} OPTIONS ({options}, input_label_cols = ['y']) "
+        f"CREATE OR REPLACE MODEL {name} {by}OPTIONS ({options}, input_label_cols = ['y']) "
         "AS SELECT * FROM t"
     )
+
+
+def counted(unit: str) -> str:
+    """The statement whose ``unit`` is counted."""
+    return create(COUNTED[unit], partition=PARTITIONED.get(unit))
 
 
 @pytest.fixture
@@ -58,20 +67,25 @@ def counts(seen: list[progress.Progress], unit: str) -> list[int]:
 def test_each_counted_stage_counts_up_to_its_total(reports: Any, unit: str) -> None:
     con, seen = reports
     cur = con.cursor()
-    cur.execute(create(COUNTED[unit]))
+    cur.execute(counted(unit))
     numbers = counts(seen, unit)
     assert numbers, [str(r) for r in seen]
     assert numbers == sorted(numbers) and numbers[0] == 0  # counts only grow, from 0
     total = {r.total for r in seen if r.unit == unit}
     assert len(total) == 1
-    expected = {"trees": 40, "rounds": 60, "epochs": 40, "iterations": 20, "trials": 4}[unit]
+    expected = {"trees": 40, "rounds": 60, "epochs": 40, "iterations": 20, "trials": 4}.get(
+        unit, 13
+    )
     assert total == {expected}
     if unit not in ("iterations", "epochs"):  # Newton steps converge, epochs stop early
         assert numbers[-1] == expected  # the last of a stage is always reported
     stages = [r.stage for r in seen]
     assert stages[0] == "reading the data"
-    for stage in ("preparing the data", "converting to ONNX and checking fidelity", "storing"):
+    # a group's own stages are not shown: the groups are counted instead
+    inner = ("preparing the data", "converting to ONNX and checking fidelity")
+    for stage in ("fitting one model per group",) if unit == "groups" else inner:
         assert stage in stages
+    assert "storing" in stages
     last = seen[-1]
     assert last.finished and last.ok and str(last).startswith("CREATE MODEL m: done in ")
     assert cur.progress == last
@@ -115,7 +129,7 @@ def test_cancel_during_a_counted_stage_keeps_the_old_model(reports: Any, unit: s
 
     con.progress_callback = stop_at_first_count
     with pytest.raises(sqlml.OperationalError, match="nothing of the statement was stored"):
-        cur.execute(create(COUNTED[unit]))
+        cur.execute(counted(unit))
     assert (
         seen[-1].finished
         and not seen[-1].ok

@@ -54,18 +54,27 @@ def train_partitioned(
         )
     started = time.perf_counter()
     progress.stage("reading the data")
-    table, transform = _training_rows(executor, job, notices)
-    columns = _partition_columns(table.schema, partition.columns, job.name)
-    outcomes, fallback = fit_groups(
-        table,
-        columns,
-        model=job.name,
-        options=options,
-        label=job.label,
-        transform=transform,
-        min_group_rows=partition.min_group_rows,
-        fallback=partition.fallback == "global",
-    )
+    path = "scikit-learn, one model per group"
+    if _on_executors(executor.backend, job):
+        columns, schema, rows, data_print, outcomes, fallback = _train_on_executors(
+            executor, job, options
+        )
+        path += " on the executors"
+    else:
+        table, transform = _training_rows(executor, job, notices)
+        columns = _partition_columns(table.schema, partition.columns, job.name)
+        outcomes, fallback = fit_groups(
+            table,
+            columns,
+            model=job.name,
+            options=options,
+            label=job.label,
+            transform=transform,
+            min_group_rows=partition.min_group_rows,
+            fallback=partition.fallback == "global",
+        )
+        schema, rows = table.schema, table.num_rows
+        data_print = fingerprint(table.schema, table.num_rows, table)
     trained = [o for o in outcomes if o.status == "trained"]
     if not trained:
         reasons = "; ".join(f"{_shown(o.key)}: {o.reason}" for o in outcomes[:3])
@@ -87,7 +96,7 @@ def train_partitioned(
     counts = {status: sum(o.status == status for o in outcomes) for status in _STATUSES}
     version = executor.catalog.next_version(job.name)
     spec = dict(model.spec) | {
-        "partition_by": [{"name": c, "type": str(table.schema.field(c).type)} for c in columns],
+        "partition_by": [{"name": c, "type": str(schema.field(c).type)} for c in columns],
         "groups_version": version,
         "fallback": "global" if fallback is not None else "none",
         "min_group_rows": partition.min_group_rows,
@@ -95,8 +104,8 @@ def train_partitioned(
     }
     # the fallback's own record (what the inspection functions read of it), then the groups'
     info = dict(model.training_info) | {
-        "training_path": "scikit-learn, one model per group",
-        "training_rows": table.num_rows,
+        "training_path": path,
+        "training_rows": rows,
         "groups": counts,
         "duration_seconds": round(time.perf_counter() - started, 4),
     }
@@ -108,7 +117,7 @@ def train_partitioned(
         fidelity=model.fidelity if fallback is not None else {"checked": "per group"},
         features=model.features,
         options=options,
-        fingerprint=fingerprint(table.schema, table.num_rows, table),
+        fingerprint=data_print,
     )
     record = executor._record(job, options, combined)
     if fallback is None:
@@ -129,6 +138,63 @@ def train_partitioned(
 
 
 _STATUSES = ("trained", "skipped", "failed")
+
+
+def _on_executors(backend: Any, job: TrainJob) -> bool:
+    """Whether the groups train on the engine's workers: OPTIONS (engine = 'spark'), or more
+    rows than the backend trains locally (as a single model's placement); a TRANSFORM or ML
+    calls in the training query train here."""
+    from sqlml.training.trainers import LOCAL, ON_WORKERS, placement
+
+    if not backend.capabilities.distributed_training or job.transform is not None or job.calls:
+        return False
+    where = placement(job.options.get("engine"))
+    if where in (LOCAL, ON_WORKERS):
+        return where == ON_WORKERS
+    count = backend.query(f"SELECT count(*) FROM ({job.query_sql}) AS __sqlml_count")[0][0]
+    return bool(count > backend.local_training_rows)
+
+
+def _train_on_executors(executor: Executor, job: TrainJob, options: ModelOptions) -> tuple:
+    """The groups fitted by one task each on the engine's workers
+    (:mod:`sqlml.training.mllib.groups`), the fallback as a single model there; only the models
+    reach this process."""
+    from sqlml.errors import Error, OperationalError
+    from sqlml.training.contract import FINGERPRINT_ROWS
+    from sqlml.training.groups import GLOBAL, GroupOutcome
+    from sqlml.training.mllib.groups import fit_groups_on_executors
+    from sqlml.training.trainers import ON_WORKERS, trainer_for
+
+    backend, sql, partition = executor.backend, job.query_sql, job.partition
+    assert partition is not None
+    head = backend.arrow(f"SELECT * FROM ({sql}) AS __sqlml_head LIMIT {FINGERPRINT_ROWS}")
+    columns = _partition_columns(head.schema, partition.columns, job.name)
+    rows = int(backend.query(f"SELECT count(*) FROM ({sql}) AS __sqlml_count")[0][0])
+    raw = {k: v for k, v in job.options.items()}
+    outcomes = fit_groups_on_executors(
+        backend,
+        sql,
+        columns,
+        model=job.name,
+        raw_options=raw,
+        label=job.label,
+        min_group_rows=partition.min_group_rows,
+    )
+    fallback = None
+    if partition.fallback == "global":
+        rest = ", ".join(backend.quote(c) for c in head.column_names if c not in columns)
+        everything = f"SELECT {rest} FROM ({sql}) AS __sqlml_all"
+        try:
+            with progress.quiet():
+                trained = trainer_for(backend, everything, ON_WORKERS, model=job.name).fit(
+                    model=job.name, options=options, label=job.label
+                )
+            fallback = GroupOutcome(GLOBAL, rows, "trained", trained=trained)
+        except OperationalError:
+            raise
+        except Error as exc:
+            fallback = GroupOutcome(GLOBAL, rows, "failed", str(exc))
+    return columns, head.schema, rows, fingerprint(head.schema, rows, head), outcomes, fallback
 
 
 def _training_rows(executor: Executor, job: TrainJob, notices: list[str]) -> tuple[pa.Table, Any]:

@@ -11,8 +11,10 @@ at a time and kept in a small LRU cache, so memory is bounded by the batch size 
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,7 +48,10 @@ class GroupScorers:
         # second one would not see a model trained in it); else as the runs need them.
         self._read: dict[int, GroupRecord] | None = None
         if ctx.backend.in_transaction:
-            self._read = ctx.catalog.group_models(self.record, None)
+            self._read = ctx.catalog.group_models(self.record, None, scoring=True)
+        self._builders: ThreadPoolExecutor | None = None
+        self._stream: Iterator[GroupRecord] | None = None
+        self._position = -1  # the last group index read from the stream
 
     def fallback(self) -> Any:
         if not self.record.onnx:
@@ -65,12 +70,50 @@ class GroupScorers:
         if self._read is not None:
             read = {index: self._read[index] for index in wanted}
         else:
-            read = self.ctx.catalog.group_models(self.record, sorted(wanted), aside=True)
-        for index, group in read.items():
-            assert group.onnx is not None
-            self.loaded[index] = (Scorer(group.onnx, group.spec, threads=1), group)
+            read = self._from_stream(wanted)
+        # ONNX Runtime builds sessions without the GIL: one thread per core builds the window's
+        groups = list(read.values())
+        if self._builders is None:
+            self._builders = ThreadPoolExecutor(os.cpu_count() or 1)
+        built = self._builders.map(lambda g: Scorer(g.onnx, g.spec, threads=1, light=True), groups)
+        for group, scorer in zip(groups, built, strict=True):
+            self.loaded[group.index] = (scorer, group)
         while len(self.loaded) > max(LOADED_MODELS, len(wanted)):
             self.loaded.popitem(last=False)
+
+    def _from_stream(self, wanted: set[int]) -> dict[int, GroupRecord]:
+        """The groups ``wanted``, read forward from the catalog's stream of groups (the input
+        comes in the same order); one the stream has passed (a group read again after it left
+        the cache) by a query of its own."""
+        behind = sorted(i for i in wanted if i <= self._position)
+        read = (
+            self.ctx.catalog.group_models(self.record, behind, aside=True, scoring=True)
+            if behind
+            else {}
+        )
+        ahead = wanted - set(behind)
+        if self._stream is None and ahead:
+            self._stream = self.ctx.catalog.group_stream(self.record)
+        while ahead:
+            assert self._stream is not None
+            group = next(self._stream, None)
+            if group is None:
+                break
+            self._position = group.index
+            if group.index in ahead:
+                read[group.index] = group
+                ahead.discard(group.index)
+        return read
+
+    def close(self) -> None:
+        """Let the sessions and the threads that built them go."""
+        self.loaded.clear()
+        if self._stream is not None:
+            self._stream.close()  # type: ignore[attr-defined]
+            self._stream = None
+        if self._builders is not None:
+            self._builders.shutdown(wait=False)
+            self._builders = None
 
     def get(self, key: tuple[Any, ...]) -> tuple[Any, dict[str, Any] | None]:
         """The scorer of the group ``key`` and its spec (the fallback's for a key without a
@@ -155,20 +198,23 @@ def predict_groups(ctx: CallContext, threshold: float | None) -> pa.RecordBatchR
         ]
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for batch in reader:
-            if batch.num_rows == 0:
-                continue
-            view = ctx.model_view(batch)
-            pieces: list[list[pa.Array]] = []
-            found = runs(batch, by)
-            for window in range(0, len(found), LOADED_MODELS):
-                chunk = found[window : window + LOADED_MODELS]
-                scorers.prefetch([key for _, _, key in chunk])
-                pieces += [scored(view, key, start, length) for start, length, key in chunk]
-            columns = [pa.concat_arrays([p[i] for p in pieces]) for i in range(len(added))]
-            yield pa.RecordBatch.from_arrays(
-                [batch.column(f.name) for f in kept] + columns, schema=schema
-            )
+        try:
+            for batch in reader:
+                if batch.num_rows == 0:
+                    continue
+                view = ctx.model_view(batch)
+                pieces: list[list[pa.Array]] = []
+                found = runs(batch, by)
+                for window in range(0, len(found), LOADED_MODELS):
+                    chunk = found[window : window + LOADED_MODELS]
+                    scorers.prefetch([key for _, _, key in chunk])
+                    pieces += [scored(view, key, start, length) for start, length, key in chunk]
+                columns = [pa.concat_arrays([p[i] for p in pieces]) for i in range(len(added))]
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column(f.name) for f in kept] + columns, schema=schema
+                )
+        finally:
+            scorers.close()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 

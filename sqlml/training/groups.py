@@ -38,6 +38,8 @@ log = logging.getLogger("sqlml.training")
 
 #: Below this many training rows in all, the groups train in this process.
 POOL_MIN_ROWS = 20_000
+#: Jobs submitted to the pool per worker at a time.
+IN_FLIGHT = 4
 _ROW = "__sqlml_group_row"
 
 
@@ -95,8 +97,7 @@ def fit_groups(
     and with ``fallback`` one on all its rows (without the ``by`` columns), the first job the
     pool starts. ``workers``: the pool's size (default: the cores; 1: in this process)."""
     groups = split_groups(table, by)
-    progress.stage("fitting one model per group", unit="groups")
-    progress.expect(len(groups), "groups")
+    progress.stage("fitting one model per group", len(groups), "groups")
     outcomes: dict[tuple[Any, ...], GroupOutcome] = {}
     jobs = [(GLOBAL, table.drop_columns(list(by)))] if fallback else []
     for key, part in groups:
@@ -136,11 +137,19 @@ def _in_pool(
     pool = concurrent.futures.ProcessPoolExecutor(
         size, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread
     )
+    queue = iter(jobs)
+    pending: dict[Any, tuple[tuple[Any, ...], int]] = {}
+
+    def submit() -> None:
+        # a few jobs per worker in flight: waiting on every group's future at once would cost
+        # time proportional to the number of groups at each completion
+        for key, part in queue:
+            pending[pool.submit(_fit_ipc, _ipc(part), *arguments)] = (key, part.num_rows)
+            if len(pending) >= IN_FLIGHT * size:
+                return
+
     try:
-        pending = {
-            pool.submit(_fit_ipc, _ipc(part), *arguments): (key, part.num_rows)
-            for key, part in jobs
-        }
+        submit()
         while pending:
             done, _ = concurrent.futures.wait(
                 pending, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED
@@ -151,6 +160,7 @@ def _in_pool(
                 outcomes[key] = _outcome(key, rows, future.result)
                 if key != GLOBAL:
                     progress.advance()
+            submit()
     except concurrent.futures.process.BrokenProcessPool:
         # the workers could not start (a __main__ they cannot import: python reading stdin):
         # the groups left train in this process

@@ -56,13 +56,18 @@ def label_arrow_type(spec: dict[str, Any]) -> pa.DataType:
     return _ARROW_LABEL_TYPES[spec.get("label_type") or "double"]
 
 
-def _ort_session(onnx_bytes: bytes, threads: int | None) -> Any:
+def _ort_session(onnx_bytes: bytes, threads: int | None, light: bool = False) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or max(1, (os.cpu_count() or 1))
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    if light:  # one of many small sessions (a partitioned model's groups): quick to build
+        # no arena (each would keep the memory of its largest batch), and only the basic graph
+        # optimizations (semantics-preserving rewrites; the rest cost more than they save here)
+        options.enable_cpu_mem_arena = False
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     return ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
 
 
@@ -186,9 +191,15 @@ class Scorer:
     :func:`get_scorer`, which caches one per model version.
     """
 
-    def __init__(self, onnx_bytes: bytes, spec: dict[str, Any], threads: int | None = None) -> None:
+    def __init__(
+        self,
+        onnx_bytes: bytes,
+        spec: dict[str, Any],
+        threads: int | None = None,
+        light: bool = False,
+    ) -> None:
         self.spec = spec
-        self.session = _ort_session(onnx_bytes, threads)
+        self.session = _ort_session(onnx_bytes, threads, light)
         self.features: list[dict[str, str]] = spec["features"]
         self._graph_features = graph_features(self.features)
         if any(f["kind"] in (TIMESTAMP, ARRAY) for f in self.features):  # several inputs each

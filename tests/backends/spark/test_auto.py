@@ -120,3 +120,49 @@ def test_model_trained_on_spark_is_in_duckdb_and_scores_there(spark: Any, tmp_pa
             "SELECT predicted_y FROM ML.PREDICT(MODEL lin, TABLE fresh) ORDER BY x1, x2"
         )
         np.testing.assert_allclose([r[0] for r in cur.fetchall()], mine, atol=1e-9)
+
+
+def test_a_partitioned_model_trained_on_spark_scores_on_duckdb_and_back(
+    spark: Any, tmp_path: Path
+) -> None:
+    # issue 13: each group's model trained in a task on the executors, stored in the DuckDB
+    # catalog (sqlml.model_groups of the file), scoring on either engine: y = (3 + g)·x1 − 2·x2 + 1
+    path = tmp_path / "groups.parquet"
+    i = np.arange(N)
+    g = i % 2
+    x1, x2 = (i - 60) / 10.0, ((i * 7) % 11).astype(np.float64)
+    pq.write_table(pa.table({"g": g, "x1": x1, "x2": x2, "y": (3 + g) * x1 - 2 * x2 + 1}), path)
+    database = str(tmp_path / "w.duckdb")
+    con = sqlml.connect(database, spark=spark, spark_threshold="1kB", local_training_rows=50)
+    try:
+        con.execute(
+            "CREATE TABLE fresh AS SELECT i % 2 AS g, i / 4 AS x1, i % 5 AS x2 FROM range(12) r(i)"
+        )
+        cur = con.execute(
+            "CREATE MODEL per_g PARTITION BY g OPTIONS (model_type = 'linear_reg', "
+            f"input_label_cols = ['y']) AS SELECT g, x1, x2, y FROM read_parquet('{path}')"
+        )
+        assert cur.engine == "spark"
+        cur = con.execute("SELECT g, x1, x2, predicted_y FROM ML.PREDICT(MODEL per_g, TABLE fresh)")
+        assert cur.engine == "duckdb"
+        here = cur.fetchall()
+        assert len(here) == 12
+        cur = con.execute(
+            "SELECT g, x1, x2, predicted_y FROM ML.PREDICT(MODEL per_g, "
+            f"(SELECT g, x1, x2 FROM '{path}' WHERE x1 < -5.5))"
+        )
+        assert cur.engine == "spark"
+        there = cur.fetchall()
+        assert len(there) == 5
+        for g_, x1_, x2_, y_ in here + there:
+            assert y_ == pytest.approx((3 + g_) * x1_ - 2 * x2_ + 1, abs=1e-3)
+    finally:
+        con.close()
+    raw = duckdb.connect(database, read_only=True)
+    (info,) = raw.execute("SELECT training_info FROM sqlml.models WHERE name = 'per_g'").fetchone()
+    groups = raw.execute(
+        "SELECT group_key, status FROM sqlml.model_groups WHERE name = 'per_g' ORDER BY 1"
+    ).fetchall()
+    raw.close()
+    assert json.loads(info)["training_path"].endswith("on the executors")
+    assert groups == [("[0]", "trained"), ("[1]", "trained")]
