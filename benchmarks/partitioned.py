@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -135,10 +136,10 @@ def score_child(path: str, model: str, spark: bool) -> None:
     before = status("VmRSS")
     started = time.perf_counter()
     con.cursor().execute(
-        f"CREATE OR REPLACE TABLE scored AS SELECT * FROM ML.PREDICT(MODEL {model}, TABLE p)"
+        f"CREATE OR REPLACE TABLE scored_{model} AS SELECT * FROM ML.PREDICT(MODEL {model}, TABLE p)"
     )
     seconds = time.perf_counter() - started
-    rows = con.cursor().execute("SELECT count(*) FROM scored").fetchone()[0]
+    rows = con.cursor().execute(f"SELECT count(*) FROM scored_{model}").fetchone()[0]
     print(
         json.dumps(
             {"seconds": seconds, "rows": rows, "peak_mib": (status("VmHWM") - before) / 1024}
@@ -202,14 +203,24 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--score-child", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary DuckDB file")
     args = parser.parse_args()
     if args.score_child:
         score_child(args.path, args.score_child, args.spark)
         return
+    folder = tempfile.mkdtemp(prefix="sqlml-partitioned-")
+    try:
+        run(args, str(Path(folder) / "bench.duckdb"))
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            print(f"kept {folder}")
+
+
+def run(args: argparse.Namespace, path: str) -> None:
     import sqlml
 
-    folder = tempfile.mkdtemp(prefix="sqlml-partitioned-")
-    path = str(Path(folder) / "bench.duckdb")
     with sqlml.connect(path) as con:
         build(con, args.groups, args.rows_per_group, args.predict_rows)
     options = OPTIONS[args.model_type]

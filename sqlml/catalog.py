@@ -459,14 +459,17 @@ class Catalog:
         return found
 
     def group_stream(self, record: ModelRecord) -> Iterator[GroupRecord]:
-        """The trained groups of ``record`` with their graphs and specs, in group order, read
-        once from start to end through the backend's stream (DuckDB: a second connection; a
-        filtered read of a few groups would scan every group's graph)."""
+        """The trained groups of ``record`` with their graphs and specs, read once from start
+        to end through the backend's stream (DuckDB: a second connection; a filtered read of a
+        few groups would scan every group's graph). In the order they were written — group
+        order — where the engine keeps it (DuckDB does): an ORDER BY would sort every graph in
+        memory before the first arrived. A reader meeting them out of order reads the ones it
+        passed again (:meth:`group_models`)."""
         place = self._place(record.name)
         columns = ["group_index", "group_key", "training_rows", "status", "reason", "spec", "onnx"]
         reader = self.backend.stream(
             f"SELECT {', '.join(columns)} FROM {place.groups} WHERE name = ? AND version = ? "
-            "AND status = 'trained' ORDER BY group_index",
+            "AND status = 'trained'",
             [place.stored, record.spec["groups_version"]],
             batch_size=64,
         )

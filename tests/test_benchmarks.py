@@ -146,3 +146,23 @@ def test_cursor_memory_benchmark_runs(tmp_path: pathlib.Path) -> None:
         assert result[way]["rows"] == 3000
         assert result[way]["server_rss_before_mib"] > 0
     assert result["peak_growth_ratio_named_to_plain"] >= 0
+
+
+@pytest.mark.slow
+def test_partitioned_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    result = run(
+        "partitioned.py",
+        "--groups",
+        "30",
+        "--rows-per-group",
+        "60",
+        "--predict-rows",
+        "3000",
+        "--model-type",
+        "linear_reg",
+        tmp_path=tmp_path,
+    )
+    # every group trained, and both scorings read every row
+    assert (result["groups"], result["groups_trained"]) == (30, 30)
+    assert result["scoring_partitioned"]["rows"] == result["scoring_single"]["rows"] == 3000
+    assert all(math.isfinite(v) and v > 0 for v in result["training"].values())

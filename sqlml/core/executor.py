@@ -301,6 +301,10 @@ class Executor(ModelFunctions):
                     f"to {self.backend.display_name}; connect with sqlml.connect(engine='spark', "
                     f"...) to train on Spark, or use engine = 'duckdb' (the default)."
                 )
+            if job.partition is not None:  # Redshift's form, one model per group
+                from sqlml.core.partitioned import train_partitioned
+
+                return train_partitioned(self, job, options, existing, notices)
             trained = trainer.fit(
                 model=job.name, options=options, label=job.label, transform=job.transform
             )

@@ -70,6 +70,13 @@ class ModelFunctions:
             scorer = get_scorer(key, onnx_bytes, spec)
             return scorer.function_columns(dict(zip(names, arrays, strict=True)))
 
+        if record.partition_by:  # the partition columns first: each row by its group's model
+            from sqlml.core.partitioned import GroupFunction
+
+            group = GroupFunction(self.catalog, record)
+            parameters = group.parameters() + parameters
+            scored = group.scored
+
         def predict(*arrays: Any) -> pa.Array:
             return scored(arrays)[0][1]
 

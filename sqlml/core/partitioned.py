@@ -52,6 +52,12 @@ def train_partitioned(
             f"PARTITION BY does not apply to model_type 'onnx' (CREATE MODEL {job.name}): an "
             f"imported graph is one model; train one per group with another model_type."
         )
+    if job.function_name and executor.backend.capabilities.scores_in_engine:
+        raise NotSupportedError(
+            f"FUNCTION {job.function_name} of a model trained PARTITION BY columns is not "
+            f"supported yet on the {executor.backend.display_name} engine; use ML.PREDICT, or "
+            f"train it on DuckDB."
+        )
     started = time.perf_counter()
     progress.stage("reading the data")
     path = "scikit-learn, one model per group"
@@ -125,8 +131,10 @@ def train_partitioned(
     groups = [_group_record(i, o) for i, o in enumerate(outcomes)]
     progress.stage("storing")
     executor._store(record, groups)
-    if existing is not None and existing.function_name:
+    if existing is not None and existing.function_name not in (None, record.function_name):
         executor._unregister(existing)
+    if record.function_name:  # the partition columns first, then the features
+        executor.register_model_function(record)
     skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
     failed = f", {counts['failed']} failed" if counts["failed"] else ""
     notices.append(
@@ -262,6 +270,89 @@ def _group_record(index: int, outcome: Any) -> GroupRecord:
 
 def _shown(key: tuple[Any, ...]) -> str:
     return "(" + ", ".join("NULL" if v is None else repr(v) for v in key) + ")"
+
+
+# --- the Redshift FUNCTION of a partitioned model ---------------------------------------------------
+
+
+class GroupFunction:
+    """What a partitioned model's FUNCTION computes for a chunk of rows: its first arguments are
+    the partition columns, the rest the features; each group's rows are scored by its model (the
+    fallback's for a group without one, NULL without a fallback), in the rows' order.
+
+    The engine calls the function with rows in any order, so the groups' graphs are read in one
+    pass on the first call (a filtered read of a few groups costs a scan of every graph) and
+    kept as bytes; at most :data:`~sqlml.functions.groups.LOADED_MODELS` sessions at once."""
+
+    def __init__(self, catalog: Any, record: ModelRecord) -> None:
+        self.catalog = catalog
+        self.record = record
+        self.width = len(record.partition_by)
+        self.graphs: dict[tuple[Any, ...], GroupRecord] | None = None
+        self.sessions: dict[tuple[Any, ...], Any] = {}
+
+    def parameters(self) -> list[tuple[str, str]]:
+        from sqlml.catalog import _arrow_type
+        from sqlml.types import sql_type
+
+        return [(c["name"], sql_type(_arrow_type(c["type"]))) for c in self.record.partition_by]
+
+    def scored(self, arrays: tuple[Any, ...]) -> list[tuple[str, pa.Array]]:
+        import numpy as np
+        import pyarrow.compute as pc
+
+        keys, values = arrays[: self.width], arrays[self.width :]
+        names = [f["name"] for f in self.record.spec["features"]]
+        n = len(values[0]) if values else len(keys[0])
+        table = pa.table(
+            {f"k{i}": pa.array(k) if not isinstance(k, pa.Array) else k for i, k in enumerate(keys)}
+            | {"__row": pa.array(np.arange(n))}
+        )
+        grouped = table.group_by([f"k{i}" for i in range(self.width)], use_threads=False)
+        grouped = grouped.aggregate([("__row", "list")])
+        order, parts = [], []
+        for i in range(grouped.num_rows):
+            key = tuple(grouped.column(f"k{j}")[i].as_py() for j in range(self.width))
+            rows = grouped.column("__row_list")[i].values
+            order.append(rows.to_numpy())
+            columns = {name: pc.take(v, rows) for name, v in zip(names, values, strict=True)}
+            parts.append(self._score(key, columns, len(rows)))
+        back = np.argsort(np.concatenate(order), kind="stable")
+        out = []
+        for j, (name, _) in enumerate(parts[0]):
+            column = pa.concat_arrays([part[j][1] for part in parts])
+            out.append((name, column.take(pa.array(back))))
+        return out
+
+    def _score(self, key: tuple[Any, ...], columns: dict[str, Any], n: int) -> list[Any]:
+        from sqlml_udfs import get_scorer
+        from sqlml_udfs.scoring import Scorer
+
+        if self.graphs is None:
+            self.graphs = {g.key: g for g in self.catalog.group_stream(self.record)}
+        group = self.graphs.get(key)
+        if group is None and not self.record.onnx:  # no fallback: NULL
+            fallback = get_scorer(*self._first())
+            return [(name, pa.nulls(n, a.type)) for name, a in fallback.function_columns(columns)]
+        if group is None:
+            scorer = get_scorer(self.record.cache_key, self.record.onnx, self.record.spec)
+        else:
+            scorer = self.sessions.pop(key, None) or Scorer(
+                group.onnx or b"", group.spec, threads=1, light=True
+            )
+            self.sessions[key] = scorer  # most recent last
+            while len(self.sessions) > _LOADED:
+                self.sessions.pop(next(iter(self.sessions)))
+        return scorer.function_columns(columns)
+
+    def _first(self) -> tuple[str, bytes, dict[str, Any]]:
+        """A trained group's graph, for the types of NULL results."""
+        assert self.graphs
+        group = next(iter(self.graphs.values()))
+        return f"{self.record.cache_key}#group{group.index}", group.onnx or b"", group.spec
+
+
+_LOADED = 64
 
 
 # --- EXPORT MODEL ---------------------------------------------------------------------------------

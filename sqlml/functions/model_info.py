@@ -180,8 +180,8 @@ def show_model(record: ModelRecord) -> pa.Table:
         ("Target Column", record.label or ""),
         ("Decision Threshold", _text(record.spec.get("threshold"))),
         ("Function Name", record.function_name or ""),
-        ("Function Parameters", " ".join(f["name"] for f in record.features)),
-        ("Function Parameter Types", " ".join(f.get("type", "") for f in record.features)),
+        ("Function Parameters", " ".join(_parameters(record, "name"))),
+        ("Function Parameter Types", " ".join(_parameters(record, "type"))),
         ("Training Rows", str(record.training_info.get("training_rows", ""))),
         ("Training Duration (s)", str(record.training_info.get("duration_seconds", ""))),
         ("Training Query", record.training_sql),
@@ -204,6 +204,19 @@ def show_model(record: ModelRecord) -> pa.Table:
         (f"Option: {k}", json.dumps(v)) for k, v in sorted(options.items()) if k not in DESCRIPTIVE
     ]
     return pa.table({"key": [k for k, _ in rows], "value": [v for _, v in rows]})
+
+
+def _parameters(record: ModelRecord, part: str) -> list[str]:
+    """The FUNCTION's parameters' names or types: a partitioned model's partition columns
+    first."""
+    from sqlml.catalog import _arrow_type
+    from sqlml.types import sql_type
+
+    first = [
+        c["name"] if part == "name" else sql_type(_arrow_type(c["type"]))
+        for c in record.partition_by
+    ]
+    return first + [f.get(part, "") for f in record.features]
 
 
 def _text(value: Any) -> str:

@@ -5,6 +5,7 @@ A job is a frozen dataclass saying what to do; :mod:`sqlml.core.executor` carrie
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from sqlglot import exp
@@ -134,7 +135,10 @@ def _plan_create(node: CreateModel, statement: Statement, dialect: str = "duckdb
     exists = bool(node.args.get("exists"))
     if form == "redshift":
         query_sql = _query_sql(node.args.get("query"), dialect)
-        return plan_redshift(node, name, query_sql, replace, exists)
+        job = plan_redshift(node, name, query_sql, replace, exists)
+        if node.args.get("partition_by"):  # the groups' options at their defaults
+            job = dataclasses.replace(job, partition=_partition(node, {}, name))
+        return job
 
     described, rest = split_metadata(node.args.get("options") or [])
     options = options_of(rest)

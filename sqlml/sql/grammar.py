@@ -412,10 +412,16 @@ class SqlmlParserMixin:
         after_source = self._index
         options: list[Option] = []
         while self._curr:
+            if self._match(TokenType.PARTITION_BY) or self._match_text_seq("PARTITION", "BY"):
+                # sqlml's one model per group, in Redshift's form too (its FUNCTION takes the
+                # partition columns first)
+                self._sqlml_once(node, "partition_by", "PARTITION BY")
+                node.set("partition_by", self._parse_csv(self._sqlml_parse_partition_column))
+                continue
             clause = self._sqlml_match_word(*REDSHIFT_CLAUSES)
             if clause is None:
                 self.raise_error(
-                    f"Expected one of {', '.join(REDSHIFT_CLAUSES)} after "
+                    f"Expected one of {', '.join(REDSHIFT_CLAUSES)}, PARTITION BY after "
                     f"{self._sqlml_context(start)}, got {self._curr.text}"
                 )
             self._sqlml_parse_redshift_clause(node, clause, options, start)

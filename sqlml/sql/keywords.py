@@ -170,7 +170,7 @@ REDSHIFT_CLAUSES = (
 )
 #: Words that end a name or value in the Redshift form instead of being taken as one. TARGET is
 #: left out so that ``TARGET target`` (a label column called "target") still works.
-REDSHIFT_STOP = frozenset(REDSHIFT_CLAUSES) - {"TARGET"} | {"RETURNS"}
+REDSHIFT_STOP = frozenset(REDSHIFT_CLAUSES) - {"TARGET"} | {"RETURNS", "PARTITION"}
 #: Unquoted words that cannot be a model name right after CREATE MODEL: a clause is missing the name.
 CREATE_NAME_STOP = frozenset(
     {"OPTIONS", "TRANSFORM", "PARTITION", "AS", "FROM", "TARGET", "FUNCTION"}

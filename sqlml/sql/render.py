@@ -82,6 +82,8 @@ def _redshift_sql(self: Generator, node: CreateModel) -> str:
     source = node.args.get("query")
     source_sql = self.sql(source) if isinstance(source, exp.Table) else _wrap(self, source)
     sql = self.seg(f"FROM {source_sql}")
+    if node.args.get("partition_by"):
+        sql += self.seg(f"PARTITION BY {self.expressions(node, key='partition_by', flat=True)}")
     if node.args.get("target") is not None:
         sql += self.seg(f"TARGET {self.sql(node, 'target')}")
     options = node.args.get("options") or []

@@ -341,3 +341,36 @@ def test_inspection_functions_answer_per_group(backend: Any) -> None:
         slope, _ = ols(xs, ys)
         (attribution,) = [a["attribution"] for a in attributions if a["feature"] == "x"]
         assert attribution == pytest.approx(slope * (x - xs.mean()), rel=1e-3, abs=1e-3)
+
+
+@pytest.mark.notyet(
+    "spark",
+    raises=sqlml.NotSupportedError,
+    match="FUNCTION p_fn_predict of a model trained PARTITION BY columns is not supported yet",
+)
+def test_the_redshift_function_takes_the_partition_columns_first(backend: Any) -> None:
+    # Redshift's form (https://docs.aws.amazon.com/redshift/latest/dg/r_create_model_use_cases.html
+    # "CREATE MODEL with user guidance"), with sqlml's PARTITION BY: the FUNCTION's arguments are
+    # the partition columns, then the features, as in a table function's GROUP BY
+    table = sales()
+    backend.load("p_sales", table)
+    backend.run(
+        "CREATE MODEL p_fn FROM (SELECT region, shop, x, y FROM p_sales) TARGET y "
+        "FUNCTION p_fn_predict MODEL_TYPE LINEAR_LEARNER PROBLEM_TYPE REGRESSION "
+        "PARTITION BY region, shop"
+    )
+    got = backend.rows(
+        "SELECT region, shop, x, p_fn_predict(region, shop, x) FROM p_sales "
+        "UNION ALL SELECT 'e', 1, 5.0, p_fn_predict('e', 1, 5.0)"
+    )
+    groups = by_group(table)
+    everything = ols(np.asarray(table["x"]), np.asarray(table["y"]))
+    assert len(got) == table.num_rows + 1
+    for region, shop, x, predicted in got:
+        slope, intercept = ols(*groups[(region, shop)]) if (region, shop) in groups else everything
+        assert predicted == pytest.approx(slope * x + intercept, rel=1e-3, abs=1e-2)
+    shown = dict(backend.rows("SHOW MODEL p_fn"))
+    assert (shown["Function Parameters"], shown["Function Parameter Types"]) == (
+        "region shop x",
+        "VARCHAR BIGINT DOUBLE",
+    )
