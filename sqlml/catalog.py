@@ -402,11 +402,15 @@ class Catalog:
         finally:
             self.backend.unregister_arrow(source)
 
-    def groups(self, record: ModelRecord, *, specs: bool = False) -> list[GroupRecord]:
+    def groups(
+        self, record: ModelRecord, *, specs: bool = False, brief: bool = False
+    ) -> list[GroupRecord]:
         """The groups of a partitioned ``record`` in order, without their ONNX bytes (and, unless
-        ``specs``, their scorer specs)."""
+        ``specs``, their scorer specs; with ``brief``, their values, rows and status only)."""
         place = self._place(record.name)
         columns = [c for c in GROUP_COLUMNS if c != "onnx" and (specs or c != "spec")]
+        if brief:
+            columns = ["group_index", "group_key", "training_rows", "status", "reason"]
         rows = self.backend.query(
             f"SELECT {', '.join(columns)} FROM {place.groups} WHERE name = ? AND version = ? "
             "ORDER BY group_index",
@@ -458,15 +462,17 @@ class Catalog:
                 found[group.index] = group
         return found
 
-    def group_stream(self, record: ModelRecord) -> Iterator[GroupRecord]:
+    def group_stream(self, record: ModelRecord, *, full: bool = False) -> Iterator[GroupRecord]:
         """The trained groups of ``record`` with their graphs and specs, read once from start
         to end through the backend's stream (DuckDB: a second connection; a filtered read of a
         few groups would scan every group's graph). In the order they were written — group
         order — where the engine keeps it (DuckDB does): an ORDER BY would sort every graph in
         memory before the first arrived. A reader meeting them out of order reads the ones it
-        passed again (:meth:`group_models`)."""
+        passed again (:meth:`group_models`). ``full``: with their metrics and training info."""
         place = self._place(record.name)
         columns = ["group_index", "group_key", "training_rows", "status", "reason", "spec", "onnx"]
+        if full:
+            columns += ["metrics", "training_info"]
         reader = self.backend.stream(
             f"SELECT {', '.join(columns)} FROM {place.groups} WHERE name = ? AND version = ? "
             "AND status = 'trained'",

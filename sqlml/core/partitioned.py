@@ -395,20 +395,19 @@ def export_groups(catalog: Any, record: ModelRecord, folder: Any) -> Any:
             temporary.unlink(missing_ok=True)
 
     entries = []
-    groups = catalog.groups(record)
-    trained = [g.index for g in groups if g.status == "trained"]
+    groups = catalog.groups(record, brief=True)
     files = {}
-    for start in range(0, len(trained), 256):
-        for index, group in catalog.group_models(record, trained[start : start + 256]).items():
-            files[index] = f"group-{index:05d}.onnx"
-            props = base | {
-                "sqlml.group_key": group_key_json(group.key),
-                "sqlml.spec": json.dumps(group.spec),
-                "sqlml.metrics": json.dumps(group.metrics),
-                "sqlml.training_info": json.dumps(group.training_info),
-            }
-            assert group.onnx is not None
-            write(files[index], _with_metadata(group.onnx, props, f"{record.name} group {index}"))
+    for group in catalog.group_stream(record, full=True):  # every graph in one pass
+        index = group.index
+        files[index] = f"group-{index:05d}.onnx"
+        props = base | {
+            "sqlml.group_key": group_key_json(group.key),
+            "sqlml.spec": json.dumps(group.spec),
+            "sqlml.metrics": json.dumps(group.metrics),
+            "sqlml.training_info": json.dumps(group.training_info),
+        }
+        assert group.onnx is not None
+        write(files[index], _with_metadata(group.onnx, props, f"{record.name} group {index}"))
     for group in groups:
         entries.append(
             {

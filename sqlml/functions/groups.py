@@ -40,7 +40,7 @@ class GroupScorers:
     def __init__(self, ctx: CallContext) -> None:
         self.ctx = ctx
         self.record = ctx.record
-        groups = ctx.catalog.groups(self.record)
+        groups = ctx.catalog.groups(self.record, brief=True)
         self.index = {g.key: g.index for g in groups if g.status == "trained"}
         self.loaded: OrderedDict[int, tuple[Any, GroupRecord]] = OrderedDict()
         self._fallback: Any = None
@@ -287,49 +287,49 @@ def group_info(ctx: CallContext) -> pa.Table:
 def each_group(handler: Any, ctx: CallContext) -> pa.Table:
     """A function's ``handler`` run once per group of a partitioned model, each result's rows
     led by the group's partition values, in group order. Without input rows, every trained
-    group; with them, each group the input holds, its rows given to its model (a group without
-    one: the fallback's, when there is one)."""
+    group; with them, each group the input holds, its rows given to its model (the groups
+    without one last, to the fallback's, when there is one)."""
     import dataclasses
 
     from sqlml.training.groups import split_groups
 
     record = ctx.record
     where = f"ML.{ctx.call.function}"
-    trained = {g.key: g for g in ctx.catalog.groups(record) if g.status == "trained"}
+    trained = {g.key: g for g in ctx.catalog.groups(record, brief=True) if g.status == "trained"}
     parts: dict[tuple, pa.Table] | None = None
     if ctx.has_input:
         assert ctx.call.input_sql is not None
         table = ctx.backend.arrow(ctx.call.input_sql, ctx.params)
         check_partition_columns(record, table.schema, where)
         parts = dict(split_groups(table, partition_names(record)))
-    keys = list(trained) if parts is None else list(parts)
     fallback = None
     if record.onnx:
         spec = {k: v for k, v in record.spec.items() if k not in _PARTITION_KEYS}
         fallback = dataclasses.replace(record, spec=spec)
     out = []
-    for start in range(0, len(keys), LOADED_MODELS):
-        chunk = keys[start : start + LOADED_MODELS]
-        indices = [trained[k].index for k in chunk if k in trained]
-        loaded = ctx.catalog.group_models(record, indices)
-        for key in chunk:
-            group = loaded.get(trained[key].index) if key in trained else None
-            if group is not None:
-                model = dataclasses.replace(
-                    record,
-                    spec=group.spec,
-                    metrics=group.metrics,
-                    training_info=group.training_info,
-                    onnx=group.onnx or b"",
-                )
-            elif fallback is not None:
-                model = fallback
-            else:
-                continue  # no model scores this group's rows
-            result = _run_for(handler, ctx, model, parts[key] if parts is not None else None)
-            for i, (name, array) in enumerate(key_columns(record, [key] * result.num_rows).items()):
-                result = result.add_column(i, name, array)
-            out.append(result)
+
+    def run(key: tuple, model: Any) -> None:
+        result = _run_for(handler, ctx, model, parts[key] if parts is not None else None)
+        for i, (name, array) in enumerate(key_columns(record, [key] * result.num_rows).items()):
+            result = result.add_column(i, name, array)
+        out.append(result)
+
+    # the groups' graphs in one forward pass (a filtered read of a few scans every graph)
+    wanted = set(trained) if parts is None else set(parts) & set(trained)
+    for group in ctx.catalog.group_stream(record, full=True) if wanted else ():
+        if group.key in wanted:
+            model = dataclasses.replace(
+                record,
+                spec=group.spec,
+                metrics=group.metrics,
+                training_info=group.training_info,
+                onnx=group.onnx or b"",
+            )
+            run(group.key, model)
+    if parts is not None and fallback is not None:  # the input's groups without a model
+        for key in parts:
+            if key not in trained:
+                run(key, fallback)
     if not out:
         raise SchemaError(
             f"{where} of model {record.name}: no group of the input has a model (and there is "
