@@ -225,6 +225,21 @@ class Backend(abc.ABC):
         ``added`` (``scores_in_engine``; sqlml.functions.predict checked the input)."""
         raise NotImplementedError(f"{self.name} does not score inside the engine")
 
+    def score_groups(
+        self,
+        relation: Any,
+        by: list[str],
+        models: dict[tuple[Any, ...], tuple[str, bytes, str]],
+        fallback: tuple[str, bytes, str] | None,
+        threshold: Any,
+        added: list[pa.Field],
+        key: str,
+    ) -> Any:
+        """ML.PREDICT of a partitioned model on the engine (``scores_in_engine``): each group of
+        ``relation`` by the ``by`` columns scored by ``models[values]`` (cache key, ONNX bytes,
+        spec JSON), else by ``fallback`` (None: NULL predictions); ``key`` names the models."""
+        raise NotImplementedError(f"{self.name} does not score inside the engine")
+
     def register_model_function(self, record: Any) -> None:
         """Register a model's Redshift FUNCTION(s) (``scores_in_engine``)."""
         raise NotImplementedError(f"{self.name} does not score inside the engine")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlml_udfs.scoring import output_fields
 
 from sqlml.catalog import GroupRecord, _arrow_type
 from sqlml.errors import SchemaError
@@ -173,10 +174,10 @@ def runs(batch: pa.RecordBatch | pa.Table, by: Sequence[str]) -> list[tuple[int,
 
 def predict_groups(ctx: CallContext, threshold: float | None) -> pa.RecordBatchReader:
     """ML.PREDICT of a partitioned model (see the module docstring)."""
-    from sqlml_udfs.scoring import output_fields
-
     record = ctx.record
     by = partition_names(record)
+    if ctx.backend.capabilities.scores_in_engine and not record.spec.get("transform_sql"):
+        return _groups_in_engine(ctx, threshold)  # e.g. Spark: a task per group
     reader = ctx.input_stream(keep_input=True, order_by=by)
     check_partition_columns(record, reader.schema, "ML.PREDICT")
     kept = ctx.input_fields(reader.schema)
@@ -217,6 +218,37 @@ def predict_groups(ctx: CallContext, threshold: float | None) -> pa.RecordBatchR
             scorers.close()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _groups_in_engine(ctx: CallContext, threshold: float | None) -> Any:
+    """The input as an engine relation, checked here, each group scored on the engine by its
+    model; the groups' graphs go to the engine once (a broadcast), read in one pass."""
+    import json
+
+    from sqlml.functions import check_columns
+
+    record = ctx.record
+    assert ctx.call.input_sql is not None
+    relation = ctx.backend.relation(ctx.call.input_sql, ctx.params)
+    schema = ctx.backend.relation_schema(relation)
+    check_columns(record, schema, "ML.PREDICT")
+    check_partition_columns(record, schema, "ML.PREDICT")
+    added = output_fields(record.spec)
+    check_clash(list(schema), added)
+    models = {
+        g.key: (f"{record.cache_key}#group{g.index}", g.onnx or b"", json.dumps(g.spec))
+        for g in ctx.catalog.group_stream(record)
+    }
+    fallback = (record.cache_key, record.onnx, json.dumps(record.spec)) if record.onnx else None
+    return ctx.backend.score_groups(
+        relation,
+        partition_names(record),
+        models,
+        fallback,
+        threshold,
+        added,
+        f"{record.cache_key}#groups",
+    )
 
 
 def key_columns(record: ModelRecord, keys: list[tuple[Any, ...]]) -> dict[str, pa.Array]:

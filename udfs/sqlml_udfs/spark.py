@@ -70,6 +70,41 @@ def predict_batches(
     return score
 
 
+def predict_groups(
+    by: list[str],
+    models: Any,
+    fallback: tuple[str, bytes, str] | None,
+    threshold: float | None,
+    kept: list[str],
+    added: list[pa.Field],
+) -> Callable[[pa.Table], pa.Table]:
+    """The function ``groupBy(by).applyInArrow`` runs for ML.PREDICT of a partitioned model:
+    one group's rows, its ``kept`` columns, then the prediction columns (``added``) from its
+    model — ``models`` (a broadcast, or the dict itself) maps the group's values to (cache key,
+    ONNX bytes, spec JSON) — or the ``fallback``'s, or NULL without one."""
+
+    def score(table: pa.Table) -> pa.Table:
+        key = tuple(table.column(name)[0].as_py() for name in by)
+        catalog = models.value if hasattr(models, "value") else models
+        entry = catalog.get(key, fallback)
+        arrays = [table.column(name) for name in kept]
+        if entry is None:
+            scored = [pa.nulls(table.num_rows, f.type) for f in added]
+        else:
+            scorer = worker_scorer(*entry)
+            names = [f["name"] for f in scorer.features]
+            columns = {name: table.column(name).combine_chunks() for name in names}
+            scored = [
+                array.cast(f.type)
+                for (_, array), f in zip(
+                    scorer.predict_columns(columns, threshold), added, strict=True
+                )
+            ]
+        return pa.Table.from_arrays(arrays + scored, names=kept + [f.name for f in added])
+
+    return score
+
+
 def remove_folder(path: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """A one-row ``mapInArrow`` job that deletes ``path`` (a folder Spark wrote) from where the
     workers see it, through pyarrow's file systems: a Spark Connect client has no JVM of its own

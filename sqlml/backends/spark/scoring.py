@@ -79,6 +79,35 @@ class SparkScoring:
         except spark_errors() as exc:
             raise translate_error(exc) from exc
 
+    def score_groups(
+        self,
+        relation: Any,
+        by: list[str],
+        models: dict[tuple[Any, ...], tuple[str, bytes, str]],
+        fallback: tuple[str, bytes, str] | None,
+        threshold: Any,
+        added: list[pa.Field],
+        key: str,
+    ) -> Any:
+        """ML.PREDICT of a partitioned model as a DataFrame: ``groupBy(by).applyInArrow``, each
+        group's task scoring its rows with its model (:func:`sqlml_udfs.spark.predict_groups`;
+        the models broadcast once as ``key``)."""
+        from pyspark.sql.pandas.types import from_arrow_type
+        from pyspark.sql.types import StructField, StructType
+        from sqlml_udfs.spark import predict_groups
+
+        schema = StructType(
+            list(relation.schema.fields)
+            + [StructField(f.name, from_arrow_type(f.type), True) for f in added]
+        )
+        score = predict_groups(
+            by, self.broadcast(key, models), fallback, threshold, list(relation.columns), added
+        )
+        try:
+            return relation.groupBy(*[self.quote(c) for c in by]).applyInArrow(score, schema)
+        except spark_errors() as exc:
+            raise translate_error(exc) from exc
+
     def register_model_function(self, record: Any) -> None:
         """The model's FUNCTION (and ``<FUNCTION>_probabilities`` for classifiers) as Arrow UDFs."""
         from sqlml_udfs.scoring import output_fields
