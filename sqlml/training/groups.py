@@ -202,9 +202,11 @@ def _one_thread() -> None:
     read the environment."""
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"
+    from sqlml_udfs import scoring
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
+    scoring.DEFAULT_THREADS = 1  # the fidelity check's and evaluation's sessions
 
 
 def _stops() -> tuple[type[Error], ...]:

@@ -56,11 +56,16 @@ def label_arrow_type(spec: dict[str, Any]) -> pa.DataType:
     return _ARROW_LABEL_TYPES[spec.get("label_type") or "double"]
 
 
+#: ONNX Runtime threads of a session that names none (None: one per core); a worker process
+#: of a pool that already uses every core sets 1.
+DEFAULT_THREADS: int | None = None
+
+
 def _ort_session(onnx_bytes: bytes, threads: int | None, light: bool = False) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or max(1, (os.cpu_count() or 1))
+    options.intra_op_num_threads = threads or DEFAULT_THREADS or max(1, (os.cpu_count() or 1))
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     if light:  # one of many small sessions (a partitioned model's groups): quick to build
