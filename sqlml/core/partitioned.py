@@ -68,7 +68,7 @@ def train_partitioned(
         path += " on the executors"
     else:
         table, transform = _training_rows(executor, job, notices)
-        columns = _partition_columns(table.schema, partition.columns, job.name)
+        columns = _partition_columns(table.schema, partition.columns, job.name, job.label)
         outcomes, fallback = fit_groups(
             table,
             columns,
@@ -176,7 +176,7 @@ def _train_on_executors(executor: Executor, job: TrainJob, options: ModelOptions
     backend, sql, partition = executor.backend, job.query_sql, job.partition
     assert partition is not None
     head = backend.arrow(f"SELECT * FROM ({sql}) AS __sqlml_head LIMIT {FINGERPRINT_ROWS}")
-    columns = _partition_columns(head.schema, partition.columns, job.name)
+    columns = _partition_columns(head.schema, partition.columns, job.name, job.label)
     rows = int(backend.query(f"SELECT count(*) FROM ({sql}) AS __sqlml_count")[0][0])
     raw = {k: v for k, v in job.options.items()}
     outcomes = fit_groups_on_executors(
@@ -226,11 +226,20 @@ def _training_rows(executor: Executor, job: TrainJob, notices: list[str]) -> tup
     return table, transform
 
 
-def _partition_columns(schema: pa.Schema, written: Sequence[str], model: str) -> list[str]:
+def _partition_columns(
+    schema: pa.Schema, written: Sequence[str], model: str, label: str | None
+) -> list[str]:
     """The training query's columns that PARTITION BY names (matched as the engine matches
-    names: exactly, else ignoring case), each of a type one value of which makes a group."""
+    names: exactly, else ignoring case), each of a type one value of which makes a group, none
+    of them the label."""
     out = []
     for name in written:
+        if label is not None and name.lower() == label.lower():
+            raise ProgrammingError(
+                f"PARTITION BY of CREATE MODEL {model} names '{name}', the label "
+                f"(input_label_cols): a group's label would be constant. Partition by another "
+                f"column."
+            )
         found = name if name in schema.names else None
         if found is None:
             matches = [n for n in schema.names if n.lower() == name.lower()]

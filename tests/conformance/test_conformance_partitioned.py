@@ -226,6 +226,10 @@ def test_clear_errors(backend: Any) -> None:
         backend.run(
             f"CREATE MODEL p_bad PARTITION BY nope OPTIONS ({OPTIONS}) AS SELECT * FROM p_sales"
         )
+    with pytest.raises(sqlml.ProgrammingError, match="names 'y', the label"):
+        backend.run(
+            f"CREATE MODEL p_bad PARTITION BY y OPTIONS ({OPTIONS}) AS SELECT * FROM p_sales"
+        )
     with pytest.raises(
         sqlml.ProgrammingError, match="applies only to a model trained PARTITION BY"
     ):
