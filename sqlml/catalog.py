@@ -483,6 +483,16 @@ class Catalog:
             for row in zip(*(batch.column(c).to_pylist() for c in columns), strict=True):
                 yield self._group(dict(zip(columns, row, strict=True)), record)
 
+    def engine_models(self, record: ModelRecord) -> tuple[dict[tuple[Any, ...], Any], Any]:
+        """A partitioned model as an engine that scores itself takes it: each trained group's
+        values -> (cache key, ONNX bytes, spec JSON), and the fallback's (None without one)."""
+        models = {
+            g.key: (f"{record.cache_key}#group{g.index}", g.onnx or b"", json.dumps(g.spec))
+            for g in self.group_stream(record)
+        }
+        fallback = (record.cache_key, record.onnx, json.dumps(record.spec)) if record.onnx else None
+        return models, fallback
+
     @staticmethod
     def _group(values: dict[str, Any], record: ModelRecord) -> GroupRecord:
         for column in _GROUP_JSON:

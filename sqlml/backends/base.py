@@ -240,6 +240,16 @@ class Backend(abc.ABC):
         spec JSON), else by ``fallback`` (None: NULL predictions); ``key`` names the models."""
         raise NotImplementedError(f"{self.name} does not score inside the engine")
 
+    def register_group_function(
+        self,
+        record: Any,
+        models: dict[tuple[Any, ...], tuple[str, bytes, str]],
+        fallback: tuple[str, bytes, str] | None,
+    ) -> None:
+        """Register a partitioned model's FUNCTION(s), the partition columns first
+        (``scores_in_engine``; ``models`` as :meth:`score_groups` takes them)."""
+        raise NotImplementedError(f"{self.name} does not score inside the engine")
+
     def register_model_function(self, record: Any) -> None:
         """Register a model's Redshift FUNCTION(s) (``scores_in_engine``)."""
         raise NotImplementedError(f"{self.name} does not score inside the engine")

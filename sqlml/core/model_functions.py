@@ -54,6 +54,10 @@ class ModelFunctions:
         if (
             self.backend.capabilities.scores_in_engine
         ):  # e.g. Spark: UDFs that score on the executors
+            if record.partition_by:  # every group's graph, sent to the engine once
+                models, fallback = self.catalog.engine_models(record)
+                self.backend.register_group_function(record, models, fallback)
+                return
             self.backend.register_model_function(record)
             return
         from sqlml_udfs import get_scorer

@@ -52,12 +52,6 @@ def train_partitioned(
             f"PARTITION BY does not apply to model_type 'onnx' (CREATE MODEL {job.name}): an "
             f"imported graph is one model; train one per group with another model_type."
         )
-    if job.function_name and executor.backend.capabilities.scores_in_engine:
-        raise NotSupportedError(
-            f"FUNCTION {job.function_name} of a model trained PARTITION BY columns is not "
-            f"supported yet on the {executor.backend.display_name} engine; use ML.PREDICT, or "
-            f"train it on DuckDB."
-        )
     started = time.perf_counter()
     progress.stage("reading the data")
     path = "scikit-learn, one model per group"
@@ -307,31 +301,17 @@ class GroupFunction:
         return [(c["name"], sql_type(_arrow_type(c["type"]))) for c in self.record.partition_by]
 
     def scored(self, arrays: tuple[Any, ...]) -> list[tuple[str, pa.Array]]:
-        import numpy as np
         import pyarrow.compute as pc
+        from sqlml_udfs.groups import by_group
 
         keys, values = arrays[: self.width], arrays[self.width :]
         names = [f["name"] for f in self.record.spec["features"]]
-        n = len(values[0]) if values else len(keys[0])
-        table = pa.table(
-            {f"k{i}": pa.array(k) if not isinstance(k, pa.Array) else k for i, k in enumerate(keys)}
-            | {"__row": pa.array(np.arange(n))}
-        )
-        grouped = table.group_by([f"k{i}" for i in range(self.width)], use_threads=False)
-        grouped = grouped.aggregate([("__row", "list")])
-        order, parts = [], []
-        for i in range(grouped.num_rows):
-            key = tuple(grouped.column(f"k{j}")[i].as_py() for j in range(self.width))
-            rows = grouped.column("__row_list")[i].values
-            order.append(rows.to_numpy())
+
+        def score(key: tuple[Any, ...], rows: pa.Array) -> list[tuple[str, pa.Array]]:
             columns = {name: pc.take(v, rows) for name, v in zip(names, values, strict=True)}
-            parts.append(self._score(key, columns, len(rows)))
-        back = np.argsort(np.concatenate(order), kind="stable")
-        out = []
-        for j, (name, _) in enumerate(parts[0]):
-            column = pa.concat_arrays([part[j][1] for part in parts])
-            out.append((name, column.take(pa.array(back))))
-        return out
+            return self._score(key, columns, len(rows))
+
+        return by_group(keys, len(arrays[0]), score)
 
     def _score(self, key: tuple[Any, ...], columns: dict[str, Any], n: int) -> list[Any]:
         from sqlml_udfs import get_scorer

@@ -223,8 +223,6 @@ def predict_groups(ctx: CallContext, threshold: float | None) -> pa.RecordBatchR
 def _groups_in_engine(ctx: CallContext, threshold: float | None) -> Any:
     """The input as an engine relation, checked here, each group scored on the engine by its
     model; the groups' graphs go to the engine once (a broadcast), read in one pass."""
-    import json
-
     from sqlml.functions import check_columns
 
     record = ctx.record
@@ -235,11 +233,7 @@ def _groups_in_engine(ctx: CallContext, threshold: float | None) -> Any:
     check_partition_columns(record, schema, "ML.PREDICT")
     added = output_fields(record.spec)
     check_clash(list(schema), added)
-    models = {
-        g.key: (f"{record.cache_key}#group{g.index}", g.onnx or b"", json.dumps(g.spec))
-        for g in ctx.catalog.group_stream(record)
-    }
-    fallback = (record.cache_key, record.onnx, json.dumps(record.spec)) if record.onnx else None
+    models, fallback = ctx.catalog.engine_models(record)
     return ctx.backend.score_groups(
         relation,
         partition_names(record),

@@ -347,11 +347,6 @@ def test_inspection_functions_answer_per_group(backend: Any) -> None:
         assert attribution == pytest.approx(slope * (x - xs.mean()), rel=1e-3, abs=1e-3)
 
 
-@pytest.mark.notyet(
-    "spark",
-    raises=sqlml.NotSupportedError,
-    match="FUNCTION p_fn_predict of a model trained PARTITION BY columns is not supported yet",
-)
 def test_the_redshift_function_takes_the_partition_columns_first(backend: Any) -> None:
     # Redshift's form (https://docs.aws.amazon.com/redshift/latest/dg/r_create_model_use_cases.html
     # "CREATE MODEL with user guidance"), with sqlml's PARTITION BY: the FUNCTION's arguments are

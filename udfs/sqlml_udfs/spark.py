@@ -105,6 +105,45 @@ def predict_groups(
     return score
 
 
+def group_function(
+    width: int,
+    models: Any,
+    fallback: tuple[str, bytes, str] | None,
+    output: int,
+    result_type: pa.DataType,
+) -> Callable[..., pa.Array]:
+    """A partitioned model's Redshift-style function over Arrow arrays: the first ``width`` are
+    the partition columns, the rest the features; each group's rows scored by its model
+    (``models``, as for :func:`predict_groups`), else the ``fallback``'s, else NULL."""
+    from sqlml_udfs.groups import by_group
+
+    def call(*arrays: pa.Array) -> pa.Array:
+        import pyarrow.compute as pc
+
+        keys, values = arrays[:width], arrays[width:]
+        catalog = models.value if hasattr(models, "value") else models
+
+        def score(key: tuple[Any, ...], rows: pa.Array) -> list[tuple[str, pa.Array]]:
+            entry = catalog.get(key, fallback)
+            if entry is None:
+                return [("value", pa.nulls(len(rows), result_type))]
+            scorer = worker_scorer(*entry)
+            if len(values) != len(scorer.features):
+                raise ValueError(
+                    f"the model's function takes {width} partition column(s) and "
+                    f"{len(scorer.features)} feature(s); got {len(arrays)} argument(s)"
+                )
+            columns = {
+                f["name"]: pc.take(v, rows) for f, v in zip(scorer.features, values, strict=True)
+            }
+            result = scorer.function_columns(columns)[output][1]
+            return [("value", result.cast(result_type))]
+
+        return by_group(keys, len(arrays[0]), score)[0][1]
+
+    return call
+
+
 def remove_folder(path: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """A one-row ``mapInArrow`` job that deletes ``path`` (a folder Spark wrote) from where the
     workers see it, through pyarrow's file systems: a Spark Connect client has no JVM of its own

@@ -125,6 +125,31 @@ class SparkScoring:
             function = scalar_function(record.cache_key, handle, spec, output)
             self._register_udf(name, function, _from_arrow_type(fields[output].type))
 
+    def register_group_function(
+        self,
+        record: Any,
+        models: dict[tuple[Any, ...], tuple[str, bytes, str]],
+        fallback: tuple[str, bytes, str] | None,
+    ) -> None:
+        """A partitioned model's FUNCTION (and ``_probabilities``) as Arrow UDFs taking the
+        partition columns first (:func:`sqlml_udfs.spark.group_function`); the groups' graphs
+        broadcast once."""
+        from sqlml_udfs.scoring import output_fields
+        from sqlml_udfs.spark import group_function
+
+        handle = self.broadcast(f"{record.cache_key}#groups", models)
+        fields = output_fields(record.spec)
+        names = [record.function_name]
+        if record.spec["task"] == "classification":
+            names.append(f"{record.function_name}_probabilities")
+        elif record.spec["task"] == "clustering":
+            fields = [pa.field("centroid_id", pa.int64())]
+        for output, name in enumerate(names):
+            function = group_function(
+                len(record.partition_by), handle, fallback, output, fields[output].type
+            )
+            self._register_udf(name, function, _from_arrow_type(fields[output].type))
+
     def _register_udf(self, name: str, function: Callable[..., pa.Array], return_type: Any) -> None:
         from pyspark.sql.functions import ArrowUDFType, arrow_udf
 
