@@ -119,7 +119,6 @@ def create_model(con: Any, sql: str) -> float:
 
 def score_child(path: str, model: str, spark: bool) -> None:
     """In a fresh process: ML.PREDICT of ``model`` over p into a table; prints JSON."""
-    import sqlml
 
     def status(field: str) -> int:
         with open("/proc/self/status", encoding="ascii") as handle:
@@ -146,7 +145,6 @@ def score_child(path: str, model: str, spark: bool) -> None:
         )
     )
     con.close()
-    del sqlml
 
 
 def _connect(path: str, spark: bool) -> Any:
@@ -154,8 +152,7 @@ def _connect(path: str, spark: bool) -> Any:
 
     if not spark:
         return sqlml.connect(path)
-    con = sqlml.connect(engine="spark", spark_master="local[2]", config=_spark_config(path))
-    return con
+    return sqlml.connect(engine="spark", spark_master="local[2]", config=_spark_config(path))
 
 
 def _spark_config(path: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from sqlml import progress
-from sqlml.catalog import GroupRecord, ModelRecord
+from sqlml.catalog import GroupRecord, ModelRecord, encode_key
 from sqlml.errors import NotSupportedError, ProgrammingError, SchemaError, TrainingError
 from sqlml.measures.metrics import weighted_metrics
 from sqlml.training.contract import TrainedModel, fingerprint
@@ -172,13 +172,12 @@ def _train_on_executors(executor: Executor, job: TrainJob, options: ModelOptions
     head = backend.arrow(f"SELECT * FROM ({sql}) AS __sqlml_head LIMIT {FINGERPRINT_ROWS}")
     columns = _partition_columns(head.schema, partition.columns, job.name, job.label)
     rows = int(backend.query(f"SELECT count(*) FROM ({sql}) AS __sqlml_count")[0][0])
-    raw = {k: v for k, v in job.options.items()}
     outcomes = fit_groups_on_executors(
         backend,
         sql,
         columns,
         model=job.name,
-        raw_options=raw,
+        raw_options=dict(job.options),
         label=job.label,
         min_group_rows=partition.min_group_rows,
     )
@@ -315,14 +314,15 @@ class GroupFunction:
 
     def _score(self, key: tuple[Any, ...], columns: dict[str, Any], n: int) -> list[Any]:
         from sqlml_udfs import get_scorer
-        from sqlml_udfs.scoring import Scorer
+        from sqlml_udfs.scoring import Scorer, output_fields
+
+        from sqlml.functions.groups import LOADED_MODELS
 
         if self.graphs is None:
             self.graphs = {g.key: g for g in self.catalog.group_stream(self.record)}
         group = self.graphs.get(key)
         if group is None and not self.record.onnx:  # no fallback: NULL
-            fallback = get_scorer(*self._first())
-            return [(name, pa.nulls(n, a.type)) for name, a in fallback.function_columns(columns)]
+            return [(f.name, pa.nulls(n, f.type)) for f in output_fields(self.record.spec)]
         if group is None:
             scorer = get_scorer(self.record.cache_key, self.record.onnx, self.record.spec)
         else:
@@ -330,18 +330,9 @@ class GroupFunction:
                 group.onnx or b"", group.spec, threads=1, light=True
             )
             self.sessions[key] = scorer  # most recent last
-            while len(self.sessions) > _LOADED:
+            while len(self.sessions) > LOADED_MODELS:
                 self.sessions.pop(next(iter(self.sessions)))
         return scorer.function_columns(columns)
-
-    def _first(self) -> tuple[str, bytes, dict[str, Any]]:
-        """A trained group's graph, for the types of NULL results."""
-        assert self.graphs
-        group = next(iter(self.graphs.values()))
-        return f"{self.record.cache_key}#group{group.index}", group.onnx or b"", group.spec
-
-
-_LOADED = 64
 
 
 # --- EXPORT MODEL ---------------------------------------------------------------------------------
@@ -390,7 +381,7 @@ def export_groups(catalog: Any, record: ModelRecord, folder: Any) -> Any:
         index = group.index
         files[index] = f"group-{index:05d}.onnx"
         props = base | {
-            "sqlml.group_key": group_key_json(group.key),
+            "sqlml.group_key": encode_key(group.key),
             "sqlml.spec": json.dumps(group.spec),
             "sqlml.metrics": json.dumps(group.metrics),
             "sqlml.training_info": json.dumps(group.training_info),
@@ -400,7 +391,7 @@ def export_groups(catalog: Any, record: ModelRecord, folder: Any) -> Any:
     for group in groups:
         entries.append(
             {
-                "key": json.loads(group_key_json(group.key)),
+                "key": json.loads(encode_key(group.key)),
                 "status": group.status,
                 "reason": group.reason or None,
                 "training_rows": group.rows,
@@ -423,12 +414,6 @@ def export_groups(catalog: Any, record: ModelRecord, folder: Any) -> Any:
     }
     write(INDEX_FILE, json.dumps(index, indent=1).encode())
     return folder
-
-
-def group_key_json(key: tuple[Any, ...]) -> str:
-    from sqlml.catalog import encode_key
-
-    return encode_key(key)
 
 
 def _with_metadata(onnx_bytes: bytes, props: dict[str, str], doc: str) -> bytes:

@@ -63,13 +63,19 @@ def by_group(table: pa.Table) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
     return {k: (np.array(xs), np.array(ys)) for k, (xs, ys) in out.items()}
 
 
-def test_two_partition_columns_one_model_per_group_null_a_group(backend: Any) -> None:
+def per_shop(backend: Any, name: str) -> pa.Table:
+    """``sales()`` loaded as p_sales, and model ``name`` trained on it PARTITION BY region, shop."""
     table = sales()
     backend.load("p_sales", table)
     backend.run(
-        f"CREATE MODEL p_two PARTITION BY region, shop OPTIONS ({OPTIONS}) "
+        f"CREATE MODEL {name} PARTITION BY region, shop OPTIONS ({OPTIONS}) "
         "AS SELECT region, shop, x, y FROM p_sales"
     )
+    return table
+
+
+def test_two_partition_columns_one_model_per_group_null_a_group(backend: Any) -> None:
+    table = per_shop(backend, "p_two")
     info = backend.rows(
         "SELECT region, shop, status, training_rows, reason FROM ML.GROUP_INFO(MODEL p_two)"
     )
@@ -186,12 +192,7 @@ def test_replace_swaps_every_group_at_once_and_a_failed_replace_keeps_them(backe
 
 
 def test_evaluate_per_group_and_overall(backend: Any) -> None:
-    table = sales()
-    backend.load("p_sales", table)
-    backend.run(
-        f"CREATE MODEL p_eval PARTITION BY region, shop OPTIONS ({OPTIONS}) "
-        "AS SELECT region, shop, x, y FROM p_sales"
-    )
+    table = per_shop(backend, "p_eval")
     got = backend.rows(
         "SELECT region, shop, is_overall, mean_squared_error, mean_absolute_error "
         "FROM ML.EVALUATE(MODEL p_eval, TABLE p_sales)"
@@ -256,11 +257,7 @@ def test_clear_errors(backend: Any) -> None:
 
 
 def test_alter_keeps_the_groups_and_drop_removes_them(backend: Any) -> None:
-    backend.load("p_sales", sales())
-    backend.run(
-        f"CREATE MODEL p_life PARTITION BY region, shop OPTIONS ({OPTIONS}) "
-        "AS SELECT region, shop, x, y FROM p_sales"
-    )
+    per_shop(backend, "p_life")
     query = "SELECT region, shop, x, predicted_y FROM ML.PREDICT(MODEL p_life, TABLE p_sales)"
     before = sorted(backend.rows(query), key=str)
     backend.run("ALTER MODEL p_life SET OPTIONS (description = 'per shop')")
@@ -285,12 +282,7 @@ def test_export_writes_a_file_per_group_and_an_index_bare_onnx_runtime_can_use(
     import onnx
     import onnxruntime as ort
 
-    table = sales()
-    backend.load("p_sales", table)
-    backend.run(
-        f"CREATE MODEL p_exp PARTITION BY region, shop OPTIONS ({OPTIONS}) "
-        "AS SELECT region, shop, x, y FROM p_sales"
-    )
+    table = per_shop(backend, "p_exp")
     folder = tmp_path / "p_exp"
     backend.run(f"EXPORT MODEL p_exp OPTIONS (uri = '{folder}')")
     index = json.loads((folder / "index.json").read_text())
@@ -316,12 +308,7 @@ def test_export_writes_a_file_per_group_and_an_index_bare_onnx_runtime_can_use(
 
 
 def test_inspection_functions_answer_per_group(backend: Any) -> None:
-    table = sales()
-    backend.load("p_sales", table)
-    backend.run(
-        f"CREATE MODEL p_look PARTITION BY region, shop OPTIONS ({OPTIONS}) "
-        "AS SELECT region, shop, x, y FROM p_sales"
-    )
+    table = per_shop(backend, "p_look")
     groups = by_group(table)
     weights = backend.rows(
         "SELECT region, shop, processed_input, weight FROM ML.WEIGHTS(MODEL p_look)"

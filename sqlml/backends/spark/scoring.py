@@ -110,20 +110,13 @@ class SparkScoring:
 
     def register_model_function(self, record: Any) -> None:
         """The model's FUNCTION (and ``<FUNCTION>_probabilities`` for classifiers) as Arrow UDFs."""
-        from sqlml_udfs.scoring import output_fields
         from sqlml_udfs.spark import scalar_function
 
         handle = self.broadcast(record.cache_key, record.onnx)
         spec = json.dumps(record.spec)
-        fields = output_fields(record.spec)
-        names = [record.function_name]
-        if record.spec["task"] == "classification":
-            names.append(f"{record.function_name}_probabilities")
-        elif record.spec["task"] == "clustering":
-            fields = [pa.field("centroid_id", pa.int64())]
-        for output, name in enumerate(names):
+        for output, (name, kind) in enumerate(_functions_of(record)):
             function = scalar_function(record.cache_key, handle, spec, output)
-            self._register_udf(name, function, _from_arrow_type(fields[output].type))
+            self._register_udf(name, function, _from_arrow_type(kind))
 
     def register_group_function(
         self,
@@ -134,21 +127,13 @@ class SparkScoring:
         """A partitioned model's FUNCTION (and ``_probabilities``) as Arrow UDFs taking the
         partition columns first (:func:`sqlml_udfs.spark.group_function`); the groups' graphs
         broadcast once."""
-        from sqlml_udfs.scoring import output_fields
         from sqlml_udfs.spark import group_function
 
         handle = self.broadcast(f"{record.cache_key}#groups", models)
-        fields = output_fields(record.spec)
-        names = [record.function_name]
-        if record.spec["task"] == "classification":
-            names.append(f"{record.function_name}_probabilities")
-        elif record.spec["task"] == "clustering":
-            fields = [pa.field("centroid_id", pa.int64())]
-        for output, name in enumerate(names):
-            function = group_function(
-                len(record.partition_by), handle, fallback, output, fields[output].type
-            )
-            self._register_udf(name, function, _from_arrow_type(fields[output].type))
+        width = len(record.partition_by)
+        for output, (name, kind) in enumerate(_functions_of(record)):
+            function = group_function(width, handle, fallback, output, kind)
+            self._register_udf(name, function, _from_arrow_type(kind))
 
     def _register_udf(self, name: str, function: Callable[..., pa.Array], return_type: Any) -> None:
         from pyspark.sql.functions import ArrowUDFType, arrow_udf
@@ -160,3 +145,17 @@ class SparkScoring:
             self.spark.udf.register(name, udf)
         except spark_errors() as exc:
             raise translate_error(exc) from exc
+
+
+def _functions_of(record: Any) -> list[tuple[str, pa.DataType]]:
+    """A model's FUNCTION and, for a classifier, ``<FUNCTION>_probabilities``: their names and
+    result types (a k-means model's function returns its cluster)."""
+    from sqlml_udfs.scoring import output_fields
+
+    fields = output_fields(record.spec)
+    names = [record.function_name]
+    if record.spec["task"] == "classification":
+        names.append(f"{record.function_name}_probabilities")
+    elif record.spec["task"] == "clustering":
+        fields = [pa.field("centroid_id", pa.int64())]
+    return [(name, fields[i].type) for i, name in enumerate(names)]

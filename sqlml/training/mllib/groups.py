@@ -63,7 +63,6 @@ def fit_groups_on_executors(
         key = decode_key(row["group_key"], columns)
         trained = None
         if row["status"] == "trained":
-            options = None
             trained = TrainedModel(
                 onnx=row["onnx"],
                 spec=json.loads(row["spec"]),
@@ -71,7 +70,6 @@ def fit_groups_on_executors(
                 training_info=json.loads(row["training_info"]),
                 fidelity=json.loads(row["fidelity"]),
                 features=json.loads(row["features"]),
-                options=options,
             )
         outcomes.append(
             GroupOutcome(key, row["training_rows"], row["status"], row["reason"] or "", trained)
