@@ -360,3 +360,48 @@ def test_the_redshift_function_takes_the_partition_columns_first(backend: Any) -
         "region shop x",
         "VARCHAR BIGINT DOUBLE",
     )
+
+
+def test_transform_is_fitted_per_group(backend: Any) -> None:
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create#transform:
+    # a TRANSFORM's analytic functions (ML.STANDARD_SCALER ... OVER ()) are fitted on the training
+    # rows — here each group's; a scaled copy and a SQL expression of x leave OLS's predictions
+    # those of x alone
+    table = sales()
+    backend.load("p_sales", table)
+    backend.run(
+        "CREATE MODEL p_tf PARTITION BY region, shop "
+        "TRANSFORM (ML.STANDARD_SCALER(x) OVER () AS xs, x * 2 + 1 AS x2, y) "
+        f"OPTIONS ({OPTIONS}) AS SELECT region, shop, x, y FROM p_sales"
+    )
+    got = backend.rows(
+        "SELECT region, shop, x, predicted_y FROM ML.PREDICT(MODEL p_tf, TABLE p_sales)"
+    )
+    groups = by_group(table)
+    assert len(got) == table.num_rows
+    for region, shop, x, predicted in got:
+        slope, intercept = ols(*groups[(region, shop)])
+        assert predicted == pytest.approx(slope * x + intercept, rel=1e-3, abs=1e-2)
+
+
+def test_kmeans_one_clustering_per_group(backend: Any) -> None:
+    # unsupervised too: each group holds two blobs of its own, far apart (x near 0 or near 100 +
+    # 10 × the group), so its two clusters are its two blobs
+    rows = [
+        (g, float(blob * (100 + 10 * g) + (i % 5) * 0.1))
+        for g in range(3)
+        for blob in (0, 1)
+        for i in range(20)
+    ]
+    table = pa.table({"g": [r[0] for r in rows], "x": [r[1] for r in rows]})
+    backend.load("p_blobs", table)
+    backend.run(
+        "CREATE MODEL p_km PARTITION BY g OPTIONS (model_type = 'kmeans', num_clusters = 2) "
+        "AS SELECT g, x FROM p_blobs"
+    )
+    got = backend.rows("SELECT g, x, centroid_id FROM ML.PREDICT(MODEL p_km, TABLE p_blobs)")
+    assert len(got) == table.num_rows
+    for g in range(3):
+        low = {c for gg, x, c in got if gg == g and x < 50}
+        high = {c for gg, x, c in got if gg == g and x > 50}
+        assert len(low) == len(high) == 1 and low != high
