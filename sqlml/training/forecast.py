@@ -335,3 +335,68 @@ def _number(value: Any) -> float | None:
         return None
     value = float(value)
     return value if np.isfinite(value) else None
+
+
+def fit_many(
+    table: Any,
+    ids: list[str],
+    timestamp: str,
+    data: str,
+    options: dict[str, Any],
+    workers: int | None = None,
+) -> list[tuple[tuple[Any, ...], SeriesFit]]:
+    """Every series of ``table`` (an Arrow table; one series per distinct value of the ``ids``
+    columns, NULL a value of its own, or the whole table without ids) fitted by
+    :func:`fit_series` with ``options``, in the order of the ids, in the training pool of
+    :mod:`sqlml.training.groups` (spawned processes over the cores; in this process for few rows
+    or ``workers = 1``). A series whose fit raises is an error row, as one that cannot be fitted."""
+    import os
+
+    from sqlml import progress
+    from sqlml.training import groups
+
+    keep = [*ids, timestamp, data]
+    series = groups.split_groups(table.select(keep), ids) if ids else [((), table.select(keep))]
+    progress.stage("fitting one model per time series", len(series), "series")
+    size = min(workers or os.cpu_count() or 1, len(series))
+    arguments = (timestamp, data, options)
+    fits: dict[tuple[Any, ...], SeriesFit] = {}
+    if size > 1 and (workers is not None or table.num_rows >= groups.POOL_MIN_ROWS):
+        fits = groups.in_pool(series, _fit_ipc, arguments, size, _outcome)
+    for key, part in series:
+        if key not in fits:
+            fits[key] = _outcome(key, part.num_rows, lambda part=part: _fit_part(part, *arguments))
+            progress.advance()
+    return [(key, fits[key]) for key, _ in series]
+
+
+def _fit_part(part: Any, timestamp: str, data: str, options: dict[str, Any]) -> SeriesFit:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    times = part.column(timestamp)
+    if pa.types.is_date(times.type):
+        times = pc.cast(times, pa.timestamp("s"))
+    values = pc.cast(part.column(data), pa.float64()).to_numpy(zero_copy_only=False)
+    return fit_series(times.to_numpy(zero_copy_only=False), values, **options)
+
+
+def _fit_ipc(payload: bytes, timestamp: str, data: str, options: dict[str, Any]) -> SeriesFit:
+    """In a pool worker: one series' rows (Arrow IPC) fitted."""
+    import pyarrow as pa
+
+    return _fit_part(pa.ipc.open_stream(payload).read_all(), timestamp, data, options)
+
+
+def _outcome(key: tuple[Any, ...], rows: int, result: Any) -> SeriesFit:
+    from sqlml.errors import OperationalError
+
+    try:
+        return result()
+    except OperationalError:  # a cancel or a timeout stops every series
+        raise
+    except Exception as exc:  # noqa: BLE001 — BigQuery's error row, not a failed statement
+        import logging
+
+        logging.getLogger("sqlml.training").warning("time series %r: %s", key, exc)
+        return SeriesFit(error_message=f"the fit failed: {type(exc).__name__}: {exc}")

@@ -111,7 +111,7 @@ def fit_groups(
     pooled = size > 1 and (workers is not None or table.num_rows >= POOL_MIN_ROWS)
     arguments = (model, options, label, transform)
     if pooled:
-        outcomes |= _in_pool(jobs, arguments, size)
+        outcomes |= in_pool(jobs, _fit_ipc, arguments, size, _outcome)
         jobs = [(key, part) for key, part in jobs if key not in outcomes]  # a pool that broke
     for key, part in jobs:
         with progress.quiet():  # a group's own counts (trees, rounds) would drown the groups'
@@ -130,10 +130,19 @@ def _outcome(key: tuple[Any, ...], rows: int, fit: Any, *args: Any) -> GroupOutc
         return GroupOutcome(key, rows, "failed", str(exc))
 
 
-def _in_pool(
-    jobs: list[tuple[tuple[Any, ...], pa.Table]], arguments: tuple[Any, ...], size: int
-) -> dict[tuple[Any, ...], GroupOutcome]:
-    outcomes: dict[tuple[Any, ...], GroupOutcome] = {}
+def in_pool(
+    jobs: list[tuple[tuple[Any, ...], pa.Table]],
+    worker: Any,
+    arguments: tuple[Any, ...],
+    size: int,
+    outcome: Any,
+) -> dict[tuple[Any, ...], Any]:
+    """Each job's rows handed to ``worker(Arrow IPC bytes, *arguments)`` in a pool of ``size``
+    spawned processes; ``outcome(key, rows, result getter)`` makes what is returned per key (the
+    getter raises what the worker raised). Each finished job is a progress count (but
+    :data:`GLOBAL`'s) and a cancel check; a cancel stops the workers. A pool that cannot start
+    returns what it finished: the caller runs the rest itself."""
+    outcomes: dict[tuple[Any, ...], Any] = {}
     pool = concurrent.futures.ProcessPoolExecutor(
         size, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread
     )
@@ -144,7 +153,7 @@ def _in_pool(
         # a few jobs per worker in flight: waiting on every group's future at once would cost
         # time proportional to the number of groups at each completion
         for key, part in queue:
-            pending[pool.submit(_fit_ipc, _ipc(part), *arguments)] = (key, part.num_rows)
+            pending[pool.submit(worker, _ipc(part), *arguments)] = (key, part.num_rows)
             if len(pending) >= IN_FLIGHT * size:
                 return
 
@@ -157,7 +166,7 @@ def _in_pool(
             checkpoint()  # a cancel stops the pool (below)
             for future in done:
                 key, rows = pending.pop(future)
-                outcomes[key] = _outcome(key, rows, future.result)
+                outcomes[key] = outcome(key, rows, future.result)
                 if key != GLOBAL:
                     progress.advance()
             submit()

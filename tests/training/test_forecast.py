@@ -8,6 +8,7 @@ from __future__ import annotations
 from statistics import NormalDist
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from sqlml.training.forecast import fit_series, future, grid, infer_frequency
@@ -146,3 +147,44 @@ def test_frequencies_and_calendar_steps():
     )
     assert future(months[-1], "QUARTERLY", 1)[0] == np.datetime64("2023-06-01", "s")
     assert len(grid(months[0], np.datetime64("2023-12-01", "s"), "MONTHLY")) == 12
+
+
+def _series_table() -> pa.Table:
+    shops, times, values = [], [], []
+    for shop in range(5):
+        path = simulate(200 + shop, 120, phi=0.4) + 10 * shop
+        shops += [shop] * 120
+        times += list(days(120))
+        values += list(path)
+    shops += [None] * 30  # NULL is a series of its own: constant, an error row
+    times += list(days(30))
+    values += [1.0] * 30
+    return pa.table(
+        {
+            "shop": pa.array(shops, pa.int64()),
+            "day": pa.array(np.array(times, dtype="datetime64[s]").astype("datetime64[D]")),
+            "sales": pa.array(values, pa.float64()),
+        }
+    )
+
+
+def test_many_series_fit_in_the_pool_as_in_this_process():
+    from sqlml.training.forecast import fit_many
+
+    table = _series_table()
+    options = {"horizon": 4}
+    here = fit_many(table, ["shop"], "day", "sales", options, workers=1)
+    pooled = fit_many(table, ["shop"], "day", "sales", options, workers=2)
+    assert [key for key, _ in here] == [(None,), (0,), (1,), (2,), (3,), (4,)]
+    assert [key for key, _ in pooled] == [key for key, _ in here]
+    assert "constant" in here[0][1].error_message and "constant" in pooled[0][1].error_message
+    for (_, a), (_, b) in zip(here[1:], pooled[1:], strict=True):
+        assert a.ok and a.order == b.order
+        np.testing.assert_array_equal(a.values, b.values)
+    # each series' own fit: the same as the series fitted alone
+    alone = fit_series(days(120), simulate(203, 120, phi=0.4) + 30, horizon=4)
+    np.testing.assert_allclose(here[4][1].values, alone.values)
+    whole = fit_many(
+        table.filter(np.asarray(table["shop"].is_valid())), [], "day", "sales", options
+    )
+    assert len(whole) == 1 and "duplicate timestamps" in whole[0][1].error_message
