@@ -92,6 +92,12 @@ class ModelRecord:
         return list(self.spec.get("partition_by") or [])
 
     @property
+    def group_columns(self) -> list[dict[str, str]]:
+        """The columns whose values name a group: the partition columns, or a time-series
+        model's ``time_series_id_col`` columns (``name``, Arrow ``type``)."""
+        return self.partition_by or list((self.spec.get("time_series") or {}).get("id_cols") or [])
+
+    @property
     def expires_at(self) -> dt.datetime | None:
         """When the model expires (its ``expiration_timestamp`` option, set by CREATE or ALTER
         MODEL), in UTC; None if never."""
@@ -501,7 +507,7 @@ class Catalog:
         onnx = values.get("onnx")
         return GroupRecord(
             index=int(values["group_index"]),
-            key=decode_key(values["group_key"], record.partition_by),
+            key=decode_key(values["group_key"], record.group_columns),
             rows=int(values["training_rows"]),
             status=values["status"],
             reason=values["reason"] or "",

@@ -30,6 +30,7 @@ from sqlml.errors import (
     OperationalError,
     ProgrammingError,
 )
+from sqlml.models.registry import task_of
 from sqlml.paths import file_errors, user_path
 from sqlml.plan import Job
 from sqlml.plan.jobs import (
@@ -251,6 +252,10 @@ class Executor(ModelFunctions):
         raw = dict(job.options)
         if job.form == "bigquery":
             checked = validate(raw, job.name)  # fail on a bad option before reading any data
+            if task_of(checked.model_type) == "forecasting":  # one model per time series
+                from sqlml.core.forecasting import train_forecast
+
+                return train_forecast(self, job, checked, existing, notices)
             if job.partition is not None:  # one model per group
                 from sqlml.core.partitioned import train_partitioned
 

@@ -48,6 +48,7 @@ BUILTIN_MODULES = (
     "sqlml.functions.principal_components",
     "sqlml.functions.transform",
     "sqlml.functions.groups",
+    "sqlml.functions.forecasting",
 )
 
 #: ML functions the grammar reads (``ML.X(MODEL m, ...)``, in keywords.ML_FUNCTIONS) that sqlml does
@@ -216,6 +217,13 @@ def call(
     record = catalog.get(call.model, statement=where)
     only = _functions_of(record.model_type)
     if only is not None and spec.name not in only:
+        listed = ", ".join(f"ML.{name}" for name in only)
+        if record.spec.get("task") == "forecasting":
+            raise ProgrammingError(
+                f"{where} does not apply to model {record.name}, a time-series model "
+                f"({record.model_type}): it forecasts its series; {listed} apply to it, as in "
+                f"SELECT * FROM ML.FORECAST(MODEL {record.name}, STRUCT(30 AS horizon))."
+            )
         raise ProgrammingError(
             f"{where} does not apply to model {record.name}, a {record.model_type} model: it has "
             f"no estimator, only its TRANSFORM; "

@@ -249,7 +249,7 @@ def key_columns(record: ModelRecord, keys: list[tuple[Any, ...]]) -> dict[str, p
     """The partition columns of ``keys`` (one row each), in their training types."""
     return {
         c["name"]: pa.array([k[i] for k in keys], _arrow_type(c["type"]))
-        for i, c in enumerate(record.partition_by)
+        for i, c in enumerate(record.group_columns)
     }
 
 

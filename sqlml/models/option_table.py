@@ -19,6 +19,16 @@ AUTOML_TYPES = registry.AUTOML_TYPES
 MODEL_TYPE_ALIASES = registry.ALIASES
 
 SPLIT_METHODS = ("AUTO_SPLIT", "RANDOM", "SEQ", "NO_SPLIT", "CUSTOM")
+FREQUENCIES = (
+    "AUTO_FREQUENCY",
+    "PER_MINUTE",
+    "HOURLY",
+    "DAILY",
+    "WEEKLY",
+    "MONTHLY",
+    "QUARTERLY",
+    "YEARLY",
+)
 
 
 # Options that take a search space (HPARAM_RANGE / HPARAM_CANDIDATES); hidden_units by candidates.
@@ -250,6 +260,29 @@ OPTIONS: dict[str, OptionSpec] = {
         ),
         OptionSpec("hparam_tuning_objectives", "str_list", None),
         OptionSpec("num_folds", "int", None, 2, 100),
+        # ARIMA_PLUS (sqlml.training.forecast), BigQuery's create-time-series page.
+        OptionSpec("time_series_timestamp_col", "str", doc="the time of each point"),
+        OptionSpec("time_series_data_col", "str", doc="the value forecast"),
+        OptionSpec("time_series_id_col", "str_list", doc="one series per value of these columns"),
+        OptionSpec("horizon", "int", 1000, 1, 10_000),
+        OptionSpec("auto_arima", "bool", True),
+        OptionSpec("auto_arima_max_order", "int", 2, 1, 5),
+        OptionSpec("auto_arima_min_order", "int", 0, 0, 4),
+        OptionSpec("non_seasonal_order", "int_list", None, 0, 5, doc="(p, d, q)"),
+        OptionSpec("data_frequency", "str", "AUTO_FREQUENCY", choices=FREQUENCIES),
+        OptionSpec("include_drift", "bool", False),
+        OptionSpec("holiday_region", "str_list"),
+        OptionSpec("clean_spikes_and_dips", "bool", True),
+        OptionSpec("adjust_step_changes", "bool", True),
+        OptionSpec("decompose_time_series", "bool", True),
+        OptionSpec("time_series_length_fraction", "float", None, 0.0, 1.0, low_open=True),
+        OptionSpec("min_time_series_length", "int", 20, 4),
+        OptionSpec("max_time_series_length", "int", None, 4),
+        OptionSpec("trend_smoothing_window_size", "int", None, 1),
+        OptionSpec("forecast_limit_lower_bound", "float"),
+        OptionSpec("forecast_limit_upper_bound", "float"),
+        OptionSpec("hierarchical_time_series_cols", "str_list"),
+        OptionSpec("seasonalities", "str_list", ["AUTO"]),
         OptionSpec("budget_seconds", "float", 60.0, 0.0, low_open=True),
     ]
 }

@@ -64,7 +64,6 @@ class ModelOptions:
 #: BigQuery ML's other model types (its CREATE MODEL pages): a later sqlml issue brings them.
 _IMPORT = "export the model as ONNX and import it with model_type = 'onnx'"
 PLANNED_MODEL_TYPES = {
-    "arima_plus": "time-series forecasting comes with a later sqlml release",
     "arima_plus_xreg": "time-series forecasting comes with a later sqlml release",
     "matrix_factorization": "recommendation models come with a later sqlml release",
     "contribution_analysis": "contribution analysis comes with a later sqlml release",

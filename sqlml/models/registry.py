@@ -23,7 +23,15 @@ if TYPE_CHECKING:
 
 #: What a model predicts; None: decided when it is created (automl by its label, onnx by the file).
 #: "transform": nothing; the model is its TRANSFORM clause (BigQuery's TRANSFORM_ONLY).
-TASKS = ("classification", "regression", "clustering", "dimensionality_reduction", "transform")
+#: "forecasting": a time-series model (ARIMA_PLUS), one forecast per series, no features.
+TASKS = (
+    "classification",
+    "regression",
+    "clustering",
+    "dimensionality_reduction",
+    "transform",
+    "forecasting",
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ class ModelType:
     @property
     def supervised(self) -> bool:
         """Trained against a label column (input_label_cols, Redshift's TARGET)."""
-        return self.family not in ("kmeans", "pca", "onnx", "transform")
+        return self.family not in ("kmeans", "pca", "onnx", "transform", "arima")
 
 
 _SUPERVISED = ("input_label_cols", "enable_global_explain", "data_split_test_fraction")
@@ -132,6 +140,42 @@ _DNN = (
     "warm_start",
 )
 _AUTOML = ("budget_seconds", "optimization_objective")
+_ARIMA = (
+    "time_series_timestamp_col",
+    "time_series_data_col",
+    "time_series_id_col",
+    "horizon",
+    "auto_arima",
+    "auto_arima_max_order",
+    "auto_arima_min_order",
+    "non_seasonal_order",
+    "data_frequency",
+    "include_drift",
+    "holiday_region",
+    "clean_spikes_and_dips",
+    "adjust_step_changes",
+    "decompose_time_series",
+    "time_series_length_fraction",
+    "min_time_series_length",
+    "max_time_series_length",
+    "trend_smoothing_window_size",
+    "forecast_limit_lower_bound",
+    "forecast_limit_upper_bound",
+    "seasonalities",
+    "hierarchical_time_series_cols",
+)
+#: The ML functions of a time-series model.
+FORECASTING_FUNCTIONS = ("FORECAST", "ARIMA_EVALUATE", "ARIMA_COEFFICIENTS", "EXPLAIN_FORECAST")
+_ARIMA_ACCEPTS: dict[str, tuple[tuple[Any, ...], str]] = {
+    "holiday_region": ((), "holiday effects are not modelled yet"),
+    "trend_smoothing_window_size": ((), "the trend is not smoothed before the fit yet"),
+    "seasonalities": ((["AUTO"],), "the seasonal periods are detected (AUTO) only, for now"),
+    "time_series_length_fraction": ((), "the trend is fitted on the whole series for now"),
+    "max_time_series_length": ((), "the trend is fitted on the whole series for now"),
+    "forecast_limit_lower_bound": ((), "forecast limits come with a later sqlml release"),
+    "forecast_limit_upper_bound": ((), "forecast limits come with a later sqlml release"),
+    "hierarchical_time_series_cols": ((), "hierarchical reconciliation comes later"),
+}
 
 # What each family trains as documented, and what has no effect here (ModelType.accepts/no_effect).
 _SPLIT: dict[str, tuple[tuple[Any, ...], str]] = {
@@ -418,6 +462,22 @@ ENTRIES: tuple[ModelType, ...] = (
     # Only its TRANSFORM clause, fitted on the training query (sqlml.training.transform_only):
     # BigQuery's create-transform page; ML.TRANSFORM applies it, ML.FEATURE_INFO describes its input.
     ModelType("transform_only", "transform", "transform", functions=("TRANSFORM", "FEATURE_INFO")),
+    # Time series (sqlml.training.forecast, sqlml.core.forecasting): one model per series, fitted
+    # and forecast at CREATE MODEL; the forecasting functions read what was stored.
+    ModelType(
+        "arima_plus",
+        "forecasting",
+        "arima",
+        _ARIMA,
+        functions=FORECASTING_FUNCTIONS,
+        accepts=_ARIMA_ACCEPTS,
+        no_effect={
+            "adjust_step_changes": "step changes are not detected yet; the series is fitted as "
+            "it is (spikes and dips are cleaned)",
+            "auto_arima_min_order": "the search starts from the smallest orders",
+            "min_time_series_length": "it applies with time_series_length_fraction",
+        },
+    ),
 )
 
 #: Every model type by name, in the registry's order (which messages list them in).

@@ -153,7 +153,9 @@ def _plan_create(node: CreateModel, statement: Statement, dialect: str = "duckdb
     labels = options.pop("input_label_cols", None)
     if isinstance(labels, str):
         labels = [labels]
-    if labels is not None and (not isinstance(labels, list) or len(labels) != 1):
+    if labels is not None and (
+        not isinstance(labels, list) or len(labels) != 1 or not isinstance(labels[0], str)
+    ):
         raise OptionError(
             f"The 'input_label_cols' option of CREATE MODEL {name} must name exactly one column, "
             f"as in ['churned']; got {labels!r}."

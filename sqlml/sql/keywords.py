@@ -29,21 +29,21 @@ ML_FUNCTIONS: frozenset[str] = frozenset(
         "PRINCIPAL_COMPONENT_INFO",
         "TRANSFORM",
         "GROUP_INFO",
+        "FORECAST",
+        "EXPLAIN_FORECAST",
+        "ARIMA_EVALUATE",
+        "ARIMA_COEFFICIENTS",
     }
 )
 
 #: BigQuery ML functions that a later sqlml issue brings, with what the message adds. A statement
 #: that calls one is recognised from its tokens alone (it is not parsed: the arguments of these
 #: differ, ML.DESCRIBE_DATA takes no model) and fails with "ML.X is not supported yet; <hint>."
-_FORECASTING = "it reads an ARIMA_PLUS time-series model, which sqlml does not train yet"
+_FORECASTING = "it reads the holiday effects of an ARIMA_PLUS model, which sqlml does not model yet"
 _TIME_SERIES = "sqlml has no time-series functions yet"
 _IN_SQL = "compute it in SQL meanwhile"
 _IMAGES = "sqlml's models read numeric and string columns, not images"
 NOT_YET: dict[str, str] = {
-    "FORECAST": _FORECASTING,
-    "EXPLAIN_FORECAST": _FORECASTING,
-    "ARIMA_EVALUATE": _FORECASTING,
-    "ARIMA_COEFFICIENTS": _FORECASTING,
     "HOLIDAY_INFO": _FORECASTING,
     "DETECT_CHANGE_POINTS": _TIME_SERIES,
     "SEASONALITY": _TIME_SERIES,

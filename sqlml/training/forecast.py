@@ -10,7 +10,8 @@ measured on a 730-day series with weekly seasonality on this machine: the season
 non-seasonal AutoARIMA 0.5 s with yearly seasonality too — and that split is ARIMA_PLUS's own. The
 search is exact (no ``approximation``): on a simulated AR(1) the approximate one picked AR(2).
 
-A series that cannot be fitted (too short, constant, duplicate timestamps, a failed fit) gives a
+Duplicate timestamps are averaged (as BigQuery does). A series that cannot be fitted (too short,
+constant, off any frequency's grid, a failed fit) gives a
 :class:`SeriesFit` with ``error_message`` instead of raising, as BigQuery's rows do. The forecast,
 its standard errors and the decomposition are computed here, once, so that ML.FORECAST and
 ML.EXPLAIN_FORECAST read stored numbers.
@@ -36,7 +37,7 @@ FREQUENCIES: dict[str, tuple[str, int]] = {
 }
 #: The seasonal periods looked for at each frequency, as ARIMA_EVALUATE names them.
 SEASONS: dict[str, tuple[tuple[str, int], ...]] = {
-    "PER_MINUTE": (("HOURLY", 60), ("DAILY", 1440)),
+    "PER_MINUTE": (("DAILY", 1440),),
     "HOURLY": (("DAILY", 24), ("WEEKLY", 168)),
     "DAILY": (("WEEKLY", 7), ("YEARLY", 365)),
     "WEEKLY": (("YEARLY", 52),),
@@ -47,8 +48,8 @@ SEASONS: dict[str, tuple[tuple[str, int], ...]] = {
 #: A season is kept when its strength (1 - Var(remainder) / Var(season + remainder), Hyndman &
 #: Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., §4.2) reaches this.
 SEASON_STRENGTH = 0.3
-#: The fewest points (after the grid is filled) a series is fitted from.
-MIN_POINTS = 10
+#: The fewest points a series is fitted from (BigQuery's limit: three time points).
+MIN_POINTS = 3
 #: A point is a spike or a dip when it is this many robust standard deviations (1.4826 × the
 #: median absolute deviation) from the rolling median of its neighbours.
 SPIKE_SIGMAS = 4.0
@@ -162,7 +163,7 @@ def fit_series(
     order = np.argsort(times, kind="stable")
     times, values = times[order], values[order]
     if len(times) and (np.diff(times.astype(np.int64)) == 0).any():
-        return SeriesFit(error_message="the series has duplicate timestamps")
+        times, values = _mean_of_duplicates(times, values)  # BigQuery: "take the mean value"
     known = ~np.isnan(values)
     if known.sum() < MIN_POINTS:
         return SeriesFit(
@@ -191,35 +192,44 @@ def fit_series(
     if np.ptp(filled) == 0:
         return SeriesFit(error_message="the series is constant; there is nothing to forecast")
     fit = SeriesFit(frequency=frequency, points=len(on_grid))
-    spikes = np.zeros(len(filled))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # statsforecast's convergence notes: the fit stands
-            seasons, seasonal = _seasons(filled, frequency)
-            if clean_spikes_and_dips:
-                spikes = _spikes(filled - seasonal)
-                filled = filled - spikes
-                fit.has_spikes_and_dips = bool(spikes.any())
+            cleaned, seasons, parts = _clean_and_decompose(filled, frequency, clean_spikes_and_dips)
+            fit.has_spikes_and_dips = bool((filled != cleaned).any())
             _fit(
                 fit,
-                filled,
+                cleaned,
                 seasons,
+                parts,
                 horizon,
                 auto_arima,
                 auto_arima_max_order,
                 non_seasonal_order,
                 include_drift,
             )
+            fit.history["spikes_and_dips"] = filled - cleaned
     except (ValueError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
         return SeriesFit(error_message=f"the ARIMA fit failed: {exc}")
     fit.times = future(on_grid[-1], frequency, horizon)
     if decompose:
         fit.history["time"] = on_grid
         fit.history["data"] = data
-        fit.history["spikes_and_dips"] = spikes
     else:
         fit.history = {}
     return fit
+
+
+def _mean_of_duplicates(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``times`` made distinct, each value the mean of its time's non-NULL values (NaN if
+    it has none)."""
+    distinct, first = np.unique(times, return_index=True)
+    which = np.repeat(np.arange(len(distinct)), np.diff(np.append(first, len(times))))
+    known = ~np.isnan(values)
+    sums = np.bincount(which, weights=np.where(known, values, 0.0), minlength=len(distinct))
+    counts = np.bincount(which, weights=known.astype(float), minlength=len(distinct))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return distinct, np.where(counts > 0, sums / counts, np.nan)
 
 
 def _interpolate(data: np.ndarray) -> np.ndarray:
@@ -252,68 +262,93 @@ def _spikes(adjusted: np.ndarray) -> np.ndarray:
     return removed
 
 
-def _seasons(data: np.ndarray, frequency: str) -> tuple[list[tuple[str, int]], np.ndarray]:
-    """The seasonal periods of ``data`` strong enough to keep (see :data:`SEASON_STRENGTH`), and
-    the sum of their components."""
-    from statsforecast.models import MSTL
+def _decompose(data: np.ndarray, periods: list[int]) -> dict[str, np.ndarray]:
+    """``data``'s MSTL decomposition (statsforecast's): ``trend``, ``remainder`` and each
+    period's seasonal component (by its period, as text)."""
+    from statsforecast.mstl import mstl
 
-    candidates = [(name, p) for name, p in SEASONS[frequency] if len(data) > 2 * p]
-    if not candidates:
-        return [], np.zeros(len(data))
-    decomposition = MSTL(season_length=[p for _, p in candidates]).fit(data).model_
-    remainder = decomposition["remainder"].to_numpy()
-    kept, total = [], np.zeros(len(data))
-    for name, p in candidates:
-        column = "seasonal" if len(candidates) == 1 else f"seasonal{p}"
-        season = decomposition[column].to_numpy()
-        spread = np.var(season + remainder)
-        if spread > 0 and 1 - np.var(remainder) / spread >= SEASON_STRENGTH:
-            kept.append((name, p))
-            total += season
-    return kept, total
+    parts = mstl(data, periods if len(periods) > 1 else periods[0])
+    out = {"trend": parts["trend"].to_numpy(), "remainder": parts["remainder"].to_numpy()}
+    for p in periods:
+        out[str(p)] = parts["seasonal" if len(periods) == 1 else f"seasonal{p}"].to_numpy()
+    return out
+
+
+def _clean_and_decompose(
+    filled: np.ndarray, frequency: str, clean: bool
+) -> tuple[np.ndarray, list[tuple[str, int]], dict[str, np.ndarray]]:
+    """The series with its spikes and dips removed (``clean``), the seasons strong enough to keep
+    (see :data:`SEASON_STRENGTH`), and its decomposition by those seasons (empty without any).
+
+    The seasons of the frequency that fit twice in the series are decomposed at once; a spike
+    inflates the seasonal estimate of its weekday (or hour, ...) nearby, so after one is removed
+    the cleaned series is decomposed again and the spikes measured against that."""
+    candidates = [(name, p) for name, p in SEASONS[frequency] if len(filled) > 2 * p]
+    seasons: list[tuple[str, int]] = []
+    parts: dict[str, np.ndarray] = {}
+    if candidates:
+        parts = _decompose(filled, [p for _, p in candidates])
+        for name, p in candidates:
+            spread = np.var(parts[str(p)] + parts["remainder"])
+            if spread > 0 and 1 - np.var(parts["remainder"]) / spread >= SEASON_STRENGTH:
+                seasons.append((name, p))
+        if seasons != candidates:
+            parts = _decompose(filled, [p for _, p in seasons]) if seasons else {}
+
+    def seasonal() -> np.ndarray:
+        return sum((parts[str(p)] for _, p in seasons), np.zeros(len(filled)))
+
+    cleaned = filled
+    if clean:
+        spikes = _spikes(filled - seasonal())
+        if spikes.any() and seasons:
+            parts = _decompose(filled - spikes, [p for _, p in seasons])
+            spikes = _spikes(filled - seasonal())
+        cleaned = filled - spikes
+    return cleaned, seasons, parts
 
 
 def _fit(
     fit: SeriesFit,
     data: np.ndarray,
     seasons: list[tuple[str, int]],
+    parts: dict[str, np.ndarray],
     horizon: int,
     auto_arima: bool,
     max_order: int,
     order: tuple[int, int, int] | None,
     include_drift: bool,
 ) -> None:
-    from statsforecast.models import ARIMA, MSTL, AutoARIMA
+    """The ARIMA on ``data`` without its seasons, forecast ``horizon`` steps, each season
+    carried forward from its last period (as statsforecast's MSTL forecasts)."""
+    from statsforecast.models import ARIMA, AutoARIMA
 
     fit.seasonal_periods = [name for name, _ in seasons] or ["NO_SEASONALITY"]
     if auto_arima:
-        trend: Any = AutoARIMA(
+        model: Any = AutoARIMA(
             max_p=max_order,
             max_q=max_order,
             max_order=max_order,
             seasonal=False,
             approximation=False,
             allowdrift=True,
+            ic="aic",  # BigQuery: "the one with the lowest AIC"
         )
     else:
-        trend = ARIMA(order=order or (0, 0, 0), include_drift=include_drift)
-    if seasons:
-        model = MSTL(season_length=[p for _, p in seasons], trend_forecaster=trend).fit(data)
-        arima = model.trend_forecaster.model_
-        parts = model.model_
-        trend_part = parts["trend"].to_numpy()
-        components = {
-            name: parts["seasonal" if len(seasons) == 1 else f"seasonal{p}"].to_numpy()
-            for name, p in seasons
-        }
-    else:
-        model = trend.fit(data)
-        arima = model.model_
-        trend_part, components = data, {}
+        model = ARIMA(order=order or (0, 0, 0), include_drift=include_drift)
+    n = len(data)
+    components = {name: parts[str(p)] for name, p in seasons}
+    seasonal = sum(components.values(), np.zeros(n))
+    model.fit(data - seasonal)
+    arima = model.model_
     predicted = model.predict(h=horizon, level=[95])
-    fit.values = np.asarray(predicted["mean"], dtype=np.float64)
+    ahead = sum(
+        (parts[str(p)][n - p + np.arange(horizon) % p] for _, p in seasons), np.zeros(horizon)
+    )
+    mean = np.asarray(predicted["mean"], dtype=np.float64)
     high = np.asarray(predicted["hi-95"], dtype=np.float64)
-    fit.standard_errors = np.maximum((high - fit.values) / _Z95, 0.0)
+    fit.values = mean + ahead
+    fit.standard_errors = np.maximum((high - mean) / _Z95, 0.0)
     p, q, _, _, _, d, _ = (int(v) for v in arima["arma"])
     fit.order = (p, d, q)
     coef = {k: float(v) for k, v in arima["coef"].items()}
@@ -325,7 +360,7 @@ def _fit(
     fit.aic = _number(arima.get("aic"))
     fit.variance = _number(arima.get("sigma2"))
     fit.history = {
-        "trend": trend_part,
+        "trend": parts["trend"] if seasons else data,
         **{f"seasonal_{k.lower()}": v for k, v in components.items()},
     }
 
@@ -344,10 +379,10 @@ def fit_many(
     data: str,
     options: dict[str, Any],
     workers: int | None = None,
-) -> list[tuple[tuple[Any, ...], SeriesFit]]:
+) -> list[tuple[tuple[Any, ...], int, SeriesFit]]:
     """Every series of ``table`` (an Arrow table; one series per distinct value of the ``ids``
     columns, NULL a value of its own, or the whole table without ids) fitted by
-    :func:`fit_series` with ``options``, in the order of the ids, in the training pool of
+    :func:`fit_series` with ``options`` — (key, rows, fit) in the order of the ids — in the training pool of
     :mod:`sqlml.training.groups` (spawned processes over the cores; in this process for few rows
     or ``workers = 1``). A series whose fit raises is an error row, as one that cannot be fitted."""
     import os
@@ -367,7 +402,7 @@ def fit_many(
         if key not in fits:
             fits[key] = _outcome(key, part.num_rows, lambda part=part: _fit_part(part, *arguments))
             progress.advance()
-    return [(key, fits[key]) for key, _ in series]
+    return [(key, part.num_rows, fits[key]) for key, part in series]
 
 
 def _fit_part(part: Any, timestamp: str, data: str, options: dict[str, Any]) -> SeriesFit:
@@ -400,3 +435,73 @@ def _outcome(key: tuple[Any, ...], rows: int, result: Any) -> SeriesFit:
 
         logging.getLogger("sqlml.training").warning("time series %r: %s", key, exc)
         return SeriesFit(error_message=f"the fit failed: {type(exc).__name__}: {exc}")
+
+
+#: A series' arrays in its ONNX graph: initializers named ``TABLE + name`` (see series_graph).
+TABLE = "table_"
+
+
+def series_graph(fit: SeriesFit, metadata: dict[str, str]) -> bytes:
+    """One fitted series as a self-describing ONNX graph that bare ONNX Runtime can run: input
+    ``step`` (int64, 1 … horizon) → ``forecast_timestamp`` (int64 seconds since 1970, UTC),
+    ``forecast_value`` and ``standard_error`` (double) of those steps; the history on its grid
+    (``history_*``: timestamps, data, trend, each season, spikes and dips) as constant outputs;
+    ``metadata`` (the model's and the series' JSON) in its metadata_props."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    tables = {
+        "forecast_timestamp": fit.times.astype("datetime64[s]").astype(np.int64),
+        "forecast_value": fit.values.astype(np.float64),
+        "standard_error": fit.standard_errors.astype(np.float64),
+    }
+    history = {
+        f"history_{name}": (
+            values.astype("datetime64[s]").astype(np.int64)
+            if name == "time"
+            else np.asarray(values, dtype=np.float64)
+        )
+        for name, values in fit.history.items()
+    }
+    initializers = [numpy_helper.from_array(v, TABLE + k) for k, v in (tables | history).items()]
+    initializers.append(numpy_helper.from_array(np.array(1, dtype=np.int64), "one"))
+    nodes = [helper.make_node("Sub", ["step", "one"], ["index"])]
+    nodes += [helper.make_node("Gather", [TABLE + k, "index"], [k], axis=0) for k in tables]
+    nodes += [helper.make_node("Identity", [TABLE + k], [k]) for k in history]
+
+    def output(name: str, array: np.ndarray, rows: Any) -> Any:
+        kind = TensorProto.INT64 if array.dtype == np.int64 else TensorProto.DOUBLE
+        return helper.make_tensor_value_info(name, kind, [rows])
+
+    graph = helper.make_graph(
+        nodes,
+        "sqlml_arima_plus_series",
+        [helper.make_tensor_value_info("step", TensorProto.INT64, ["N"])],
+        [output(k, v, "N") for k, v in tables.items()]
+        + [output(k, v, len(v)) for k, v in history.items()],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    model.producer_name = "sqlml"
+    model.doc_string = (
+        "An ARIMA_PLUS time series: run with step = [1, 2, ...] for its forecast "
+        "(timestamps in seconds since 1970 UTC); the history outputs decompose its past."
+    )
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    return model.SerializeToString()
+
+
+def series_arrays(onnx_bytes: bytes) -> dict[str, np.ndarray]:
+    """The arrays :func:`series_graph` stored, by name (``forecast_value``, ``history_trend``,
+    …), read from the graph's initializers without a session."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load_model_from_string(onnx_bytes)
+    return {
+        t.name[len(TABLE) :]: numpy_helper.to_array(t)
+        for t in model.graph.initializer
+        if t.name.startswith(TABLE)
+    }

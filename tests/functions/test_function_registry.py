@@ -70,10 +70,6 @@ def test_transform_only_names_are_the_transform_clause_functions() -> None:
 #: (ML.* and, bigqueryml-syntax-ai-*, AI.*) that sqlml does not run; each must say so, whatever
 #: the connection's dialect.
 DOCUMENTED_CALLS = {
-    "ML.FORECAST": "SELECT * FROM ML.FORECAST(MODEL m, STRUCT(30 AS horizon, 0.8 AS confidence_level))",
-    "ML.EXPLAIN_FORECAST": "SELECT * FROM ML.EXPLAIN_FORECAST(MODEL m, STRUCT(30 AS horizon))",
-    "ML.ARIMA_EVALUATE": "SELECT * FROM ML.ARIMA_EVALUATE(MODEL m, STRUCT(FALSE AS show_all_candidate_models))",
-    "ML.ARIMA_COEFFICIENTS": "SELECT * FROM ML.ARIMA_COEFFICIENTS(MODEL m)",
     "ML.HOLIDAY_INFO": "SELECT * FROM ML.HOLIDAY_INFO(MODEL m)",
     "ML.DETECT_CHANGE_POINTS": "SELECT * FROM ML.DETECT_CHANGE_POINTS(TABLE t, data_col => 'x', "
     "timestamp_col => 'ts')",

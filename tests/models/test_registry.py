@@ -37,6 +37,7 @@ DOCUMENTED = [
     ("automl_classifier", "classification", "automl"),
     ("automl_regressor", "regression", "automl"),
     ("transform_only", "transform", "transform"),  # the create-transform page
+    ("arima_plus", "forecasting", "arima"),  # the create-time-series page
 ]
 
 

@@ -15,8 +15,6 @@ import sqlml
 from sqlml.models.options import PLANNED_MODEL_TYPES
 
 STATEMENTS = {
-    "ARIMA_PLUS": "CREATE OR REPLACE MODEL m OPTIONS (model_type = 'ARIMA_PLUS', "
-    "time_series_timestamp_col = 'd', time_series_data_col = 'y') AS SELECT d, y FROM t",
     "ARIMA_PLUS_XREG": "CREATE MODEL m OPTIONS (MODEL_TYPE = 'ARIMA_PLUS_XREG', "
     "TIME_SERIES_TIMESTAMP_COL = 'd', TIME_SERIES_DATA_COL = 'y') AS SELECT * FROM t",
     "MATRIX_FACTORIZATION": "CREATE MODEL m OPTIONS (model_type = 'matrix_factorization', "

@@ -119,9 +119,8 @@ def test_gaps_and_nulls_are_interpolated_on_the_series_grid():
 @pytest.mark.parametrize(
     ("times", "values", "message"),
     [
-        (days(5), np.arange(5.0), "5 non-NULL points"),
+        (days(2), np.arange(2.0), "2 non-NULL points"),
         (days(50), np.full(50, 3.0), "constant"),
-        (np.concatenate([days(30), days(1)]), np.arange(31.0), "duplicate timestamps"),
         (
             DAY0 + np.arange(30) * np.timedelta64(5, "D"),
             np.random.default_rng(0).random(30),
@@ -133,6 +132,16 @@ def test_a_series_that_cannot_be_fitted_gives_its_error_message(times, values, m
     fit = fit_series(times, values, horizon=3)
     assert not fit.ok and message in fit.error_message
     assert len(fit.values) == 0
+
+
+def test_duplicate_timestamps_are_averaged_and_three_points_are_enough():
+    times = np.concatenate([days(40), days(40)[[5, 5]]])
+    values = np.concatenate([np.sin(np.arange(40.0)), [np.nan, 3.0]])
+    fit = fit_series(times, values, horizon=1, clean_spikes_and_dips=False)
+    assert fit.ok and fit.points == 40
+    assert fit.history["data"][5] == pytest.approx((np.sin(5.0) + 3.0) / 2)
+    short = fit_series(days(3), np.array([1.0, 2.0, 4.0]), horizon=2)
+    assert short.ok and len(short.values) == 2
 
 
 def test_frequencies_and_calendar_steps():
@@ -175,8 +184,11 @@ def test_many_series_fit_in_the_pool_as_in_this_process():
     options = {"horizon": 4}
     here = fit_many(table, ["shop"], "day", "sales", options, workers=1)
     pooled = fit_many(table, ["shop"], "day", "sales", options, workers=2)
-    assert [key for key, _ in here] == [(None,), (0,), (1,), (2,), (3,), (4,)]
-    assert [key for key, _ in pooled] == [key for key, _ in here]
+    assert [key for key, _, _ in here] == [(None,), (0,), (1,), (2,), (3,), (4,)]
+    assert [key for key, _, _ in pooled] == [key for key, _, _ in here]
+    assert [rows for _, rows, _ in here] == [30, 120, 120, 120, 120, 120]
+    here = [(key, fit) for key, _, fit in here]
+    pooled = [(key, fit) for key, _, fit in pooled]
     assert "constant" in here[0][1].error_message and "constant" in pooled[0][1].error_message
     for (_, a), (_, b) in zip(here[1:], pooled[1:], strict=True):
         assert a.ok and a.order == b.order
@@ -187,4 +199,31 @@ def test_many_series_fit_in_the_pool_as_in_this_process():
     whole = fit_many(
         table.filter(np.asarray(table["shop"].is_valid())), [], "day", "sales", options
     )
-    assert len(whole) == 1 and "duplicate timestamps" in whole[0][1].error_message
+    # without ids the shops are one series: each day's sales averaged over the shops
+    ((_, rows, mean),) = whole
+    assert rows == 600 and mean.ok
+    np.testing.assert_allclose(
+        mean.history["data"],
+        np.mean([simulate(200 + s, 120, phi=0.4) + 10 * s for s in range(5)], axis=0),
+    )
+
+
+def test_the_series_graph_runs_in_bare_onnx_runtime_and_holds_the_fit():
+    import onnxruntime as ort
+
+    from sqlml.training.forecast import series_arrays, series_graph
+
+    fit = fit_series(days(100), simulate(21, 100, phi=0.5) + 7, horizon=6)
+    graph = series_graph(fit, {"sqlml.time_series_id": "[3]"})
+    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    stamp, value, error = session.run(
+        ["forecast_timestamp", "forecast_value", "standard_error"],
+        {"step": np.array([1, 6], dtype=np.int64)},
+    )
+    np.testing.assert_array_equal(value, fit.values[[0, 5]])
+    np.testing.assert_array_equal(error, fit.standard_errors[[0, 5]])
+    np.testing.assert_array_equal(stamp, fit.times[[0, 5]].astype(np.int64))
+    assert session.get_modelmeta().custom_metadata_map["sqlml.time_series_id"] == "[3]"
+    arrays = series_arrays(graph)
+    np.testing.assert_array_equal(arrays["history_trend"], fit.history["trend"])
+    np.testing.assert_array_equal(arrays["forecast_value"], fit.values)

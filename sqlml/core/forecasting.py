@@ -1,0 +1,281 @@
+"""CREATE MODEL … OPTIONS (model_type = 'ARIMA_PLUS', …): one model per time series, fitted and
+forecast at CREATE MODEL as BigQuery does, stored as one version (issue 14).
+
+The training query's rows are read, split by the ``time_series_id_col`` columns (one series per
+distinct value; without them, the whole query is one series) and fitted series by series in the
+training pool (:func:`sqlml.training.forecast.fit_many`). The version's row in ``sqlml.models``
+holds the options and the counts; each series is a row of ``sqlml.model_groups`` — its fitted
+parameters (spec), its error message when it could not be fitted, and its forecast and history as a
+small ONNX graph (:func:`sqlml.training.forecast.series_graph`) — written in the same transaction,
+before the version: the old version answers until it commits. A series that cannot be fitted is an
+error row (ML.ARIMA_EVALUATE shows it), not a failed statement; the statement fails only when no
+series could be fitted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from sqlml import progress
+from sqlml.catalog import GroupRecord, encode_key
+from sqlml.errors import (
+    NotSupportedError,
+    OptionError,
+    ProgrammingError,
+    SchemaError,
+    TrainingError,
+)
+from sqlml.training.contract import TrainedModel, fingerprint
+
+if TYPE_CHECKING:
+    from sqlml.catalog import ModelRecord
+    from sqlml.core.executor import Executor, Result
+    from sqlml.models.options import ModelOptions
+    from sqlml.plan.jobs import TrainJob
+
+_NESTED = (pa.types.is_list, pa.types.is_large_list, pa.types.is_struct, pa.types.is_map)
+
+
+def check_options(options: ModelOptions, job: TrainJob) -> None:
+    """What BigQuery's create-time-series page requires of the options together."""
+    name = job.name
+    if job.partition is not None:
+        raise ProgrammingError(
+            f"PARTITION BY does not apply to an ARIMA_PLUS model (CREATE MODEL {name}): it fits "
+            f"one model per time series already; name the series' columns in "
+            f"time_series_id_col = ['{job.partition.columns[0]}']."
+        )
+    if job.label is not None:
+        raise OptionError(
+            f"The 'input_label_cols' option does not apply to model_type 'ARIMA_PLUS' (CREATE "
+            f"MODEL {name}): a time-series model forecasts its time_series_data_col; name the "
+            f"column there."
+        )
+    if job.transform is not None:
+        raise NotSupportedError(
+            f"A TRANSFORM clause with an ARIMA_PLUS model (CREATE MODEL {name}) is not supported "
+            f"yet; compute the columns in the training query."
+        )
+    missing = [
+        o for o in ("time_series_timestamp_col", "time_series_data_col") if options.get(o) is None
+    ]
+    if missing:
+        raise OptionError(
+            f"CREATE MODEL {name} (model_type 'ARIMA_PLUS') needs the option(s) "
+            f"{', '.join(missing)}: the column of each point's time and the column of its value, "
+            f"as in OPTIONS (model_type = 'ARIMA_PLUS', time_series_timestamp_col = 'day', "
+            f"time_series_data_col = 'sales')."
+        )
+    order = options.get("non_seasonal_order")
+    auto = options.get("auto_arima")
+    if order is not None:
+        if len(order) != 3 or order[1] > 2:
+            raise OptionError(
+                f"The 'non_seasonal_order' option of CREATE MODEL {name} is (p, d, q): p and q "
+                f"in [0, 5], d in [0, 2]; got {tuple(order)}."
+            )
+        if auto:
+            raise OptionError(
+                f"CREATE MODEL {name} sets 'non_seasonal_order' with auto_arima = TRUE (the "
+                f"default); a given order needs auto_arima = FALSE."
+            )
+    elif not auto:
+        raise OptionError(
+            f"CREATE MODEL {name} sets auto_arima = FALSE without 'non_seasonal_order'; give the "
+            f"order, as in non_seasonal_order = (1, 1, 1), or let auto_arima choose it."
+        )
+    if options.get("include_drift"):
+        if auto:
+            raise OptionError(
+                f"include_drift = TRUE in CREATE MODEL {name} applies with auto_arima = FALSE "
+                f"(auto_arima decides on a drift itself)."
+            )
+        if order is not None and order[1] != 1:
+            raise OptionError(
+                f"include_drift = TRUE in CREATE MODEL {name} needs d = 1 in non_seasonal_order; "
+                f"got d = {order[1]}."
+            )
+    if options.get("time_series_id_col") and not auto:
+        raise OptionError(
+            f"CREATE MODEL {name} fits many time series (time_series_id_col): auto_arima must be "
+            f"TRUE, as each series gets its own order."
+        )
+
+
+def train_forecast(
+    executor: Executor,
+    job: TrainJob,
+    options: ModelOptions,
+    existing: ModelRecord | None,
+    notices: list[str],
+) -> Result:
+    from sqlml.training.forecast import fit_many, series_graph
+
+    check_options(options, job)
+    started = time.perf_counter()
+    progress.stage("reading the data")
+    if job.calls is not None:
+        raise NotSupportedError(
+            f"ML calls in the training query of an ARIMA_PLUS model (CREATE MODEL {job.name}) are "
+            f"not supported yet; store their rows in a table first."
+        )
+    table = executor.backend.arrow(job.query_sql)
+    timestamp, data, ids = _columns(table.schema, options, job.name)
+    if table.num_rows == 0:
+        raise TrainingError(f"The training query of CREATE MODEL {job.name} returned no rows.")
+    fits = fit_many(table, ids, timestamp, data, _fit_options(options))
+    fitted = [fit for _, _, fit in fits if fit.ok]
+    if not fitted:
+        reasons = "; ".join(f"{_shown(key)}: {fit.error_message}" for key, _, fit in fits[:3])
+        raise TrainingError(
+            f"CREATE MODEL {job.name}: no time series could be fitted ({len(fits)} series; "
+            f"{reasons})."
+        )
+    version = executor.catalog.next_version(job.name)
+    id_cols = [{"name": c, "type": str(table.schema.field(c).type)} for c in ids]
+    counts = {"fitted": len(fitted), "failed": len(fits) - len(fitted)}
+    spec: dict[str, Any] = {
+        "task": "forecasting",
+        "model_type": options.model_type,
+        "label": None,
+        "features": [],
+        "time_series": {
+            "timestamp_col": timestamp,
+            "data_col": data,
+            "id_cols": id_cols,
+            "horizon": options.get("horizon"),
+            "decomposed": bool(options.get("decompose_time_series")),
+        },
+        "groups_version": version,
+        "series": counts,
+    }
+    info = {
+        "training_path": "statsforecast, one model per time series",
+        "training_rows": table.num_rows,
+        "time_series": len(fits),
+        **counts,
+        "duration_seconds": round(time.perf_counter() - started, 4),
+    }
+    trained = TrainedModel(
+        onnx=b"",
+        spec=spec,
+        metrics={},
+        training_info=info,
+        fidelity={"checked": "stored forecasts"},
+        features=[],
+        options=options,
+        fingerprint=fingerprint(table.schema, table.num_rows, table),
+    )
+    record = dataclasses.replace(executor._record(job, options, trained), onnx=b"")
+    base = {"sqlml.model": record.name, "sqlml.version": str(version)}
+    groups = []
+    for index, (key, rows, fit) in enumerate(fits):
+        if not fit.ok:
+            groups.append(GroupRecord(index, key, rows, "failed", fit.error_message))
+            continue
+        params = series_spec(fit)
+        metadata = base | {
+            "sqlml.time_series_id": encode_key(key),
+            "sqlml.time_series_id_cols": json.dumps(id_cols),
+            "sqlml.arima": json.dumps(params),
+        }
+        groups.append(
+            GroupRecord(index, key, rows, "trained", spec=params, onnx=series_graph(fit, metadata))
+        )
+    progress.stage("storing")
+    executor._store(record, groups)
+    if existing is not None and existing.function_name:
+        executor._unregister(existing)
+    if counts["failed"]:
+        notices.append(
+            f"{job.name}: {counts['fitted']} of {len(fits)} time series fitted, "
+            f"{counts['failed']} could not be (they have no forecast); SELECT * FROM "
+            f"ML.ARIMA_EVALUATE(MODEL {job.name}) says why."
+        )
+    return executor._status("CREATE MODEL", notices)
+
+
+def series_spec(fit: Any) -> dict[str, Any]:
+    """What ML.ARIMA_EVALUATE and ML.ARIMA_COEFFICIENTS read of a fitted series."""
+    p, d, q = fit.order
+    return {
+        "frequency": fit.frequency,
+        "points": fit.points,
+        "non_seasonal_p": p,
+        "non_seasonal_d": d,
+        "non_seasonal_q": q,
+        "has_drift": fit.has_drift,
+        "log_likelihood": fit.log_likelihood,
+        "AIC": fit.aic,
+        "variance": fit.variance,
+        "seasonal_periods": fit.seasonal_periods,
+        "has_holiday_effect": False,
+        "has_spikes_and_dips": fit.has_spikes_and_dips,
+        "has_step_changes": False,
+        "ar_coefficients": fit.ar,
+        "ma_coefficients": fit.ma,
+        "intercept_or_drift": 0.0 if d == 2 else fit.intercept_or_drift,
+    }
+
+
+def _fit_options(options: ModelOptions) -> dict[str, Any]:
+    order = options.get("non_seasonal_order")
+    return {
+        "horizon": int(options.get("horizon")),
+        "frequency": options.get("data_frequency"),
+        "auto_arima": bool(options.get("auto_arima")),
+        "auto_arima_max_order": int(options.get("auto_arima_max_order")),
+        "non_seasonal_order": tuple(order) if order is not None else None,
+        "include_drift": bool(options.get("include_drift")),
+        "clean_spikes_and_dips": bool(options.get("clean_spikes_and_dips")),
+        "decompose": bool(options.get("decompose_time_series")),
+    }
+
+
+def _columns(schema: pa.Schema, options: ModelOptions, model: str) -> tuple[str, str, list[str]]:
+    """The timestamp, data and id columns as the training query names them (BigQuery's column
+    names are case-insensitive), their types checked."""
+    by_lower = {name.lower(): name for name in schema.names}
+
+    def find(option: str, wanted: str) -> str:
+        found = by_lower.get(wanted.lower())
+        if found is None:
+            raise SchemaError(
+                f"The '{option}' option of CREATE MODEL {model} names column '{wanted}', which "
+                f"the training query does not return; its columns are: {', '.join(schema.names)}."
+            )
+        return found
+
+    timestamp = find("time_series_timestamp_col", options["time_series_timestamp_col"])
+    data = find("time_series_data_col", options["time_series_data_col"])
+    ids = [find("time_series_id_col", c) for c in options.get("time_series_id_col") or []]
+    kind = schema.field(timestamp).type
+    if not (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+        raise SchemaError(
+            f"The time_series_timestamp_col '{timestamp}' of CREATE MODEL {model} is {kind}; it "
+            f"must be a TIMESTAMP, DATE or DATETIME: CAST it in the training query."
+        )
+    kind = schema.field(data).type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
+        raise SchemaError(
+            f"The time_series_data_col '{data}' of CREATE MODEL {model} is {kind}; it must be a "
+            f"number (INT64, NUMERIC, BIGNUMERIC or FLOAT64)."
+        )
+    for column in ids:
+        kind = schema.field(column).type
+        if any(test(kind) for test in _NESTED) or column in (timestamp, data):
+            raise SchemaError(
+                f"The time_series_id_col '{column}' of CREATE MODEL {model} must be a plain "
+                f"column other than the timestamp and data columns (a STRING or INT64); it is "
+                f"{kind}."
+            )
+    return timestamp, data, ids
+
+
+def _shown(key: tuple[Any, ...]) -> str:
+    return "the series" if not key else ", ".join("NULL" if v is None else str(v) for v in key)

@@ -1,0 +1,314 @@
+"""ARIMA_PLUS (issue 14) on both engines: CREATE MODEL over one or many time series, and
+ML.FORECAST, ML.ARIMA_EVALUATE, ML.ARIMA_COEFFICIENTS, ML.EXPLAIN_FORECAST with BigQuery's
+arguments and output columns, in BigQuery's order (docs/docs.cloud.google.com/bigquery/docs/
+reference/standard-sql/bigqueryml-syntax-forecast.md, -arima-evaluate.md, -arima-coefficients.md,
+-explain-forecast.md, -create-time-series.md in the BigQuery docs mirror).
+
+Expected values come from the textbook: an AR(1) model's forecasts are mu + phi^h (y_n - mu) and
+their standard errors sigma sqrt(1 + phi^2 + ... + phi^(2(h-1))) (Box & Jenkins; Hyndman &
+Athanasopoulos, Forecasting: Principles and Practice, 3rd ed., §9.8), from the coefficients and
+variance the model reports; intervals are the normal quantile of the confidence level.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import sqlml
+
+FORECAST_COLUMNS = [
+    "forecast_timestamp",
+    "forecast_value",
+    "standard_error",
+    "confidence_level",
+    "prediction_interval_lower_bound",
+    "prediction_interval_upper_bound",
+    "confidence_interval_lower_bound",
+    "confidence_interval_upper_bound",
+]
+EVALUATE_COLUMNS = [
+    "non_seasonal_p",
+    "non_seasonal_d",
+    "non_seasonal_q",
+    "has_drift",
+    "log_likelihood",
+    "AIC",
+    "variance",
+    "seasonal_periods",
+    "has_holiday_effect",
+    "has_spikes_and_dips",
+    "has_step_changes",
+    "error_message",
+]
+START = dt.date(2024, 1, 1)
+
+
+def ar1(seed: int, n: int, phi: float, mu: float) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n)
+    for i in range(1, n):
+        y[i] = phi * y[i - 1] + rng.normal()
+    return y + mu
+
+
+def daily(values: dict[Any, np.ndarray]) -> pa.Table:
+    shop, day, sales = [], [], []
+    for key, series in values.items():
+        shop += [key] * len(series)
+        day += [START + dt.timedelta(days=i) for i in range(len(series))]
+        sales += series.tolist()
+    return pa.table(
+        {
+            "shop": pa.array(shop, pa.int64()),
+            "day": pa.array(day, pa.date32()),
+            "sales": pa.array(sales, pa.float64()),
+        }
+    )
+
+
+def columns(cursor: Any) -> list[str]:
+    return [d[0] for d in cursor.description]
+
+
+def test_one_series_forecasts_as_its_ar1_model_says(backend: Any) -> None:
+    path = ar1(1, 150, 0.6, 20.0)
+    backend.load("ts_one", daily({1: path}))
+    backend.run(
+        "CREATE MODEL ts_ar1 OPTIONS (model_type = 'ARIMA_PLUS', "
+        "time_series_timestamp_col = 'day', time_series_data_col = 'sales', horizon = 10, "
+        "auto_arima = FALSE, non_seasonal_order = (1, 0, 0), clean_spikes_and_dips = FALSE) "
+        "AS SELECT day, sales FROM ts_one"
+    )
+    cur = backend.run(
+        "SELECT * FROM ML.FORECAST(MODEL ts_ar1, STRUCT(4 AS horizon, 0.8 AS confidence_level))"
+    )
+    assert columns(cur) == FORECAST_COLUMNS  # one series: no id column
+    rows = cur.fetchall()
+    ((ar, ma, mu),) = backend.rows("SELECT * FROM ML.ARIMA_COEFFICIENTS(MODEL ts_ar1)")
+    evaluated = backend.rows("SELECT * FROM ML.ARIMA_EVALUATE(MODEL ts_ar1)")
+    assert [tuple(r[:4]) for r in evaluated] == [(1, 0, 0, False)]
+    assert list(evaluated[0][7]) == ["NO_SEASONALITY"] and evaluated[0][11] is None
+    # the maximum-likelihood AR coefficient and mean, near the least-squares ones (numpy)
+    lagged, now = path[:-1] - path.mean(), path[1:] - path.mean()
+    assert len(ar) == 1 and list(ma) == []
+    assert ar[0] == pytest.approx((lagged @ now) / (lagged @ lagged), abs=0.02)
+    assert mu == pytest.approx(path.mean(), abs=0.3)
+    phi, sigma = ar[0], np.sqrt(evaluated[0][6])
+    steps = np.arange(1, 5)
+    expected = mu + phi**steps * (path[-1] - mu)
+    errors = sigma * np.sqrt(np.cumsum(phi ** (2 * (steps - 1))))
+    z = NormalDist().inv_cdf(0.9)
+    assert [r[0].date() if isinstance(r[0], dt.datetime) else r[0] for r in rows] == [
+        START + dt.timedelta(days=149 + int(h)) for h in steps
+    ]
+    np.testing.assert_allclose([r[1] for r in rows], expected, rtol=1e-6)
+    np.testing.assert_allclose([r[2] for r in rows], errors, rtol=1e-3)
+    for row, value, error in zip(rows, expected, errors, strict=True):
+        assert row[3] == pytest.approx(0.8)
+        assert row[4] == pytest.approx(value - z * error, rel=1e-3)
+        assert row[5] == pytest.approx(value + z * error, rel=1e-3)
+        assert (row[6], row[7]) == (row[4], row[5])
+    default = backend.rows("SELECT confidence_level FROM ML.FORECAST(MODEL ts_ar1)")
+    assert [r[0] for r in default] == [0.95] * 3  # BigQuery's defaults: 3 points, 95 %
+
+
+def test_many_series_with_error_rows_left_out_of_the_forecast(backend: Any) -> None:
+    table = daily(
+        {
+            10: ar1(2, 120, 0.5, 5.0),
+            20: np.full(60, 7.0),  # constant: nothing to forecast
+            30: np.array([1.0, 2.0]),  # two points: too short
+            40: ar1(3, 120, 0.3, 50.0),
+        }
+    )
+    backend.load("ts_many", table)
+    cur = backend.run(
+        "CREATE MODEL ts_shops OPTIONS (model_type = 'ARIMA_PLUS', "
+        "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+        "time_series_id_col = 'shop', horizon = 5) AS SELECT * FROM ts_many"
+    )
+    assert any("2 of 4 time series fitted" in str(m) for _, m in cur.messages)
+    cur = backend.run("SELECT * FROM ML.ARIMA_EVALUATE(MODEL ts_shops)")
+    assert columns(cur) == ["shop", *EVALUATE_COLUMNS]
+    evaluated = {r[0]: r for r in cur.fetchall()}
+    assert sorted(evaluated) == [10, 20, 30, 40]
+    assert "constant" in evaluated[20][-1] and "2 non-NULL points" in evaluated[30][-1]
+    assert all(v is None for v in evaluated[20][1:-1])  # an error row: nothing but the message
+    assert evaluated[10][-1] is None and evaluated[10][6] is not None
+    forecast = backend.rows(
+        "SELECT shop, count(*), min(forecast_timestamp), max(forecast_timestamp) "
+        "FROM ML.FORECAST(MODEL ts_shops, STRUCT(5 AS horizon)) GROUP BY shop ORDER BY shop"
+    )
+    assert [(r[0], r[1]) for r in forecast] == [(10, 5), (40, 5)]
+    for _, _, first, last in forecast:
+        assert (_day(first), _day(last)) == (dt.date(2024, 4, 30), dt.date(2024, 5, 4))
+    coefficients = backend.rows("SELECT shop FROM ML.ARIMA_COEFFICIENTS(MODEL ts_shops)")
+    assert sorted(r[0] for r in coefficients) == [10, 40]
+    # each series' forecast sits near its own level
+    levels = dict(
+        backend.rows(
+            "SELECT shop, avg(forecast_value) FROM ML.FORECAST(MODEL ts_shops) GROUP BY shop"
+        )
+    )
+    assert abs(levels[10] - 5) < 2 and abs(levels[40] - 50) < 2
+
+
+def _day(value: Any) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def test_explain_forecast_decomposes_history_and_forecast(backend: Any) -> None:
+    n, horizon = 140, 3
+    season = 4 * np.sin(2 * np.pi * np.arange(n) / 7)
+    path = ar1(5, n, 0.3, 30.0) + season
+    path[70] += 25  # a spike
+    backend.load("ts_weekly", daily({1: path}))
+    backend.run(
+        "CREATE MODEL ts_week OPTIONS (model_type = 'ARIMA_PLUS', "
+        "time_series_timestamp_col = 'day', time_series_data_col = 'sales', horizon = 7) "
+        "AS SELECT day, sales FROM ts_weekly"
+    )
+    cur = backend.run(
+        f"SELECT * FROM ML.EXPLAIN_FORECAST(MODEL ts_week, STRUCT({horizon} AS horizon))"
+    )
+    assert columns(cur) == [
+        "time_series_timestamp",
+        "time_series_type",
+        "time_series_data",
+        "time_series_adjusted_data",
+        "standard_error",
+        "confidence_level",
+        "prediction_interval_lower_bound",
+        "prediction_interval_upper_bound",
+        "trend",
+        "seasonal_period_yearly",
+        "seasonal_period_quarterly",
+        "seasonal_period_monthly",
+        "seasonal_period_weekly",
+        "seasonal_period_daily",
+        "holiday_effect",
+        "spikes_and_dips",
+        "step_changes",
+        "residual",
+    ]
+    rows = sorted(cur.fetchall(), key=lambda r: r[0])
+    history = [r for r in rows if r[1] == "history"]
+    ahead = [r for r in rows if r[1] == "forecast"]
+    assert (len(history), len(ahead)) == (n, horizon)
+    np.testing.assert_allclose([r[2] for r in history], path)
+    for r in history:  # data = trend + seasons + spikes and dips + residual
+        parts = r[8] + r[12] + (r[15] or 0.0) + r[17]
+        assert parts == pytest.approx(r[2], abs=1e-9)
+        assert r[6] is None and r[7] is None and r[9] is None  # no interval, no yearly season
+    assert history[70][15] == pytest.approx(25, abs=4)  # the spike, found and measured
+    # the weekly season found is the one drawn, and carried into the forecast
+    assert np.corrcoef([r[12] for r in history], season)[0, 1] > 0.95
+    forecast = backend.rows(
+        f"SELECT forecast_value FROM ML.FORECAST(MODEL ts_week, STRUCT({horizon} AS horizon))"
+    )
+    for r in ahead:
+        assert r[17] is None and r[15] is None and r[6] < r[2] < r[7]
+        assert r[8] + r[12] == pytest.approx(r[2], abs=1e-9)
+    assert [r[2] for r in ahead] == pytest.approx(
+        [
+            v
+            for (v,) in backend.rows(
+                f"SELECT forecast_value FROM ML.FORECAST(MODEL ts_week, STRUCT({horizon} AS horizon)) "
+                "ORDER BY forecast_timestamp"
+            )
+        ]
+    )
+    week = backend.rows(
+        "SELECT seasonal_periods, has_spikes_and_dips FROM ML.ARIMA_EVALUATE(MODEL ts_week)"
+    )
+    assert list(week[0][0]) == ["WEEKLY"] and week[0][1] is True
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ("time_series_data_col = 'sales'", sqlml.ProgrammingError, "time_series_timestamp_col"),
+        (
+            "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+            "non_seasonal_order = (1, 0, 0)",
+            sqlml.ProgrammingError,
+            "auto_arima = FALSE",
+        ),
+        (
+            "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+            "include_drift = TRUE",
+            sqlml.ProgrammingError,
+            "include_drift",
+        ),
+        (
+            "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+            "time_series_id_col = ['shop'], auto_arima = FALSE, non_seasonal_order = (0, 1, 1)",
+            sqlml.ProgrammingError,
+            "auto_arima must be TRUE",
+        ),
+        (
+            "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+            "holiday_region = 'US'",
+            sqlml.NotSupportedError,
+            "holiday",
+        ),
+        (
+            "time_series_timestamp_col = 'sales', time_series_data_col = 'day'",
+            sqlml.ProgrammingError,
+            "TIMESTAMP, DATE or DATETIME",
+        ),
+        (
+            "time_series_timestamp_col = 'day', time_series_data_col = 'revenue'",
+            sqlml.ProgrammingError,
+            "does not return",
+        ),
+        (
+            "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+            "input_label_cols = ['sales']",
+            sqlml.ProgrammingError,
+            "does not apply",
+        ),
+    ],
+)
+def test_bad_options_name_the_problem(backend: Any, options: str, error: Any, message: str) -> None:
+    backend.load("ts_opts", daily({1: ar1(4, 30, 0.5, 1.0)}))
+    with pytest.raises(error, match=message):
+        backend.run(
+            f"CREATE MODEL ts_bad OPTIONS (model_type = 'ARIMA_PLUS', {options}) "
+            "AS SELECT * FROM ts_opts"
+        )
+
+
+def test_functions_that_do_not_apply_and_a_failed_replace(backend: Any) -> None:
+    backend.load("ts_keep", daily({1: ar1(6, 80, 0.5, 3.0)}))
+    model = (
+        "MODEL ts_kept OPTIONS (model_type = 'ARIMA_PLUS', time_series_timestamp_col = 'day', "
+        "time_series_data_col = 'sales', horizon = 4)"
+    )
+    backend.run(f"CREATE {model} AS SELECT day, sales FROM ts_keep")
+    before = backend.rows("SELECT forecast_value FROM ML.FORECAST(MODEL ts_kept)")
+    with pytest.raises(sqlml.ProgrammingError, match="ML.FORECAST"):
+        backend.run("SELECT * FROM ML.PREDICT(MODEL ts_kept, TABLE ts_keep)")
+    with pytest.raises(sqlml.ProgrammingError, match="trained with \\(4\\)"):
+        backend.run("SELECT * FROM ML.FORECAST(MODEL ts_kept, STRUCT(5 AS horizon))")
+    with pytest.raises(sqlml.ProgrammingError, match=r"\[0, 1\)"):
+        backend.run("SELECT * FROM ML.FORECAST(MODEL ts_kept, STRUCT(1.0 AS confidence_level))")
+    with pytest.raises(sqlml.NotSupportedError, match="candidates"):
+        backend.run(
+            "SELECT * FROM ML.ARIMA_EVALUATE(MODEL ts_kept, STRUCT(TRUE AS "
+            "show_all_candidate_models))"
+        )
+    with pytest.raises(sqlml.ProgrammingError, match="time-series models"):
+        backend.run(
+            "CREATE MODEL ts_lin OPTIONS (model_type = 'linear_reg', input_label_cols = ['sales']) AS SELECT day, sales FROM ts_keep"
+        )
+        backend.run("SELECT * FROM ML.FORECAST(MODEL ts_lin)")
+    with pytest.raises(sqlml.DataError, match="no time series could be fitted"):
+        backend.run(f"CREATE OR REPLACE {model} AS SELECT day, 1.0 AS sales FROM ts_keep")
+    assert backend.rows("SELECT forecast_value FROM ML.FORECAST(MODEL ts_kept)") == before
