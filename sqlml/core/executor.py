@@ -490,7 +490,7 @@ class Executor(ModelFunctions):
                 f"it with your cloud's tools."
             )
         path = user_path(uri, f"The uri of EXPORT MODEL {job.name},")
-        if record.partition_by:  # a folder: one file per group, and an index
+        if "groups_version" in record.spec:  # a folder: one file per group or series, an index
             from sqlml.core.partitioned import export_groups
 
             with file_errors(f"EXPORT MODEL {job.name} to", path):

@@ -341,7 +341,9 @@ INDEX_FILE = "index.json"
 
 
 def export_groups(catalog: Any, record: ModelRecord, folder: Any) -> Any:
-    """EXPORT MODEL of a partitioned model: into ``folder`` (made if missing; its parent must
+    """EXPORT MODEL of a partitioned model (or a time-series model, a group per series: its
+    ``partition_by`` are the ``time_series_id_col`` columns, and ``time_series`` in the index says
+    which columns the series were read from): into ``folder`` (made if missing; its parent must
     exist), one self-describing ONNX file per trained group (``group-00000.onnx``, … by group
     index; its ``metadata_props`` hold the version's plus ``sqlml.group_key`` and
     ``sqlml.partition_by``), the fallback's ``fallback.onnx``, and ``index.json``: the partition
@@ -359,11 +361,11 @@ def export_groups(catalog: Any, record: ModelRecord, folder: Any) -> Any:
     if folder.exists() and not folder.is_dir():
         raise OperationalError(
             f"EXPORT MODEL {record.name} writes a folder (one ONNX file per group and "
-            f"{INDEX_FILE}) for a model trained PARTITION BY columns; {str(folder)!r} is a file. "
-            f"Name a folder."
+            f"{INDEX_FILE}) for a model trained PARTITION BY columns or over many time series; "
+            f"{str(folder)!r} is a file. Name a folder."
         )
     folder.mkdir(exist_ok=True)
-    base = record.metadata() | {"sqlml.partition_by": json.dumps(record.partition_by)}
+    base = record.metadata() | {"sqlml.partition_by": json.dumps(record.group_columns)}
 
     def write(name: str, data: bytes) -> None:
         path = folder / name
@@ -407,8 +409,9 @@ def export_groups(catalog: Any, record: ModelRecord, folder: Any) -> Any:
         "version": record.version,
         "model_type": record.model_type,
         "label": record.label,
-        "partition_by": record.partition_by,
+        "partition_by": record.group_columns,
         "features": record.features,
+        **({"time_series": record.spec["time_series"]} if "time_series" in record.spec else {}),
         "fallback": fallback,
         "groups": entries,
     }

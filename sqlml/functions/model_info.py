@@ -199,6 +199,17 @@ def show_model(record: ModelRecord) -> pa.Table:
             ("Min Group Rows", str(record.spec.get("min_group_rows", 1))),
             ("Fallback", record.spec.get("fallback", "")),
         ]
+    series = record.spec.get("time_series")
+    if series is not None:  # a time-series model: its series, fitted and not
+        counts = record.spec.get("series", {})
+        rows += [
+            ("Time Series Timestamp Column", series["timestamp_col"]),
+            ("Time Series Data Column", series["data_col"]),
+            ("Time Series Id Columns", ", ".join(c["name"] for c in series["id_cols"])),
+            ("Time Series Fitted", str(counts.get("fitted", 0))),
+            ("Time Series Failed", str(counts.get("failed", 0))),
+            ("Horizon", str(series["horizon"])),
+        ]
     rows += [(f"Metric: {k}", "" if v is None else f"{v:.6g}") for k, v in record.metrics.items()]
     rows += [
         (f"Option: {k}", json.dumps(v)) for k, v in sorted(options.items()) if k not in DESCRIPTIVE

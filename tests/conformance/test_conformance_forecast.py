@@ -209,9 +209,6 @@ def test_explain_forecast_decomposes_history_and_forecast(backend: Any) -> None:
     assert history[70][15] == pytest.approx(25, abs=4)  # the spike, found and measured
     # the weekly season found is the one drawn, and carried into the forecast
     assert np.corrcoef([r[12] for r in history], season)[0, 1] > 0.95
-    forecast = backend.rows(
-        f"SELECT forecast_value FROM ML.FORECAST(MODEL ts_week, STRUCT({horizon} AS horizon))"
-    )
     for r in ahead:
         assert r[17] is None and r[15] is None and r[6] < r[2] < r[7]
         assert r[8] + r[12] == pytest.approx(r[2], abs=1e-9)
@@ -312,3 +309,43 @@ def test_functions_that_do_not_apply_and_a_failed_replace(backend: Any) -> None:
     with pytest.raises(sqlml.DataError, match="no time series could be fitted"):
         backend.run(f"CREATE OR REPLACE {model} AS SELECT day, 1.0 AS sales FROM ts_keep")
     assert backend.rows("SELECT forecast_value FROM ML.FORECAST(MODEL ts_kept)") == before
+
+
+def test_show_export_and_drop(backend: Any, tmp_path: Any) -> None:
+    import json
+
+    import onnxruntime as ort
+
+    backend.load("ts_exp", daily({7: ar1(8, 90, 0.4, 12.0), 8: np.full(30, 2.0)}))
+    backend.run(
+        "CREATE MODEL ts_export OPTIONS (model_type = 'ARIMA_PLUS', "
+        "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+        "time_series_id_col = ['shop'], horizon = 6) AS SELECT * FROM ts_exp"
+    )
+    shown = dict(backend.rows("SHOW MODEL ts_export"))
+    assert shown["Model Type"] == "arima_plus" and shown["Problem Type"] == "forecasting"
+    assert (shown["Time Series Id Columns"], shown["Time Series Fitted"]) == ("shop", "1")
+    assert (shown["Time Series Failed"], shown["Horizon"]) == ("1", "6")
+    folder = tmp_path / "ts_export"
+    backend.run(f"EXPORT MODEL ts_export OPTIONS (uri = '{folder}')")
+    index = json.loads((folder / "index.json").read_text())
+    assert index["model_type"] == "arima_plus"
+    assert index["time_series"]["data_col"] == "sales"
+    assert [(g["key"], g["status"], g["file"] is not None) for g in index["groups"]] == [
+        ([7], "trained", True),
+        ([8], "failed", False),
+    ]
+    # bare ONNX Runtime reads a series' forecast from its file: the same as ML.FORECAST's
+    (entry,) = [g for g in index["groups"] if g["file"]]
+    session = ort.InferenceSession(str(folder / entry["file"]), providers=["CPUExecutionProvider"])
+    (values,) = session.run(["forecast_value"], {"step": np.arange(1, 7, dtype=np.int64)})
+    forecast = backend.rows(
+        "SELECT forecast_value FROM ML.FORECAST(MODEL ts_export, STRUCT(6 AS horizon)) "
+        "ORDER BY forecast_timestamp"
+    )
+    np.testing.assert_allclose(values, [v for (v,) in forecast])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["sqlml.spec"])["non_seasonal_d"] in (0, 1, 2)
+    backend.run("DROP MODEL ts_export")
+    with pytest.raises(sqlml.ProgrammingError, match="ts_export"):
+        backend.run("SELECT * FROM ML.FORECAST(MODEL ts_export)")
