@@ -166,3 +166,15 @@ def test_partitioned_benchmark_runs(tmp_path: pathlib.Path) -> None:
     assert (result["groups"], result["groups_trained"]) == (30, 30)
     assert result["scoring_partitioned"]["rows"] == result["scoring_single"]["rows"] == 3000
     assert all(math.isfinite(v) and v > 0 for v in result["training"].values())
+
+
+@pytest.mark.slow
+def test_forecast_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    result = run(
+        "forecast.py", "--series", "4", "--days", "120", "--horizon", "7", tmp_path=tmp_path
+    )
+    assert (result["series"], result["series_fitted"]) == (4, 4)
+    assert result["ml_forecast_rows"] == 4 * 7
+    assert result["create_model_s"] > 0 and result["library_s"] > 0
+    for name in ("sqlml", "library", "seasonal_naive"):
+        assert 0 <= result["accuracy"][name]["smape"] < 2

@@ -424,12 +424,14 @@ def _fit_ipc(payload: bytes, timestamp: str, data: str, options: dict[str, Any])
 
 
 def _outcome(key: tuple[Any, ...], rows: int, result: Any) -> SeriesFit:
+    from concurrent.futures.process import BrokenProcessPool
+
     from sqlml.errors import OperationalError
 
     try:
         return result()
-    except OperationalError:  # a cancel or a timeout stops every series
-        raise
+    except (OperationalError, BrokenProcessPool):  # a cancel or a timeout stops every series;
+        raise  # a pool that could not start leaves its series to this process
     except Exception as exc:  # noqa: BLE001 — BigQuery's error row, not a failed statement
         import logging
 

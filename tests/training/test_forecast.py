@@ -227,3 +227,28 @@ def test_the_series_graph_runs_in_bare_onnx_runtime_and_holds_the_fit():
     arrays = series_arrays(graph)
     np.testing.assert_array_equal(arrays["history_trend"], fit.history["trend"])
     np.testing.assert_array_equal(arrays["forecast_value"], fit.values)
+
+
+def test_series_still_fit_when_the_pool_cannot_start():
+    """Python reading its program from stdin has no __main__ file a spawned worker could import:
+    the pool breaks, and every series is fitted in the process itself, none an error row."""
+    import subprocess
+    import sys
+
+    from hang import HANG
+
+    program = (
+        "import numpy as np, pyarrow as pa\n"
+        "from sqlml.training.forecast import fit_many\n"
+        "n = 60\n"
+        "table = pa.table({'k': np.repeat(np.arange(6), n),\n"
+        "                  'd': np.tile(np.datetime64('2024-01-01') + np.arange(n), 6),\n"
+        "                  'y': np.sin(np.arange(6 * n)) + np.repeat(np.arange(6), n)})\n"
+        "fits = fit_many(table, ['k'], 'd', 'y', {'horizon': 2}, workers=2)\n"
+        "print(len(fits), sum(not f.ok for _, _, f in fits))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-"], input=program, capture_output=True, text=True, timeout=HANG
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["6", "0"]
