@@ -15,14 +15,13 @@ series could be fitted.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from sqlml import progress
-from sqlml.catalog import GroupRecord, encode_key
+from sqlml.catalog import GroupRecord
 from sqlml.errors import (
     NotSupportedError,
     OptionError,
@@ -114,7 +113,7 @@ def train_forecast(
     existing: ModelRecord | None,
     notices: list[str],
 ) -> Result:
-    from sqlml.training.forecast import fit_many, series_graph
+    from sqlml.core.partitioned import _on_executors
 
     check_options(options, job)
     started = time.perf_counter()
@@ -124,21 +123,24 @@ def train_forecast(
             f"ML calls in the training query of an ARIMA_PLUS model (CREATE MODEL {job.name}) are "
             f"not supported yet; store their rows in a table first."
         )
-    table = executor.backend.arrow(job.query_sql)
-    timestamp, data, ids = _columns(table.schema, options, job.name)
-    if table.num_rows == 0:
-        raise TrainingError(f"The training query of CREATE MODEL {job.name} returned no rows.")
-    fits = fit_many(table, ids, timestamp, data, _fit_options(options))
-    fitted = [fit for _, _, fit in fits if fit.ok]
+    version = executor.catalog.next_version(job.name)
+    base = {"sqlml.model": job.name, "sqlml.version": str(version)}
+    if _on_executors(executor.backend, job):
+        schema, rows, data_print, results = _fit_on_executors(executor, job, options, base)
+        path = "statsforecast, one model per time series on the executors"
+    else:
+        schema, rows, data_print, results = _fit_here(executor, job, options, base)
+        path = "statsforecast, one model per time series"
+    timestamp, data, ids = _columns(schema, options, job.name)
+    fitted = [r for r in results if not r.error]
     if not fitted:
-        reasons = "; ".join(f"{_shown(key)}: {fit.error_message}" for key, _, fit in fits[:3])
+        reasons = "; ".join(f"{_shown(r.key)}: {r.error}" for r in results[:3])
         raise TrainingError(
-            f"CREATE MODEL {job.name}: no time series could be fitted ({len(fits)} series; "
+            f"CREATE MODEL {job.name}: no time series could be fitted ({len(results)} series; "
             f"{reasons})."
         )
-    version = executor.catalog.next_version(job.name)
-    id_cols = [{"name": c, "type": str(table.schema.field(c).type)} for c in ids]
-    counts = {"fitted": len(fitted), "failed": len(fits) - len(fitted)}
+    id_cols = [{"name": c, "type": str(schema.field(c).type)} for c in ids]
+    counts = {"fitted": len(fitted), "failed": len(results) - len(fitted)}
     spec: dict[str, Any] = {
         "task": "forecasting",
         "model_type": options.model_type,
@@ -155,9 +157,9 @@ def train_forecast(
         "series": counts,
     }
     info = {
-        "training_path": "statsforecast, one model per time series",
-        "training_rows": table.num_rows,
-        "time_series": len(fits),
+        "training_path": path,
+        "training_rows": rows,
+        "time_series": len(results),
         **counts,
         "duration_seconds": round(time.perf_counter() - started, 4),
     }
@@ -169,58 +171,64 @@ def train_forecast(
         fidelity={"checked": "stored forecasts"},
         features=[],
         options=options,
-        fingerprint=fingerprint(table.schema, table.num_rows, table),
+        fingerprint=data_print,
     )
     record = dataclasses.replace(executor._record(job, options, trained), onnx=b"")
-    base = {"sqlml.model": record.name, "sqlml.version": str(version)}
-    groups = []
-    for index, (key, rows, fit) in enumerate(fits):
-        if not fit.ok:
-            groups.append(GroupRecord(index, key, rows, "failed", fit.error_message))
-            continue
-        params = series_spec(fit)
-        metadata = base | {
-            "sqlml.time_series_id": encode_key(key),
-            "sqlml.time_series_id_cols": json.dumps(id_cols),
-            "sqlml.arima": json.dumps(params),
-        }
-        groups.append(
-            GroupRecord(index, key, rows, "trained", spec=params, onnx=series_graph(fit, metadata))
-        )
+    assert record.version == version
+    groups = [
+        GroupRecord(i, r.key, r.rows, "failed", r.error)
+        if r.error
+        else GroupRecord(i, r.key, r.rows, "trained", spec=r.spec, onnx=r.onnx)
+        for i, r in enumerate(results)
+    ]
     progress.stage("storing")
     executor._store(record, groups)
     if existing is not None and existing.function_name:
         executor._unregister(existing)
     if counts["failed"]:
         notices.append(
-            f"{job.name}: {counts['fitted']} of {len(fits)} time series fitted, "
+            f"{job.name}: {counts['fitted']} of {len(results)} time series fitted, "
             f"{counts['failed']} could not be (they have no forecast); SELECT * FROM "
             f"ML.ARIMA_EVALUATE(MODEL {job.name}) says why."
         )
     return executor._status("CREATE MODEL", notices)
 
 
-def series_spec(fit: Any) -> dict[str, Any]:
-    """What ML.ARIMA_EVALUATE and ML.ARIMA_COEFFICIENTS read of a fitted series."""
-    p, d, q = fit.order
-    return {
-        "frequency": fit.frequency,
-        "points": fit.points,
-        "non_seasonal_p": p,
-        "non_seasonal_d": d,
-        "non_seasonal_q": q,
-        "has_drift": fit.has_drift,
-        "log_likelihood": fit.log_likelihood,
-        "AIC": fit.aic,
-        "variance": fit.variance,
-        "seasonal_periods": fit.seasonal_periods,
-        "has_holiday_effect": False,
-        "has_spikes_and_dips": fit.has_spikes_and_dips,
-        "has_step_changes": False,
-        "ar_coefficients": fit.ar,
-        "ma_coefficients": fit.ma,
-        "intercept_or_drift": 0.0 if d == 2 else fit.intercept_or_drift,
-    }
+def _fit_here(
+    executor: Executor, job: TrainJob, options: ModelOptions, base: dict[str, str]
+) -> tuple[pa.Schema, int, str, list[Any]]:
+    """The training rows read into this process, each series fitted in the training pool."""
+    from sqlml.training.forecast import fit_many, series_result
+
+    table = executor.backend.arrow(job.query_sql)
+    timestamp, data, ids = _columns(table.schema, options, job.name)
+    if table.num_rows == 0:
+        raise TrainingError(f"The training query of CREATE MODEL {job.name} returned no rows.")
+    id_cols = [{"name": c, "type": str(table.schema.field(c).type)} for c in ids]
+    fits = fit_many(table, ids, timestamp, data, _fit_options(options))
+    results = [series_result(key, rows, fit, base, id_cols) for key, rows, fit in fits]
+    return table.schema, table.num_rows, fingerprint(table.schema, table.num_rows, table), results
+
+
+def _fit_on_executors(
+    executor: Executor, job: TrainJob, options: ModelOptions, base: dict[str, str]
+) -> tuple[pa.Schema, int, str, list[Any]]:
+    """Each series fitted by a task of its own on the engine's workers
+    (:mod:`sqlml.training.mllib.series`); only the forecasts reach this process."""
+    from sqlml.training.contract import FINGERPRINT_ROWS
+    from sqlml.training.mllib.series import fit_series_on_executors
+
+    backend, sql = executor.backend, job.query_sql
+    head = backend.arrow(f"SELECT * FROM ({sql}) AS __sqlml_head LIMIT {FINGERPRINT_ROWS}")
+    timestamp, data, ids = _columns(head.schema, options, job.name)
+    rows = int(backend.query(f"SELECT count(*) FROM ({sql}) AS __sqlml_count")[0][0])
+    if rows == 0:
+        raise TrainingError(f"The training query of CREATE MODEL {job.name} returned no rows.")
+    id_cols = [{"name": c, "type": str(head.schema.field(c).type)} for c in ids]
+    results = fit_series_on_executors(
+        backend, sql, ids, timestamp, data, _fit_options(options), base, id_cols
+    )
+    return head.schema, rows, fingerprint(head.schema, rows, head), results
 
 
 def _fit_options(options: ModelOptions) -> dict[str, Any]:

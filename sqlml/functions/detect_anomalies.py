@@ -38,18 +38,39 @@ def _contamination(value: Any) -> float:
 
 
 def _applies(record: ModelRecord) -> str | None:
-    return None if record.spec.get("task") in SCORES else "k-means and PCA models"
+    task = record.spec.get("task")
+    return None if task in SCORES or task == "forecasting" else "k-means, PCA and ARIMA_PLUS models"
+
+
+def _threshold(value: Any) -> float:
+    from sqlml.functions.forecasting import confidence
+
+    return confidence(value)
 
 
 @register(
     "DETECT_ANOMALIES",
-    options={"contamination": _contamination},
-    input="required",
+    options={"contamination": _contamination, "anomaly_prob_threshold": _threshold},
+    input="optional",
     applies=_applies,
     groups="each",
 )
 def detect_anomalies(ctx: CallContext) -> pa.RecordBatchReader:
     record = ctx.record
+    if record.spec.get("task") == "forecasting":  # against the forecast (functions/forecasting.py)
+        from sqlml.functions.forecast_checks import detect_anomalies_forecast
+
+        return detect_anomalies_forecast(ctx)
+    if "anomaly_prob_threshold" in ctx.options:
+        raise ProgrammingError(
+            f"The anomaly_prob_threshold option of ML.DETECT_ANOMALIES applies to time-series "
+            f"models (ARIMA_PLUS); model {record.name} takes STRUCT(<c> AS contamination)."
+        )
+    if not ctx.has_input:
+        raise ProgrammingError(
+            f"ML.DETECT_ANOMALIES(MODEL {record.name}, ...) needs input rows: TABLE t or "
+            f"(SELECT ...)."
+        )
     contamination = ctx.options.get("contamination")
     if contamination is None:
         raise ProgrammingError(

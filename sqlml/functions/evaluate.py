@@ -11,16 +11,51 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from sqlml.errors import ProgrammingError, SchemaError
-from sqlml.functions import CallContext, binary_classifier, positive_int, probability, register
+from sqlml.errors import OptionError, ProgrammingError, SchemaError
+from sqlml.functions import (
+    CallContext,
+    binary_classifier,
+    boolean,
+    positive_int,
+    probability,
+    register,
+)
 from sqlml.functions.trials import chosen_trial, require_optimal, trials
 from sqlml.measures import metrics
 
+_TIME_SERIES_OPTIONS = ("perform_aggregation", "horizon", "confidence_level")
 
-@register("EVALUATE", options={"threshold": probability, "trial_id": positive_int}, groups="own")
+
+def _confidence(value: object) -> float:
+    from sqlml.functions.forecasting import confidence
+
+    return confidence(value)
+
+
+@register(
+    "EVALUATE",
+    options={
+        "threshold": probability,
+        "trial_id": positive_int,
+        "perform_aggregation": boolean,
+        "horizon": positive_int,
+        "confidence_level": _confidence,
+    },
+    groups="own",
+)
 def evaluate(ctx: CallContext) -> pa.Table:
     record = ctx.record
     task = record.spec["task"]
+    if task == "forecasting":  # the forecast against actual values (functions/forecasting.py)
+        from sqlml.functions.forecast_checks import evaluate_forecast
+
+        return evaluate_forecast(ctx)
+    given = [o for o in _TIME_SERIES_OPTIONS if o in ctx.options]
+    if given:
+        raise OptionError(
+            f"The {given[0]} option of ML.EVALUATE applies to time-series models (model_type "
+            f"'ARIMA_PLUS'); model {record.name} is a {record.model_type} model."
+        )
     threshold = ctx.options.get("threshold")
     if threshold is not None and (reason := binary_classifier(record)):
         raise SchemaError(

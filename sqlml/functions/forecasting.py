@@ -51,8 +51,8 @@ def confidence(value: Any) -> float:
 _FORECAST_OPTIONS = {"horizon": positive_int, "confidence_level": confidence}
 
 
-def _horizon(ctx: CallContext) -> int:
-    horizon = ctx.options.get("horizon", DEFAULT_HORIZON)
+def horizon_of(ctx: CallContext, default: int = DEFAULT_HORIZON) -> int:
+    horizon = ctx.options.get("horizon", default)
     stored = int(ctx.record.spec["time_series"]["horizon"])
     if horizon > stored:
         raise OptionError(
@@ -63,11 +63,11 @@ def _horizon(ctx: CallContext) -> int:
     return horizon
 
 
-def _id_fields(record: ModelRecord) -> list[pa.Field]:
+def id_fields(record: ModelRecord) -> list[pa.Field]:
     return [pa.field(c["name"], _arrow_type(c["type"])) for c in record.group_columns]
 
 
-def _id_arrays(record: ModelRecord, keys: list[tuple[Any, ...]], counts: list[int]) -> list[Any]:
+def id_arrays(record: ModelRecord, keys: list[tuple[Any, ...]], counts: list[int]) -> list[Any]:
     """The id columns of ``keys``, each key repeated ``counts`` times."""
     repeat = np.repeat(np.arange(len(keys)), counts)
     return [
@@ -91,7 +91,7 @@ def _series(ctx: CallContext) -> Iterator[GroupRecord]:
         stream.close()  # type: ignore[attr-defined]
 
 
-def _windows(ctx: CallContext) -> Iterator[list[tuple[GroupRecord, dict[str, np.ndarray]]]]:
+def windows(ctx: CallContext) -> Iterator[list[tuple[GroupRecord, dict[str, np.ndarray]]]]:
     from sqlml.training.forecast import series_arrays
 
     window: list[tuple[GroupRecord, dict[str, np.ndarray]]] = []
@@ -105,7 +105,7 @@ def _windows(ctx: CallContext) -> Iterator[list[tuple[GroupRecord, dict[str, np.
         yield window
 
 
-def _timestamps(seconds: np.ndarray) -> pa.Array:
+def timestamps(seconds: np.ndarray) -> pa.Array:
     return pa.array(np.asarray(seconds, dtype=np.int64) * 1_000_000, pa.timestamp("us"))
 
 
@@ -125,24 +125,24 @@ def forecast(ctx: CallContext) -> pa.RecordBatchReader:
     """ML.FORECAST: ``horizon`` points of each fitted series, its prediction interval at
     ``confidence_level``."""
     record = ctx.record
-    horizon = _horizon(ctx)
+    horizon = horizon_of(ctx)
     level = ctx.options.get("confidence_level", DEFAULT_CONFIDENCE)
     z = NormalDist().inv_cdf(0.5 + level / 2)
     schema = pa.schema(
-        _id_fields(record)
+        id_fields(record)
         + [pa.field("forecast_timestamp", pa.timestamp("us"))]
         + [pa.field(name, pa.float64()) for name in FORECAST_COLUMNS]
     )
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for window in _windows(ctx):
+        for window in windows(ctx):
             parts = [{k: v[:horizon] for k, v in arrays.items()} for _, arrays in window]
             value = np.concatenate([p["forecast_value"] for p in parts])
             error = np.concatenate([p["standard_error"] for p in parts])
             low, high = value - z * error, value + z * error
             counts = [len(p["forecast_value"]) for p in parts]
-            columns = _id_arrays(record, [g.key for g, _ in window], counts) + [
-                _timestamps(np.concatenate([p["forecast_timestamp"] for p in parts])),
+            columns = id_arrays(record, [g.key for g, _ in window], counts) + [
+                timestamps(np.concatenate([p["forecast_timestamp"] for p in parts])),
                 pa.array(value),
                 pa.array(error),
                 pa.array(np.full(len(value), level)),
@@ -189,8 +189,8 @@ def arima_evaluate(ctx: CallContext) -> pa.Table:
     record = ctx.record
     columns = dict(
         zip(
-            [f.name for f in _id_fields(record)],
-            _id_arrays(record, [g.key for g in groups], [1] * len(groups)),
+            [f.name for f in id_fields(record)],
+            id_arrays(record, [g.key for g in groups], [1] * len(groups)),
             strict=True,
         )
     )
@@ -208,8 +208,8 @@ def arima_coefficients(ctx: CallContext) -> pa.Table:
     groups = [g for g in ctx.catalog.groups(record, specs=True) if g.status == "trained"]
     columns = dict(
         zip(
-            [f.name for f in _id_fields(record)],
-            _id_arrays(record, [g.key for g in groups], [1] * len(groups)),
+            [f.name for f in id_fields(record)],
+            id_arrays(record, [g.key for g in groups], [1] * len(groups)),
             strict=True,
         )
     )
@@ -249,31 +249,31 @@ def explain_forecast(ctx: CallContext) -> pa.RecordBatchReader:
             f"ML.EXPLAIN_FORECAST needs the decomposition that decompose_time_series = FALSE "
             f"left out of model {record.name}; train it again without that option."
         )
-    horizon = _horizon(ctx)
+    horizon = horizon_of(ctx)
     level = ctx.options.get("confidence_level", DEFAULT_CONFIDENCE)
     z = NormalDist().inv_cdf(0.5 + level / 2)
     schema = pa.schema(
-        _id_fields(record)
+        id_fields(record)
         + [pa.field("time_series_timestamp", pa.timestamp("us"))]
         + [pa.field(name, kind) for name, kind in _EXPLAIN]
     )
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for window in _windows(ctx):
-            rows = [_explained(group, arrays, horizon, z, level) for group, arrays in window]
+        for window in windows(ctx):
+            rows = [explained(group, arrays, horizon, z, level) for group, arrays in window]
             counts = [len(r["time_series_timestamp"]) for r in rows]
-            ids = _id_arrays(record, [g.key for g, _ in window], counts)
+            ids = id_arrays(record, [g.key for g, _ in window], counts)
             columns = ids + [
                 pa.concat_arrays([r[field.name] for r in rows])
                 for field in schema
-                if field.name not in {f.name for f in _id_fields(record)}
+                if field.name not in {f.name for f in id_fields(record)}
             ]
             yield pa.RecordBatch.from_arrays(columns, schema=schema)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def _explained(
+def explained(
     group: GroupRecord, arrays: dict[str, np.ndarray], horizon: int, z: float, level: float
 ) -> dict[str, pa.Array]:
     from sqlml.training.forecast import SEASONS
@@ -306,7 +306,7 @@ def _explained(
         return pa.array(values, pa.float64(), mask=None if mask is None else np.asarray(mask))
 
     out = {
-        "time_series_timestamp": _timestamps(
+        "time_series_timestamp": timestamps(
             np.concatenate([arrays["history_time"], arrays["forecast_timestamp"][:h]])
         ),
         "time_series_type": pa.array(["history"] * n + ["forecast"] * h, pa.string()),

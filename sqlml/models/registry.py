@@ -165,7 +165,14 @@ _ARIMA = (
     "hierarchical_time_series_cols",
 )
 #: The ML functions of a time-series model.
-FORECASTING_FUNCTIONS = ("FORECAST", "ARIMA_EVALUATE", "ARIMA_COEFFICIENTS", "EXPLAIN_FORECAST")
+FORECASTING_FUNCTIONS = (
+    "FORECAST",
+    "EXPLAIN_FORECAST",
+    "ARIMA_EVALUATE",
+    "ARIMA_COEFFICIENTS",
+    "EVALUATE",
+    "DETECT_ANOMALIES",
+)
 _ARIMA_ACCEPTS: dict[str, tuple[tuple[Any, ...], str]] = {
     "holiday_region": ((), "holiday effects are not modelled yet"),
     "trend_smoothing_window_size": ((), "the trend is not smoothed before the fit yet"),

@@ -397,15 +397,17 @@ def fit_many(
     arguments = (timestamp, data, options)
     fits: dict[tuple[Any, ...], SeriesFit] = {}
     if size > 1 and (workers is not None or table.num_rows >= groups.POOL_MIN_ROWS):
-        fits = groups.in_pool(series, _fit_ipc, arguments, size, _outcome)
+        fits = groups.in_pool(series, _fit_ipc, arguments, size, fit_or_error)
     for key, part in series:
         if key not in fits:
-            fits[key] = _outcome(key, part.num_rows, lambda part=part: _fit_part(part, *arguments))
+            fits[key] = fit_or_error(
+                key, part.num_rows, lambda part=part: fit_rows(part, *arguments)
+            )
             progress.advance()
     return [(key, part.num_rows, fits[key]) for key, part in series]
 
 
-def _fit_part(part: Any, timestamp: str, data: str, options: dict[str, Any]) -> SeriesFit:
+def fit_rows(part: Any, timestamp: str, data: str, options: dict[str, Any]) -> SeriesFit:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -420,10 +422,10 @@ def _fit_ipc(payload: bytes, timestamp: str, data: str, options: dict[str, Any])
     """In a pool worker: one series' rows (Arrow IPC) fitted."""
     import pyarrow as pa
 
-    return _fit_part(pa.ipc.open_stream(payload).read_all(), timestamp, data, options)
+    return fit_rows(pa.ipc.open_stream(payload).read_all(), timestamp, data, options)
 
 
-def _outcome(key: tuple[Any, ...], rows: int, result: Any) -> SeriesFit:
+def fit_or_error(key: tuple[Any, ...], rows: int, result: Any) -> SeriesFit:
     from concurrent.futures.process import BrokenProcessPool
 
     from sqlml.errors import OperationalError
@@ -507,3 +509,62 @@ def series_arrays(onnx_bytes: bytes) -> dict[str, np.ndarray]:
         for t in model.graph.initializer
         if t.name.startswith(TABLE)
     }
+
+
+@dataclass
+class SeriesResult:
+    """A series as the catalog stores it: its key and row count, and its error message, or its
+    fitted parameters (what ML.ARIMA_EVALUATE and ML.ARIMA_COEFFICIENTS read) and its graph."""
+
+    key: tuple[Any, ...]
+    rows: int
+    error: str = ""
+    spec: dict[str, Any] = field(default_factory=dict)
+    onnx: bytes | None = None
+
+
+def series_spec(fit: SeriesFit) -> dict[str, Any]:
+    """What ML.ARIMA_EVALUATE and ML.ARIMA_COEFFICIENTS read of a fitted series."""
+    p, d, q = fit.order
+    return {
+        "frequency": fit.frequency,
+        "points": fit.points,
+        "non_seasonal_p": p,
+        "non_seasonal_d": d,
+        "non_seasonal_q": q,
+        "has_drift": fit.has_drift,
+        "log_likelihood": fit.log_likelihood,
+        "AIC": fit.aic,
+        "variance": fit.variance,
+        "seasonal_periods": fit.seasonal_periods,
+        "has_holiday_effect": False,
+        "has_spikes_and_dips": fit.has_spikes_and_dips,
+        "has_step_changes": False,
+        "ar_coefficients": fit.ar,
+        "ma_coefficients": fit.ma,
+        "intercept_or_drift": 0.0 if d == 2 else fit.intercept_or_drift,
+    }
+
+
+def series_result(
+    key: tuple[Any, ...],
+    rows: int,
+    fit: SeriesFit,
+    base: dict[str, str],
+    id_cols: list[dict[str, str]],
+) -> SeriesResult:
+    """``fit`` as stored: its spec, and its graph with ``base`` (the model's name and version),
+    its id and its spec in the graph's metadata."""
+    import json
+
+    from sqlml.catalog import encode_key
+
+    if not fit.ok:
+        return SeriesResult(key, rows, fit.error_message)
+    spec = series_spec(fit)
+    metadata = base | {
+        "sqlml.time_series_id": encode_key(key),
+        "sqlml.time_series_id_cols": json.dumps(id_cols),
+        "sqlml.spec": json.dumps(spec),
+    }
+    return SeriesResult(key, rows, spec=spec, onnx=series_graph(fit, metadata))

@@ -144,8 +144,8 @@ def test_if_exists_and_a_missing_model(backend: Any) -> None:
             r"^ML\.VALIDATE_DATA_SKEW is not supported yet; ",
         ),
         (
-            "SELECT * FROM ML.FORECAST(MODEL c_alt, STRUCT(30 AS horizon))",
-            r"^ML\.FORECAST is not supported yet; ",
+            "SELECT * FROM ML.HOLIDAY_INFO(MODEL c_alt)",
+            r"^ML\.HOLIDAY_INFO is not supported yet; ",
         ),
         (
             "SELECT * FROM ML.GENERATE_TEXT(MODEL c_alt, TABLE c_alt_reg)",

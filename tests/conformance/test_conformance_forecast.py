@@ -349,3 +349,185 @@ def test_show_export_and_drop(backend: Any, tmp_path: Any) -> None:
     backend.run("DROP MODEL ts_export")
     with pytest.raises(sqlml.ProgrammingError, match="ts_export"):
         backend.run("SELECT * FROM ML.FORECAST(MODEL ts_export)")
+
+
+def test_evaluate_against_actual_values(backend: Any) -> None:
+    path = ar1(9, 156, 0.5, 40.0)
+    backend.load("ts_hist", daily({1: path[:150], 2: path[:150] + 100}))
+    later = daily({1: path, 2: path + 100})
+    backend.load(
+        "ts_actual",
+        later.filter(
+            pa.compute.greater_equal(later["day"], pa.scalar(START + dt.timedelta(days=150)))
+        ),
+    )
+    backend.run(
+        "CREATE MODEL ts_eval OPTIONS (model_type = 'ARIMA_PLUS', "
+        "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+        "time_series_id_col = ['shop'], horizon = 6) AS SELECT * FROM ts_hist"
+    )
+    forecast = {
+        (shop, _day(day)): value
+        for shop, day, value in backend.rows(
+            "SELECT shop, forecast_timestamp, forecast_value FROM ML.FORECAST(MODEL ts_eval, "
+            "STRUCT(6 AS horizon))"
+        )
+    }
+    cur = backend.run("SELECT * FROM ML.EVALUATE(MODEL ts_eval, TABLE ts_actual)")
+    assert columns(cur) == [
+        "shop",
+        "mean_absolute_error",
+        "mean_squared_error",
+        "root_mean_squared_error",
+        "mean_absolute_percentage_error",
+        "symmetric_mean_absolute_percentage_error",
+    ]
+    aggregated = {r[0]: r[1:] for r in cur.fetchall()}
+    assert sorted(aggregated) == [1, 2]
+    for shop, offset in ((1, 0.0), (2, 100.0)):
+        actual = path[150:] + offset
+        predicted = np.array(
+            [forecast[(shop, START + dt.timedelta(days=150 + i))] for i in range(6)]
+        )
+        error = predicted - actual
+        assert aggregated[shop] == pytest.approx(
+            (
+                np.mean(np.abs(error)),
+                np.mean(error**2),
+                np.sqrt(np.mean(error**2)),
+                100 * np.mean(np.abs(error) / np.abs(actual)),
+                100 * np.mean(2 * np.abs(error) / (np.abs(predicted) + np.abs(actual))),
+            )
+        )
+    cur = backend.run(
+        "SELECT * FROM ML.EVALUATE(MODEL ts_eval, TABLE ts_actual, STRUCT(FALSE AS "
+        "perform_aggregation, 0.8 AS confidence_level))"
+    )
+    assert columns(cur) == [
+        "shop",
+        "day",
+        "sales",
+        "forecasted_sales",
+        "lower_bound",
+        "upper_bound",
+        "absolute_error",
+        "absolute_percentage_error",
+    ]
+    rows = cur.fetchall()
+    assert len(rows) == 12
+    bounds = {
+        (shop, _day(day)): (low, high)
+        for shop, day, low, high in backend.rows(
+            "SELECT shop, forecast_timestamp, prediction_interval_lower_bound, "
+            "prediction_interval_upper_bound FROM ML.FORECAST(MODEL ts_eval, STRUCT(6 AS "
+            "horizon, 0.8 AS confidence_level))"
+        )
+    }
+    for shop, day, actual, predicted, low, high, absolute, percentage in rows:
+        key = (shop, _day(day))
+        assert predicted == pytest.approx(forecast[key])
+        assert (low, high) == pytest.approx(bounds[key])
+        assert absolute == pytest.approx(abs(predicted - actual))
+        assert percentage == pytest.approx(100 * abs(predicted - actual) / abs(actual))
+    # without actual values: each series' model, BigQuery's older form of ML.ARIMA_EVALUATE
+    cur = backend.run("SELECT * FROM ML.EVALUATE(MODEL ts_eval)")
+    assert columns(cur) == ["shop", *EVALUATE_COLUMNS[:-1]]
+    assert all(isinstance(r[8], str) for r in cur.fetchall())
+    with pytest.raises(sqlml.ProgrammingError, match="perform_aggregation = FALSE"):
+        backend.run(
+            "SELECT * FROM ML.EVALUATE(MODEL ts_eval, TABLE ts_actual, STRUCT(0.8 AS "
+            "confidence_level))"
+        )
+    with pytest.raises(sqlml.ProgrammingError, match="time-series models"):
+        backend.run(
+            "CREATE MODEL ts_lin2 OPTIONS (model_type = 'linear_reg', input_label_cols = ['sales']) AS SELECT shop, sales FROM ts_hist"
+        )
+        backend.run("SELECT * FROM ML.EVALUATE(MODEL ts_lin2, STRUCT(3 AS horizon))")
+
+
+def test_detect_anomalies_in_the_history_and_in_new_rows(backend: Any) -> None:
+    path = ar1(12, 120, 0.4, 30.0)
+    path[60] += 15  # a spike: cleaned from the fit, flagged as an anomaly
+    backend.load("ts_anom", daily({5: path, 6: ar1(13, 120, 0.4, 60.0)}))
+    backend.run(
+        "CREATE MODEL ts_detect OPTIONS (model_type = 'ARIMA_PLUS', "
+        "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+        "time_series_id_col = ['shop'], horizon = 3) AS SELECT * FROM ts_anom"
+    )
+    cur = backend.run("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ts_detect)")
+    assert columns(cur) == [
+        "shop",
+        "day",
+        "sales",
+        "is_anomaly",
+        "lower_bound",
+        "upper_bound",
+        "anomaly_probability",
+    ]
+    rows = cur.fetchall()
+    assert len(rows) == 240
+    variance = dict(backend.rows("SELECT shop, variance FROM ML.ARIMA_EVALUATE(MODEL ts_detect)"))
+    z = NormalDist().inv_cdf(0.975)
+    for shop, _, sales, flagged, low, high, probability in rows:
+        sigma, middle = np.sqrt(variance[shop]), (low + high) / 2
+        assert high - middle == pytest.approx(z * sigma)  # the default threshold, 0.95
+        assert probability == pytest.approx(2 * NormalDist().cdf(abs(sales - middle) / sigma) - 1)
+        assert flagged == (probability > 0.95)
+    spike = [r for r in rows if r[0] == 5 and _day(r[1]) == START + dt.timedelta(days=60)]
+    assert spike[0][3] is True and spike[0][6] > 0.999
+    assert sum(r[3] for r in rows) < 0.1 * len(rows)  # a normal day is rarely flagged
+    # new rows: judged against the forecast; outside it, or of an unknown shop: NULL
+    forecast = {
+        (shop, _day(day)): (value, error)
+        for shop, day, value, error in backend.rows(
+            "SELECT shop, forecast_timestamp, forecast_value, standard_error "
+            "FROM ML.FORECAST(MODEL ts_detect, STRUCT(3 AS horizon))"
+        )
+    }
+    first = START + dt.timedelta(days=120)
+    value, error = forecast[(5, first)]
+    backend.load(
+        "ts_new",
+        pa.table(
+            {
+                "weather": ["sun", "rain", "fog", "sun"],
+                "shop": pa.array([5, 5, 5, 99], pa.int64()),
+                "day": pa.array(
+                    [first, first + dt.timedelta(days=1), first + dt.timedelta(days=9), first],
+                    pa.date32(),
+                ),
+                "sales": [
+                    value,
+                    forecast[(5, first + dt.timedelta(days=1))][0] + 10 * error,
+                    1.0,
+                    1.0,
+                ],
+            }
+        ),
+    )
+    cur = backend.run(
+        "SELECT * FROM ML.DETECT_ANOMALIES(MODEL ts_detect, STRUCT(0.9 AS anomaly_prob_threshold), "
+        "TABLE ts_new)"
+    )
+    assert columns(cur) == [
+        "shop",
+        "day",
+        "sales",
+        "is_anomaly",
+        "lower_bound",
+        "upper_bound",
+        "anomaly_probability",
+        "weather",
+    ]
+    got = cur.fetchall()
+    assert [r[-1] for r in got] == ["sun", "rain", "fog", "sun"]  # the input's order
+    assert got[0][3] is False and got[0][6] == pytest.approx(0.0, abs=1e-9)
+    assert got[0][4] == pytest.approx(value - NormalDist().inv_cdf(0.95) * error)
+    assert got[1][3] is True and got[1][6] > 0.999
+    assert all(v is None for v in got[2][3:7]) and all(v is None for v in got[3][3:7])
+    with pytest.raises(sqlml.ProgrammingError, match="anomaly_prob_threshold"):
+        backend.run("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ts_detect, TABLE ts_new)")
+    with pytest.raises(sqlml.ProgrammingError, match="contamination"):
+        backend.run(
+            "SELECT * FROM ML.DETECT_ANOMALIES(MODEL ts_detect, STRUCT(0.1 AS contamination))"
+        )

@@ -323,7 +323,7 @@ def test_detect_anomalies_errors_name_the_problem(cur: sqlml.Cursor, kmeans: Any
         (
             "ML.DETECT_ANOMALIES(MODEL lin, STRUCT(0.1 AS contamination), TABLE pts)",
             errors.ProgrammingError,
-            "applies to k-means and PCA models; model lin is a linear_reg model",
+            "applies to k-means, PCA and ARIMA_PLUS models; model lin is a linear_reg model",
         ),
         (
             "ML.DETECT_ANOMALIES(MODEL km, TABLE pts)",
@@ -343,7 +343,7 @@ def test_detect_anomalies_errors_name_the_problem(cur: sqlml.Cursor, kmeans: Any
         (
             "ML.DETECT_ANOMALIES(MODEL km, STRUCT(0.1 AS threshold), TABLE pts)",
             errors.OptionError,
-            "Unknown option 'threshold' in ML.DETECT_ANOMALIES; accepted: contamination",
+            "Unknown option 'threshold' in ML.DETECT_ANOMALIES; accepted: anomaly_prob_threshold, contamination",
         ),
         (
             "ML.DETECT_ANOMALIES(MODEL km, STRUCT(0.1 AS contamination), (SELECT x FROM pts))",

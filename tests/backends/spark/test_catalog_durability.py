@@ -61,6 +61,13 @@ TRAIN_P = (
     "CREATE MODEL p PARTITION BY g OPTIONS (model_type = 'logistic_reg', "
     "input_label_cols = ['y']) AS SELECT id % 2 AS g, x, z, y FROM t"
 )
+# a time-series model (issue 14): its series and forecasts live in sqlml.model_groups too
+TRAIN_TS = (
+    "CREATE MODEL ts OPTIONS (model_type = 'ARIMA_PLUS', time_series_timestamp_col = 'd', "
+    "time_series_data_col = 'v', time_series_id_col = ['g'], horizon = 5) "
+    "AS SELECT id % 2 AS g, date_add(DATE '2024-01-01', CAST(id DIV 2 AS INT)) AS d, "
+    "CAST(id * 37 % 100 AS DOUBLE) + id AS v FROM t"
+)
 
 
 # --- the driver, run in a subprocess -------------------------------------------------------------
@@ -101,6 +108,12 @@ def _state(con: Any) -> dict[str, Any]:
                 f"SELECT id, predicted_y, predicted_y_probs FROM ML.PREDICT(MODEL {name}, "
                 f"(SELECT id % 2 AS g, * FROM t)) ORDER BY id",
             )
+    if "ts" in names:
+        state["forecast_ts"] = _rows(
+            con,
+            "SELECT g, forecast_timestamp, forecast_value, standard_error "
+            "FROM ML.FORECAST(MODEL ts, STRUCT(5 AS horizon)) ORDER BY g, forecast_timestamp",
+        )
     if "f" in names:
         state["fn"] = _rows(con, "SELECT id, fn(x, z), fn_probabilities(x, z) FROM t ORDER BY id")
     return state
@@ -126,6 +139,7 @@ def drive(step: str) -> dict[str, Any]:
         _exec(con, TRAIN_M.format(replace="", name="m", columns="x, z, y"))
         _exec(con, TRAIN_F)
         _exec(con, TRAIN_P)
+        _exec(con, TRAIN_TS)
         out["trained"] = _state(con)
         con.close()  # stops the session sqlml started: its in-memory catalog is gone
         con = _connect()
@@ -214,6 +228,9 @@ def _same_predictions(got: list[list[Any]], want: list[list[Any]]) -> None:
 
 def _same_state(got: dict[str, Any], want: dict[str, Any]) -> None:
     assert got["models"] == want["models"]
+    assert ("forecast_ts" in got) == ("forecast_ts" in want)
+    if "forecast_ts" in want:  # stored numbers: read back exactly
+        assert got["forecast_ts"] == want["forecast_ts"]
     for key in ("predict_m", "predict_f", "predict_p", "fn"):
         assert (key in got) == (key in want)
         if key in want:
@@ -225,7 +242,8 @@ def test_process_one_trains_in_a_fresh_folder(runs: dict[str, Any]) -> None:
     assert first["before"] == {"app": first["before"]["app"], "table_type": None, "models": []}
     trained = first["trained"]
     assert trained["table_type"] == "MANAGED"  # created by catalog_spark.sql, as before
-    assert trained["models"] == [["f", 1, "fn"], ["m", 1, None], ["p", 1, None]]
+    assert trained["models"] == [["f", 1, "fn"], ["m", 1, None], ["p", 1, None], ["ts", 1, None]]
+    assert [r[0] for r in trained["forecast_ts"]] == [0] * 5 + [1] * 5
     # the function scores what ML.PREDICT does (ONNX Runtime's float32 vs compiled doubles)
     assert [r[1] for r in trained["fn"]] == [r[1] for r in trained["predict_f"]]
     assert [_prob_true(r[2]) for r in trained["fn"]] == pytest.approx(
@@ -259,9 +277,14 @@ def test_a_new_process_retrains_without_colliding_with_the_folder(runs: dict[str
     assert second["failed_replace"].startswith("TrainingError: "), second["failed_replace"]
     _same_state(second["after_failed_replace"], first)  # the old version is still live
     assert second["new_model"] == "no error"  # no LOCATION_ALREADY_EXISTS
-    assert second["with_m2"] == ["f", "m", "m2", "p"]
+    assert second["with_m2"] == ["f", "m", "m2", "p", "ts"]
     replaced = second["replaced"]
-    assert replaced["models"] == [["f", 1, "fn"], ["m", 2, None], ["p", 1, None]]
+    assert replaced["models"] == [
+        ["f", 1, "fn"],
+        ["m", 2, None],
+        ["p", 1, None],
+        ["ts", 1, None],
+    ]
     old = [_prob_true(r[2]) for r in first["predict_m"]]
     new = [_prob_true(r[2]) for r in replaced["predict_m"]]
     assert max(abs(a - b) for a, b in zip(old, new, strict=True)) > 1e-3  # version 2 is live
@@ -276,8 +299,9 @@ def test_a_dropped_model_stays_dropped_in_the_next_session(runs: dict[str, Any])
         "name=f",
         "name=m",
         "name=p",
+        "name=ts",
     ]
-    assert [p for p in runs["group_partitions"] if p.startswith("name=")] == ["name=p"]
+    assert [p for p in runs["group_partitions"] if p.startswith("name=")] == ["name=p", "name=ts"]
 
 
 def test_a_half_written_warehouse_connects_and_keeps_the_complete_model(
