@@ -37,7 +37,7 @@ SELECT count(DISTINCT shop_id) AS shops,
          AS smape_arima_plus,
        round(avg(2 * abs(seasonal_naive - actual) / (abs(seasonal_naive) + abs(actual))), 4)
          AS smape_seasonal_naive,
-       round(avg(CASE WHEN actual BETWEEN low AND high THEN 1.0 ELSE 0.0 END), 3)
+       round(avg(CASE WHEN actual BETWEEN low AND high THEN 1 ELSE 0 END), 3)
          AS interval_coverage
 FROM november;
 
