@@ -7,7 +7,7 @@ and ML.FORECAST's read time, in one run.
     .venv/bin/python benchmarks/forecast.py --spark           # the Spark engine (local[2])
     .venv/bin/python benchmarks/forecast.py --series 50 --json out.json
 
-Data: ``--series`` daily series of ``--days`` days (2 years by default), each with its own level,
+Data: ``--series`` daily series of ``--days`` days (760: two years to train on, 30 held out), each with its own level,
 trend, weekly and yearly pattern and noise, a few spikes; the last ``--horizon`` (30) days are held
 out. Model: ``CREATE MODEL … OPTIONS (model_type = 'ARIMA_PLUS', time_series_id_col = ['series'],
 horizon = 30)``, BigQuery's defaults otherwise.
@@ -138,7 +138,9 @@ def _connect(path: str, spark: bool) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=1000)
-    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument(
+        "--days", type=int, default=760, help="history and held-out days (2 years + 30)"
+    )
     parser.add_argument("--horizon", type=int, default=30)
     parser.add_argument("--spark", action="store_true", help="on the Spark engine (local[2])")
     parser.add_argument("--json", help="also write the results to this file")

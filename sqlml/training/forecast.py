@@ -48,6 +48,10 @@ SEASONS: dict[str, tuple[tuple[str, int], ...]] = {
 #: A season is kept when its strength (1 - Var(remainder) / Var(season + remainder), Hyndman &
 #: Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., §4.2) reaches this.
 SEASON_STRENGTH = 0.3
+#: A season is looked for when the series spans this many of its periods (as R's mstl): with
+#: fewer, its estimate is little more than the data itself — a 600-day AR(1) series without any
+#: season came out "yearly" at 1.5 periods, its variance a third of the true one.
+SEASON_SPAN = 2
 #: The fewest points a series is fitted from (BigQuery's limit: three time points).
 MIN_POINTS = 3
 #: A point is a spike or a dip when it is this many robust standard deviations (1.4826 × the
@@ -241,24 +245,47 @@ def _interpolate(data: np.ndarray) -> np.ndarray:
     return np.interp(x, x[known], data[known])
 
 
-def _spikes(adjusted: np.ndarray) -> np.ndarray:
-    """What to subtract from the series to remove its spikes and dips: a point that jumps away
-    from its neighbour before it and back to the one after it, both steps more than
-    :data:`SPIKE_SIGMAS` robust standard deviations of the steps (on the seasonally adjusted
-    series, so that a season's regular peaks are not spikes); such a point is moved to the mean of
-    its neighbours. Steps, not levels: a random walk's wanderings are not spikes."""
-    removed = np.zeros(len(adjusted))
-    steps = np.diff(adjusted)
-    if len(steps) < 2:
+def _spikes(data: np.ndarray, period: int | None) -> np.ndarray:
+    """What to subtract from the series to remove its spikes and dips: isolated points more than
+    :data:`SPIKE_SIGMAS` robust standard deviations (1.4826 × the median absolute deviation)
+    from what their neighbours say, each moved to that value.
+
+    With a season of ``period`` the series spans three times, a point's neighbours are the same
+    phase one and two periods either side (their median), so a season's regular peaks are not
+    spikes, and a spike does not leak into the seasonal estimate (it is removed before the
+    decomposition). Without one, a spike is a step away from the point before and a step back to
+    the one after: steps, not levels, so a random walk's wanderings are not spikes; it is moved
+    to the mean of its neighbours."""
+    n = len(data)
+    removed = np.zeros(n)
+    if period is None or n < 3 * period:
+        steps = np.diff(data)
+        if len(steps) < 2:
+            return removed
+        spread = 1.4826 * np.median(np.abs(steps - np.median(steps)))
+        if spread == 0:
+            return removed
+        before, after = steps[:-1], steps[1:]
+        limit = SPIKE_SIGMAS * spread
+        jump = (np.abs(before) > limit) & (np.abs(after) > limit)
+        inner = np.flatnonzero(jump & (np.sign(before) != np.sign(after))) + 1
+        removed[inner] = data[inner] - (data[inner - 1] + data[inner + 1]) / 2
         return removed
-    spread = 1.4826 * np.median(np.abs(steps - np.median(steps)))
+    around = np.full((4, n), np.nan)
+    for row, shift in enumerate((-2 * period, -period, period, 2 * period)):
+        if shift > 0:
+            around[row, :-shift] = data[shift:]
+        else:
+            around[row, -shift:] = data[:shift]
+    deviation = data - np.nanmedian(around, axis=0)
+    center = np.median(deviation)
+    spread = 1.4826 * np.median(np.abs(deviation - center))
     if spread == 0:
         return removed
-    before, after = steps[:-1], steps[1:]
-    limit = SPIKE_SIGMAS * spread
-    spike = (np.abs(before) > limit) & (np.abs(after) > limit) & (np.sign(before) != np.sign(after))
-    inner = np.flatnonzero(spike) + 1
-    removed[inner] = adjusted[inner] - (adjusted[inner - 1] + adjusted[inner + 1]) / 2
+    side = np.sign(deviation - center) * (np.abs(deviation - center) > SPIKE_SIGMAS * spread)
+    shifted = np.concatenate([[0], side[:-1]]), np.concatenate([side[1:], [0]])
+    isolated = (side != 0) & (shifted[0] != side) & (shifted[1] != side)
+    removed[isolated] = deviation[isolated] - center
     return removed
 
 
@@ -277,34 +304,24 @@ def _decompose(data: np.ndarray, periods: list[int]) -> dict[str, np.ndarray]:
 def _clean_and_decompose(
     filled: np.ndarray, frequency: str, clean: bool
 ) -> tuple[np.ndarray, list[tuple[str, int]], dict[str, np.ndarray]]:
-    """The series with its spikes and dips removed (``clean``), the seasons strong enough to keep
-    (see :data:`SEASON_STRENGTH`), and its decomposition by those seasons (empty without any).
-
-    The seasons of the frequency that fit twice in the series are decomposed at once; a spike
-    inflates the seasonal estimate of its weekday (or hour, ...) nearby, so after one is removed
-    the cleaned series is decomposed again and the spikes measured against that."""
-    candidates = [(name, p) for name, p in SEASONS[frequency] if len(filled) > 2 * p]
+    """The series with its spikes and dips removed (``clean``, :func:`_spikes`), the seasons
+    strong enough to keep (see :data:`SEASON_STRENGTH`), and the cleaned series' decomposition by
+    those seasons (empty without any): the seasons of the frequency that the series spans
+    :data:`SEASON_SPAN` times are decomposed at once, and again without the ones too weak."""
+    candidates = [(name, p) for name, p in SEASONS[frequency] if len(filled) >= SEASON_SPAN * p]
+    cleaned = filled
+    if clean:  # before the decomposition: a spike would leak into its season's estimate
+        cleaned = filled - _spikes(filled, candidates[0][1] if candidates else None)
     seasons: list[tuple[str, int]] = []
     parts: dict[str, np.ndarray] = {}
     if candidates:
-        parts = _decompose(filled, [p for _, p in candidates])
+        parts = _decompose(cleaned, [p for _, p in candidates])
         for name, p in candidates:
             spread = np.var(parts[str(p)] + parts["remainder"])
             if spread > 0 and 1 - np.var(parts["remainder"]) / spread >= SEASON_STRENGTH:
                 seasons.append((name, p))
         if seasons != candidates:
-            parts = _decompose(filled, [p for _, p in seasons]) if seasons else {}
-
-    def seasonal() -> np.ndarray:
-        return sum((parts[str(p)] for _, p in seasons), np.zeros(len(filled)))
-
-    cleaned = filled
-    if clean:
-        spikes = _spikes(filled - seasonal())
-        if spikes.any() and seasons:
-            parts = _decompose(filled - spikes, [p for _, p in seasons])
-            spikes = _spikes(filled - seasonal())
-        cleaned = filled - spikes
+            parts = _decompose(cleaned, [p for _, p in seasons]) if seasons else {}
     return cleaned, seasons, parts
 
 
