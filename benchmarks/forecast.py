@@ -189,6 +189,7 @@ def run(args: argparse.Namespace, path: str) -> None:
     mine = cur.fetchall()
     cur.execute("SELECT count(*) FROM ML.ARIMA_EVALUATE(MODEL m) WHERE error_message IS NULL")
     (fitted,) = cur.fetchone()
+    path_taken = con.executor.catalog.get("m").training_info.get("training_path")
     con.close()
     cores = os.cpu_count() or 1
     library_s, theirs = library(path, last, args.horizon, cores)
@@ -199,6 +200,7 @@ def run(args: argparse.Namespace, path: str) -> None:
         "machine": {"cores": cores, "python": platform.python_version()},
         "series": args.series,
         "series_fitted": fitted,
+        "training_path": path_taken,
         "days": args.days,
         "horizon": args.horizon,
         "create_model_s": sqlml_s,
