@@ -77,13 +77,16 @@ def id_arrays(record: ModelRecord, keys: list[tuple[Any, ...]], counts: list[int
 
 
 def _series(ctx: CallContext) -> Iterator[GroupRecord]:
-    """The fitted series with their graphs, in order: inside a transaction read now on the
-    statement's own connection (a second one would not see a model trained in it), else
-    streamed."""
+    """The fitted series with their graphs, in order: inside a transaction read now, on the
+    statement's own connection (a second one would not see a model trained in it, and the
+    statement's query, running when a stream is pulled, holds this one), else streamed."""
     if ctx.backend.in_transaction:
         found = ctx.catalog.group_models(ctx.record, None)
-        yield from (found[i] for i in sorted(found))
-        return
+        return iter([found[i] for i in sorted(found)])
+    return _streamed(ctx)
+
+
+def _streamed(ctx: CallContext) -> Iterator[GroupRecord]:
     stream = ctx.catalog.group_stream(ctx.record)
     try:
         yield from stream
@@ -92,10 +95,18 @@ def _series(ctx: CallContext) -> Iterator[GroupRecord]:
 
 
 def windows(ctx: CallContext) -> Iterator[list[tuple[GroupRecord, dict[str, np.ndarray]]]]:
+    """The fitted series and their arrays, :data:`WINDOW` at a time (the catalog read is started
+    now: see :func:`_series`)."""
+    return _windowed(_series(ctx))
+
+
+def _windowed(
+    series: Iterator[GroupRecord],
+) -> Iterator[list[tuple[GroupRecord, dict[str, np.ndarray]]]]:
     from sqlml.training.forecast import series_arrays
 
     window: list[tuple[GroupRecord, dict[str, np.ndarray]]] = []
-    for group in _series(ctx):
+    for group in series:
         assert group.onnx is not None
         window.append((group, series_arrays(group.onnx)))
         if len(window) == WINDOW:
@@ -134,8 +145,10 @@ def forecast(ctx: CallContext) -> pa.RecordBatchReader:
         + [pa.field(name, pa.float64()) for name in FORECAST_COLUMNS]
     )
 
+    series = windows(ctx)  # started here, before the statement's query pulls the batches
+
     def batches() -> Iterator[pa.RecordBatch]:
-        for window in windows(ctx):
+        for window in series:
             parts = [{k: v[:horizon] for k, v in arrays.items()} for _, arrays in window]
             value = np.concatenate([p["forecast_value"] for p in parts])
             error = np.concatenate([p["standard_error"] for p in parts])
@@ -258,8 +271,10 @@ def explain_forecast(ctx: CallContext) -> pa.RecordBatchReader:
         + [pa.field(name, kind) for name, kind in _EXPLAIN]
     )
 
+    series = windows(ctx)  # started here, before the statement's query pulls the batches
+
     def batches() -> Iterator[pa.RecordBatch]:
-        for window in windows(ctx):
+        for window in series:
             rows = [explained(group, arrays, horizon, z, level) for group, arrays in window]
             counts = [len(r["time_series_timestamp"]) for r in rows]
             ids = id_arrays(record, [g.key for g, _ in window], counts)
