@@ -30,7 +30,7 @@ from sqlml.errors import (
     OperationalError,
     ProgrammingError,
 )
-from sqlml.models.registry import task_of
+from sqlml.models.registry import names, task_of
 from sqlml.paths import file_errors, user_path
 from sqlml.plan import Job
 from sqlml.plan.jobs import (
@@ -250,7 +250,8 @@ class Executor(ModelFunctions):
                 f"train a new version, or DROP MODEL {job.name} first."
             )
         raw = dict(job.options)
-        if job.form == "bigquery":
+        forecasting = raw.get("model_type") in names(task="forecasting")  # Redshift's FORECAST too
+        if job.form == "bigquery" or forecasting:
             checked = validate(raw, job.name)  # fail on a bad option before reading any data
             if task_of(checked.model_type) == "forecasting":  # one model per time series
                 from sqlml.core.forecasting import train_forecast
@@ -511,6 +512,8 @@ class Executor(ModelFunctions):
         return self._status(f"EXPORT MODEL {path}")
 
     def _show(self, job: ShowModelJob) -> Result:
+        if job.report == "forecast" and job.name is not None:  # Redshift's FORECAST(m)
+            return self._redshift_forecast(job.name, job.into)
         if job.report and job.name is not None:  # Redshift's SELECT EXPLAIN_MODEL('m')
             from sqlml.core.explain_model import explain_model
 
@@ -533,6 +536,24 @@ class Executor(ModelFunctions):
         record = self.catalog.get(job.name, statement="SHOW MODEL", allow_expired=True)
         table = show_model(record)
         return self.result_table(table)
+
+    def _redshift_forecast(self, name: str, into: str) -> Result:
+        """``SELECT FORECAST(m)``, or ``CREATE TABLE into AS SELECT FORECAST(m)``."""
+        from sqlml.functions.forecasting import redshift_forecast
+
+        record = self.catalog.get(name, statement="FORECAST")
+        table = redshift_forecast(self.backend, self.catalog, record)
+        if not into:
+            return self.result_table(table)
+        source = self.backend.temp_name("forecast")
+        self.backend.register_arrow(source, table)
+        try:
+            self._execute(
+                f"CREATE TABLE {into} AS SELECT * FROM {self.backend.quote(source)}", None
+            )
+        finally:
+            self.backend.unregister_arrow(source)
+        return self._status("CREATE TABLE")
 
     def _status(self, status: str, notices: list[str] | None = None) -> Result:
         for notice in notices or []:

@@ -60,9 +60,10 @@ def check_options(options: ModelOptions, job: TrainJob) -> None:
             f"A TRANSFORM clause with an ARIMA_PLUS model (CREATE MODEL {name}) is not supported "
             f"yet; compute the columns in the training query."
         )
-    missing = [
-        o for o in ("time_series_timestamp_col", "time_series_data_col") if options.get(o) is None
-    ]
+    required = ("time_series_timestamp_col", "time_series_data_col")
+    if job.form == "redshift":  # FROM (id, time, target): the timestamp column is found by type
+        required = ("time_series_data_col",)
+    missing = [o for o in required if options.get(o) is None]
     if missing:
         raise OptionError(
             f"CREATE MODEL {name} (model_type 'ARIMA_PLUS') needs the option(s) "
@@ -259,9 +260,13 @@ def _columns(schema: pa.Schema, options: ModelOptions, model: str) -> tuple[str,
             )
         return found
 
-    timestamp = find("time_series_timestamp_col", options["time_series_timestamp_col"])
     data = find("time_series_data_col", options["time_series_data_col"])
-    ids = [find("time_series_id_col", c) for c in options.get("time_series_id_col") or []]
+    if options.get("time_series_timestamp_col") is None:  # Redshift's form: by type, the rest ids
+        timestamp = _timestamp_column(schema, data, model)
+        ids = [n for n in schema.names if n not in (timestamp, data)]
+    else:
+        timestamp = find("time_series_timestamp_col", options["time_series_timestamp_col"])
+        ids = [find("time_series_id_col", c) for c in options.get("time_series_id_col") or []]
     kind = schema.field(timestamp).type
     if not (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
         raise SchemaError(
@@ -283,6 +288,24 @@ def _columns(schema: pa.Schema, options: ModelOptions, model: str) -> tuple[str,
                 f"{kind}."
             )
     return timestamp, data, ids
+
+
+def _timestamp_column(schema: pa.Schema, data: str, model: str) -> str:
+    """The one DATE or TIMESTAMP column of a Redshift FORECAST model's FROM query."""
+    times = [
+        f.name
+        for f in schema
+        if f.name != data and (pa.types.is_timestamp(f.type) or pa.types.is_date(f.type))
+    ]
+    if len(times) != 1:
+        raise SchemaError(
+            f"The FROM query of CREATE MODEL {model} (MODEL_TYPE FORECAST) needs exactly one DATE "
+            f"or TIMESTAMP column, the time of each point, beside the series' id columns and the "
+            f"TARGET; it has {len(times)}"
+            + (f" ({', '.join(times)})" if times else "")
+            + ". CAST the others to text."
+        )
+    return times[0]
 
 
 def _shown(key: tuple[Any, ...]) -> str:

@@ -352,3 +352,42 @@ def explained(
         key = f"seasonal_period_{name.lower()}"
         out[key] = column(seasons[name]) if name in seasons else pa.nulls(n + h, pa.float64())
     return out
+
+
+def redshift_forecast(backend: Any, catalog: Any, record: ModelRecord) -> pa.Table:
+    """Redshift's ``FORECAST(model)``: each fitted series' forecast over the model's horizon —
+    ``id`` (the series' id column; one column per id column, by name, when there are several),
+    ``time``, then one column per PERCENTILES entry (``p10`` the forecast's 10 % quantile, normal
+    errors; ``mean`` the forecast itself)."""
+    from types import SimpleNamespace
+
+    from sqlml.plan.redshift import DEFAULT_PERCENTILES, percentile_columns
+
+    if record.spec.get("task") != "forecasting":
+        raise ProgrammingError(
+            f"FORECAST({record.name}) reads a forecast model (MODEL_TYPE FORECAST, or "
+            f"model_type 'ARIMA_PLUS'); model {record.name} is a {record.model_type} model: "
+            f"score it with its FUNCTION or ML.PREDICT."
+        )
+    wanted = percentile_columns(
+        str(record.options.get("percentiles") or DEFAULT_PERCENTILES), record.name
+    )
+    source = SimpleNamespace(backend=backend, catalog=catalog, record=record)
+    keys, counts, stamps, values, errors = [], [], [], [], []
+    for window in windows(source):  # type: ignore[arg-type]
+        for group, arrays in window:
+            keys.append(group.key)
+            counts.append(len(arrays["forecast_value"]))
+            stamps.append(arrays["forecast_timestamp"])
+            values.append(arrays["forecast_value"])
+            errors.append(arrays["standard_error"])
+    value = np.concatenate(values) if values else np.array([])
+    error = np.concatenate(errors) if errors else np.array([])
+    ids = id_arrays(record, keys, counts)
+    names = [f.name for f in id_fields(record)]
+    columns: dict[str, Any] = dict(zip(["id"] if len(ids) == 1 else names, ids, strict=True))
+    columns["time"] = timestamps(np.concatenate(stamps) if stamps else np.array([], np.int64))
+    for name, quantile in wanted:
+        shift = 0.0 if quantile is None else NormalDist().inv_cdf(quantile)
+        columns[name] = pa.array(value + shift * error, pa.float64())
+    return pa.table(columns)

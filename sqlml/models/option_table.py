@@ -282,6 +282,7 @@ OPTIONS: dict[str, OptionSpec] = {
         OptionSpec("forecast_limit_lower_bound", "float"),
         OptionSpec("forecast_limit_upper_bound", "float"),
         OptionSpec("hierarchical_time_series_cols", "str_list"),
+        OptionSpec("percentiles", "str", doc="Redshift's PERCENTILES: FORECAST(model)'s columns"),
         OptionSpec("seasonalities", "str_list", ["AUTO"]),
         OptionSpec("budget_seconds", "float", 60.0, 0.0, low_open=True),
     ]

@@ -163,6 +163,7 @@ _ARIMA = (
     "forecast_limit_upper_bound",
     "seasonalities",
     "hierarchical_time_series_cols",
+    "percentiles",
 )
 #: The ML functions of a time-series model.
 FORECASTING_FUNCTIONS = (

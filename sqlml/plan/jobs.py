@@ -140,9 +140,12 @@ class ExportModelJob:
 @dataclass(frozen=True)
 class ShowModelJob:
     name: str | None = None
-    #: "explain_model": Redshift's EXPLAIN_MODEL report (one row, under ``column``), not SHOW's
+    #: "explain_model": Redshift's EXPLAIN_MODEL report (one row, under ``column``), not SHOW's;
+    #: "forecast": Redshift's FORECAST(model), a forecast model's rows (into the table ``into``,
+    #: as ``CREATE TABLE into AS SELECT FORECAST(model)``; "" to return them)
     report: str = ""
     column: str = ""
+    into: str = ""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlml.plan.jobs import (
     TrainJob,
 )
 from sqlml.plan.metadata import ALTER_CLOUD_OPTIONS, METADATA, metadata_of, split_metadata
-from sqlml.plan.redshift import explain_model_job, plan_redshift
+from sqlml.plan.redshift import explain_model_job, forecast_job, plan_redshift
 from sqlml.plan.slots import ml_query, positional, training_calls
 from sqlml.plan.transform import parse_transform
 from sqlml.plan.values import model_name, options_of
@@ -85,7 +85,7 @@ def plan(statement: Statement, dialect: str = "duckdb") -> Job:
     if isinstance(node, ShowModel):
         this = node.this
         return ShowModelJob(model_name(this) if this is not None else None)
-    report = explain_model_job(node)  # Redshift's SELECT EXPLAIN_MODEL('m')
+    report = explain_model_job(node) or forecast_job(node, dialect)  # Redshift's EXPLAIN_MODEL, FORECAST
     if report is not None:
         return report
     if statement.ml_functions:

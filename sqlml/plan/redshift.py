@@ -137,6 +137,9 @@ def plan_redshift(
     for cloud in ("IAM_ROLE", "PREPROCESSORS"):
         if cloud in clauses:
             notices.append(f"{cloud} applies only to Amazon Redshift; ignored.")
+    model_type = clauses.get("MODEL_TYPE")
+    if model_type is not None and model_type.name.upper() == "FORECAST":
+        return _plan_forecast(node, name, query_sql, replace, exists, clauses, notices)
     options: dict[str, Any] = {}
     auto = clauses.get("AUTO")
     automl = "MODEL_TYPE" not in clauses and (auto is None or auto.name.upper() == "ON")
@@ -358,3 +361,156 @@ def _number(text: str) -> Any:
             return float(text)
         except ValueError:
             return text
+
+
+# --- forecast models (MODEL_TYPE FORECAST, Amazon Forecast in Redshift; ARIMA_PLUS here) ----------
+
+#: Redshift's FREQUENCY (Amazon Forecast's) -> data_frequency.
+REDSHIFT_FREQUENCIES = {
+    "Y": "YEARLY",
+    "M": "MONTHLY",
+    "W": "WEEKLY",
+    "D": "DAILY",
+    "H": "HOURLY",
+    "MIN": "PER_MINUTE",
+    "1MIN": "PER_MINUTE",
+}
+#: FORECAST(model)'s columns when PERCENTILES is not given (Redshift's default).
+DEFAULT_PERCENTILES = "0.1,0.5,0.9"
+
+
+def _plan_forecast(
+    node: CreateModel,
+    name: str,
+    query_sql: str,
+    replace: bool,
+    exists: bool,
+    clauses: dict[str, Any],
+    notices: list[str],
+) -> TrainJob:
+    """``CREATE MODEL m FROM (SELECT id, time, target ...) TARGET target AUTO ON MODEL_TYPE
+    FORECAST SETTINGS (HORIZON n, FREQUENCY 'D', PERCENTILES '0.1,0.5,0.9,mean')``: an ARIMA_PLUS
+    model of the TARGET column, one series per value of the other columns but the timestamp (the
+    DATE or TIMESTAMP column, found when the query is read); FORECAST(m) reads its rows."""
+    if clauses.get("HYPERPARAMETERS") is not None:
+        raise OptionError(
+            f"CREATE MODEL {name} (MODEL_TYPE FORECAST) takes no HYPERPARAMETERS: a forecast "
+            f"model's settings are HORIZON, FREQUENCY and PERCENTILES."
+        )
+    if clauses.get("PROBLEM_TYPE") is not None:
+        raise OptionError(
+            f"PROBLEM_TYPE does not apply to a FORECAST model (CREATE MODEL {name}); leave it out."
+        )
+    target = node.args.get("target")
+    assert target is not None  # the grammar requires it
+    options: dict[str, Any] = {"model_type": "arima_plus", "time_series_data_col": target.name}
+    settings = clauses.get("SETTINGS")
+    given = {}
+    for item in settings.expressions if settings is not None else []:
+        given[item.this.name.upper()] = literal_value(item.args.get("expression"))
+    if "HORIZON" not in given or "FREQUENCY" not in given:
+        raise OptionError(
+            f"CREATE MODEL {name} (MODEL_TYPE FORECAST) needs SETTINGS (HORIZON n, FREQUENCY "
+            f"'D', ...): how many steps to forecast, and the data's frequency (Y, M, W, D, H, "
+            f"1min)."
+        )
+    options["horizon"] = given.pop("HORIZON")
+    frequency = str(given.pop("FREQUENCY")).upper()
+    if frequency not in REDSHIFT_FREQUENCIES:
+        raise NotSupportedError(
+            f"FREQUENCY '{frequency}' in CREATE MODEL {name} is not supported"
+            + (" yet" if frequency.endswith("MIN") else "")
+            + "; sqlml forecasts "
+            + ", ".join(repr(k) for k in REDSHIFT_FREQUENCIES if k != "MIN")
+            + " series."
+        )
+    options["data_frequency"] = REDSHIFT_FREQUENCIES[frequency]
+    options["percentiles"] = str(given.pop("PERCENTILES", DEFAULT_PERCENTILES))
+    percentile_columns(options["percentiles"], name)  # checked now
+    for key in given:
+        notices.append(f"SETTINGS {key} applies only to Amazon Redshift; ignored.")
+    objective = clauses.get("OBJECTIVE")
+    if objective is not None:
+        notices.append(
+            f"OBJECTIVE '{literal_value(objective)}' chooses Amazon Forecast's predictor; "
+            f"sqlml's ARIMA_PLUS chooses each series' model by its AIC; ignored."
+        )
+    if node.args.get("function") is not None:
+        notices.append(
+            f"FUNCTION {node.args['function'].name}: a FORECAST model has no prediction function "
+            f"in Redshift; SELECT FORECAST({name}) reads its forecast; ignored."
+        )
+    auto = clauses.get("AUTO")
+    if auto is not None and auto.name.upper() == "OFF":
+        notices.append("AUTO OFF: a FORECAST model is trained with AUTO ON in Redshift; ignored.")
+    return TrainJob(
+        name=name,
+        query_sql=query_sql,
+        options=options,
+        label=None,
+        replace=replace,
+        if_not_exists=exists,
+        notices=tuple(notices),
+        form="redshift",
+    )
+
+
+def percentile_columns(text: str, name: str) -> list[tuple[str, float | None]]:
+    """PERCENTILES '0.1,0.5,0.9,mean' as FORECAST(model)'s columns: (``p10``, 0.1), …,
+    (``mean``, None); at most five, each a quantile in [0.01, 0.99] or mean (Redshift's rules)."""
+    columns: list[tuple[str, float | None]] = []
+    for part in [p.strip() for p in text.split(",")]:
+        if part.lower() == "mean":
+            columns.append(("mean", None))
+            continue
+        try:
+            quantile = float(part)
+        except ValueError:
+            quantile = -1.0
+        if not 0.01 <= quantile <= 0.99:
+            raise OptionError(
+                f"PERCENTILES of CREATE MODEL {name} lists quantiles in [0.01, 0.99] or mean, as "
+                f"in '0.1,0.5,0.9,mean'; got {part!r}."
+            )
+        columns.append((f"p{round(quantile * 100, 2):g}", quantile))
+    if not columns or len(columns) > 5 or len({c for c, _ in columns}) < len(columns):
+        raise OptionError(
+            f"PERCENTILES of CREATE MODEL {name} lists one to five distinct forecast types; got "
+            f"{text!r}."
+        )
+    return columns
+
+
+def forecast_job(node: exp.Expression, dialect: Any) -> ShowModelJob | None:
+    """Redshift's ``SELECT FORECAST(model)``, alone or as ``CREATE TABLE t AS SELECT
+    FORECAST(model)``: the forecast model's rows. None when the statement does not call it."""
+    calls = [
+        f
+        for f in node.find_all(exp.Anonymous)
+        if isinstance(f.this, str) and f.this.upper() == "FORECAST"
+    ]
+    if not calls:
+        return None
+    usage = "SELECT FORECAST(model_name) or CREATE TABLE t AS SELECT FORECAST(model_name)"
+    into = ""
+    select = node
+    if isinstance(node, exp.Create) and str(node.args.get("kind") or "").upper() == "TABLE":
+        select = node.expression
+        into = node.this.sql(dialect=dialect)
+    call = calls[0]
+    alone = (
+        isinstance(select, exp.Select)
+        and len(calls) == 1
+        and len(select.expressions) == 1
+        and select.expressions[0].unalias() is call
+        and not any(v for k, v in select.args.items() if k != "expressions")
+    )
+    if not alone:
+        raise NotSupportedError(
+            f"FORECAST(...) inside a larger query is not supported yet; use {usage}, then query "
+            f"the table."
+        )
+    args = call.expressions
+    if len(args) != 1 or not isinstance(args[0], (exp.Column, exp.Identifier, exp.Dot)):
+        raise ProgrammingError(f"FORECAST takes one argument, the model's name: {usage}.")
+    return ShowModelJob(model_name(exp.to_table(args[0].sql())), report="forecast", into=into)

@@ -527,7 +527,8 @@ class SqlmlParserMixin:
     def _sqlml_check_redshift(
         self: Any, node: CreateModel, options: list[Option], start: int, after_source: int
     ) -> None:
-        """FUNCTION is always required; TARGET too, except for (unsupervised) KMEANS models."""
+        """FUNCTION is required but for FORECAST models (which have none); TARGET too, except for
+        (unsupervised) KMEANS models."""
         end, comments = self._index, self._prev_comments
         self._retreat(after_source)
         context = self._sqlml_context(start)
@@ -536,9 +537,9 @@ class SqlmlParserMixin:
         # moving forward again re-arms the last token's comments, which a node already took:
         # CREATE MODEL would take them too, and each write-back would double them
         self._prev_comments = comments
-        if node.args.get("function") is None:
-            self.raise_error(f"Expected FUNCTION <name> after {context}", error_token)
         model_type = next((o.expression.name for o in options if o.name == "MODEL_TYPE"), None)
+        if node.args.get("function") is None and model_type != "FORECAST":
+            self.raise_error(f"Expected FUNCTION <name> after {context}", error_token)
         if node.args.get("target") is None and model_type != "KMEANS":
             self.raise_error(f"Expected TARGET <label column> after {context}", error_token)
 

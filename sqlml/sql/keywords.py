@@ -180,7 +180,7 @@ BIGQUERY_CLAUSES = "PARTITION BY, TRANSFORM, OPTIONS or AS"
 #: Redshift clauses whose value is one of a few bare words.
 CHOICES = {
     "AUTO": ("ON", "OFF"),
-    "MODEL_TYPE": ("XGBOOST", "MLP", "LINEAR_LEARNER", "KMEANS"),
+    "MODEL_TYPE": ("XGBOOST", "MLP", "LINEAR_LEARNER", "KMEANS", "FORECAST"),
     "PROBLEM_TYPE": ("REGRESSION", "BINARY_CLASSIFICATION", "MULTICLASS_CLASSIFICATION"),
 }
 
@@ -231,18 +231,21 @@ def is_ml_statement(tokens: Sequence[Token]) -> bool:
     if _is_create_model(words) or words[:2] in _MODEL_STATEMENTS:
         return True
     return any(
-        is_ml_call(tokens, i) or _ml_name_at(tokens, i) or is_explain_model(tokens, i)
+        is_ml_call(tokens, i)
+        or _ml_name_at(tokens, i)
+        or is_explain_model(tokens, i)
+        or is_explain_model(tokens, i, "FORECAST")
         for i in range(len(tokens))
     )
 
 
-def is_explain_model(tokens: Sequence[Token], i: int) -> bool:
-    """Redshift's ``EXPLAIN_MODEL (`` at tokens[i], unqualified (sqlml.plan.redshift answers it
-    from the model catalog)."""
+def is_explain_model(tokens: Sequence[Token], i: int, name: str = "EXPLAIN_MODEL") -> bool:
+    """Redshift's ``EXPLAIN_MODEL (`` (or ``FORECAST (``, a forecast model's rows) at tokens[i],
+    unqualified (sqlml.plan.redshift answers it from the model catalog)."""
     return (
         i + 1 < len(tokens)
         and tokens[i].token_type not in QUOTED
-        and tokens[i].text.upper() == "EXPLAIN_MODEL"
+        and tokens[i].text.upper() == name
         and tokens[i + 1].token_type == TokenType.L_PAREN
         and (i == 0 or tokens[i - 1].token_type != TokenType.DOT)
     )

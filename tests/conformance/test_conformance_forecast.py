@@ -531,3 +531,75 @@ def test_detect_anomalies_in_the_history_and_in_new_rows(backend: Any) -> None:
         backend.run(
             "SELECT * FROM ML.DETECT_ANOMALIES(MODEL ts_detect, STRUCT(0.1 AS contamination))"
         )
+
+
+def test_redshift_forecast_model_and_forecast_table(backend: Any) -> None:
+    """Redshift ML's forecast form: CREATE MODEL … TARGET … AUTO ON MODEL_TYPE FORECAST SETTINGS
+    (HORIZON, FREQUENCY, PERCENTILES), and CREATE TABLE t AS SELECT FORECAST(model): ``id``,
+    ``time``, then a column per percentile (as Amazon Forecast names them, p25 … and mean)."""
+    table = daily({1: ar1(14, 100, 0.5, 10.0), 2: ar1(15, 100, 0.5, 20.0)})
+    backend.load(
+        "rs_sales",
+        pa.table(
+            {
+                "item_id": pa.array([f"item{k}" for k in table["shop"].to_pylist()]),
+                "invoice_date": table["day"],
+                "quantity": table["sales"],
+            }
+        ),
+    )
+    cur = backend.run(
+        "CREATE MODEL rs_demand FROM (SELECT item_id, invoice_date, quantity FROM rs_sales) "
+        "TARGET quantity IAM_ROLE default AUTO ON MODEL_TYPE FORECAST "
+        "OBJECTIVE 'AverageWeightedQuantileLoss' SETTINGS (S3_BUCKET 'bucket', HORIZON 4, "
+        "FREQUENCY 'D', PERCENTILES '0.25,0.50,0.9,mean')"
+    )
+    assert any("OBJECTIVE 'AverageWeightedQuantileLoss'" in str(m) for _, m in cur.messages)
+    try:
+        backend.run("CREATE TABLE rs_forecast AS SELECT FORECAST(rs_demand)")
+        cur = backend.run("SELECT * FROM rs_forecast ORDER BY id, time")
+        assert columns(cur) == ["id", "time", "p25", "p50", "p90", "mean"]
+        rows = cur.fetchall()
+    finally:
+        if backend.spark is not None:
+            backend.spark.sql("DROP TABLE IF EXISTS rs_forecast")
+    forecast = {
+        (item, _day(day)): (value, error)
+        for item, day, value, error in backend.rows(
+            "SELECT item_id, forecast_timestamp, forecast_value, standard_error "
+            "FROM ML.FORECAST(MODEL rs_demand, STRUCT(4 AS horizon))"
+        )
+    }
+    assert len(rows) == 8 and {r[0] for r in rows} == {"item1", "item2"}
+    for item, day, p25, p50, p90, mean in rows:
+        value, error = forecast[(item, _day(day))]
+        assert mean == pytest.approx(value) and p50 == pytest.approx(value)
+        assert p25 == pytest.approx(value + NormalDist().inv_cdf(0.25) * error)
+        assert p90 == pytest.approx(value + NormalDist().inv_cdf(0.9) * error)
+    alone = backend.rows("SELECT FORECAST(rs_demand)")
+    alone = sorted(alone, key=lambda r: (r[0], str(r[1])))
+    assert [r[:2] for r in alone] == [r[:2] for r in rows]
+    np.testing.assert_allclose([r[2:] for r in alone], [r[2:] for r in rows])
+    with pytest.raises(sqlml.NotSupportedError, match="inside a larger query"):
+        backend.run("SELECT FORECAST(rs_demand) + 1")
+    with pytest.raises(sqlml.ProgrammingError, match="HORIZON n, FREQUENCY"):
+        backend.run(
+            "CREATE MODEL rs_bad FROM rs_sales TARGET quantity IAM_ROLE default AUTO ON "
+            "MODEL_TYPE FORECAST SETTINGS (S3_BUCKET 'b', FREQUENCY 'D')"
+        )
+    with pytest.raises(sqlml.NotSupportedError, match="FREQUENCY '30MIN'"):
+        backend.run(
+            "CREATE MODEL rs_bad FROM rs_sales TARGET quantity IAM_ROLE default AUTO ON "
+            "MODEL_TYPE FORECAST SETTINGS (HORIZON 3, FREQUENCY '30min')"
+        )
+    with pytest.raises(sqlml.ProgrammingError, match="PERCENTILES"):
+        backend.run(
+            "CREATE MODEL rs_bad FROM rs_sales TARGET quantity IAM_ROLE default AUTO ON "
+            "MODEL_TYPE FORECAST SETTINGS (HORIZON 3, FREQUENCY 'D', PERCENTILES '0.1,1.5')"
+        )
+    backend.run(
+        "CREATE MODEL rs_lin FROM (SELECT quantity, 1.0 AS x FROM rs_sales) TARGET quantity "
+        "FUNCTION rs_lin_fn IAM_ROLE default MODEL_TYPE LINEAR_LEARNER PROBLEM_TYPE REGRESSION"
+    )
+    with pytest.raises(sqlml.ProgrammingError, match="reads a forecast model"):
+        backend.run("SELECT FORECAST(rs_lin)")
