@@ -100,6 +100,16 @@ def check_options(options: ModelOptions, job: TrainJob) -> None:
                 f"include_drift = TRUE in CREATE MODEL {name} needs d = 1 in non_seasonal_order; "
                 f"got d = {order[1]}."
             )
+    regions = options.get("holiday_region")
+    if regions:
+        from sqlml.training.holiday_effects import unknown_regions
+
+        unknown = unknown_regions(regions)
+        if unknown:
+            raise OptionError(
+                f"Unknown holiday_region {', '.join(repr(r) for r in unknown)} in CREATE MODEL "
+                f"{name}; use GLOBAL, NA, JAPAC, EMEA, LAC or a country code such as 'US'."
+            )
     if options.get("time_series_id_col") and not auto:
         raise OptionError(
             f"CREATE MODEL {name} fits many time series (time_series_id_col): auto_arima must be "
@@ -243,6 +253,7 @@ def _fit_options(options: ModelOptions) -> dict[str, Any]:
         "include_drift": bool(options.get("include_drift")),
         "clean_spikes_and_dips": bool(options.get("clean_spikes_and_dips")),
         "decompose": bool(options.get("decompose_time_series")),
+        "holiday_region": options.get("holiday_region"),
     }
 
 

@@ -103,7 +103,7 @@ def windows(ctx: CallContext) -> Iterator[list[tuple[GroupRecord, dict[str, np.n
 def _windowed(
     series: Iterator[GroupRecord],
 ) -> Iterator[list[tuple[GroupRecord, dict[str, np.ndarray]]]]:
-    from sqlml.training.forecast import series_arrays
+    from sqlml.training.forecast_graph import series_arrays
 
     window: list[tuple[GroupRecord, dict[str, np.ndarray]]] = []
     for group in series:
@@ -310,8 +310,12 @@ def explained(
     value = arrays["forecast_value"][:h]
     error = arrays["standard_error"][:h]
     total_season = sum(seasons.values()) if seasons else np.zeros(n + h)
-    trend = np.concatenate([arrays["history_trend"], value - total_season[n:]])
-    adjusted = trend + total_season
+    past_holidays = arrays.get("history_holiday_effect")
+    holidays = np.zeros(n + h)
+    if past_holidays is not None:
+        holidays = np.concatenate([past_holidays, arrays["forecast_holiday_effect"][:h]])
+    trend = np.concatenate([arrays["history_trend"], value - total_season[n:] - holidays[n:]])
+    adjusted = trend + total_season + holidays
     residual = filled - adjusted[:n] - spikes
     sigma = np.sqrt(group.spec["variance"]) if group.spec.get("variance") is not None else None
     history, ahead = [True] * n, [False] * h
@@ -339,7 +343,9 @@ def explained(
             np.concatenate([np.full(n, np.nan), value + z * error]), history + ahead
         ),
         "trend": column(trend),
-        "holiday_effect": pa.nulls(n + h, pa.float64()),
+        "holiday_effect": (
+            column(holidays) if past_holidays is not None else pa.nulls(n + h, pa.float64())
+        ),
         "spikes_and_dips": (
             column(np.concatenate([spikes, nulls]), [False] * n + [True] * h)
             if spikes.any()

@@ -175,7 +175,6 @@ FORECASTING_FUNCTIONS = (
     "DETECT_ANOMALIES",
 )
 _ARIMA_ACCEPTS: dict[str, tuple[tuple[Any, ...], str]] = {
-    "holiday_region": ((), "holiday effects are not modelled yet"),
     "trend_smoothing_window_size": ((), "the trend is not smoothed before the fit yet"),
     "seasonalities": ((["AUTO"],), "the seasonal periods are detected (AUTO) only, for now"),
     "time_series_length_fraction": ((), "the trend is fitted on the whole series for now"),

@@ -85,7 +85,9 @@ def plan(statement: Statement, dialect: str = "duckdb") -> Job:
     if isinstance(node, ShowModel):
         this = node.this
         return ShowModelJob(model_name(this) if this is not None else None)
-    report = explain_model_job(node) or forecast_job(node, dialect)  # Redshift's EXPLAIN_MODEL, FORECAST
+    report = explain_model_job(node) or forecast_job(
+        node, dialect
+    )  # Redshift's EXPLAIN_MODEL, FORECAST
     if report is not None:
         return report
     if statement.ml_functions:

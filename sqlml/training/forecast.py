@@ -78,6 +78,9 @@ class SeriesFit:
     ma: list[float] = field(default_factory=list)
     intercept_or_drift: float = 0.0
     has_spikes_and_dips: bool = False
+    has_holiday_effect: bool = False
+    #: the holidays' part of each forecast step (with holiday_region; None without any)
+    forecast_holiday_effect: np.ndarray | None = None
     #: the forecast: timestamps (datetime64), values and standard errors, one per step
     times: np.ndarray = field(default_factory=lambda: np.array([], dtype="datetime64[s]"))
     values: np.ndarray = field(default_factory=lambda: np.array([]))
@@ -158,8 +161,12 @@ def fit_series(
     include_drift: bool = False,
     clean_spikes_and_dips: bool = True,
     decompose: bool = True,
+    holiday_region: list[str] | None = None,
 ) -> SeriesFit:
-    """Fit one series (``times`` datetime64, ``values`` float with NaN for NULL; any order)."""
+    """Fit one series (``times`` datetime64, ``values`` float with NaN for NULL; any order).
+    With ``holiday_region``, a daily series longer than a year has its holidays' effects
+    (:mod:`sqlml.training.holiday_effects`) taken out before it is cleaned and fitted, and added
+    back on the forecast's holidays, as BigQuery's ARIMA_PLUS does."""
     times = np.asarray(times).astype("datetime64[s]")
     values = np.asarray(values, dtype=np.float64)
     keep = ~np.isnat(times)
@@ -196,11 +203,19 @@ def fit_series(
     if np.ptp(filled) == 0:
         return SeriesFit(error_message="the series is constant; there is nothing to forecast")
     fit = SeriesFit(frequency=frequency, points=len(on_grid))
+    fit.times = future(on_grid[-1], frequency, horizon)
+    holiday, ahead = np.zeros(len(filled)), np.zeros(horizon)
+    if holiday_region and frequency == "DAILY" and len(filled) > 365:
+        from sqlml.training.holiday_effects import effects
+
+        holiday, ahead = effects(on_grid, filled, fit.times, holiday_region)
+        fit.has_holiday_effect = bool(holiday.any() or ahead.any())
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # statsforecast's convergence notes: the fit stands
-            cleaned, seasons, parts = _clean_and_decompose(filled, frequency, clean_spikes_and_dips)
-            fit.has_spikes_and_dips = bool((filled != cleaned).any())
+            rest = filled - holiday
+            cleaned, seasons, parts = _clean_and_decompose(rest, frequency, clean_spikes_and_dips)
+            fit.has_spikes_and_dips = bool((rest != cleaned).any())
             _fit(
                 fit,
                 cleaned,
@@ -212,10 +227,13 @@ def fit_series(
                 non_seasonal_order,
                 include_drift,
             )
-            fit.history["spikes_and_dips"] = filled - cleaned
+            fit.history["spikes_and_dips"] = rest - cleaned
+            if fit.has_holiday_effect:
+                fit.values = fit.values + ahead
+                fit.history["holiday_effect"] = holiday
+                fit.forecast_holiday_effect = ahead
     except (ValueError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
         return SeriesFit(error_message=f"the ARIMA fit failed: {exc}")
-    fit.times = future(on_grid[-1], frequency, horizon)
     if decompose:
         fit.history["time"] = on_grid
         fit.history["data"] = data
@@ -458,76 +476,6 @@ def fit_or_error(key: tuple[Any, ...], rows: int, result: Any) -> SeriesFit:
         return SeriesFit(error_message=f"the fit failed: {type(exc).__name__}: {exc}")
 
 
-#: A series' arrays in its ONNX graph: initializers named ``TABLE + name`` (see series_graph).
-TABLE = "table_"
-
-
-def series_graph(fit: SeriesFit, metadata: dict[str, str]) -> bytes:
-    """One fitted series as a self-describing ONNX graph that bare ONNX Runtime can run: input
-    ``step`` (int64, 1 … horizon) → ``forecast_timestamp`` (int64 seconds since 1970, UTC),
-    ``forecast_value`` and ``standard_error`` (double) of those steps; the history on its grid
-    (``history_*``: timestamps, data, trend, each season, spikes and dips) as constant outputs;
-    ``metadata`` (the model's and the series' JSON) in its metadata_props."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    tables = {
-        "forecast_timestamp": fit.times.astype("datetime64[s]").astype(np.int64),
-        "forecast_value": fit.values.astype(np.float64),
-        "standard_error": fit.standard_errors.astype(np.float64),
-    }
-    history = {
-        f"history_{name}": (
-            values.astype("datetime64[s]").astype(np.int64)
-            if name == "time"
-            else np.asarray(values, dtype=np.float64)
-        )
-        for name, values in fit.history.items()
-    }
-    initializers = [numpy_helper.from_array(v, TABLE + k) for k, v in (tables | history).items()]
-    initializers.append(numpy_helper.from_array(np.array(1, dtype=np.int64), "one"))
-    nodes = [helper.make_node("Sub", ["step", "one"], ["index"])]
-    nodes += [helper.make_node("Gather", [TABLE + k, "index"], [k], axis=0) for k in tables]
-    nodes += [helper.make_node("Identity", [TABLE + k], [k]) for k in history]
-
-    def output(name: str, array: np.ndarray, rows: Any) -> Any:
-        kind = TensorProto.INT64 if array.dtype == np.int64 else TensorProto.DOUBLE
-        return helper.make_tensor_value_info(name, kind, [rows])
-
-    graph = helper.make_graph(
-        nodes,
-        "sqlml_arima_plus_series",
-        [helper.make_tensor_value_info("step", TensorProto.INT64, ["N"])],
-        [output(k, v, "N") for k, v in tables.items()]
-        + [output(k, v, len(v)) for k, v in history.items()],
-        initializers,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    model.producer_name = "sqlml"
-    model.doc_string = (
-        "An ARIMA_PLUS time series: run with step = [1, 2, ...] for its forecast "
-        "(timestamps in seconds since 1970 UTC); the history outputs decompose its past."
-    )
-    for key, value in metadata.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    return model.SerializeToString()
-
-
-def series_arrays(onnx_bytes: bytes) -> dict[str, np.ndarray]:
-    """The arrays :func:`series_graph` stored, by name (``forecast_value``, ``history_trend``,
-    …), read from the graph's initializers without a session."""
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load_model_from_string(onnx_bytes)
-    return {
-        t.name[len(TABLE) :]: numpy_helper.to_array(t)
-        for t in model.graph.initializer
-        if t.name.startswith(TABLE)
-    }
-
-
 @dataclass
 class SeriesResult:
     """A series as the catalog stores it: its key and row count, and its error message, or its
@@ -554,7 +502,7 @@ def series_spec(fit: SeriesFit) -> dict[str, Any]:
         "AIC": fit.aic,
         "variance": fit.variance,
         "seasonal_periods": fit.seasonal_periods,
-        "has_holiday_effect": False,
+        "has_holiday_effect": fit.has_holiday_effect,
         "has_spikes_and_dips": fit.has_spikes_and_dips,
         "has_step_changes": False,
         "ar_coefficients": fit.ar,
@@ -584,4 +532,6 @@ def series_result(
         "sqlml.time_series_id_cols": json.dumps(id_cols),
         "sqlml.spec": json.dumps(spec),
     }
+    from sqlml.training.forecast_graph import series_graph
+
     return SeriesResult(key, rows, spec=spec, onnx=series_graph(fit, metadata))

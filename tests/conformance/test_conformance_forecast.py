@@ -251,9 +251,9 @@ def test_explain_forecast_decomposes_history_and_forecast(backend: Any) -> None:
         ),
         (
             "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
-            "holiday_region = 'US'",
-            sqlml.NotSupportedError,
-            "holiday",
+            "holiday_region = ['US', 'ATLANTIS']",
+            sqlml.ProgrammingError,
+            "Unknown holiday_region 'ATLANTIS'",
         ),
         (
             "time_series_timestamp_col = 'sales', time_series_data_col = 'day'",
@@ -603,3 +603,50 @@ def test_redshift_forecast_model_and_forecast_table(backend: Any) -> None:
     )
     with pytest.raises(sqlml.ProgrammingError, match="reads a forecast model"):
         backend.run("SELECT FORECAST(rs_lin)")
+
+
+def test_holidays_change_the_forecast(backend: Any) -> None:
+    """holiday_region: a daily series whose Christmas sells 60 more each year forecasts its next
+    Christmas that much higher; without the region the day is a spike, cleaned away."""
+    n = 1080  # 2024-01-01 … 2026-12-15: three Christmases, the fourth in the forecast
+    rng = np.random.default_rng(16)
+    sales = 100 + 5 * np.sin(2 * np.pi * np.arange(n) / 7) + rng.normal(0, 2, n)
+    days = [START + dt.timedelta(days=i) for i in range(n)]
+    christmas = [i for i, d in enumerate(days) if (d.month, d.day) == (12, 25)]
+    sales[christmas] += 60
+    backend.load("ts_xmas", daily({1: sales}))
+    model = (
+        "MODEL {name} OPTIONS (model_type = 'ARIMA_PLUS', time_series_timestamp_col = 'day', "
+        "time_series_data_col = 'sales', horizon = 20{extra}) AS SELECT day, sales FROM ts_xmas"
+    )
+    backend.run("CREATE " + model.format(name="ts_us", extra=", holiday_region = 'US'"))
+    backend.run("CREATE " + model.format(name="ts_none", extra=""))
+    target = dt.date(2026, 12, 25)
+
+    def on(name: str, day: dt.date) -> float:
+        rows = backend.rows(
+            f"SELECT forecast_timestamp, forecast_value FROM ML.FORECAST(MODEL {name}, "
+            "STRUCT(20 AS horizon))"
+        )
+        return next(v for t, v in rows if _day(t) == day)
+
+    eve = target - dt.timedelta(days=1)
+    assert on("ts_us", target) - on("ts_us", eve) == pytest.approx(60, abs=8)
+    assert abs(on("ts_none", target) - on("ts_none", eve)) < 15
+    ((flag,),) = backend.rows("SELECT has_holiday_effect FROM ML.ARIMA_EVALUATE(MODEL ts_us)")
+    assert flag is True
+    explained = backend.rows(
+        "SELECT time_series_timestamp, holiday_effect, time_series_data, trend, "
+        "coalesce(seasonal_period_weekly, 0) + coalesce(seasonal_period_yearly, 0) "
+        "FROM ML.EXPLAIN_FORECAST(MODEL ts_us, STRUCT(20 AS horizon))"
+    )
+    effect = {_day(t): h for t, h, *_ in explained}
+    assert effect[dt.date(2025, 12, 25)] == pytest.approx(60, abs=8)
+    assert effect[target] == pytest.approx(60, abs=8) and effect[eve] == 0
+    for t, holiday, value, trend, seasons in explained:
+        if _day(t) > days[-1]:  # a forecast row: trend + seasons + holiday
+            assert trend + seasons + holiday == pytest.approx(value, abs=1e-9)
+    ((none_flag,),) = backend.rows(
+        "SELECT has_holiday_effect FROM ML.ARIMA_EVALUATE(MODEL ts_none)"
+    )
+    assert none_flag is False

@@ -211,7 +211,7 @@ def test_many_series_fit_in_the_pool_as_in_this_process():
 def test_the_series_graph_runs_in_bare_onnx_runtime_and_holds_the_fit():
     import onnxruntime as ort
 
-    from sqlml.training.forecast import series_arrays, series_graph
+    from sqlml.training.forecast_graph import series_arrays, series_graph
 
     fit = fit_series(days(100), simulate(21, 100, phi=0.5) + 7, horizon=6)
     graph = series_graph(fit, {"sqlml.time_series_id": "[3]"})
@@ -252,3 +252,26 @@ def test_series_still_fit_when_the_pool_cannot_start():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["6", "0"]
+
+
+def test_a_holiday_effect_is_estimated_and_carried_into_the_forecast():
+    from sqlml.training.holiday_effects import unknown_regions
+
+    rng = np.random.default_rng(17)
+    start = np.datetime64("2021-01-01")
+    n = 1080
+    days_ = start + np.arange(n)
+    y = 100 + 5 * np.sin(2 * np.pi * np.arange(n) / 7) + rng.normal(0, 2, n)
+    july4 = np.flatnonzero([str(d)[5:] == "07-04" for d in days_])
+    y[july4] -= 40  # a US holiday that halves sales
+    fit = fit_series(days_, y, horizon=250, holiday_region=["US"])
+    assert fit.has_holiday_effect
+    effect = fit.history["holiday_effect"]
+    assert effect[july4] == pytest.approx(np.full(len(july4), -40), abs=4)
+    ahead = list(fit.times.astype("datetime64[D]"))
+    july4_next = ahead.index(np.datetime64("2024-07-04"))
+    assert fit.forecast_holiday_effect[july4_next] == pytest.approx(-40, abs=4)
+    # the GLOBAL region (New Year's Day, Christmas) knows no July 4th
+    plain = fit_series(days_, y, horizon=5, holiday_region=["GLOBAL"])
+    assert not plain.has_holiday_effect or not plain.history["holiday_effect"][july4].any()
+    assert unknown_regions(["us", "EMEA", "GLOBAL", "XX"]) == ["XX"]
