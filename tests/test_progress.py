@@ -213,3 +213,40 @@ def test_rows_scored_into_a_table_are_counted(
     assert {r.stage for r in seen} == {"scoring"} and seen[-1].finished
     summary = "CREATE TABLE scored AS SELECT * FROM ML…: done in "
     assert str(seen[-1]).startswith(summary) and str(seen[-1]).endswith(" s, 60,000 rows")
+
+
+SERIES = """
+    CREATE TABLE s AS
+    SELECT i % 13 AS shop, DATE '2024-01-01' + INTERVAL (i // 13) DAY AS day,
+           sin(i / 13 / 7.0) + i % 13 + ((i * 7919) % 17) / 17.0 AS sales
+    FROM range(13 * 60) t(i)
+"""
+ARIMA = (
+    "CREATE OR REPLACE MODEL m OPTIONS (model_type = 'ARIMA_PLUS', time_series_timestamp_col = "
+    "'day', time_series_data_col = 'sales', time_series_id_col = ['shop'], horizon = 3) "
+    "AS SELECT * FROM s"
+)
+
+
+def test_time_series_are_counted_and_a_cancel_keeps_the_old_model(reports: Any) -> None:
+    con, seen = reports
+    cur = con.cursor()
+    cur.execute(SERIES)
+    cur.execute(ARIMA)
+    numbers = counts(seen, "series")
+    assert numbers == sorted(numbers) and numbers[0] == 0 and numbers[-1] == 13
+    assert {r.total for r in seen if r.unit == "series"} == {13}
+    assert "fitting one model per time series" in [r.stage for r in seen]
+    cur.execute(create("model_type = 'logistic_reg'"))
+
+    def stop_at_first_series(report: progress.Progress) -> None:
+        seen.append(report)
+        if report.unit == "series" and (report.done or 0) >= 1:
+            con.interrupt()
+
+    con.progress_callback = stop_at_first_series
+    with pytest.raises(sqlml.OperationalError, match="nothing of the statement was stored"):
+        cur.execute(ARIMA)
+    con.progress_callback = None
+    cur.execute("SELECT model_type FROM sqlml.models WHERE name = 'm' ORDER BY version DESC")
+    assert cur.fetchall()[0] == ("logistic_reg",)

@@ -433,8 +433,11 @@ def fit_many(
     fits: dict[tuple[Any, ...], SeriesFit] = {}
     if size > 1 and (workers is not None or table.num_rows >= groups.POOL_MIN_ROWS):
         fits = groups.in_pool(series, _fit_ipc, arguments, size, fit_or_error)
+    from sqlml.cancel import checkpoint
+
     for key, part in series:
         if key not in fits:
+            checkpoint()  # a cancel or a timeout stops between series
             fits[key] = fit_or_error(
                 key, part.num_rows, lambda part=part: fit_rows(part, *arguments)
             )
