@@ -295,23 +295,12 @@ def explain_model_job(node: exp.Expression) -> ShowModelJob | None:
     the model's explainability report, one row. None when the statement does not call it; inside a
     larger query it is not supported yet (the report is computed from the catalog, not by the
     engine)."""
-    calls = [
-        f
-        for f in node.find_all(exp.Anonymous)
-        if isinstance(f.this, str) and f.this.upper() == "EXPLAIN_MODEL"
-    ]
+    calls = _calls(node, "EXPLAIN_MODEL")
     if not calls:
         return None
     usage = "SELECT EXPLAIN_MODEL('model_name')"
     call = calls[0]
-    alone = (
-        isinstance(node, exp.Select)
-        and len(calls) == 1
-        and len(node.expressions) == 1
-        and node.expressions[0].unalias() is call
-        and not any(v for k, v in node.args.items() if k != "expressions")
-    )
-    if not alone:
+    if not _alone(node, calls):
         raise NotSupportedError(
             f"EXPLAIN_MODEL(...) inside a larger query is not supported yet; select it alone, "
             f"{usage}: its one row is the report (JSON text)."
@@ -484,11 +473,7 @@ def percentile_columns(text: str, name: str) -> list[tuple[str, float | None]]:
 def forecast_job(node: exp.Expression, dialect: Any) -> ShowModelJob | None:
     """Redshift's ``SELECT FORECAST(model)``, alone or as ``CREATE TABLE t AS SELECT
     FORECAST(model)``: the forecast model's rows. None when the statement does not call it."""
-    calls = [
-        f
-        for f in node.find_all(exp.Anonymous)
-        if isinstance(f.this, str) and f.this.upper() == "FORECAST"
-    ]
+    calls = _calls(node, "FORECAST")
     if not calls:
         return None
     usage = "SELECT FORECAST(model_name) or CREATE TABLE t AS SELECT FORECAST(model_name)"
@@ -498,14 +483,7 @@ def forecast_job(node: exp.Expression, dialect: Any) -> ShowModelJob | None:
         select = node.expression
         into = node.this.sql(dialect=dialect)
     call = calls[0]
-    alone = (
-        isinstance(select, exp.Select)
-        and len(calls) == 1
-        and len(select.expressions) == 1
-        and select.expressions[0].unalias() is call
-        and not any(v for k, v in select.args.items() if k != "expressions")
-    )
-    if not alone:
+    if not _alone(select, calls):
         raise NotSupportedError(
             f"FORECAST(...) inside a larger query is not supported yet; use {usage}, then query "
             f"the table."
@@ -514,3 +492,23 @@ def forecast_job(node: exp.Expression, dialect: Any) -> ShowModelJob | None:
     if len(args) != 1 or not isinstance(args[0], (exp.Column, exp.Identifier, exp.Dot)):
         raise ProgrammingError(f"FORECAST takes one argument, the model's name: {usage}.")
     return ShowModelJob(model_name(exp.to_table(args[0].sql())), report="forecast", into=into)
+
+
+def _calls(node: exp.Expression, name: str) -> list[exp.Anonymous]:
+    """The calls of Redshift's SQL function ``name`` (EXPLAIN_MODEL, FORECAST) in ``node``."""
+    return [
+        f
+        for f in node.find_all(exp.Anonymous)
+        if isinstance(f.this, str) and f.this.upper() == name
+    ]
+
+
+def _alone(select: exp.Expression, calls: list[exp.Anonymous]) -> bool:
+    """Whether ``select`` is ``SELECT <the one call> [AS alias]`` and nothing else."""
+    return (
+        isinstance(select, exp.Select)
+        and len(calls) == 1
+        and len(select.expressions) == 1
+        and select.expressions[0].unalias() is calls[0]
+        and not any(v for k, v in select.args.items() if k != "expressions")
+    )
