@@ -100,6 +100,22 @@ def check_options(options: ModelOptions, job: TrainJob) -> None:
                 f"include_drift = TRUE in CREATE MODEL {name} needs d = 1 in non_seasonal_order; "
                 f"got d = {order[1]}."
             )
+    if options.get("max_time_series_length") is not None and (
+        options.get("time_series_length_fraction") is not None
+        or "min_time_series_length" in options.given
+    ):
+        raise OptionError(
+            f"CREATE MODEL {name} sets max_time_series_length with time_series_length_fraction "
+            f"or min_time_series_length; give the trend's last points one way: a number, or a "
+            f"fraction (with its minimum)."
+        )
+    if "min_time_series_length" in options.given and (
+        options.get("time_series_length_fraction") is None
+    ):
+        raise OptionError(
+            f"The 'min_time_series_length' option of CREATE MODEL {name} applies with "
+            f"time_series_length_fraction (the fewest points the fraction may leave)."
+        )
     regions = options.get("holiday_region")
     if regions:
         from sqlml.training.holiday_effects import unknown_regions
@@ -254,6 +270,9 @@ def _fit_options(options: ModelOptions) -> dict[str, Any]:
         "clean_spikes_and_dips": bool(options.get("clean_spikes_and_dips")),
         "decompose": bool(options.get("decompose_time_series")),
         "holiday_region": options.get("holiday_region"),
+        "time_series_length_fraction": options.get("time_series_length_fraction"),
+        "min_time_series_length": int(options.get("min_time_series_length")),
+        "max_time_series_length": options.get("max_time_series_length"),
     }
 
 

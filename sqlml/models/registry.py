@@ -177,8 +177,6 @@ FORECASTING_FUNCTIONS = (
 _ARIMA_ACCEPTS: dict[str, tuple[tuple[Any, ...], str]] = {
     "trend_smoothing_window_size": ((), "the trend is not smoothed before the fit yet"),
     "seasonalities": ((["AUTO"],), "the seasonal periods are detected (AUTO) only, for now"),
-    "time_series_length_fraction": ((), "the trend is fitted on the whole series for now"),
-    "max_time_series_length": ((), "the trend is fitted on the whole series for now"),
     "forecast_limit_lower_bound": ((), "forecast limits come with a later sqlml release"),
     "forecast_limit_upper_bound": ((), "forecast limits come with a later sqlml release"),
     "hierarchical_time_series_cols": ((), "hierarchical reconciliation comes later"),
@@ -482,7 +480,6 @@ ENTRIES: tuple[ModelType, ...] = (
             "adjust_step_changes": "step changes are not detected yet; the series is fitted as "
             "it is (spikes and dips are cleaned)",
             "auto_arima_min_order": "the search starts from the smallest orders",
-            "min_time_series_length": "it applies with time_series_length_fraction",
         },
     ),
 )

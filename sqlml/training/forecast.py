@@ -162,6 +162,9 @@ def fit_series(
     clean_spikes_and_dips: bool = True,
     decompose: bool = True,
     holiday_region: list[str] | None = None,
+    time_series_length_fraction: float | None = None,
+    min_time_series_length: int = 20,
+    max_time_series_length: int | None = None,
 ) -> SeriesFit:
     """Fit one series (``times`` datetime64, ``values`` float with NaN for NULL; any order).
     With ``holiday_region``, a daily series longer than a year has its holidays' effects
@@ -226,6 +229,12 @@ def fit_series(
                 auto_arima_max_order,
                 non_seasonal_order,
                 include_drift,
+                _trend_points(
+                    len(cleaned),
+                    time_series_length_fraction,
+                    min_time_series_length,
+                    max_time_series_length,
+                ),
             )
             fit.history["spikes_and_dips"] = rest - cleaned
             if fit.has_holiday_effect:
@@ -240,6 +249,17 @@ def fit_series(
     else:
         fit.history = {}
     return fit
+
+
+def _trend_points(n: int, fraction: float | None, minimum: int, maximum: int | None) -> int | None:
+    """How many of the last points the ARIMA is fitted on: BigQuery's max_time_series_length,
+    or time_series_length_fraction of them but at least min_time_series_length (all of a series
+    shorter than that); None: all."""
+    if maximum is not None:
+        return min(n, maximum)
+    if fraction is not None:
+        return n if n < minimum else max(int(fraction * n), minimum)
+    return None
 
 
 def _mean_of_duplicates(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -353,9 +373,12 @@ def _fit(
     max_order: int,
     order: tuple[int, int, int] | None,
     include_drift: bool,
+    trend_points: int | None = None,
 ) -> None:
-    """The ARIMA on ``data`` without its seasons, forecast ``horizon`` steps, each season
-    carried forward from its last period (as statsforecast's MSTL forecasts)."""
+    """The ARIMA on ``data`` without its seasons (its last ``trend_points`` points only, when
+    given: BigQuery's time_series_length_fraction / max_time_series_length), forecast
+    ``horizon`` steps, each season carried forward from its last period (as statsforecast's
+    MSTL forecasts)."""
     from statsforecast.models import ARIMA, AutoARIMA
 
     fit.seasonal_periods = [name for name, _ in seasons] or ["NO_SEASONALITY"]
@@ -374,7 +397,8 @@ def _fit(
     n = len(data)
     components = {name: parts[str(p)] for name, p in seasons}
     seasonal = sum(components.values(), np.zeros(n))
-    model.fit(data - seasonal)
+    rest = data - seasonal
+    model.fit(rest[-trend_points:] if trend_points else rest)
     arima = model.model_
     predicted = model.predict(h=horizon, level=[95])
     ahead = sum(

@@ -256,6 +256,18 @@ def test_explain_forecast_decomposes_history_and_forecast(backend: Any) -> None:
             "Unknown holiday_region 'ATLANTIS'",
         ),
         (
+            "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+            "max_time_series_length = 30, time_series_length_fraction = 0.5",
+            sqlml.ProgrammingError,
+            "max_time_series_length with time_series_length_fraction",
+        ),
+        (
+            "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+            "min_time_series_length = 30",
+            sqlml.ProgrammingError,
+            "applies with time_series_length_fraction",
+        ),
+        (
             "time_series_timestamp_col = 'sales', time_series_data_col = 'day'",
             sqlml.ProgrammingError,
             "TIMESTAMP, DATE or DATETIME",

@@ -294,3 +294,28 @@ def test_an_ets_process_is_found_as_its_arima_equivalent():
     assert sum(order == (0, 1, 1) for order, _ in found) >= 2, found
     pure = [ma[0] for order, ma in found if order[0] == 0]
     assert np.mean(pure) == pytest.approx(alpha - 1, abs=0.07), found
+
+
+def test_the_trend_fits_the_last_points_only_when_asked():
+    """BigQuery's max_time_series_length and time_series_length_fraction (with
+    min_time_series_length): the ARIMA sees only the series' last points. With a mean-only model,
+    ARIMA(0,0,0), the forecast is those points' mean (numpy's)."""
+    rng = np.random.default_rng(21)
+    y = np.concatenate([np.full(200, 10.0), np.full(60, 30.0)]) + rng.normal(0, 1, 260)
+    common = {
+        "horizon": 2,
+        "auto_arima": False,
+        "non_seasonal_order": (0, 0, 0),
+        "clean_spikes_and_dips": False,
+    }
+    whole = fit_series(days(260), y, **common)
+    assert whole.seasonal_periods == ["NO_SEASONALITY"]
+    assert whole.values[0] == pytest.approx(np.mean(y), abs=1e-3)
+    last = fit_series(days(260), y, max_time_series_length=50, **common)
+    assert last.values[0] == pytest.approx(np.mean(y[-50:]), abs=1e-3)
+    share = fit_series(
+        days(260), y, time_series_length_fraction=0.1, min_time_series_length=30, **common
+    )
+    assert share.values[0] == pytest.approx(np.mean(y[-30:]), abs=1e-3)  # max(26, 30) points
+    short = fit_series(days(12), y[:12], time_series_length_fraction=0.1, **common)
+    assert short.values[0] == pytest.approx(np.mean(y[:12]), abs=1e-3)  # fewer than 20: all
