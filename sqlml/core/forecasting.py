@@ -116,6 +116,14 @@ def check_options(options: ModelOptions, job: TrainJob) -> None:
             f"The 'min_time_series_length' option of CREATE MODEL {name} applies with "
             f"time_series_length_fraction (the fewest points the fraction may leave)."
         )
+    seasons = [str(v).upper() for v in options.get("seasonalities") or ["AUTO"]]
+    allowed = ("AUTO", "NO_SEASONALITY", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "YEARLY")
+    odd = [v for v in seasons if v not in allowed]
+    if odd or (len(seasons) > 1 and {"AUTO", "NO_SEASONALITY"} & set(seasons)):
+        raise OptionError(
+            f"The 'seasonalities' option of CREATE MODEL {name} is ['AUTO'], ['NO_SEASONALITY'] "
+            f"or a list of DAILY, WEEKLY, MONTHLY, QUARTERLY, YEARLY; got {seasons}."
+        )
     regions = options.get("holiday_region")
     if regions:
         from sqlml.training.holiday_effects import unknown_regions
@@ -273,6 +281,8 @@ def _fit_options(options: ModelOptions) -> dict[str, Any]:
         "time_series_length_fraction": options.get("time_series_length_fraction"),
         "min_time_series_length": int(options.get("min_time_series_length")),
         "max_time_series_length": options.get("max_time_series_length"),
+        "seasonalities": [str(v).upper() for v in options.get("seasonalities") or ["AUTO"]],
+        "trend_smoothing_window_size": options.get("trend_smoothing_window_size"),
     }
 
 

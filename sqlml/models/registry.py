@@ -175,8 +175,6 @@ FORECASTING_FUNCTIONS = (
     "DETECT_ANOMALIES",
 )
 _ARIMA_ACCEPTS: dict[str, tuple[tuple[Any, ...], str]] = {
-    "trend_smoothing_window_size": ((), "the trend is not smoothed before the fit yet"),
-    "seasonalities": ((["AUTO"],), "the seasonal periods are detected (AUTO) only, for now"),
     "forecast_limit_lower_bound": ((), "forecast limits come with a later sqlml release"),
     "forecast_limit_upper_bound": ((), "forecast limits come with a later sqlml release"),
     "hierarchical_time_series_cols": ((), "hierarchical reconciliation comes later"),

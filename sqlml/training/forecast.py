@@ -165,6 +165,8 @@ def fit_series(
     time_series_length_fraction: float | None = None,
     min_time_series_length: int = 20,
     max_time_series_length: int | None = None,
+    seasonalities: list[str] | None = None,
+    trend_smoothing_window_size: int | None = None,
 ) -> SeriesFit:
     """Fit one series (``times`` datetime64, ``values`` float with NaN for NULL; any order).
     With ``holiday_region``, a daily series longer than a year has its holidays' effects
@@ -217,7 +219,9 @@ def fit_series(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # statsforecast's convergence notes: the fit stands
             rest = filled - holiday
-            cleaned, seasons, parts = _clean_and_decompose(rest, frequency, clean_spikes_and_dips)
+            cleaned, seasons, parts = _clean_and_decompose(
+                rest, frequency, clean_spikes_and_dips, seasonalities
+            )
             fit.has_spikes_and_dips = bool((rest != cleaned).any())
             _fit(
                 fit,
@@ -237,6 +241,8 @@ def fit_series(
                 ),
             )
             fit.history["spikes_and_dips"] = rest - cleaned
+            if trend_smoothing_window_size:  # EXPLAIN_FORECAST's trend only, not the forecast
+                fit.history["trend"] = _smoothed(fit.history["trend"], trend_smoothing_window_size)
             if fit.has_holiday_effect:
                 fit.values = fit.values + ahead
                 fit.history["holiday_effect"] = holiday
@@ -249,6 +255,14 @@ def fit_series(
     else:
         fit.history = {}
     return fit
+
+
+def _smoothed(values: np.ndarray, window: int) -> np.ndarray:
+    """A centered moving average of ``window`` points, the edges padded with the first and last
+    value (BigQuery's trend_smoothing_window_size)."""
+    before, after = (window - 1) // 2, window // 2
+    padded = np.concatenate([np.full(before, values[0]), values, np.full(after, values[-1])])
+    return np.convolve(padded, np.ones(window) / window, mode="valid")
 
 
 def _trend_points(n: int, fraction: float | None, minimum: int, maximum: int | None) -> int | None:
@@ -339,14 +353,34 @@ def _decompose(data: np.ndarray, periods: list[int]) -> dict[str, np.ndarray]:
     return out
 
 
+#: The periods of the seasons SEASONALITIES may name, per frequency (beyond those looked for).
+NAMED_SEASONS: dict[str, dict[str, int]] = {
+    "PER_MINUTE": {"DAILY": 1440},
+    "HOURLY": {"DAILY": 24, "WEEKLY": 168},
+    "DAILY": {"WEEKLY": 7, "MONTHLY": 30, "QUARTERLY": 91, "YEARLY": 365},
+    "WEEKLY": {"MONTHLY": 4, "QUARTERLY": 13, "YEARLY": 52},
+    "MONTHLY": {"QUARTERLY": 3, "YEARLY": 12},
+    "QUARTERLY": {"YEARLY": 4},
+    "YEARLY": {},
+}
+
+
 def _clean_and_decompose(
-    filled: np.ndarray, frequency: str, clean: bool
+    filled: np.ndarray, frequency: str, clean: bool, named: list[str] | None = None
 ) -> tuple[np.ndarray, list[tuple[str, int]], dict[str, np.ndarray]]:
     """The series with its spikes and dips removed (``clean``, :func:`_spikes`), the seasons
     strong enough to keep (see :data:`SEASON_STRENGTH`), and the cleaned series' decomposition by
     those seasons (empty without any): the seasons of the frequency that the series spans
     :data:`SEASON_SPAN` times are decomposed at once, and again without the ones too weak."""
-    candidates = [(name, p) for name, p in SEASONS[frequency] if len(filled) >= SEASON_SPAN * p]
+    given = named is not None and named != ["AUTO"]  # SEASONALITIES: these, no detection
+    if given:
+        periods = NAMED_SEASONS[frequency]
+        candidates = sorted(
+            ((n, periods[n]) for n in named or [] if n in periods), key=lambda season: season[1]
+        )  # a season finer than the data (hourly data's DAILY at a daily frequency) is ignored
+    else:
+        candidates = list(SEASONS[frequency])
+    candidates = [(name, p) for name, p in candidates if len(filled) >= SEASON_SPAN * p]
     cleaned = filled
     if clean:  # before the decomposition: a spike would leak into its season's estimate
         cleaned = filled - _spikes(filled, candidates[0][1] if candidates else None)
@@ -356,7 +390,8 @@ def _clean_and_decompose(
         parts = _decompose(cleaned, [p for _, p in candidates])
         for name, p in candidates:
             spread = np.var(parts[str(p)] + parts["remainder"])
-            if spread > 0 and 1 - np.var(parts["remainder"]) / spread >= SEASON_STRENGTH:
+            strong = spread > 0 and 1 - np.var(parts["remainder"]) / spread >= SEASON_STRENGTH
+            if strong or given:
                 seasons.append((name, p))
         if seasons != candidates:
             parts = _decompose(cleaned, [p for _, p in seasons]) if seasons else {}

@@ -268,6 +268,12 @@ def test_explain_forecast_decomposes_history_and_forecast(backend: Any) -> None:
             "applies with time_series_length_fraction",
         ),
         (
+            "time_series_timestamp_col = 'day', time_series_data_col = 'sales', "
+            "seasonalities = ['AUTO', 'WEEKLY']",
+            sqlml.ProgrammingError,
+            "'seasonalities' option",
+        ),
+        (
             "time_series_timestamp_col = 'sales', time_series_data_col = 'day'",
             sqlml.ProgrammingError,
             "TIMESTAMP, DATE or DATETIME",

@@ -319,3 +319,31 @@ def test_the_trend_fits_the_last_points_only_when_asked():
     assert share.values[0] == pytest.approx(np.mean(y[-30:]), abs=1e-3)  # max(26, 30) points
     short = fit_series(days(12), y[:12], time_series_length_fraction=0.1, **common)
     assert short.values[0] == pytest.approx(np.mean(y[:12]), abs=1e-3)  # fewer than 20: all
+
+
+def test_seasonalities_named_instead_of_detected():
+    n = 420
+    weekly = 50 + 5 * np.sin(2 * np.pi * np.arange(n) / 7) + simulate(31, n, phi=0.3)
+    assert fit_series(days(n), weekly, horizon=1).seasonal_periods == ["WEEKLY"]
+    off = fit_series(days(n), weekly, horizon=1, seasonalities=["NO_SEASONALITY"])
+    assert off.seasonal_periods == ["NO_SEASONALITY"]
+    noise = simulate(32, n, phi=0.3) + 50
+    assert fit_series(days(n), noise, horizon=1).seasonal_periods == ["NO_SEASONALITY"]
+    forced = fit_series(days(n), noise, horizon=1, seasonalities=["WEEKLY"])
+    assert forced.seasonal_periods == ["WEEKLY"]  # named: kept without the strength test
+    monthly = 50 + 8 * np.sin(2 * np.pi * np.arange(n) / 30) + simulate(33, n, phi=0.3)
+    named = fit_series(days(n), monthly, horizon=30, seasonalities=["MONTHLY", "DAILY"])
+    assert named.seasonal_periods == ["MONTHLY"]  # DAILY is finer than daily data: ignored
+    season = 8 * np.sin(2 * np.pi * np.arange(n, n + 30) / 30)
+    assert np.corrcoef(named.values, season)[0, 1] > 0.9
+
+
+def test_trend_smoothing_changes_the_history_trend_only():
+    y = simulate(34, 200, phi=0.8) + 20
+    plain = fit_series(days(200), y, horizon=3)
+    smooth = fit_series(days(200), y, horizon=3, trend_smoothing_window_size=5)
+    np.testing.assert_array_equal(smooth.values, plain.values)
+    trend = plain.history["trend"]
+    padded = np.concatenate([[trend[0]] * 2, trend, [trend[-1]] * 2])
+    want = np.array([padded[i : i + 5].mean() for i in range(200)])
+    np.testing.assert_allclose(smooth.history["trend"], want)
