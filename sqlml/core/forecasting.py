@@ -148,7 +148,7 @@ def train_forecast(
     existing: ModelRecord | None,
     notices: list[str],
 ) -> Result:
-    from sqlml.core.partitioned import _on_executors
+    from sqlml.core.partitioned import on_executors
 
     check_options(options, job)
     started = time.perf_counter()
@@ -160,7 +160,7 @@ def train_forecast(
         )
     version = executor.catalog.next_version(job.name)
     base = {"sqlml.model": job.name, "sqlml.version": str(version)}
-    if _on_executors(executor.backend, job):
+    if on_executors(executor.backend, job):
         schema, rows, data_print, results = _fit_on_executors(executor, job, options, base)
         path = "statsforecast, one model per time series on the executors"
     else:

@@ -55,7 +55,7 @@ def train_partitioned(
     started = time.perf_counter()
     progress.stage("reading the data")
     path = "scikit-learn, one model per group"
-    if _on_executors(executor.backend, job):
+    if on_executors(executor.backend, job):
         columns, schema, rows, data_print, outcomes, fallback = _train_on_executors(
             executor, job, options
         )
@@ -142,7 +142,7 @@ def train_partitioned(
 _STATUSES = ("trained", "skipped", "failed")
 
 
-def _on_executors(backend: Any, job: TrainJob) -> bool:
+def on_executors(backend: Any, job: TrainJob) -> bool:
     """Whether the groups train on the engine's workers: OPTIONS (engine = 'spark'), or more
     rows than the backend trains locally (as a single model's placement); a TRANSFORM or ML
     calls in the training query train here."""

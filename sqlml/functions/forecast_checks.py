@@ -93,18 +93,33 @@ def _actuals(
         times = pc.cast(times, pa.timestamp("s"))
     seconds = times.to_numpy(zero_copy_only=False).astype("datetime64[s]").astype(np.int64)
     values = pc.cast(table.column(data), pa.float64()).to_numpy(zero_copy_only=False)
-    keys = list(zip(*(table.column(c).to_pylist() for c in ids), strict=True)) if ids else None
-    out: dict[tuple[Any, ...], tuple[list[int], list[float], list[int]]] = {}
-    for i in range(table.num_rows):
-        key = keys[i] if keys is not None else ()
-        stamps, got, rows = out.setdefault(key, ([], [], []))
-        stamps.append(int(seconds[i]))
-        got.append(float(values[i]))
-        rows.append(i)
+    from sqlml.training.groups import split_groups
+
+    frame = pa.table(
+        {
+            **{c: table.column(c) for c in ids},
+            "__sqlml_s": pa.array(seconds, pa.int64()),
+            "__sqlml_v": pa.array(values, pa.float64()),
+            "__sqlml_r": pa.array(np.arange(table.num_rows), pa.int64()),
+        }
+    )
+    parts = split_groups(frame, ids) if ids else [((), frame)]  # one pass, Arrow's grouping
     return {
-        k: (np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.float64), np.asarray(r))
-        for k, (t, v, r) in out.items()
+        key: tuple(
+            part.column(c).to_numpy(zero_copy_only=False)
+            for c in ("__sqlml_s", "__sqlml_v", "__sqlml_r")
+        )
+        for key, part in parts
     }
+
+
+def _matched(stamps: np.ndarray, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each of ``stamps``' step in the series' forecast (its timestamps ascend), and whether it
+    has one."""
+    forecast = arrays["forecast_timestamp"]
+    at = np.minimum(np.searchsorted(forecast, stamps), max(len(forecast) - 1, 0))
+    found = (forecast[at] == stamps) if len(forecast) else np.zeros(len(stamps), dtype=bool)
+    return at, found
 
 
 def _aggregated(record: ModelRecord, actual: dict, forecasts: dict, level: float) -> pa.Table:
@@ -113,13 +128,12 @@ def _aggregated(record: ModelRecord, actual: dict, forecasts: dict, level: float
         if key not in actual:
             continue
         stamps, values, _ = actual[key]
-        where = {int(t): i for i, t in enumerate(arrays["forecast_timestamp"])}
-        pairs = [(where[t], v) for t, v in zip(stamps, values, strict=True) if t in where]
-        pairs = [(i, v) for i, v in pairs if not np.isnan(v)]
-        if not pairs:
+        at, found = _matched(stamps, arrays)
+        found &= ~np.isnan(values)
+        if not found.any():
             continue
-        predicted = arrays["forecast_value"][[i for i, _ in pairs]]
-        truth = np.asarray([v for _, v in pairs])
+        predicted = arrays["forecast_value"][at[found]]
+        truth = values[found]
         error = predicted - truth
         with np.errstate(divide="ignore", invalid="ignore"):
             mape = np.mean(np.abs(error) / np.abs(truth)) * 100
@@ -169,11 +183,9 @@ def _per_timestamp(record: ModelRecord, actual: dict, forecasts: dict, level: fl
         predicted = np.full(len(stamps), np.nan)
         error = np.full(len(stamps), np.nan)
         if arrays is not None:
-            where = {int(t): i for i, t in enumerate(arrays["forecast_timestamp"])}
-            for j, t in enumerate(stamps):
-                if int(t) in where:
-                    predicted[j] = arrays["forecast_value"][where[int(t)]]
-                    error[j] = arrays["standard_error"][where[int(t)]]
+            at, found = _matched(stamps, arrays)
+            predicted[found] = arrays["forecast_value"][at[found]]
+            error[found] = arrays["standard_error"][at[found]]
         keys.append(key)
         counts.append(len(stamps))
         stamps_out.append(stamps)
@@ -294,11 +306,9 @@ def _new_anomalies(ctx: CallContext, z: float, threshold: float) -> pa.Table:
         sigma = np.full(len(stamps), np.nan)
         arrays = forecasts.get(key)
         if arrays is not None:
-            where = {int(t): i for i, t in enumerate(arrays["forecast_timestamp"])}
-            for j, t in enumerate(stamps):
-                if int(t) in where:
-                    expected[j] = arrays["forecast_value"][where[int(t)]]
-                    sigma[j] = arrays["standard_error"][where[int(t)]]
+            at, found = _matched(stamps, arrays)
+            expected[found] = arrays["forecast_value"][at[found]]
+            sigma[found] = arrays["standard_error"][at[found]]
         keys.append(key)
         counts.append(len(stamps))
         parts.append((stamps, values, expected, sigma, rows))
